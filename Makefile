@@ -1,0 +1,125 @@
+# vdkim - DKIM signing module for MTAs.
+#
+#   make          build the module (build/vdkim.so), vdkimctl, tests, benches
+#   make check    install what is missing, then run every test (unit tests,
+#                 the same under ASan+UBSan, interoperability over real DNS)
+#   make demo     sign and verify real mail end to end
+#   make bench    the benchmarks (not tests)
+#   make install  PREFIX=/usr/local DESTDIR=
+#
+# BUILD selects the output folder; SAN=1 builds with AddressSanitizer and
+# UndefinedBehaviorSanitizer (used by "check" in build/san).
+
+BUILD   ?= build
+PREFIX  ?= /usr/local
+DESTDIR ?=
+CC      ?= cc
+
+PKGS       := openssl
+CHECK_PKGS := check
+WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+           -Wformat=2 -Wno-format-nonliteral
+CFLAGS  ?= -O2 -g
+ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(CFLAGS) $(WARN) -fPIC -fvisibility=hidden \
+           -Iinclude -Imodule $(shell pkg-config --cflags $(PKGS))
+LIBS    := $(shell pkg-config --libs $(PKGS)) -lresolv -lpthread
+
+ifeq ($(SAN),1)
+ALL_CFLAGS += -O1 -fsanitize=address,undefined -fno-sanitize-recover=all \
+              -fno-omit-frame-pointer
+LDSAN      := -fsanitize=address,undefined
+endif
+
+MODULE_SRC := $(sort $(wildcard module/*.c))
+API_SRC    := $(sort $(wildcard api/*.c))
+TOOL_SRC   := $(sort $(wildcard tools/*.c))
+UNIT_SRC   := $(sort $(wildcard tests/unit/*.c))
+
+MODULE_OBJ := $(MODULE_SRC:%.c=$(BUILD)/obj/%.o)
+API_OBJ    := $(API_SRC:%.c=$(BUILD)/obj/%.o)
+TOOL_OBJ   := $(TOOL_SRC:%.c=$(BUILD)/obj/%.o)
+UNIT_OBJ   := $(UNIT_SRC:%.c=$(BUILD)/obj/%.o)
+
+ENGINE_LIB := $(BUILD)/libvdkim.a
+SO         := $(BUILD)/vdkim.so
+VDKIMCTL   := $(BUILD)/vdkimctl
+UNIT       := $(BUILD)/unit_tests
+PEERS      := $(BUILD)/peers/opendkim_peer
+BENCHES    := $(BUILD)/bench_engine
+
+.PHONY: all check unit unit-san interop demo bench deps install clean
+
+all: $(SO) $(VDKIMCTL) $(UNIT) $(PEERS) $(BENCHES)
+
+deps:
+	@sh scripts/deps.sh
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(ENGINE_LIB): $(MODULE_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(SO): $(MODULE_OBJ) $(API_OBJ) api/vdkim.map
+	$(CC) -shared -o $@ $(MODULE_OBJ) $(API_OBJ) $(LDSAN) \
+	    -Wl,--version-script=api/vdkim.map -Wl,-z,defs $(LIBS)
+
+$(VDKIMCTL): $(TOOL_OBJ) $(ENGINE_LIB)
+	$(CC) -o $@ $(TOOL_OBJ) $(ENGINE_LIB) $(LDSAN) $(LIBS)
+
+$(UNIT): $(UNIT_OBJ) $(ENGINE_LIB)
+	$(CC) -o $@ $(UNIT_OBJ) $(ENGINE_LIB) $(LDSAN) \
+	    $(shell pkg-config --libs $(CHECK_PKGS)) $(LIBS)
+
+$(BUILD)/obj/tests/unit/%.o: ALL_CFLAGS += $(shell pkg-config --cflags $(CHECK_PKGS)) \
+	-DVDKIM_TESTDATA=\"$(CURDIR)/tests/data\"
+
+# Peers: small programs around the libraries we test against.
+$(BUILD)/peers/opendkim_peer: tests/peers/opendkim_peer.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror \
+	    $(shell pkg-config --cflags opendkim) -o $@ $< \
+	    $(shell pkg-config --libs opendkim) -lssl -lcrypto
+
+$(BUILD)/bench_engine: bench/bench_engine.c $(ENGINE_LIB)
+	$(CC) $(ALL_CFLAGS) $(shell pkg-config --cflags opendkim) -o $@ $< \
+	    $(ENGINE_LIB) $(shell pkg-config --libs opendkim) $(LIBS)
+
+unit: $(UNIT)
+	$(UNIT)
+
+unit-san:
+	$(MAKE) --no-print-directory BUILD=build/san SAN=1 build/san/unit_tests
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 build/san/unit_tests
+
+interop: $(VDKIMCTL) $(PEERS)
+	bash tests/interop/run.sh $(BUILD)
+
+check: deps
+	$(MAKE) --no-print-directory all
+	$(MAKE) --no-print-directory unit
+	$(MAKE) --no-print-directory unit-san
+	$(MAKE) --no-print-directory interop
+
+demo: deps
+	$(MAKE) --no-print-directory $(VDKIMCTL) $(PEERS)
+	bash scripts/demo.sh $(BUILD)
+
+bench: deps
+	$(MAKE) --no-print-directory $(BENCHES) $(VDKIMCTL)
+	bash bench/run.sh $(BUILD)
+
+install: $(SO) $(VDKIMCTL)
+	install -d $(DESTDIR)$(PREFIX)/lib/vdkim $(DESTDIR)$(PREFIX)/bin \
+	    $(DESTDIR)$(PREFIX)/include/vdkim
+	install -m 0755 $(SO) $(DESTDIR)$(PREFIX)/lib/vdkim/vdkim.so
+	install -m 0755 $(VDKIMCTL) $(DESTDIR)$(PREFIX)/bin/vdkimctl
+	install -m 0644 include/vdkim/*.h $(DESTDIR)$(PREFIX)/include/vdkim/
+
+clean:
+	rm -rf build
+
+-include $(MODULE_OBJ:.o=.d) $(API_OBJ:.o=.d) $(TOOL_OBJ:.o=.d) $(UNIT_OBJ:.o=.d)

@@ -1,0 +1,38 @@
+/*
+ * key.h - the signing key object (internal view).
+ *
+ * A vdkim_key is parsed once and then only read: any number of threads may
+ * sign with it at once.  The reference count is the only field that changes.
+ */
+#ifndef VDKIM_KEY_H
+#define VDKIM_KEY_H
+
+#include <stdatomic.h>
+
+#include <openssl/evp.h>
+
+#include "vdkim/dkim.h"
+
+struct vdkim_key {
+	atomic_int refs;
+	EVP_PKEY *pkey;
+	vdkim_key_type type;
+	unsigned bits;
+	char warning[160]; /* empty when there is nothing to say */
+};
+
+/* The largest signature any accepted key makes (RSA-4096). */
+#define KEY_MAX_SIG_BYTES 512
+
+/*
+ * Signs a SHA-256 digest: RSASSA-PKCS1-v1_5 for RSA, Ed25519 over the
+ * 32-byte digest for Ed25519 (RFC 8463 3).  sig holds KEY_MAX_SIG_BYTES.
+ */
+vdkim_rc key_sign_digest(const vdkim_key *key, const unsigned char *digest,
+    size_t dlen, unsigned char *sig, size_t *siglen, vdkim_error *err);
+
+/* Wraps an EVP_PKEY (taking ownership) after checking type and size. */
+vdkim_rc key_from_pkey(EVP_PKEY *pkey, const char *label, vdkim_key **out,
+    vdkim_error *err);
+
+#endif

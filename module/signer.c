@@ -1,0 +1,652 @@
+/*
+ * signer.c - making DKIM-Signature header fields (RFC 6376 5, RFC 8463).
+ *
+ * Life of a signer: _add() one or more signature specs, then the header
+ * fields, _eoh(), body chunks, _eom().  The body is hashed on the fly, once
+ * per body canonicalization (see body_set.c), and never stored; the header
+ * fields are kept (bounded) because h= is only known once all are seen.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/crypto.h>
+
+#include "base64.h"
+#include "body_set.h"
+#include "error.h"
+#include "header_canon.h"
+#include "header_fields.h"
+#include "key.h"
+#include "msg_split.h"
+#include "sig_fold.h"
+#include "strbuf.h"
+
+/* PowerMTA's base set, signed when present. */
+static const char *const default_headers[] = {
+	"From", "Sender", "Reply-To", "Subject", "Date", "Message-ID", "To",
+	"Cc", "MIME-Version", "Content-Type", "Content-Transfer-Encoding",
+	"Content-ID", "Content-Description", "Resent-Date", "Resent-From",
+	"Resent-Sender", "Resent-To", "Resent-Cc", "Resent-Message-ID",
+	"In-Reply-To", "References", "List-Id", "List-Help",
+	"List-Unsubscribe", "List-Unsubscribe-Post", "List-Subscribe",
+	"List-Post", "List-Owner", "List-Archive", "Feedback-ID", NULL
+};
+
+static const char *const default_oversign[] = { "From", NULL };
+
+#define MAX_SIGNED_NAMES 64
+
+typedef struct sig_job {
+	vdkim_key *key;
+	char *domain, *selector, *identity;
+	vdkim_canon hcanon, bcanon;
+	/* The names to sign (deduplicated) and which are over-signed. */
+	char *names[MAX_SIGNED_NAMES];
+	unsigned char oversign[MAX_SIGNED_NAMES];
+	size_t nnames;
+	int add_timestamp, body_length;
+	long expire_after;
+	time_t now;
+	int body_idx;
+	char *result;
+	size_t result_len;
+} sig_job;
+
+enum signer_state { S_NEW, S_HEADERS, S_BODY, S_DONE, S_FAILED };
+
+struct vdkim_signer {
+	enum signer_state state;
+	size_t njobs;
+	sig_job jobs[VDKIM_MAX_SIGNATURES];
+	header_fields hf;
+	body_set bodies;
+	msg_split split;
+	int lacked_final_eol;
+};
+
+const char *const *
+vdkim_default_headers(void)
+{
+	return default_headers;
+}
+
+void
+vdkim_sig_spec_init(vdkim_sig_spec *spec)
+{
+	memset(spec, 0, sizeof(*spec));
+	spec->size = sizeof(*spec);
+	spec->header_canon = VDKIM_CANON_RELAXED;
+	spec->body_canon = VDKIM_CANON_RELAXED;
+	spec->add_timestamp = 1;
+}
+
+/* ----------------------------------------------------------- validation */
+
+/* d= and the domain part of i=: a DNS name, compared without case. */
+static int
+valid_domain(const char *d)
+{
+	size_t n = strlen(d);
+
+	if (n == 0 || n > 253 || d[0] == '.' || d[n - 1] == '.')
+		return 0;
+	for (; *d != '\0'; d++) {
+		unsigned char c = (unsigned char)*d;
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+		    c == '_'))
+			return 0;
+		if (c == '.' && d[1] == '.')
+			return 0;
+	}
+	return 1;
+}
+
+/* 1 when sub equals dom or ends with "." dom (case-insensitive). */
+static int
+domain_within(const char *sub, const char *dom)
+{
+	size_t ls = strlen(sub), ld = strlen(dom);
+
+	if (ls == ld)
+		return strcasecmp(sub, dom) == 0;
+	return ls > ld && sub[ls - ld - 1] == '.' &&
+	    strcasecmp(sub + ls - ld, dom) == 0;
+}
+
+/* A header field name: printable ASCII without colon, not empty. */
+static int
+valid_field_name(const char *n)
+{
+	if (*n == '\0')
+		return 0;
+	for (; *n != '\0'; n++)
+		if ((unsigned char)*n < 33 || (unsigned char)*n > 126 ||
+		    *n == ':' || *n == ';')
+			return 0;
+	return 1;
+}
+
+/* Tag values we write must not break the tag list. */
+static int
+valid_tag_text(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x21 || (unsigned char)*s > 0x7e ||
+		    *s == ';')
+			return 0;
+	return 1;
+}
+
+static vdkim_rc
+check_spec(const vdkim_sig_spec *spec, vdkim_error *err)
+{
+	const char *at;
+
+	if (spec->size != sizeof(*spec))
+		return vdkim_fail(err, VDKIM_EINVAL, "signature spec of "
+		    "unknown size %zu (initialise it with "
+		    "vdkim_sig_spec_init)", spec->size);
+	if (spec->key == NULL)
+		return vdkim_fail(err, VDKIM_EINVAL, "no signing key given");
+	if (spec->domain == NULL || !valid_domain(spec->domain))
+		return vdkim_fail(err, VDKIM_EINVAL, "signing domain d=\"%s\" "
+		    "is not a valid domain name",
+		    spec->domain ? spec->domain : "");
+	if (spec->selector == NULL || !valid_domain(spec->selector))
+		return vdkim_fail(err, VDKIM_EINVAL, "selector s=\"%s\" is "
+		    "not a valid DNS label sequence",
+		    spec->selector ? spec->selector : "");
+	if (spec->header_canon != VDKIM_CANON_SIMPLE &&
+	    spec->header_canon != VDKIM_CANON_RELAXED)
+		return vdkim_fail(err, VDKIM_EINVAL, "unknown header "
+		    "canonicalization %d", (int)spec->header_canon);
+	if (spec->body_canon != VDKIM_CANON_SIMPLE &&
+	    spec->body_canon != VDKIM_CANON_RELAXED)
+		return vdkim_fail(err, VDKIM_EINVAL, "unknown body "
+		    "canonicalization %d", (int)spec->body_canon);
+	if (spec->expire_after < 0)
+		return vdkim_fail(err, VDKIM_EINVAL, "the expiry interval "
+		    "must not be negative");
+	if (spec->identity != NULL) {
+		at = strrchr(spec->identity, '@');
+		if (at == NULL || !valid_tag_text(spec->identity))
+			return vdkim_fail(err, VDKIM_EINVAL, "identity i=\"%s\" "
+			    "is not of the form [local-part]@domain",
+			    spec->identity);
+		if (!valid_domain(at + 1) ||
+		    !domain_within(at + 1, spec->domain))
+			return vdkim_fail(err, VDKIM_EINVAL, "identity i=\"%s\" "
+			    "is not in the signing domain %s or a subdomain "
+			    "of it (RFC 6376 3.5)", spec->identity,
+			    spec->domain);
+	}
+	return VDKIM_OK;
+}
+
+/* ---------------------------------------------------------------- jobs */
+
+static void
+job_free(sig_job *j)
+{
+	vdkim_key_unref(j->key);
+	free(j->domain);
+	free(j->selector);
+	free(j->identity);
+	for (size_t i = 0; i < j->nnames; i++)
+		free(j->names[i]);
+	free(j->result);
+	memset(j, 0, sizeof(*j));
+}
+
+/* Adds name to the job's set (once, whatever its case). */
+static vdkim_rc
+job_add_name(sig_job *j, const char *name, int oversign, vdkim_error *err)
+{
+	if (!valid_field_name(name))
+		return vdkim_fail(err, VDKIM_EINVAL, "\"%s\" is not a header "
+		    "field name", name);
+	for (size_t i = 0; i < j->nnames; i++) {
+		if (strcasecmp(j->names[i], name) == 0) {
+			j->oversign[i] |= (unsigned char)oversign;
+			return VDKIM_OK;
+		}
+	}
+	if (j->nnames == MAX_SIGNED_NAMES)
+		return vdkim_fail(err, VDKIM_EINVAL, "more than %d header "
+		    "names to sign", MAX_SIGNED_NAMES);
+	if (strcasecmp(name, "DKIM-Signature") == 0)
+		return VDKIM_OK; /* never sign our own kind */
+	j->names[j->nnames] = strdup(name);
+	if (j->names[j->nnames] == NULL)
+		return vdkim_fail(err, VDKIM_ENOMEM, "out of memory");
+	j->oversign[j->nnames++] = (unsigned char)oversign;
+	return VDKIM_OK;
+}
+
+static vdkim_rc
+job_add_names(sig_job *j, const char *const *list, int oversign,
+    vdkim_error *err)
+{
+	vdkim_rc rc = VDKIM_OK;
+
+	for (; list != NULL && *list != NULL && rc == VDKIM_OK; list++)
+		rc = job_add_name(j, *list, oversign, err);
+	return rc;
+}
+
+static char *
+dup_or_null(const char *s, int *failed)
+{
+	char *d;
+
+	if (s == NULL)
+		return NULL;
+	d = strdup(s);
+	if (d == NULL)
+		*failed = 1;
+	return d;
+}
+
+static vdkim_rc
+job_init(sig_job *j, const vdkim_sig_spec *spec, vdkim_error *err)
+{
+	int failed = 0;
+	vdkim_rc rc;
+
+	memset(j, 0, sizeof(*j));
+	j->key = vdkim_key_ref(spec->key);
+	j->domain = dup_or_null(spec->domain, &failed);
+	j->selector = dup_or_null(spec->selector, &failed);
+	j->identity = dup_or_null(spec->identity, &failed);
+	if (failed)
+		return vdkim_fail(err, VDKIM_ENOMEM, "out of memory");
+	j->hcanon = spec->header_canon;
+	j->bcanon = spec->body_canon;
+	j->add_timestamp = spec->add_timestamp;
+	j->body_length = spec->body_length;
+	j->expire_after = spec->expire_after;
+	j->now = spec->now;
+	j->body_idx = -1;
+	/* From is always signed (RFC 6376 5.4). */
+	rc = job_add_name(j, "From", 0, err);
+	if (rc == VDKIM_OK)
+		rc = job_add_names(j, spec->headers ? spec->headers :
+		    default_headers, 0, err);
+	if (rc == VDKIM_OK)
+		rc = job_add_names(j, spec->extra_headers, 0, err);
+	if (rc == VDKIM_OK)
+		rc = job_add_names(j, spec->oversign ? spec->oversign :
+		    default_oversign, 1, err);
+	return rc;
+}
+
+/* ---------------------------------------------------- the streaming API */
+
+static vdkim_rc
+fail_state(vdkim_signer *s, vdkim_error *err, const char *call)
+{
+	if (s->state == S_FAILED)
+		return vdkim_fail(err, VDKIM_ESTATE, "%s: the signer has "
+		    "already failed on this message", call);
+	return vdkim_fail(err, VDKIM_ESTATE, "%s called out of order",
+	    call);
+}
+
+/* Marks the signer failed when rc is an error; returns rc. */
+static vdkim_rc
+track(vdkim_signer *s, vdkim_rc rc)
+{
+	if (rc != VDKIM_OK)
+		s->state = S_FAILED;
+	return rc;
+}
+
+vdkim_rc
+vdkim_signer_new(vdkim_signer **out, vdkim_error *err)
+{
+	vdkim_signer *s;
+
+	if (out == NULL)
+		return vdkim_fail(err, VDKIM_EINVAL, "no output pointer");
+	s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return vdkim_fail(err, VDKIM_ENOMEM, "out of memory");
+	header_fields_init(&s->hf);
+	body_set_init(&s->bodies);
+	s->state = S_NEW;
+	*out = s;
+	return VDKIM_OK;
+}
+
+vdkim_rc
+vdkim_signer_add(vdkim_signer *s, const vdkim_sig_spec *spec,
+    vdkim_error *err)
+{
+	vdkim_rc rc;
+
+	if (s == NULL || spec == NULL)
+		return vdkim_fail(err, VDKIM_EINVAL, "no signer or spec");
+	if (s->state != S_NEW)
+		return fail_state(s, err, "vdkim_signer_add");
+	if (s->njobs == VDKIM_MAX_SIGNATURES)
+		return vdkim_fail(err, VDKIM_ELIMIT, "at most %d signatures "
+		    "per message", VDKIM_MAX_SIGNATURES);
+	rc = check_spec(spec, err);
+	if (rc != VDKIM_OK)
+		return rc;
+	rc = job_init(&s->jobs[s->njobs], spec, err);
+	if (rc != VDKIM_OK) {
+		job_free(&s->jobs[s->njobs]);
+		return rc;
+	}
+	s->njobs++;
+	return VDKIM_OK;
+}
+
+vdkim_rc
+vdkim_signer_header(vdkim_signer *s, const char *field, size_t len,
+    vdkim_error *err)
+{
+	if (s == NULL || field == NULL)
+		return vdkim_fail(err, VDKIM_EINVAL, "no signer or field");
+	if (s->state == S_NEW)
+		s->state = S_HEADERS;
+	if (s->state != S_HEADERS)
+		return fail_state(s, err, "vdkim_signer_header");
+	return track(s, header_fields_add(&s->hf, field, len, err));
+}
+
+vdkim_rc
+vdkim_signer_eoh(vdkim_signer *s, vdkim_error *err)
+{
+	if (s == NULL)
+		return vdkim_fail(err, VDKIM_EINVAL, "no signer");
+	if (s->state != S_NEW && s->state != S_HEADERS)
+		return fail_state(s, err, "vdkim_signer_eoh");
+	if (s->njobs == 0)
+		return track(s, vdkim_fail(err, VDKIM_ESTATE,
+		    "no signature was requested (vdkim_signer_add)"));
+	if (header_fields_count(&s->hf, "From", 4) == 0)
+		return track(s, vdkim_fail(err, VDKIM_ESYNTAX, "the message "
+		    "has no From: header field, which DKIM must sign "
+		    "(RFC 6376 5.4)"));
+	for (size_t i = 0; i < s->njobs; i++) {
+		sig_job *j = &s->jobs[i];
+		j->body_idx = body_set_get(&s->bodies, j->bcanon, -1);
+		if (j->body_idx < 0)
+			return track(s, vdkim_fail(err, VDKIM_ENOMEM,
+			    "out of memory"));
+	}
+	s->state = S_BODY;
+	return VDKIM_OK;
+}
+
+vdkim_rc
+vdkim_signer_body(vdkim_signer *s, const void *data, size_t len,
+    vdkim_error *err)
+{
+	if (s == NULL || (data == NULL && len > 0))
+		return vdkim_fail(err, VDKIM_EINVAL, "no signer or data");
+	if (s->state != S_BODY)
+		return fail_state(s, err, "vdkim_signer_body");
+	if (body_set_update(&s->bodies, data, len) != 0)
+		return track(s, vdkim_fail(err, VDKIM_ECRYPTO,
+		    "hashing the body failed"));
+	return VDKIM_OK;
+}
+
+static vdkim_rc
+split_header(void *ctx, const char *field, size_t len, vdkim_error *err)
+{
+	return vdkim_signer_header(ctx, field, len, err);
+}
+
+static vdkim_rc
+split_eoh(void *ctx, vdkim_error *err)
+{
+	return vdkim_signer_eoh(ctx, err);
+}
+
+static vdkim_rc
+split_body(void *ctx, const void *data, size_t len, vdkim_error *err)
+{
+	return vdkim_signer_body(ctx, data, len, err);
+}
+
+static const msg_split_ops signer_split_ops = {
+	split_header, split_eoh, split_body
+};
+
+vdkim_rc
+vdkim_signer_message(vdkim_signer *s, const void *data, size_t len,
+    vdkim_error *err)
+{
+	if (s == NULL || (data == NULL && len > 0))
+		return vdkim_fail(err, VDKIM_EINVAL, "no signer or data");
+	if (s->split.ops == NULL) {
+		if (s->state != S_NEW)
+			return fail_state(s, err, "vdkim_signer_message");
+		msg_split_init(&s->split, &signer_split_ops, s);
+	}
+	return track(s, msg_split_feed(&s->split, data, len, err));
+}
+
+/* --------------------------------------------------- building the field */
+
+/* Writes every tag before the b= value, folded. */
+static void
+write_tags(const vdkim_signer *s, const sig_job *j, const body_hash *bh,
+    time_t now, folder *f)
+{
+	char tmp[512];
+	char b64[EVP_MAX_MD_SIZE * 2];
+	size_t entries = 0;
+
+	fold_start(f, f->sb, "DKIM-Signature");
+	fold_atom(f, "v=1;");
+	snprintf(tmp, sizeof(tmp), "a=%s;",
+	    vdkim_alg_name(vdkim_key_get_alg(j->key)));
+	fold_atom(f, tmp);
+	snprintf(tmp, sizeof(tmp), "c=%s/%s;", vdkim_canon_name(j->hcanon),
+	    vdkim_canon_name(j->bcanon));
+	fold_atom(f, tmp);
+	snprintf(tmp, sizeof(tmp), "d=%s;", j->domain);
+	fold_atom(f, tmp);
+	if (j->identity != NULL) {
+		snprintf(tmp, sizeof(tmp), "i=%s;", j->identity);
+		fold_atom(f, tmp);
+	}
+	snprintf(tmp, sizeof(tmp), "s=%s;", j->selector);
+	fold_atom(f, tmp);
+	if (j->add_timestamp || j->expire_after > 0) {
+		snprintf(tmp, sizeof(tmp), "t=%lld;", (long long)now);
+		fold_atom(f, tmp);
+	}
+	if (j->expire_after > 0) {
+		snprintf(tmp, sizeof(tmp), "x=%lld;",
+		    (long long)now + j->expire_after);
+		fold_atom(f, tmp);
+	}
+	if (j->body_length) {
+		snprintf(tmp, sizeof(tmp), "l=%llu;",
+		    (unsigned long long)bh->total);
+		fold_atom(f, tmp);
+	}
+	/* h=: each name as often as it occurs, plus one if over-signed. */
+	for (size_t i = 0; i < j->nnames; i++) {
+		size_t n = header_fields_count(&s->hf, j->names[i],
+		    strlen(j->names[i])) + j->oversign[i];
+		for (size_t k = 0; k < n; k++, entries++) {
+			snprintf(tmp, sizeof(tmp), "%s%s", entries ? ":" : "h=",
+			    j->names[i]);
+			if (entries == 0)
+				fold_atom(f, tmp);
+			else
+				fold_glued(f, tmp);
+		}
+	}
+	fold_glued(f, ";");
+	base64_encode(bh->digest, bh->dlen, b64);
+	snprintf(tmp, sizeof(tmp), "bh=%s;", b64);
+	fold_atom(f, tmp);
+	fold_break(f);
+	fold_glued(f, "b=");
+}
+
+/* Hashes the signed header fields, then the signature field itself. */
+static vdkim_rc
+hash_headers(const vdkim_signer *s, const sig_job *j, const char *sig,
+    size_t siglen, unsigned char *digest, unsigned *dlen, vdkim_error *err)
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	unsigned char *used = calloc(s->hf.n + 1, 1);
+	vdkim_rc rc = VDKIM_OK;
+	int bad = md == NULL || used == NULL ||
+	    EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1;
+
+	for (size_t i = 0; !bad && i < j->nnames; i++) {
+		size_t nlen = strlen(j->names[i]);
+		size_t n = header_fields_count(&s->hf, j->names[i], nlen);
+		for (size_t k = 0; !bad && k < n; k++) {
+			size_t idx = header_fields_pick(&s->hf, j->names[i],
+			    nlen, used);
+			bad = header_canon_hash(md, j->hcanon,
+			    header_fields_text(&s->hf, idx),
+			    s->hf.f[idx].len, 1) != 0;
+		}
+	}
+	if (!bad)
+		bad = header_canon_hash(md, j->hcanon, sig, siglen, 0) != 0 ||
+		    EVP_DigestFinal_ex(md, digest, dlen) != 1;
+	if (bad)
+		rc = vdkim_fail_ssl(err, VDKIM_ECRYPTO,
+		    "hashing the header failed");
+	EVP_MD_CTX_free(md);
+	free(used);
+	return rc;
+}
+
+/* Rewrites CRLF as LF when the message uses bare LF line ends. */
+static void
+to_message_eol(char *text, size_t *len, int crlf)
+{
+	size_t r, w = 0;
+
+	if (crlf)
+		return;
+	for (r = 0; r < *len; r++)
+		if (!(text[r] == '\r' && r + 1 < *len && text[r + 1] == '\n'))
+			text[w++] = text[r];
+	text[w] = '\0';
+	*len = w;
+}
+
+static vdkim_rc
+make_signature(vdkim_signer *s, sig_job *j, vdkim_error *err)
+{
+	const body_hash *bh = s->bodies.h[j->body_idx];
+	time_t now = j->now ? j->now : time(NULL);
+	unsigned char digest[EVP_MAX_MD_SIZE], sig[KEY_MAX_SIG_BYTES];
+	char b64[KEY_MAX_SIG_BYTES * 2];
+	unsigned dlen = 0;
+	size_t siglen = 0;
+	strbuf sb;
+	folder f;
+	vdkim_rc rc;
+
+	sb_init(&sb);
+	f.sb = &sb;
+	write_tags(s, j, bh, now, &f);
+	if (sb.failed) {
+		sb_free(&sb);
+		return vdkim_fail(err, VDKIM_ENOMEM, "out of memory");
+	}
+	/* The hash covers the field exactly as emitted, with b= empty. */
+	rc = hash_headers(s, j, sb.s, sb.len, digest, &dlen, err);
+	if (rc == VDKIM_OK)
+		rc = key_sign_digest(j->key, digest, dlen, sig, &siglen, err);
+	if (rc != VDKIM_OK) {
+		sb_free(&sb);
+		return rc;
+	}
+	base64_encode(sig, siglen, b64);
+	fold_stream(&f, b64);
+	sb_adds(&sb, "\r\n");
+	j->result_len = sb.len;
+	j->result = sb_take(&sb);
+	if (j->result == NULL)
+		return vdkim_fail(err, VDKIM_ENOMEM, "out of memory");
+	to_message_eol(j->result, &j->result_len,
+	    !s->hf.eol_seen || s->hf.eol_crlf);
+	return VDKIM_OK;
+}
+
+vdkim_rc
+vdkim_signer_eom(vdkim_signer *s, vdkim_error *err)
+{
+	vdkim_rc rc;
+
+	if (s == NULL)
+		return vdkim_fail(err, VDKIM_EINVAL, "no signer");
+	if (s->split.ops != NULL && s->state != S_FAILED) {
+		rc = track(s, msg_split_finish(&s->split, err));
+		if (rc != VDKIM_OK)
+			return rc;
+	}
+	if (s->state != S_BODY)
+		return fail_state(s, err, "vdkim_signer_eom");
+	s->lacked_final_eol = body_set_lacked_final_eol(&s->bodies);
+	if (body_set_final(&s->bodies) != 0)
+		return track(s, vdkim_fail(err, VDKIM_ECRYPTO,
+		    "hashing the body failed"));
+	for (size_t i = 0; i < s->njobs; i++) {
+		rc = make_signature(s, &s->jobs[i], err);
+		if (rc != VDKIM_OK)
+			return track(s, rc);
+	}
+	s->state = S_DONE;
+	return VDKIM_OK;
+}
+
+size_t
+vdkim_signer_count(const vdkim_signer *s)
+{
+	return s != NULL && s->state == S_DONE ? s->njobs : 0;
+}
+
+const char *
+vdkim_signer_result(const vdkim_signer *s, size_t i, size_t *len)
+{
+	if (s == NULL || s->state != S_DONE || i >= s->njobs)
+		return NULL;
+	if (len != NULL)
+		*len = s->jobs[i].result_len;
+	return s->jobs[i].result;
+}
+
+const char *
+vdkim_signer_eol(const vdkim_signer *s)
+{
+	return s->hf.eol_seen && !s->hf.eol_crlf ? "\n" : "\r\n";
+}
+
+int
+vdkim_signer_added_final_eol(const vdkim_signer *s)
+{
+	return s->lacked_final_eol;
+}
+
+void
+vdkim_signer_free(vdkim_signer *s)
+{
+	if (s == NULL)
+		return;
+	for (size_t i = 0; i < s->njobs; i++)
+		job_free(&s->jobs[i]);
+	header_fields_free(&s->hf);
+	body_set_free(&s->bodies);
+	msg_split_free(&s->split);
+	free(s);
+}

@@ -1,0 +1,95 @@
+/*
+ * strbuf.c - growable strings.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "strbuf.h"
+
+void
+sb_init(strbuf *sb)
+{
+	sb->s = NULL;
+	sb->len = sb->cap = 0;
+	sb->failed = 0;
+}
+
+static int
+reserve(strbuf *sb, size_t extra)
+{
+	size_t ncap;
+	char *ns;
+
+	if (sb->failed)
+		return -1;
+	if (sb->len + extra + 1 <= sb->cap)
+		return 0;
+	ncap = sb->cap ? sb->cap : 128;
+	while (ncap < sb->len + extra + 1)
+		ncap *= 2;
+	ns = realloc(sb->s, ncap);
+	if (ns == NULL) {
+		sb->failed = 1;
+		return -1;
+	}
+	sb->s = ns;
+	sb->cap = ncap;
+	return 0;
+}
+
+void
+sb_add(strbuf *sb, const char *p, size_t n)
+{
+	if (reserve(sb, n) != 0)
+		return;
+	memcpy(sb->s + sb->len, p, n);
+	sb->len += n;
+	sb->s[sb->len] = '\0';
+}
+
+void
+sb_adds(strbuf *sb, const char *s)
+{
+	sb_add(sb, s, strlen(s));
+}
+
+void
+sb_addf(strbuf *sb, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0 || reserve(sb, (size_t)n) != 0) {
+		sb->failed = 1;
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(sb->s + sb->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	sb->len += (size_t)n;
+}
+
+char *
+sb_take(strbuf *sb)
+{
+	char *s = sb->failed ? NULL : sb->s;
+
+	if (sb->failed)
+		free(sb->s);
+	else if (s == NULL)
+		s = calloc(1, 1);
+	sb_init(sb);
+	return s;
+}
+
+void
+sb_free(strbuf *sb)
+{
+	free(sb->s);
+	sb_init(sb);
+}

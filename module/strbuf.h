@@ -1,0 +1,26 @@
+/*
+ * strbuf.h - a growable NUL-terminated byte string.  An allocation failure
+ * is remembered (sb->failed) and checked once at the end, so building code
+ * stays linear.
+ */
+#ifndef VDKIM_STRBUF_H
+#define VDKIM_STRBUF_H
+
+#include <stddef.h>
+
+typedef struct strbuf {
+	char *s;
+	size_t len, cap;
+	int failed;
+} strbuf;
+
+void sb_init(strbuf *sb);
+void sb_add(strbuf *sb, const char *p, size_t n);
+void sb_adds(strbuf *sb, const char *s);
+void sb_addf(strbuf *sb, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Hands the string over to the caller (NULL if anything failed). */
+char *sb_take(strbuf *sb);
+void sb_free(strbuf *sb);
+
+#endif
