@@ -2,8 +2,8 @@
 # bench/run.sh BUILD_DIR [--quick] - runs the engine benchmark and prints
 # its table and summary.  --quick gives each measurement 0.3 s instead of
 # 2 s (a smoke run; the numbers are noisier).  Without --quick,
-# BENCH_SECONDS=S sets the duration.  Exits with the benchmark's status: 0 unless something
-# failed to run.
+# BENCH_SECONDS=S sets the duration.  Exits with the benchmark's status:
+# 0 unless something failed to run.
 set -euo pipefail
 
 if [ $# -lt 1 ]; then

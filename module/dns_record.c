@@ -9,25 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "domain_name.h"
 #include "error.h"
 
 #define TXT_STRING_MAX 255
-
-/* True when s is a plausible DNS label sequence (letters, digits, -, _, .). */
-static int
-is_dns_name(const char *s)
-{
-	if (*s == '\0' || strlen(s) > 253)
-		return 0;
-	for (; *s != '\0'; s++) {
-		char c = *s;
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || c == '-' || c == '_' ||
-		    c == '.'))
-			return 0;
-	}
-	return 1;
-}
 
 vdkim_rc
 vdkim_dns_zone_line(const char *selector, const char *domain,
@@ -36,10 +21,10 @@ vdkim_dns_zone_line(const char *selector, const char *domain,
 	size_t vlen, cap, pos;
 	char *out;
 
-	if (selector == NULL || !is_dns_name(selector))
+	if (selector == NULL || !domain_is_valid(selector))
 		return vdkim_fail(err, VDKIM_EINVAL, "selector \"%s\" is not "
 		    "a valid DNS name", selector ? selector : "");
-	if (domain == NULL || !is_dns_name(domain))
+	if (domain == NULL || !domain_is_valid(domain))
 		return vdkim_fail(err, VDKIM_EINVAL, "domain \"%s\" is not a "
 		    "valid DNS name", domain ? domain : "");
 	vlen = strlen(value);

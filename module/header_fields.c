@@ -99,6 +99,18 @@ header_fields_add(header_fields *h, const char *field, size_t len,
 }
 
 int
+header_name_is_valid(const char *n)
+{
+	if (*n == '\0')
+		return 0;
+	for (; *n != '\0'; n++)
+		if ((unsigned char)*n < 33 || (unsigned char)*n > 126 ||
+		    *n == ':' || *n == ';')
+			return 0;
+	return 1;
+}
+
+int
 header_fields_is(const header_fields *h, size_t i, const char *name,
     size_t name_len)
 {

@@ -41,6 +41,10 @@ header_fields_text(const header_fields *h, size_t i)
 	return h->arena + h->f[i].off;
 }
 
+/* A field name as it may appear in h=: printable US-ASCII without colon
+ * or semicolon, not empty. */
+int header_name_is_valid(const char *name);
+
 /* 1 when field i is named name (case-insensitive). */
 int header_fields_is(const header_fields *h, size_t i, const char *name,
     size_t name_len);

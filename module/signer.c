@@ -14,6 +14,7 @@
 
 #include "base64.h"
 #include "body_set.h"
+#include "domain_name.h"
 #include "error.h"
 #include "header_canon.h"
 #include "header_fields.h"
@@ -83,51 +84,6 @@ vdkim_sig_spec_init(vdkim_sig_spec *spec)
 
 /* ----------------------------------------------------------- validation */
 
-/* d= and the domain part of i=: a DNS name, compared without case. */
-static int
-valid_domain(const char *d)
-{
-	size_t n = strlen(d);
-
-	if (n == 0 || n > 253 || d[0] == '.' || d[n - 1] == '.')
-		return 0;
-	for (; *d != '\0'; d++) {
-		unsigned char c = (unsigned char)*d;
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || c == '-' || c == '.' ||
-		    c == '_'))
-			return 0;
-		if (c == '.' && d[1] == '.')
-			return 0;
-	}
-	return 1;
-}
-
-/* 1 when sub equals dom or ends with "." dom (case-insensitive). */
-static int
-domain_within(const char *sub, const char *dom)
-{
-	size_t ls = strlen(sub), ld = strlen(dom);
-
-	if (ls == ld)
-		return strcasecmp(sub, dom) == 0;
-	return ls > ld && sub[ls - ld - 1] == '.' &&
-	    strcasecmp(sub + ls - ld, dom) == 0;
-}
-
-/* A header field name: printable ASCII without colon, not empty. */
-static int
-valid_field_name(const char *n)
-{
-	if (*n == '\0')
-		return 0;
-	for (; *n != '\0'; n++)
-		if ((unsigned char)*n < 33 || (unsigned char)*n > 126 ||
-		    *n == ':' || *n == ';')
-			return 0;
-	return 1;
-}
-
 /* Tag values we write must not break the tag list. */
 static int
 valid_tag_text(const char *s)
@@ -150,11 +106,11 @@ check_spec(const vdkim_sig_spec *spec, vdkim_error *err)
 		    "vdkim_sig_spec_init)", spec->size);
 	if (spec->key == NULL)
 		return vdkim_fail(err, VDKIM_EINVAL, "no signing key given");
-	if (spec->domain == NULL || !valid_domain(spec->domain))
+	if (spec->domain == NULL || !domain_is_valid(spec->domain))
 		return vdkim_fail(err, VDKIM_EINVAL, "signing domain d=\"%s\" "
 		    "is not a valid domain name",
 		    spec->domain ? spec->domain : "");
-	if (spec->selector == NULL || !valid_domain(spec->selector))
+	if (spec->selector == NULL || !domain_is_valid(spec->selector))
 		return vdkim_fail(err, VDKIM_EINVAL, "selector s=\"%s\" is "
 		    "not a valid DNS label sequence",
 		    spec->selector ? spec->selector : "");
@@ -175,7 +131,7 @@ check_spec(const vdkim_sig_spec *spec, vdkim_error *err)
 			return vdkim_fail(err, VDKIM_EINVAL, "identity i=\"%s\" "
 			    "is not of the form [local-part]@domain",
 			    spec->identity);
-		if (!valid_domain(at + 1) ||
+		if (!domain_is_valid(at + 1) ||
 		    !domain_within(at + 1, spec->domain))
 			return vdkim_fail(err, VDKIM_EINVAL, "identity i=\"%s\" "
 			    "is not in the signing domain %s or a subdomain "
@@ -204,7 +160,7 @@ job_free(sig_job *j)
 static vdkim_rc
 job_add_name(sig_job *j, const char *name, int oversign, vdkim_error *err)
 {
-	if (!valid_field_name(name))
+	if (!header_name_is_valid(name))
 		return vdkim_fail(err, VDKIM_EINVAL, "\"%s\" is not a header "
 		    "field name", name);
 	for (size_t i = 0; i < j->nnames; i++) {

@@ -24,9 +24,10 @@
 # Every function returns non-zero with a message on stderr on failure.
 #
 # Traps: dns_netns_init traps EXIT, INT, TERM and HUP.  The EXIT handler
-# calls dns_netns_cleanup and then the function named in
-# $DNS_NETNS_EXIT_HOOK (if set), so a caller keeps its own cleanup by
-# setting DNS_NETNS_EXIT_HOOK=my_cleanup instead of trapping EXIT itself.
+# calls the function named in $DNS_NETNS_EXIT_HOOK (if set; e.g. to stop
+# the caller's own background jobs and remove its temp dirs) and then
+# dns_netns_cleanup, so a caller keeps its own cleanup by setting
+# DNS_NETNS_EXIT_HOOK=my_cleanup instead of trapping EXIT itself.
 # On a signal the handler cleans up and exits with 128+signal.
 #
 # Records are written to a dnsmasq configuration file, where dnsmasq
@@ -56,10 +57,10 @@ _dns_netns_err() {
 # _dns_netns_on_exit: the EXIT trap.
 _dns_netns_on_exit() {
 	local rc=$?
-	dns_netns_cleanup
 	if [[ -n $DNS_NETNS_EXIT_HOOK ]]; then
 		"$DNS_NETNS_EXIT_HOOK" || true
 	fi
+	dns_netns_cleanup
 	return "$rc"
 }
 

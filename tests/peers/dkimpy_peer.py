@@ -12,8 +12,10 @@
     dkimpy_peer.py sign --key FILE --selector S --domain D
                         [--alg rsa-sha256|ed25519-sha256] [--canon H/B]
                         [--headers a:b:c] < msg > signed
+    dkimpy_peer.py sign ...same options... --outdir DIR FILE...
         Prints the message with a DKIM-Signature field prepended, folded
-        with the message's own line end.  Ed25519 keys may be PKCS#8 PEM
+        with the message's own line end (or, with --outdir, writes each
+        signed FILE to DIR/basename: one process for many messages).  Ed25519 keys may be PKCS#8 PEM
         (what vdkimctl keygen writes) or base64 of the 32-byte seed.
 
 Run it with /usr/bin/python3 (Debian's interpreter with python3-dkim).
@@ -22,6 +24,7 @@ Run it with /usr/bin/python3 (Debian's interpreter with python3-dkim).
 import argparse
 import base64
 import logging
+import os
 import re
 import sys
 
@@ -141,26 +144,44 @@ def sign(argv):
     ap.add_argument("--canon", default="relaxed/relaxed")
     ap.add_argument("--headers", default=None,
                     help="colon-separated h= list (default: dkimpy's)")
+    ap.add_argument("--outdir", default=None,
+                    help="sign each FILE into OUTDIR/FILENAME")
+    ap.add_argument("files", nargs="*", metavar="FILE")
     a = ap.parse_args(argv)
+    if bool(a.files) != bool(a.outdir):
+        ap.error("FILE... and --outdir go together")
     alg = a.alg.encode()
     hc, _, bc = a.canon.partition("/")
-    msg = sys.stdin.buffer.read()
-    first = msg.find(b"\n")
-    eol = b"\r\n" if first <= 0 or msg[first - 1:first] == b"\r" else b"\n"
+    canon = (hc.encode(), (bc or hc).encode())
     key = load_key(a.key, alg)
-    d = dkim.DKIM(msg, linesep=eol)
     include = None
     if a.headers:
         include = [h.strip().encode() for h in a.headers.split(":")]
-    sig = d.sign(a.selector.encode(), a.domain.encode(), key,
-                 signature_algorithm=alg,
-                 canonicalize=(hc.encode(), (bc or hc).encode()),
-                 include_headers=include)
-    out = sys.stdout.buffer
-    out.write(sig)
-    out.write(msg)
-    out.flush()
-    return 0
+
+    def sign_one(msg):
+        first = msg.find(b"\n")
+        eol = b"\r\n" if first <= 0 or msg[first - 1:first] == b"\r" else b"\n"
+        d = dkim.DKIM(msg, linesep=eol)
+        return d.sign(a.selector.encode(), a.domain.encode(), key,
+                      signature_algorithm=alg, canonicalize=canon,
+                      include_headers=include) + msg
+
+    if not a.files:
+        out = sys.stdout.buffer
+        out.write(sign_one(sys.stdin.buffer.read()))
+        out.flush()
+        return 0
+    rc = 0
+    for path in a.files:
+        try:
+            with open(path, "rb") as f:
+                signed = sign_one(f.read())
+            with open(os.path.join(a.outdir, os.path.basename(path)), "wb") as f:
+                f.write(signed)
+        except (dkim.DKIMException, OSError) as e:
+            sys.stderr.write("dkimpy_peer: %s: %s\n" % (path, one_line(e)))
+            rc = 1
+    return rc
 
 
 def main():

@@ -10,8 +10,8 @@
 # DNS (Net::DNS reads /etc/resolv.conf).  Exit 0 only if every file has at
 # least one passing signature.
 #
-# Bare LF line ends are turned into CRLF before verifying, as an MTA would
-# receive the message over SMTP.  Debian 12's Mail::DKIM verifies RSA
+# Bare LF line ends are turned into CRLF, and a missing final line end is
+# added, before verifying, as an MTA would receive the message over SMTP.  Debian 12's Mail::DKIM verifies RSA
 # only (no Ed25519): an ed25519-sha256 signature comes out as "invalid".
 use strict;
 use warnings;
@@ -41,6 +41,9 @@ sub verify_file {
 	close($fh);
 	$msg = '' unless defined $msg;
 	$msg =~ s/\r?\n/\r\n/g;
+	# Over SMTP a message always ends in CRLF; Mail::DKIM's simple body
+	# canonicalization would not add the missing one itself.
+	$msg .= "\r\n" if length($msg) && $msg !~ /\r\n\z/;
 
 	my $dkim = Mail::DKIM::Verifier->new();
 	my $ok = eval {

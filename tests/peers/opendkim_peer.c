@@ -17,15 +17,22 @@
  *
  *   opendkim_peer sign --key FILE --selector S --domain D
  *                      [--alg rsa-sha256|ed25519-sha256]
- *                      [--canon HEADER/BODY] < msg > signed
+ *                      [--canon HEADER/BODY] [--margin N] < msg > signed
  *       Prints the message with a DKIM-Signature field prepended (every
  *       header field is signed, libopendkim's default).
  *
  * Messages may use CRLF or bare LF line ends.  libopendkim wants header
  * fields without their final CRLF (folds as CRLF inside) and the body with
- * CRLF line ends, so bare LFs are converted when feeding it; the signed
- * output keeps the input bytes and uses the input's line end for the new
- * field.
+ * CRLF line ends, so bare LFs are converted when feeding it, and a missing
+ * final line end is added (as SMTP transport would); the signed output
+ * keeps the input bytes and uses the input's line end for the new field.
+ *
+ * libopendkim 2.11 bug worked around: with ed25519-sha256 and simple
+ * header canonicalization it hashes its DKIM-Signature folded one way
+ * ("...; b=" on the h= line) and returns it folded another way (b= on a
+ * line of its own), so its own signatures do not verify.  For that case
+ * the peer disables folding (dkim_set_margin 0) unless --margin is given;
+ * "--margin 75" reproduces the bug.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -160,8 +167,14 @@ static DKIM_STAT feed(DKIM *dkim, const struct buf *m, const char **where)
 	while (i < m->len) {
 		const unsigned char *nl = memchr(m->p + i, '\n', m->len - i);
 
-		if (nl == NULL) { /* last line without line end: as is */
-			if (buf_add(&body, m->p + i, m->len - i))
+		if (nl == NULL) {
+			/* The last line has no line end.  Over SMTP a message
+			 * always ends in CRLF, and libopendkim's relaxed body
+			 * canonicalization refuses a body without it ("CRLF at
+			 * end of body missing"), so add it: RFC 6376 treats
+			 * the body as if it were there anyway. */
+			if (buf_add(&body, m->p + i, m->len - i) ||
+			    buf_add(&body, "\r\n", 2))
 				goto nomem;
 			i = m->len;
 		} else {
@@ -325,7 +338,7 @@ static int usage(void)
 	    "usage: opendkim_peer verify FILE...\n"
 	    "       opendkim_peer sign --key FILE --selector S --domain D\n"
 	    "                     [--alg rsa-sha256|ed25519-sha256]"
-	    " [--canon H/B] < msg\n"
+	    " [--canon H/B] [--margin N] < msg\n"
 	    "       opendkim_peer features\n");
 	return 2;
 }
@@ -345,6 +358,7 @@ static int do_sign(DKIM_LIB *lib, int argc, char **argv)
 {
 	const char *keyfile = NULL, *selector = NULL, *domain = NULL;
 	const char *algs = "rsa-sha256", *canons = "relaxed/relaxed";
+	const char *margins = NULL;
 	dkim_canon_t hc, bc;
 	dkim_alg_t alg;
 	struct buf key = {0}, m = {0};
@@ -369,6 +383,8 @@ static int do_sign(DKIM_LIB *lib, int argc, char **argv)
 			dst = &algs;
 		else if (strcmp(argv[k], "--canon") == 0)
 			dst = &canons;
+		else if (strcmp(argv[k], "--margin") == 0)
+			dst = &margins;
 		if (dst == NULL || k + 1 >= argc)
 			return usage();
 		*dst = argv[++k];
@@ -409,6 +425,15 @@ static int do_sign(DKIM_LIB *lib, int argc, char **argv)
 		fprintf(stderr, "opendkim_peer: dkim_sign: %s\n",
 		    dkim_getresultstr(st));
 		goto out;
+	}
+	if (margins != NULL || (alg == DKIM_SIGN_ED25519SHA256 &&
+	    hc == DKIM_CANON_SIMPLE)) {
+		int margin = margins != NULL ? atoi(margins) : 0;
+
+		if (dkim_set_margin(dkim, margin) != DKIM_STAT_OK) {
+			fprintf(stderr, "opendkim_peer: bad --margin\n");
+			goto out;
+		}
 	}
 	st = feed(dkim, &m, &where);
 	if (st == DKIM_STAT_OK) {

@@ -1,0 +1,95 @@
+/*
+ * cli.c - helpers shared by vdkimctl's commands.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+int
+cli_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "vdkimctl %s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return 1;
+}
+
+int
+cli_write(FILE *f, const void *buf, size_t len)
+{
+	return len == 0 || fwrite(buf, 1, len, f) == len ? 0 : -1;
+}
+
+char **
+cli_split_list(const char *text)
+{
+	size_t n = 1, len = strlen(text);
+	char **list, *copy;
+	size_t k = 0;
+
+	for (const char *p = text; *p != '\0'; p++)
+		n += (*p == ',' || *p == ':' || *p == ' ');
+	/* The array, then a copy of the text the entries point into. */
+	list = malloc((n + 1) * sizeof(*list) + len + 1);
+	if (list == NULL)
+		return NULL;
+	copy = (char *)(list + n + 1);
+	memcpy(copy, text, len + 1);
+	for (char *tok = strtok(copy, ",: \t"); tok != NULL;
+	    tok = strtok(NULL, ",: \t"))
+		list[k++] = tok;
+	list[k] = NULL;
+	return list;
+}
+
+int
+cli_write_file(const char *path, const void *data, size_t len, int mode,
+    int excl, char *why, size_t whylen)
+{
+	char tmp[4096];
+	int fd;
+
+	if (excl && access(path, F_OK) == 0) {
+		snprintf(why, whylen, "%s already exists; not replacing it",
+		    path);
+		return -1;
+	}
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path,
+	    (long)getpid()) >= sizeof(tmp)) {
+		snprintf(why, whylen, "%s: path too long", path);
+		return -1;
+	}
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+	if (fd < 0) {
+		snprintf(why, whylen, "cannot create %s: %s", tmp,
+		    strerror(errno));
+		return -1;
+	}
+	/* The mode must hold whatever the umask says. */
+	if (fchmod(fd, (mode_t)mode) != 0 ||
+	    write(fd, data, len) != (ssize_t)len || fsync(fd) != 0) {
+		snprintf(why, whylen, "cannot write %s: %s", tmp,
+		    strerror(errno));
+		close(fd);
+		unlink(tmp);
+		return -1;
+	}
+	if (close(fd) != 0 || rename(tmp, path) != 0) {
+		snprintf(why, whylen, "cannot write %s: %s", path,
+		    strerror(errno));
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,162 @@
+/*
+ * cmd_keygen.c - "vdkimctl keygen" and "vdkimctl dns-record".
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "cli.h"
+#include "vdkim/dkim.h"
+
+/* Prints (and optionally returns) the zone-file line for key. */
+static int
+zone_line_for(const char *cmd, const vdkim_key *key, const char *selector,
+    const char *domain, char **line)
+{
+	vdkim_error err;
+	char *value = NULL;
+
+	if (vdkim_key_dns_value(key, &value, &err) != VDKIM_OK ||
+	    vdkim_dns_zone_line(selector, domain, value, line, &err) !=
+	    VDKIM_OK) {
+		free(value);
+		return cli_error(cmd, "%s", err.msg);
+	}
+	free(value);
+	return 0;
+}
+
+int
+cmd_keygen(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "selector", required_argument, NULL, 's' },
+		{ "domain", required_argument, NULL, 'd' },
+		{ "type", required_argument, NULL, 't' },
+		{ "bits", required_argument, NULL, 'b' },
+		{ "dir", required_argument, NULL, 'D' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *selector = NULL, *domain = NULL, *dir = ".";
+	vdkim_key_type type = VDKIM_KEY_RSA;
+	unsigned long bits = 2048;
+	char *end, *pem = NULL, *line = NULL, path[4096], why[4200];
+	size_t pemlen = 0;
+	vdkim_key *key = NULL;
+	vdkim_error err;
+	int c, rc = 1;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 's': selector = optarg; break;
+		case 'd': domain = optarg; break;
+		case 'D': dir = optarg; break;
+		case 't':
+			if (strcmp(optarg, "rsa") == 0)
+				type = VDKIM_KEY_RSA;
+			else if (strcmp(optarg, "ed25519") == 0)
+				type = VDKIM_KEY_ED25519;
+			else
+				return cli_error("keygen", "--type must be rsa "
+				    "or ed25519, not \"%s\"", optarg);
+			break;
+		case 'b':
+			bits = strtoul(optarg, &end, 10);
+			if (*optarg == '\0' || *end != '\0')
+				return cli_error("keygen", "--bits must be a "
+				    "number, not \"%s\"", optarg);
+			break;
+		default:
+			return cli_error("keygen", "unknown option (see "
+			    "vdkimctl help)");
+		}
+	}
+	if (selector == NULL || domain == NULL)
+		return cli_error("keygen", "--selector and --domain are "
+		    "required");
+	if (strchr(selector, '/') != NULL)
+		return cli_error("keygen", "selector \"%s\" may not contain "
+		    "\"/\"", selector);
+	if (type == VDKIM_KEY_RSA && bits > 16384)
+		return cli_error("keygen", "--bits %lu is out of range", bits);
+	if (vdkim_key_generate(type, (unsigned)bits, &key, &err) != VDKIM_OK)
+		return cli_error("keygen", "%s", err.msg);
+	if (vdkim_key_warning(key) != NULL)
+		fprintf(stderr, "vdkimctl keygen: warning: %s\n",
+		    vdkim_key_warning(key));
+	if (zone_line_for("keygen", key, selector, domain, &line) != 0)
+		goto out;
+	if (vdkim_key_private_pem(key, &pem, &pemlen, &err) != VDKIM_OK) {
+		cli_error("keygen", "%s", err.msg);
+		goto out;
+	}
+	/* The private key first, refusing to overwrite: a selector's key
+	 * is replaced by rotating to a new selector, never in place. */
+	snprintf(path, sizeof(path), "%s/%s.private", dir, selector);
+	if (cli_write_file(path, pem, pemlen, 0600, 1, why, sizeof(why))) {
+		cli_error("keygen", "%s", why);
+		goto out;
+	}
+	snprintf(path, sizeof(path), "%s/%s.txt", dir, selector);
+	{
+		size_t n = strlen(line);
+		line[n] = '\n';
+		if (cli_write_file(path, line, n + 1, 0644, 0, why,
+		    sizeof(why))) {
+			cli_error("keygen", "%s", why);
+			goto out;
+		}
+		line[n] = '\0';
+	}
+	printf("%s\n", line);
+	rc = 0;
+out:
+	if (pem != NULL) {
+		OPENSSL_cleanse(pem, pemlen);
+		free(pem);
+	}
+	free(line);
+	vdkim_key_unref(key);
+	return rc;
+}
+
+int
+cmd_dns_record(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "key", required_argument, NULL, 'k' },
+		{ "selector", required_argument, NULL, 's' },
+		{ "domain", required_argument, NULL, 'd' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *keyfile = NULL, *selector = NULL, *domain = NULL;
+	vdkim_key *key = NULL;
+	vdkim_error err;
+	char *line = NULL;
+	int c, rc;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'k': keyfile = optarg; break;
+		case 's': selector = optarg; break;
+		case 'd': domain = optarg; break;
+		default:
+			return cli_error("dns-record", "unknown option (see "
+			    "vdkimctl help)");
+		}
+	}
+	if (keyfile == NULL || selector == NULL || domain == NULL)
+		return cli_error("dns-record", "--key, --selector and "
+		    "--domain are required");
+	if (vdkim_key_load_file(keyfile, &key, &err) != VDKIM_OK)
+		return cli_error("dns-record", "%s", err.msg);
+	rc = zone_line_for("dns-record", key, selector, domain, &line);
+	if (rc == 0)
+		printf("%s\n", line);
+	free(line);
+	vdkim_key_unref(key);
+	return rc;
+}
