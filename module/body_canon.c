@@ -76,6 +76,25 @@ put_byte(body_canon *bc, unsigned char c)
 	bc->out[bc->outlen++] = c;
 }
 
+/*
+ * Hashes a run of input that is already canonical.  Short runs are copied
+ * into the output buffer: one digest update per few KB costs less than one
+ * per run when stops are frequent.
+ */
+static void
+put_run(body_canon *bc, const unsigned char *p, size_t n)
+{
+	if (n >= sizeof(bc->out) / 2) {
+		flush_out(bc);
+		hash_out(bc, p, n);
+		return;
+	}
+	if (bc->outlen + n > sizeof(bc->out))
+		flush_out(bc);
+	memcpy(bc->out + bc->outlen, p, n);
+	bc->outlen += n;
+}
+
 static void
 put_crlf(body_canon *bc)
 {
@@ -273,12 +292,28 @@ body_canon_update(body_canon *bc, const void *data, size_t n)
 		if (end > i && p[end - 1] == '\r')
 			end--;
 		if (end > i) {
-			flush_out(bc);
-			hash_out(bc, p + i, end - i);
+			put_run(bc, p + i, end - i);
 			bc->line_has_content = p[end - 1] != '\n';
 			i = end;
 		}
 		/* p[i] is a stop byte, a held-back CR or the last byte. */
+		if (relaxed && i + 1 < n && (p[i] == ' ' || p[i] == '\t')) {
+			/* A run of WSP, the common stop in relaxed text:
+			 * one SP when content follows on the line, else
+			 * leave it to the state machine, which drops it. */
+			size_t k = i;
+			while (k + 1 < n && (p[k] == ' ' || p[k] == '\t'))
+				k++;
+			if (p[k] != ' ' && p[k] != '\t' && p[k] != '\r' &&
+			    p[k] != '\n') {
+				put_byte(bc, ' ');
+				bc->line_has_content = 1;
+			} else {
+				bc->pending_wsp = 1;
+			}
+			i = k;
+			continue;
+		}
 		if (i + 1 < n)
 			step(bc, p[i++]);
 	}
