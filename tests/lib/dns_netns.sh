@@ -22,6 +22,9 @@
 #                                   calls it)
 #
 # Every function returns non-zero with a message on stderr on failure.
+# Works under "set -euo pipefail".  Call dns_netns_init in the main shell,
+# not in a subshell or $(...): the trap and the state live there.  The
+# cleanup also stops any process still running inside the namespace.
 #
 # Traps: dns_netns_init traps EXIT, INT, TERM and HUP.  The EXIT handler
 # calls the function named in $DNS_NETNS_EXIT_HOOK (if set; e.g. to stop
@@ -47,8 +50,8 @@ DNS_NETNS_PYTHON=${DNS_NETNS_PYTHON:-/usr/bin/python3}
 DNS_NETNS_TIMEOUT=${DNS_NETNS_TIMEOUT:-5}   # seconds to wait for dnsmasq
 DNS_NETNS_EXIT_HOOK=${DNS_NETNS_EXIT_HOOK:-}
 _dns_netns_first_name=""       # a name to query in the readiness check
-declare -A _dns_netns_names=() # name -> "record" or "nxdomain"
-declare -A _dns_netns_local=() # domains answered locally
+declare -gA _dns_netns_names=() # name -> "record" or "nxdomain"
+declare -gA _dns_netns_local=() # domains answered locally
 
 _dns_netns_err() {
 	echo "dns_netns: $*" >&2
@@ -118,26 +121,48 @@ dns_netns_init() {
 }
 
 dns_netns_cleanup() {
-	local i
-	if [[ -n $DNS_NETNS_PID ]]; then
-		if kill -0 "$DNS_NETNS_PID" 2>/dev/null; then
-			kill -TERM "$DNS_NETNS_PID" 2>/dev/null
-			for ((i = 0; i < 20; i++)); do
-				kill -0 "$DNS_NETNS_PID" 2>/dev/null || break
-				sleep 0.1
-			done
-			kill -KILL "$DNS_NETNS_PID" 2>/dev/null
-		fi
-		wait "$DNS_NETNS_PID" 2>/dev/null
-		DNS_NETNS_PID=""
+	local i p alive pids=()
+	# dnsmasq by the PID kept (or the one in the state dir, should
+	# dns_netns_start have run in a subshell), and whatever else still runs
+	# inside our private namespace.  Safe under set -e.
+	if [[ -z $DNS_NETNS_PID && -n $DNS_NETNS_DIR && -s $DNS_NETNS_DIR/dnsmasq.pid ]]; then
+		DNS_NETNS_PID=$(<"$DNS_NETNS_DIR/dnsmasq.pid") || DNS_NETNS_PID=""
 	fi
+	[[ -z $DNS_NETNS_PID ]] || pids+=("$DNS_NETNS_PID")
 	if [[ -n $DNS_NETNS ]]; then
-		ip netns del "$DNS_NETNS" 2>/dev/null
-		rm -rf "/etc/netns/$DNS_NETNS"
+		for p in $(ip netns pids "$DNS_NETNS" 2>/dev/null || true); do
+			[[ " ${pids[*]} " == *" $p "* ]] || pids+=("$p")
+		done
+	fi
+	if ((${#pids[@]} > 0)); then
+		for p in "${pids[@]}"; do
+			kill -TERM "$p" 2>/dev/null || true
+		done
+		for ((i = 0; i < 20; i++)); do
+			alive=0
+			for p in "${pids[@]}"; do
+				if kill -0 "$p" 2>/dev/null; then
+					alive=1
+				fi
+			done
+			((alive)) || break
+			sleep 0.1
+		done
+		for p in "${pids[@]}"; do
+			kill -KILL "$p" 2>/dev/null || true
+		done
+		if [[ -n $DNS_NETNS_PID ]]; then
+			wait "$DNS_NETNS_PID" 2>/dev/null || true
+		fi
+	fi
+	DNS_NETNS_PID=""
+	if [[ -n $DNS_NETNS ]]; then
+		ip netns del "$DNS_NETNS" 2>/dev/null || true
+		rm -rf "/etc/netns/$DNS_NETNS" || true
 		DNS_NETNS=""
 	fi
 	if [[ -n $DNS_NETNS_DIR ]]; then
-		rm -rf "$DNS_NETNS_DIR"
+		rm -rf "$DNS_NETNS_DIR" || true
 		DNS_NETNS_DIR=""
 	fi
 	return 0
@@ -420,6 +445,7 @@ dns_netns_start() {
 		--log-facility=- ${DNS_NETNS_LOG_QUERIES:+--log-queries} \
 		</dev/null >"$DNS_NETNS_DIR/dnsmasq.log" 2>&1 &
 	DNS_NETNS_PID=$!
+	echo "$DNS_NETNS_PID" >"$DNS_NETNS_DIR/dnsmasq.pid"
 	if [[ -n $_dns_netns_first_name ]]; then
 		probe_name=$_dns_netns_first_name probe_kind=record
 	else

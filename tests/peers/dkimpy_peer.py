@@ -47,6 +47,13 @@ class Collect(logging.Handler):
         self.msgs.append(record.getMessage())
 
 
+# What dkimpy logs while verifying, kept for the result line.
+LOG = logging.getLogger("dkimpy_peer")
+LOG.propagate = False
+COLLECT = Collect()
+LOG.addHandler(COLLECT)
+
+
 def one_line(s):
     return re.sub(r"\s+", " ", str(s)).strip()
 
@@ -68,10 +75,9 @@ def verify_file(path):
     except OSError as e:
         print("%s dkim=error (cannot read: %s)" % (path, one_line(e)))
         return False
-    log = logging.getLogger("dkimpy_peer.%d" % id(msg))
-    log.propagate = False
-    col = Collect()
-    log.addHandler(col)
+    col = COLLECT
+    col.msgs.clear()
+    log = LOG
     try:
         d = dkim.DKIM(msg, logger=log)
     except dkim.DKIMException as e:
@@ -110,7 +116,6 @@ def verify_file(path):
         print("%s dkim=%s d=%s s=%s a=%s%s" % (
             path, res, dom, sel, alg, " (%s)" % detail if detail else ""))
     sys.stdout.flush()
-    log.removeHandler(col)
     return passed > 0
 
 
