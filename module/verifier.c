@@ -198,6 +198,19 @@ parse_signature(vdkim_verifier *v, sig_check *c)
 	}
 	c->res.domain = c->domain;
 	c->res.selector = c->selector;
+	/* i= defaults to "@" d= (RFC 6376 3.5). */
+	if (ti != NULL) {
+		c->identity = strdup(ti);
+	} else if ((c->identity = malloc(strlen(c->domain) + 2)) != NULL) {
+		c->identity[0] = '@';
+		strcpy(c->identity + 1, c->domain);
+	}
+	if (c->identity == NULL) {
+		set_result(c, VDKIM_RES_TEMPERROR, VDKIM_R_INTERNAL,
+		    "out of memory");
+		goto out;
+	}
+	c->res.identity = c->identity;
 
 	if (tv == NULL || ta == NULL || tb == NULL || tbh == NULL ||
 	    td == NULL || th == NULL || ts == NULL) {
@@ -258,22 +271,15 @@ parse_signature(vdkim_verifier *v, sig_check *c)
 		    "unsupported query method q=%s", tq);
 		goto out;
 	}
-	/* i= defaults to "@" d=, and must lie within d= (RFC 6376 3.5). */
+	/* i= must lie within d= (RFC 6376 3.5). */
 	if (ti != NULL) {
 		const char *at = strrchr(ti, '@');
-		c->identity = strdup(ti);
-		c->res.identity = c->identity ? c->identity : "";
 		if (at == NULL || !domain_within(at + 1, td)) {
 			set_result(c, VDKIM_RES_PERMERROR,
 			    VDKIM_R_IDENTITY_MISMATCH,
 			    "i=%s is not within d=%s", ti, td);
 			goto out;
 		}
-	} else {
-		c->identity = malloc(strlen(td) + 2);
-		if (c->identity != NULL)
-			sprintf(c->identity, "@%s", td);
-		c->res.identity = c->identity ? c->identity : "";
 	}
 	if (parse_h(c, th) != 0) {
 		set_result(c, VDKIM_RES_PERMERROR, VDKIM_R_SIG_SYNTAX,
