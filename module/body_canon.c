@@ -297,6 +297,21 @@ body_canon_update(body_canon *bc, const void *data, size_t n)
 			i = end;
 		}
 		/* p[i] is a stop byte, a held-back CR or the last byte. */
+		if (p[i] == '\r' && p[i - 1] == '\n') {
+			/* Empty lines are only a question at the end of the
+			 * body: followed by content here, they stay as they
+			 * are. */
+			size_t k = i;
+			while (k + 2 < n && p[k] == '\r' && p[k + 1] == '\n')
+				k += 2;
+			if (k > i && k + 1 < n && p[k] != '\r' &&
+			    p[k] != '\n' && !(relaxed && (p[k] == ' ' ||
+			    p[k] == '\t'))) {
+				put_run(bc, p + i, k - i);
+				i = k;
+				continue;
+			}
+		}
 		if (relaxed && i + 1 < n && (p[i] == ' ' || p[i] == '\t')) {
 			/* A run of WSP, the common stop in relaxed text:
 			 * one SP when content follows on the line, else
@@ -308,6 +323,12 @@ body_canon_update(body_canon *bc, const void *data, size_t n)
 			    p[k] != '\n') {
 				put_byte(bc, ' ');
 				bc->line_has_content = 1;
+			} else if (bc->line_has_content && p[k] == '\r' &&
+			    k + 2 < n && p[k + 1] == '\n') {
+				/* Trailing WSP: dropped; the line ends. */
+				put_crlf(bc);
+				bc->line_has_content = 0;
+				k += 2;
 			} else {
 				bc->pending_wsp = 1;
 			}

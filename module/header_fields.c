@@ -101,7 +101,7 @@ header_fields_add(header_fields *h, const char *field, size_t len,
 int
 header_name_is_valid(const char *n)
 {
-	if (*n == '\0')
+	if (*n == '\0' || strlen(n) > FIELD_NAME_MAX)
 		return 0;
 	for (; *n != '\0'; n++)
 		if ((unsigned char)*n < 33 || (unsigned char)*n > 126 ||

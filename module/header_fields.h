@@ -9,6 +9,11 @@
 
 #include "vdkim/dkim.h"
 
+/* Entries in one h= tag, for the signer and the verifier alike. */
+#define H_ENTRIES_MAX 256
+/* The longest field name we sign or accept in h=. */
+#define FIELD_NAME_MAX 128
+
 typedef struct header_field {
 	size_t off;      /* into the arena */
 	size_t len;      /* the field without its final line end */
@@ -42,7 +47,7 @@ header_fields_text(const header_fields *h, size_t i)
 }
 
 /* A field name as it may appear in h=: printable US-ASCII without colon
- * or semicolon, not empty. */
+ * or semicolon, 1 to FIELD_NAME_MAX bytes. */
 int header_name_is_valid(const char *name);
 
 /* 1 when field i is named name (case-insensitive). */

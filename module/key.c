@@ -37,6 +37,25 @@ no_passphrase(char *buf, int size, int rwflag, void *u)
 	return -1;
 }
 
+static int
+make_templates(vdkim_key *key)
+{
+	if (key->type == VDKIM_KEY_RSA) {
+		key->rsa_tmpl = EVP_PKEY_CTX_new_from_pkey(NULL, key->pkey, NULL);
+		return key->rsa_tmpl == NULL ||
+		    EVP_PKEY_sign_init(key->rsa_tmpl) != 1 ||
+		    EVP_PKEY_CTX_set_rsa_padding(key->rsa_tmpl,
+			RSA_PKCS1_PADDING) != 1 ||
+		    EVP_PKEY_CTX_set_signature_md(key->rsa_tmpl,
+			EVP_sha256()) != 1 ? -1 : 0;
+	}
+	/* Ed25519 is "pure": no digest of its own, it signs the bytes. */
+	key->ed_tmpl = EVP_MD_CTX_new();
+	return key->ed_tmpl == NULL ||
+	    EVP_DigestSignInit_ex(key->ed_tmpl, NULL, NULL, NULL, NULL,
+		key->pkey, NULL) != 1 ? -1 : 0;
+}
+
 vdkim_rc
 key_from_pkey(EVP_PKEY *pkey, const char *label, vdkim_key **out,
     vdkim_error *err)
@@ -79,6 +98,11 @@ key_from_pkey(EVP_PKEY *pkey, const char *label, vdkim_key **out,
 	key->pkey = pkey;
 	key->type = type;
 	key->bits = bits;
+	if (make_templates(key) != 0) {
+		vdkim_key_unref(key);
+		return vdkim_fail_ssl(err, VDKIM_ECRYPTO, "%s: cannot set up "
+		    "signing with this key", label);
+	}
 	if (type == VDKIM_KEY_RSA && bits < VDKIM_RSA_WARN_BITS)
 		snprintf(key->warning, sizeof(key->warning),
 		    "%s: RSA key of %u bits: keys under %u bits are weak and "
@@ -313,23 +337,18 @@ key_sign_digest(const vdkim_key *key, const unsigned char *digest,
 
 	*siglen = KEY_MAX_SIG_BYTES;
 	if (key->type == VDKIM_KEY_RSA) {
-		EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL,
-		    key->pkey, NULL);
+		EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_dup(key->rsa_tmpl);
 
-		if (ctx == NULL || EVP_PKEY_sign_init(ctx) != 1 ||
-		    EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) != 1 ||
-		    EVP_PKEY_CTX_set_signature_md(ctx, EVP_sha256()) != 1 ||
+		if (ctx == NULL ||
 		    EVP_PKEY_sign(ctx, sig, siglen, digest, dlen) != 1)
 			rc = vdkim_fail_ssl(err, VDKIM_ECRYPTO,
 			    "RSA signing failed");
 		EVP_PKEY_CTX_free(ctx);
 	} else {
-		/* Ed25519 is "pure": it signs the digest bytes as a message. */
+		/* RFC 8463 3: Ed25519 signs the SHA-256 digest as a message. */
 		EVP_MD_CTX *md = EVP_MD_CTX_new();
 
-		if (md == NULL ||
-		    EVP_DigestSignInit_ex(md, NULL, NULL, NULL, NULL,
-			key->pkey, NULL) != 1 ||
+		if (md == NULL || EVP_MD_CTX_copy_ex(md, key->ed_tmpl) != 1 ||
 		    EVP_DigestSign(md, sig, siglen, digest, dlen) != 1)
 			rc = vdkim_fail_ssl(err, VDKIM_ECRYPTO,
 			    "Ed25519 signing failed");
@@ -376,6 +395,8 @@ vdkim_key_unref(vdkim_key *key)
 {
 	if (key == NULL || atomic_fetch_sub(&key->refs, 1) != 1)
 		return;
+	EVP_PKEY_CTX_free(key->rsa_tmpl);
+	EVP_MD_CTX_free(key->ed_tmpl);
 	EVP_PKEY_free(key->pkey);
 	OPENSSL_cleanse(key, sizeof(*key));
 	free(key);

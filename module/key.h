@@ -16,6 +16,14 @@
 struct vdkim_key {
 	atomic_int refs;
 	EVP_PKEY *pkey;
+	/*
+	 * Signing contexts set up once (algorithm fetched, padding and digest
+	 * chosen) and duplicated per message: a copy costs far less than a
+	 * fresh set-up, and the templates themselves are never modified, so
+	 * threads may copy them at once.
+	 */
+	EVP_PKEY_CTX *rsa_tmpl;   /* RSA: EVP_PKEY_sign ready */
+	EVP_MD_CTX *ed_tmpl;      /* Ed25519: EVP_DigestSign ready */
 	vdkim_key_type type;
 	unsigned bits;
 	char warning[160]; /* empty when there is nothing to say */

@@ -37,15 +37,21 @@ static const char *const default_headers[] = {
 static const char *const default_oversign[] = { "From", NULL };
 
 #define MAX_SIGNED_NAMES 64
+/* A local-part (64) and a domain (253) with room to spare. */
+#define IDENTITY_MAX 320
 
 typedef struct sig_job {
 	vdkim_key *key;
 	char *domain, *selector, *identity;
 	vdkim_canon hcanon, bcanon;
-	/* The names to sign (deduplicated) and which are over-signed. */
-	char *names[MAX_SIGNED_NAMES];
+	/* The names to sign (deduplicated), their lengths, and which are
+	 * over-signed; the names live in one allocation, name_arena. */
+	const char *names[MAX_SIGNED_NAMES];
+	size_t name_len[MAX_SIGNED_NAMES];
 	unsigned char oversign[MAX_SIGNED_NAMES];
 	size_t nnames;
+	char *name_arena;
+	size_t arena_used;
 	int add_timestamp, body_length;
 	long expire_after;
 	time_t now;
@@ -127,6 +133,9 @@ check_spec(const vdkim_sig_spec *spec, vdkim_error *err)
 		    "must not be negative");
 	if (spec->identity != NULL) {
 		at = strrchr(spec->identity, '@');
+		if (strlen(spec->identity) > IDENTITY_MAX)
+			return vdkim_fail(err, VDKIM_EINVAL, "identity i= is "
+			    "longer than %d bytes", IDENTITY_MAX);
 		if (at == NULL || !valid_tag_text(spec->identity))
 			return vdkim_fail(err, VDKIM_EINVAL, "identity i=\"%s\" "
 			    "is not of the form [local-part]@domain",
@@ -150,8 +159,7 @@ job_free(sig_job *j)
 	free(j->domain);
 	free(j->selector);
 	free(j->identity);
-	for (size_t i = 0; i < j->nnames; i++)
-		free(j->names[i]);
+	free(j->name_arena);
 	free(j->result);
 	memset(j, 0, sizeof(*j));
 }
@@ -160,11 +168,17 @@ job_free(sig_job *j)
 static vdkim_rc
 job_add_name(sig_job *j, const char *name, int oversign, vdkim_error *err)
 {
+	size_t len = strlen(name);
+
 	if (!header_name_is_valid(name))
-		return vdkim_fail(err, VDKIM_EINVAL, "\"%s\" is not a header "
-		    "field name", name);
+		return vdkim_fail(err, VDKIM_EINVAL, "\"%.40s\" is not a "
+		    "header field name (printable, no colon, at most %d bytes)",
+		    name, FIELD_NAME_MAX);
+	if (len == 14 && strcasecmp(name, "DKIM-Signature") == 0)
+		return VDKIM_OK; /* never sign our own kind */
 	for (size_t i = 0; i < j->nnames; i++) {
-		if (strcasecmp(j->names[i], name) == 0) {
+		if (j->name_len[i] == len &&
+		    strncasecmp(j->names[i], name, len) == 0) {
 			j->oversign[i] |= (unsigned char)oversign;
 			return VDKIM_OK;
 		}
@@ -172,12 +186,12 @@ job_add_name(sig_job *j, const char *name, int oversign, vdkim_error *err)
 	if (j->nnames == MAX_SIGNED_NAMES)
 		return vdkim_fail(err, VDKIM_EINVAL, "more than %d header "
 		    "names to sign", MAX_SIGNED_NAMES);
-	if (strcasecmp(name, "DKIM-Signature") == 0)
-		return VDKIM_OK; /* never sign our own kind */
-	j->names[j->nnames] = strdup(name);
-	if (j->names[j->nnames] == NULL)
-		return vdkim_fail(err, VDKIM_ENOMEM, "out of memory");
+	/* The arena was sized for every name of every list in job_init. */
+	memcpy(j->name_arena + j->arena_used, name, len + 1);
+	j->names[j->nnames] = j->name_arena + j->arena_used;
+	j->name_len[j->nnames] = len;
 	j->oversign[j->nnames++] = (unsigned char)oversign;
+	j->arena_used += len + 1;
 	return VDKIM_OK;
 }
 
@@ -190,6 +204,17 @@ job_add_names(sig_job *j, const char *const *list, int oversign,
 	for (; list != NULL && *list != NULL && rc == VDKIM_OK; list++)
 		rc = job_add_name(j, *list, oversign, err);
 	return rc;
+}
+
+/* Bytes needed to copy every name of list, NULs included. */
+static size_t
+list_bytes(const char *const *list)
+{
+	size_t n = 0;
+
+	for (; list != NULL && *list != NULL; list++)
+		n += strlen(*list) + 1;
+	return n;
 }
 
 static char *
@@ -208,6 +233,7 @@ dup_or_null(const char *s, int *failed)
 static vdkim_rc
 job_init(sig_job *j, const vdkim_sig_spec *spec, vdkim_error *err)
 {
+	const char *const *headers, *const *oversign;
 	int failed = 0;
 	vdkim_rc rc;
 
@@ -225,16 +251,20 @@ job_init(sig_job *j, const vdkim_sig_spec *spec, vdkim_error *err)
 	j->expire_after = spec->expire_after;
 	j->now = spec->now;
 	j->body_idx = -1;
+	headers = spec->headers ? spec->headers : default_headers;
+	oversign = spec->oversign ? spec->oversign : default_oversign;
+	j->name_arena = malloc(sizeof("From") + list_bytes(headers) +
+	    list_bytes(spec->extra_headers) + list_bytes(oversign));
+	if (j->name_arena == NULL)
+		return vdkim_fail(err, VDKIM_ENOMEM, "out of memory");
 	/* From is always signed (RFC 6376 5.4). */
 	rc = job_add_name(j, "From", 0, err);
 	if (rc == VDKIM_OK)
-		rc = job_add_names(j, spec->headers ? spec->headers :
-		    default_headers, 0, err);
+		rc = job_add_names(j, headers, 0, err);
 	if (rc == VDKIM_OK)
 		rc = job_add_names(j, spec->extra_headers, 0, err);
 	if (rc == VDKIM_OK)
-		rc = job_add_names(j, spec->oversign ? spec->oversign :
-		    default_oversign, 1, err);
+		rc = job_add_names(j, oversign, 1, err);
 	return rc;
 }
 
@@ -391,14 +421,35 @@ vdkim_signer_message(vdkim_signer *s, const void *data, size_t len,
 
 /* --------------------------------------------------- building the field */
 
+/*
+ * How many h= entries each name gets: one per instance in the message,
+ * plus one when over-signed, within H_ENTRIES_MAX in all (a message with
+ * hundreds of instances of a signed field keeps its top ones unsigned
+ * rather than making an h= no verifier accepts).
+ */
+static void
+plan_entries(const vdkim_signer *s, const sig_job *j, size_t *entries)
+{
+	size_t budget = H_ENTRIES_MAX;
+
+	for (size_t i = 0; i < j->nnames; i++) {
+		size_t n = header_fields_count(&s->hf, j->names[i],
+		    j->name_len[i]) + j->oversign[i];
+		entries[i] = n < budget ? n : budget;
+		budget -= entries[i];
+	}
+}
+
 /* Writes every tag before the b= value, folded. */
 static void
-write_tags(const vdkim_signer *s, const sig_job *j, const body_hash *bh,
+write_tags(const sig_job *j, const size_t *entries, const body_hash *bh,
     time_t now, folder *f)
 {
+	/* Every value is bounded: d= and s= 253, i= IDENTITY_MAX, names
+	 * FIELD_NAME_MAX. */
 	char tmp[512];
 	char b64[EVP_MAX_MD_SIZE * 2];
-	size_t entries = 0;
+	size_t written = 0;
 
 	fold_start(f, f->sb, "DKIM-Signature");
 	fold_atom(f, "v=1;");
@@ -432,12 +483,10 @@ write_tags(const vdkim_signer *s, const sig_job *j, const body_hash *bh,
 	}
 	/* h=: each name as often as it occurs, plus one if over-signed. */
 	for (size_t i = 0; i < j->nnames; i++) {
-		size_t n = header_fields_count(&s->hf, j->names[i],
-		    strlen(j->names[i])) + j->oversign[i];
-		for (size_t k = 0; k < n; k++, entries++) {
-			snprintf(tmp, sizeof(tmp), "%s%s", entries ? ":" : "h=",
+		for (size_t k = 0; k < entries[i]; k++, written++) {
+			snprintf(tmp, sizeof(tmp), "%s%s", written ? ":" : "h=",
 			    j->names[i]);
-			if (entries == 0)
+			if (written == 0)
 				fold_atom(f, tmp);
 			else
 				fold_glued(f, tmp);
@@ -453,8 +502,9 @@ write_tags(const vdkim_signer *s, const sig_job *j, const body_hash *bh,
 
 /* Hashes the signed header fields, then the signature field itself. */
 static vdkim_rc
-hash_headers(const vdkim_signer *s, const sig_job *j, const char *sig,
-    size_t siglen, unsigned char *digest, unsigned *dlen, vdkim_error *err)
+hash_headers(const vdkim_signer *s, const sig_job *j, const size_t *entries,
+    const char *sig, size_t siglen, unsigned char *digest, unsigned *dlen,
+    vdkim_error *err)
 {
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
 	unsigned char *used = calloc(s->hf.n + 1, 1);
@@ -463,11 +513,11 @@ hash_headers(const vdkim_signer *s, const sig_job *j, const char *sig,
 	    EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1;
 
 	for (size_t i = 0; !bad && i < j->nnames; i++) {
-		size_t nlen = strlen(j->names[i]);
-		size_t n = header_fields_count(&s->hf, j->names[i], nlen);
-		for (size_t k = 0; !bad && k < n; k++) {
+		for (size_t k = 0; !bad && k < entries[i]; k++) {
 			size_t idx = header_fields_pick(&s->hf, j->names[i],
-			    nlen, used);
+			    j->name_len[i], used);
+			if (idx == (size_t)-1)
+				continue; /* the over-signing entry */
 			bad = header_canon_hash(md, j->hcanon,
 			    header_fields_text(&s->hf, idx),
 			    s->hf.f[idx].len, 1) != 0;
@@ -506,6 +556,7 @@ make_signature(vdkim_signer *s, sig_job *j, vdkim_error *err)
 	time_t now = j->now ? j->now : time(NULL);
 	unsigned char digest[EVP_MAX_MD_SIZE], sig[KEY_MAX_SIG_BYTES];
 	char b64[KEY_MAX_SIG_BYTES * 2];
+	size_t entries[MAX_SIGNED_NAMES];
 	unsigned dlen = 0;
 	size_t siglen = 0;
 	strbuf sb;
@@ -514,13 +565,14 @@ make_signature(vdkim_signer *s, sig_job *j, vdkim_error *err)
 
 	sb_init(&sb);
 	f.sb = &sb;
-	write_tags(s, j, bh, now, &f);
+	plan_entries(s, j, entries);
+	write_tags(j, entries, bh, now, &f);
 	if (sb.failed) {
 		sb_free(&sb);
 		return vdkim_fail(err, VDKIM_ENOMEM, "out of memory");
 	}
 	/* The hash covers the field exactly as emitted, with b= empty. */
-	rc = hash_headers(s, j, sb.s, sb.len, digest, &dlen, err);
+	rc = hash_headers(s, j, entries, sb.s, sb.len, digest, &dlen, err);
 	if (rc == VDKIM_OK)
 		rc = key_sign_digest(j->key, digest, dlen, sig, &siglen, err);
 	if (rc != VDKIM_OK) {

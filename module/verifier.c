@@ -25,7 +25,6 @@
 #include "msg_split.h"
 #include "tag_list.h"
 
-#define MAX_H_ENTRIES 256
 #define TXT_MAX 8192
 /* How far in the future t= may be before we call it wrong (clock skew). */
 #define FUTURE_SKEW 900
@@ -130,10 +129,10 @@ parse_number(const char *s)
 static int
 parse_h(sig_check *c, const char *h)
 {
-	c->h = calloc(MAX_H_ENTRIES, sizeof(*c->h));
+	c->h = calloc(H_ENTRIES_MAX, sizeof(*c->h));
 	if (c->h == NULL)
 		return -1;
-	while (c->nh < MAX_H_ENTRIES) {
+	while (c->nh < H_ENTRIES_MAX) {
 		const char *end = strchr(h, ':');
 		size_t len = end ? (size_t)(end - h) : strlen(h);
 		char *name = dup_trimmed(h, len);
@@ -284,7 +283,7 @@ parse_signature(vdkim_verifier *v, sig_check *c)
 	if (parse_h(c, th) != 0) {
 		set_result(c, VDKIM_RES_PERMERROR, VDKIM_R_SIG_SYNTAX,
 		    "h= is malformed or lists more than %d fields",
-		    MAX_H_ENTRIES);
+		    H_ENTRIES_MAX);
 		goto out;
 	}
 	for (size_t i = 0; i < c->nh; i++) {
