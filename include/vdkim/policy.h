@@ -1,0 +1,145 @@
+/*
+ * vdkim/policy.h - per-virtual-MTA signing policy: PowerMTA-style
+ * directives in a libconfuse file, keys loaded once, decisions without I/O.
+ *
+ *   vdkim_policy_load()    parses the file and loads every key it names
+ *   vdkim_policy_decide()  given the VMTA, the envelope and the header
+ *                          fields: the signatures to make, or why none
+ *   vdkim_slot_*           the current policy of a running instance,
+ *                          replaced atomically on reload
+ *
+ * The directives and their meaning: conf-examples/README.md (the config
+ * grammar, the key choice rules, X-DKIM-Options, reason names).
+ *
+ * A vdkim_policy is immutable once loaded and reference counted: any
+ * number of threads may decide and sign with it at once.
+ */
+#ifndef VDKIM_POLICY_H
+#define VDKIM_POLICY_H
+
+#include "vdkim/dkim.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct vdkim_policy vdkim_policy;
+
+/*
+ * Parses path and loads every key.  A syntax error, an unknown directive or
+ * a bad value fails the load with "FILE:LINE: what was expected".  A key
+ * that cannot be used (missing file, unsafe permissions, bad key, wrong
+ * algorithm for its selector) does not fail the load: it is recorded, a
+ * warning says why, and decisions that would pick it answer
+ * VDKIM_WHY_KEY_NOT_LOADED.  vdkimctl config-test treats such warnings as
+ * errors.
+ */
+VDKIM_API vdkim_rc vdkim_policy_load(const char *path, vdkim_policy **out,
+    vdkim_error *err);
+VDKIM_API vdkim_policy *vdkim_policy_ref(vdkim_policy *p);
+VDKIM_API void vdkim_policy_unref(vdkim_policy *p);
+
+/* Problems found while loading (keys that failed, weak keys, keys readable
+ * by everyone); each a sentence naming the file. */
+VDKIM_API size_t vdkim_policy_warning_count(const vdkim_policy *p);
+VDKIM_API const char *vdkim_policy_warning(const vdkim_policy *p, size_t i);
+/* 1 when a warning is an error for config-test (a key that is unusable). */
+VDKIM_API int vdkim_policy_warning_is_error(const vdkim_policy *p, size_t i);
+
+/* Writes the effective table per VMTA (keys, domains, options) to a
+ * malloc'd text, for config-test. */
+VDKIM_API vdkim_rc vdkim_policy_describe(const vdkim_policy *p, char **text,
+    vdkim_error *err);
+
+/* ------------------------------------------------------------- decisions */
+
+typedef enum vdkim_verdict {
+	VDKIM_VERDICT_SIGN = 0, /* make the signatures in the decision */
+	VDKIM_VERDICT_NOSIGN,   /* deliver unsigned; why says why */
+	VDKIM_VERDICT_DEFER     /* dkim-require: do not deliver unsigned */
+} vdkim_verdict;
+
+/* Why a message is not signed (or, with SIGN, a note such as
+ * VDKIM_WHY_NOT_ALIGNED).  The names (vdkim_why_name) are stable: hosts
+ * log them. */
+typedef enum vdkim_why {
+	VDKIM_WHY_OK = 0,
+	VDKIM_WHY_UNKNOWN_VMTA,      /* the VMTA is not in the config */
+	VDKIM_WHY_DISABLED,          /* dkim-sign no for this VMTA/domain */
+	VDKIM_WHY_NO_IDENTITY,       /* no usable From:/Sender: address */
+	VDKIM_WHY_NO_KEY,            /* no key for the identity's domain */
+	VDKIM_WHY_KEY_NOT_LOADED,    /* the matching key failed to load */
+	VDKIM_WHY_NOT_ALIGNED,       /* dkim-align: no key aligns with From */
+	VDKIM_WHY_OPTIONS_REFUSED,   /* X-DKIM-Options from a source not
+	                                allowed to give them (ignored) */
+	VDKIM_WHY_OPTIONS_INVALID,   /* X-DKIM-Options malformed */
+	VDKIM_WHY_OPTIONS_NO_KEY,    /* X-DKIM-Options named no loaded key */
+	VDKIM_WHY_BAD_MESSAGE        /* header fields the decision cannot use */
+} vdkim_why;
+
+VDKIM_API const char *vdkim_why_name(vdkim_why why);
+VDKIM_API const char *vdkim_verdict_name(vdkim_verdict v);
+
+typedef struct vdkim_envelope {
+	size_t size;             /* sizeof(vdkim_envelope) */
+	const char *vmta;        /* the virtual MTA (NULL: "default") */
+	const char *pool;        /* its pool when the host knows; else the
+	                            first pool listing the VMTA */
+	const char *source;      /* the source name (for X-DKIM-Options) */
+	const char *mail_from;   /* envelope sender, may be NULL */
+	const char *rcpt_domain; /* destination domain (domain blocks) */
+} vdkim_envelope;
+
+typedef struct vdkim_header {
+	const char *field;       /* "Name: value", as in the message */
+	size_t len;
+} vdkim_header;
+
+#define VDKIM_POLICY_MAX_SIGS 2
+
+/*
+ * The outcome.  specs[0..nsigs) are ready for vdkim_signer_add(); their
+ * keys and header lists belong to the policy, their strings to this
+ * struct: keep both (the policy reference and the decision) until the
+ * signer has been given the specs.
+ */
+typedef struct vdkim_decision {
+	vdkim_verdict verdict;
+	vdkim_why why;           /* OK, or the reason (also a note on SIGN) */
+	char detail[VDKIM_ERRMSG_MAX]; /* a sentence, naming what to change */
+	int strip_x_dkim_options; /* remove X-DKIM-Options before sending */
+	int aligned;             /* the first signature's d= aligns with From */
+	size_t nsigs;
+	vdkim_sig_spec specs[VDKIM_POLICY_MAX_SIGS];
+	/* Storage the specs point into. */
+	char domain[VDKIM_POLICY_MAX_SIGS][256];
+	char selector[VDKIM_POLICY_MAX_SIGS][256];
+	char identity[VDKIM_POLICY_MAX_SIGS][330];
+} vdkim_decision;
+
+/*
+ * Decides for one message.  No I/O, no allocation of its own that
+ * outlives the call.  Returns VDKIM_OK with the outcome in *out (NOSIGN and
+ * DEFER are outcomes, not errors), or an error for bad arguments.
+ */
+VDKIM_API vdkim_rc vdkim_policy_decide(const vdkim_policy *p,
+    const vdkim_envelope *env, const vdkim_header *hdrs, size_t nhdrs,
+    time_t now, vdkim_decision *out, vdkim_error *err);
+
+/* ---------------------------------------------------------------- reload */
+
+/* Holds the current policy of an instance; reload swaps it atomically. */
+typedef struct vdkim_slot vdkim_slot;
+
+VDKIM_API vdkim_rc vdkim_slot_new(const char *path, vdkim_slot **out,
+    vdkim_error *err);
+/* Loads the file anew; on failure the old policy stays and err says why. */
+VDKIM_API vdkim_rc vdkim_slot_reload(vdkim_slot *s, vdkim_error *err);
+/* The current policy, referenced: vdkim_policy_unref() when done. */
+VDKIM_API vdkim_policy *vdkim_slot_acquire(vdkim_slot *s);
+VDKIM_API void vdkim_slot_free(vdkim_slot *s);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,699 @@
+/*
+ * conf_parse.c - vdkim.conf (libconfuse syntax) into the policy model.
+ *
+ * Every value that needs checking is declared as a libconfuse "pointer"
+ * option with a parse callback (parse_value): the callback runs while the
+ * parser stands on the value's line, so an error names the exact line, and
+ * it turns the text into a conf_val that remembers that line for later
+ * checks (a pool member that is not a VMTA, say).
+ *
+ * PowerMTA lets "domain-key" be repeated; in libconfuse "=" on a list
+ * replaces the earlier values.  The callback therefore also appends each
+ * domain-key to a hidden list of its section, which is what the model is
+ * built from.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <confuse.h>
+
+#include "conf_parse.h"
+#include "conf_text.h"
+#include "domain_name.h"
+#include "error.h"
+#include "header_fields.h"
+#include "interval.h"
+#include "policy_model.h"
+
+#define KEYS_ALL "_vdkim-domain-key-all"
+#define KEYS_ALL_MARK '\x01'
+
+/* A checked value and its line. */
+typedef struct conf_val {
+	int line;
+	char s[];
+} conf_val;
+
+/*
+ * libconfuse's error callback has no user pointer, so the sink for the
+ * first error of a parse is thread-local.  It is set and cleared around
+ * one cfg_parse_buf() call on this thread; nothing else uses it.
+ */
+struct parse_sink {
+	const char *path;
+	vdkim_error *err;
+	int failed;
+};
+static _Thread_local struct parse_sink *parse_sink;
+
+static void
+on_conf_error(cfg_t *cfg, const char *fmt, va_list ap)
+{
+	char msg[VDKIM_ERRMSG_MAX];
+	const char *what = msg, *hint = "";
+
+	if (parse_sink == NULL || parse_sink->failed)
+		return;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	/* libconfuse's words, in the operator's. */
+	if (strncmp(msg, "no such option", 14) == 0) {
+		what = msg + 14;
+		hint = " (see conf-examples/README.md for the directives)";
+		parse_sink->failed = 1;
+		vdkim_fail(parse_sink->err, VDKIM_ESYNTAX,
+		    "%s:%d: unknown directive%s%s", parse_sink->path,
+		    cfg ? cfg->line : 0, what, hint);
+		return;
+	}
+	if (strstr(msg, "missing title") != NULL)
+		hint = " (wildcard patterns must be quoted: domain \"*\")";
+	else if (strstr(msg, "invalid boolean") != NULL)
+		hint = " (expected yes or no)";
+	else if (strstr(msg, "duplicate title") != NULL)
+		hint = " (each name may be defined once per scope)";
+	parse_sink->failed = 1;
+	vdkim_fail(parse_sink->err, VDKIM_ESYNTAX, "%s:%d: %s%s",
+	    parse_sink->path, cfg ? cfg->line : 0, what, hint);
+}
+
+/* ------------------------------------------------------- value checks */
+
+static int
+is_one_of(const char *v, const char *const *names)
+{
+	for (; *names != NULL; names++)
+		if (strcasecmp(v, *names) == 0)
+			return 1;
+	return 0;
+}
+
+/* "user@domain" or "@domain" with a valid domain. */
+static int
+is_identity(const char *v)
+{
+	const char *at = strrchr(v, '@');
+
+	return at != NULL && domain_is_valid(at + 1) && strlen(v) <= 320 &&
+	    strpbrk(v, " \t;") == NULL;
+}
+
+/* "SELECTOR,DOMAIN|*,PATH". */
+static const char *
+check_domain_key(const char *v)
+{
+	const char *c1 = strchr(v, ','), *c2 = c1 ? strchr(c1 + 1, ',') : NULL;
+	char sel[256], dom[256];
+
+	if (c1 == NULL || c2 == NULL)
+		return "domain-key must be \"SELECTOR,DOMAIN,KEYFILE\" (DOMAIN "
+		    "may be *)";
+	if ((size_t)(c1 - v) >= sizeof(sel) ||
+	    (size_t)(c2 - c1 - 1) >= sizeof(dom))
+		return "domain-key: selector or domain too long";
+	memcpy(sel, v, (size_t)(c1 - v));
+	sel[c1 - v] = '\0';
+	memcpy(dom, c1 + 1, (size_t)(c2 - c1 - 1));
+	dom[c2 - c1 - 1] = '\0';
+	if (!domain_is_valid(sel))
+		return "domain-key: the selector must be a DNS label "
+		    "(letters, digits, -, _)";
+	if (strcmp(dom, "*") != 0 && !domain_is_valid(dom))
+		return "domain-key: the domain must be a domain name or *";
+	if (c2[1] == '\0')
+		return "domain-key: the key file is missing";
+	return NULL;
+}
+
+/* Returns NULL when v suits the option, else what was expected. */
+static const char *
+check_value(const char *name, const char *v)
+{
+	static const char *const canons[] = { "simple", "relaxed", NULL };
+	static const char *const aligns[] = { "off", "relaxed", "strict",
+	    NULL };
+	long secs;
+
+	if (strncmp(name, "second-", 7) == 0)
+		name += 7;
+	if (strcmp(name, "domain-key") == 0)
+		return check_domain_key(v);
+	if (strcmp(name, "dkim-identity") == 0)
+		return strcasecmp(v, "sender-or-from") == 0 ||
+		    strcasecmp(v, "strict-from") == 0 || is_identity(v) ? NULL :
+		    "dkim-identity must be sender-or-from, strict-from, an "
+		    "address or @domain";
+	if (strcmp(name, "dkim-identity-fallback") == 0)
+		return is_identity(v) ? NULL : "dkim-identity-fallback must "
+		    "be an address or @domain";
+	if (strcmp(name, "dkim-headers") == 0)
+		return header_name_is_valid(v) ? NULL : "dkim-headers holds a "
+		    "name that is not a header field name";
+	if (strcmp(name, "dkim-algorithm") == 0) {
+		if (strcasecmp(v, "rsa-sha1") == 0)
+			return "dkim-algorithm rsa-sha1 is never produced "
+			    "(RFC 8301); use rsa-sha256 or ed25519-sha256";
+		return vdkim_alg_from_name(v) != VDKIM_ALG_NONE ? NULL :
+		    "dkim-algorithm must be rsa-sha256 or ed25519-sha256";
+	}
+	if (strcmp(name, "dkim-headers-canon") == 0 ||
+	    strcmp(name, "dkim-body-canon") == 0)
+		return is_one_of(v, canons) ? NULL :
+		    "the canonicalization must be simple or relaxed";
+	if (strcmp(name, "dkim-expire-after") == 0)
+		return strcasecmp(v, "never") == 0 ||
+		    interval_parse(v, &secs) == 0 ? NULL :
+		    "dkim-expire-after must be an interval (3600, 30m, 12h, "
+		    "7d, 2w) or never";
+	if (strcmp(name, "dkim-align") == 0)
+		return is_one_of(v, aligns) ? NULL :
+		    "dkim-align must be off, relaxed or strict";
+	if (strcmp(name, "virtual-mta") == 0)
+		return *v != '\0' ? NULL : "an empty virtual-mta name";
+	return NULL;
+}
+
+static int
+parse_value(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
+{
+	const char *problem = check_value(opt->name, value);
+	conf_val *cv;
+
+	if (problem != NULL) {
+		cfg_error(cfg, "%s, not \"%s\"", problem, value);
+		return -1;
+	}
+	cv = malloc(sizeof(*cv) + strlen(value) + 1);
+	if (cv == NULL) {
+		cfg_error(cfg, "out of memory");
+		return -1;
+	}
+	cv->line = cfg->line;
+	strcpy(cv->s, value);
+	if (strcmp(opt->name, "domain-key") == 0) {
+		/* Keep every domain-key, "=" or not (see the top). */
+		cfg_opt_t *all = cfg_getopt(cfg, KEYS_ALL);
+		char *rec = malloc(strlen(value) + 24);
+
+		if (all == NULL || rec == NULL) {
+			free(rec);
+			free(cv);
+			cfg_error(cfg, "out of memory");
+			return -1;
+		}
+		sprintf(rec, "%c%d\t%s", KEYS_ALL_MARK, cv->line, value);
+		cfg_opt_setnstr(all, rec, cfg_opt_size(all));
+		free(rec);
+	}
+	*(conf_val **)result = cv;
+	return 0;
+}
+
+static void
+free_value(void *p)
+{
+	free(p);
+}
+
+/* ------------------------------------------------------------- schema */
+
+#define VAL(name) CFG_PTR_CB(name, NULL, CFGF_NODEFAULT, parse_value, \
+    free_value)
+#define VAL_LIST(name) CFG_PTR_LIST_CB(name, NULL, CFGF_NODEFAULT, \
+    parse_value, free_value)
+#define FLAG(name) CFG_BOOL(name, cfg_false, CFGF_NODEFAULT)
+#define SIG_OPTS(P) \
+	FLAG(P "dkim-sign"), VAL(P "dkim-identity"), \
+	VAL(P "dkim-identity-fallback"), VAL_LIST(P "dkim-headers"), \
+	VAL(P "dkim-algorithm"), VAL(P "dkim-headers-canon"), \
+	VAL(P "dkim-body-canon"), VAL(P "dkim-expire-after"), \
+	FLAG(P "dkim-add-timestamp"), FLAG(P "dkim-add-body-limit"), \
+	FLAG(P "dkim-disallow-adding-headers")
+#define KEY_OPTS VAL_LIST("domain-key"), \
+	CFG_STR_LIST(KEYS_ALL, NULL, CFGF_NODEFAULT)
+#define SECTIONS(name, opts) CFG_SEC(name, opts, \
+    CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES)
+
+static cfg_opt_t domain_opts[] = {
+	SIG_OPTS(""), SIG_OPTS("second-"),
+	FLAG("dkim-require"), VAL("dkim-align"),
+	CFG_END()
+};
+
+static cfg_opt_t keylist_opts[] = { KEY_OPTS, CFG_END() };
+
+static cfg_opt_t source_opts[] = {
+	CFG_BOOL("process-x-dkim-options", cfg_false, CFGF_NONE),
+	CFG_END()
+};
+
+static cfg_opt_t vmta_opts[] = {
+	KEY_OPTS, SECTIONS("domain", domain_opts), CFG_END()
+};
+
+static cfg_opt_t pool_opts[] = {
+	KEY_OPTS, VAL_LIST("virtual-mta"), SECTIONS("domain", domain_opts),
+	CFG_END()
+};
+
+static cfg_opt_t root_opts[] = {
+	KEY_OPTS,
+	SECTIONS("domain-key-list", keylist_opts),
+	SECTIONS("source", source_opts),
+	SECTIONS("virtual-mta", vmta_opts),
+	SECTIONS("virtual-mta-pool", pool_opts),
+	SECTIONS("domain", domain_opts),
+	CFG_END()
+};
+
+/* ------------------------------------------------------ model building */
+
+struct builder {
+	vdkim_policy *p;
+	const char *path;
+	const char *text;   /* comment-free text, for section lines */
+	vdkim_error *err;
+};
+
+static int
+build_fail(struct builder *b, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int
+build_fail(struct builder *b, int line, const char *fmt, ...)
+{
+	char msg[VDKIM_ERRMSG_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	vdkim_fail(b->err, VDKIM_ESYNTAX, "%s:%d: %s", b->path, line, msg);
+	return -1;
+}
+
+/*
+ * The line where "keyword TITLE {" opens a section.  libconfuse only knows
+ * where sections end, so the comment-free text is searched (first match;
+ * titles are unique per keyword and scope).
+ */
+static int
+section_line(const char *text, const char *keyword, const char *title)
+{
+	size_t kl = strlen(keyword), tl = strlen(title);
+	int line = 1;
+
+	for (const char *p = text; *p != '\0'; p++) {
+		const char *q;
+
+		if (*p == '\n') {
+			line++;
+			continue;
+		}
+		if ((p != text && !strchr(" \t\n{}", p[-1])) ||
+		    strncmp(p, keyword, kl) != 0 || !strchr(" \t", p[kl]))
+			continue;
+		q = p + kl;
+		while (*q == ' ' || *q == '\t')
+			q++;
+		if (*q == '"' || *q == '\'')
+			q++;
+		if (strncmp(q, title, tl) == 0 && strchr("\"' \t\n{", q[tl]))
+			return line;
+	}
+	return 0;
+}
+
+static char *
+xstrdup(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+static void
+lower(char *s)
+{
+	for (; *s != '\0'; s++)
+		if (*s >= 'A' && *s <= 'Z')
+			*s = (char)(*s + 32);
+}
+
+/* Adds the keys of section sec to scope sc (and to the key table). */
+static int
+build_keys(struct builder *b, cfg_t *sec, scope *sc)
+{
+	unsigned n = cfg_size(sec, KEYS_ALL);
+
+	if (n == 0)
+		return 0;
+	sc->keys = calloc(n, sizeof(*sc->keys));
+	if (sc->keys == NULL)
+		return build_fail(b, 0, "out of memory");
+	for (unsigned i = 0; i < n; i++) {
+		const char *rec = cfg_getnstr(sec, KEYS_ALL, i);
+		key_entry *k;
+		const char *tab, *c1, *c2;
+
+		if (rec[0] != KEYS_ALL_MARK)
+			return build_fail(b, sc->line, "unknown directive '%s'",
+			    KEYS_ALL);
+		tab = strchr(rec, '\t');
+		c1 = strchr(tab + 1, ',');
+		c2 = strchr(c1 + 1, ',');
+		k = &b->p->keytab[b->p->nkeytab++];
+		k->line = atoi(rec + 1);
+		k->selector = strndup(tab + 1, (size_t)(c1 - tab - 1));
+		k->domain = strndup(c1 + 1, (size_t)(c2 - c1 - 1));
+		k->path = strdup(c2 + 1);
+		if (k->selector == NULL || k->domain == NULL || k->path == NULL)
+			return build_fail(b, k->line, "out of memory");
+		lower(k->domain);
+		sc->keys[sc->nkeys++] = k;
+	}
+	return 0;
+}
+
+static const char *
+val_str(cfg_t *sec, const char *name)
+{
+	conf_val *v = cfg_size(sec, name) ? cfg_getptr(sec, name) : NULL;
+
+	return v ? v->s : NULL;
+}
+
+static int
+flag(cfg_t *sec, const char *name)
+{
+	return cfg_size(sec, name) ? (int)cfg_getbool(sec, name) : UNSET;
+}
+
+static int
+build_sig_opts(struct builder *b, cfg_t *sec, const char *prefix,
+    sig_opts *o)
+{
+	char name[64];
+	const char *v;
+	unsigned nh;
+
+#define OPT(n) (snprintf(name, sizeof(name), "%s%s", prefix, n), name)
+	o->sign = flag(sec, OPT("dkim-sign"));
+	o->add_timestamp = flag(sec, OPT("dkim-add-timestamp"));
+	o->body_limit = flag(sec, OPT("dkim-add-body-limit"));
+	o->oversign_all = flag(sec, OPT("dkim-disallow-adding-headers"));
+	o->identity_mode = UNSET;
+	if ((v = val_str(sec, OPT("dkim-identity"))) != NULL) {
+		if (strcasecmp(v, "sender-or-from") == 0)
+			o->identity_mode = ID_SENDER_OR_FROM;
+		else if (strcasecmp(v, "strict-from") == 0)
+			o->identity_mode = ID_STRICT_FROM;
+		else {
+			o->identity_mode = ID_FIXED;
+			o->identity = xstrdup(v);
+		}
+	}
+	o->identity_fallback = xstrdup(val_str(sec,
+	    OPT("dkim-identity-fallback")));
+	o->alg = UNSET;
+	if ((v = val_str(sec, OPT("dkim-algorithm"))) != NULL)
+		o->alg = (int)vdkim_alg_from_name(v);
+	o->header_canon = o->body_canon = UNSET;
+	if ((v = val_str(sec, OPT("dkim-headers-canon"))) != NULL)
+		vdkim_canon_from_name(v, (vdkim_canon *)&o->header_canon);
+	if ((v = val_str(sec, OPT("dkim-body-canon"))) != NULL)
+		vdkim_canon_from_name(v, (vdkim_canon *)&o->body_canon);
+	o->expire_after = UNSET;
+	if ((v = val_str(sec, OPT("dkim-expire-after"))) != NULL) {
+		if (strcasecmp(v, "never") == 0)
+			o->expire_after = 0;
+		else
+			interval_parse(v, &o->expire_after);
+	}
+	nh = cfg_size(sec, OPT("dkim-headers"));
+	if (nh > 0) {
+		o->headers = calloc(nh + 1, sizeof(*o->headers));
+		if (o->headers == NULL)
+			return build_fail(b, 0, "out of memory");
+		for (unsigned i = 0; i < nh; i++) {
+			conf_val *cv = cfg_getnptr(sec, name, i);
+			o->headers[i] = strdup(cv->s);
+			if (o->headers[i] == NULL)
+				return build_fail(b, cv->line, "out of memory");
+		}
+	}
+#undef OPT
+	return 0;
+}
+
+static int
+build_rules(struct builder *b, cfg_t *sec, scope *sc)
+{
+	unsigned n = cfg_size(sec, "domain");
+
+	if (n == 0)
+		return 0;
+	sc->rules = calloc(n, sizeof(*sc->rules));
+	if (sc->rules == NULL)
+		return build_fail(b, 0, "out of memory");
+	for (unsigned i = 0; i < n; i++) {
+		cfg_t *d = cfg_getnsec(sec, "domain", i);
+		domain_rule *r = &sc->rules[sc->nrules++];
+		const char *pat = cfg_title(d), *al;
+
+		r->line = section_line(b->text, "domain", pat);
+		if (!(strcmp(pat, "*") == 0 || domain_is_valid(pat) ||
+		    (strncmp(pat, "*.", 2) == 0 && domain_is_valid(pat + 2))))
+			return build_fail(b, r->line ? r->line : d->line,
+			    "domain \"%s\": expected a domain name, "
+			    "\"*.domain\" or \"*\" (wildcards in quotes)",
+			    pat);
+		r->pattern = strdup(pat);
+		if (r->pattern == NULL)
+			return build_fail(b, r->line, "out of memory");
+		lower(r->pattern);
+		r->require = flag(d, "dkim-require");
+		r->align = UNSET;
+		if ((al = val_str(d, "dkim-align")) != NULL)
+			r->align = strcasecmp(al, "strict") == 0 ? ALIGN_STRICT :
+			    strcasecmp(al, "relaxed") == 0 ? ALIGN_RELAXED :
+			    ALIGN_OFF;
+		if (build_sig_opts(b, d, "", &r->sig[0]) != 0 ||
+		    build_sig_opts(b, d, "second-", &r->sig[1]) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+build_scopes(struct builder *b, cfg_t *root, const char *keyword,
+    enum scope_kind kind, scope **out, size_t *nout)
+{
+	unsigned n = cfg_size(root, keyword);
+
+	*nout = 0;
+	if (n == 0)
+		return 0;
+	*out = calloc(n, sizeof(**out));
+	if (*out == NULL)
+		return build_fail(b, 0, "out of memory");
+	for (unsigned i = 0; i < n; i++) {
+		cfg_t *sec = cfg_getnsec(root, keyword, i);
+		scope *sc = &(*out)[(*nout)++];
+
+		sc->kind = kind;
+		sc->name = strdup(cfg_title(sec));
+		if (sc->name == NULL)
+			return build_fail(b, 0, "out of memory");
+		sc->line = section_line(b->text, keyword, sc->name);
+		if (build_keys(b, sec, sc) != 0)
+			return -1;
+		if (kind != SCOPE_KEYLIST && build_rules(b, sec, sc) != 0)
+			return -1;
+		if (kind == SCOPE_POOL) {
+			unsigned m = cfg_size(sec, "virtual-mta");
+			sc->members = calloc(m + 1, sizeof(*sc->members));
+			if (sc->members == NULL)
+				return build_fail(b, sc->line, "out of memory");
+			for (unsigned k = 0; k < m; k++) {
+				conf_val *cv = cfg_getnptr(sec, "virtual-mta",
+				    k);
+				sc->members[sc->nmembers++] = strdup(cv->s);
+				if (sc->members[k] == NULL)
+					return build_fail(b, cv->line,
+					    "out of memory");
+			}
+		}
+	}
+	return 0;
+}
+
+/* Cross-checks: pool members are VMTAs. */
+static int
+check_references(struct builder *b, cfg_t *root)
+{
+	vdkim_policy *p = b->p;
+
+	for (size_t i = 0; i < p->npools; i++) {
+		cfg_t *sec = cfg_gettsec(root, "virtual-mta-pool",
+		    p->pools[i].name);
+		for (size_t k = 0; k < p->pools[i].nmembers; k++) {
+			conf_val *cv = cfg_getnptr(sec, "virtual-mta",
+			    (unsigned)k);
+			if (policy_find(p->vmtas, p->nvmtas,
+			    p->pools[i].members[k]) == NULL)
+				return build_fail(b, cv->line,
+				    "virtual-mta-pool %s: \"%s\" is not a "
+				    "defined virtual-mta", p->pools[i].name,
+				    p->pools[i].members[k]);
+		}
+	}
+	return 0;
+}
+
+/* Counts every domain-key in the file, to size the key table once. */
+static size_t
+count_keys(cfg_t *root)
+{
+	static const char *const kinds[] = { "virtual-mta", "virtual-mta-pool",
+	    "domain-key-list", NULL };
+	size_t n = cfg_size(root, KEYS_ALL);
+
+	for (const char *const *k = kinds; *k != NULL; k++)
+		for (unsigned i = 0; i < cfg_size(root, *k); i++)
+			n += cfg_size(cfg_getnsec(root, *k, i), KEYS_ALL);
+	return n;
+}
+
+static int
+build_sources(struct builder *b, cfg_t *root)
+{
+	vdkim_policy *p = b->p;
+	unsigned n = cfg_size(root, "source");
+
+	if (n == 0)
+		return 0;
+	p->sources = calloc(n, sizeof(*p->sources));
+	if (p->sources == NULL)
+		return build_fail(b, 0, "out of memory");
+	for (unsigned i = 0; i < n; i++) {
+		cfg_t *sec = cfg_getnsec(root, "source", i);
+		p->sources[i].name = strdup(cfg_title(sec));
+		if (p->sources[i].name == NULL)
+			return build_fail(b, 0, "out of memory");
+		p->sources[i].allow_options =
+		    cfg_getbool(sec, "process-x-dkim-options");
+		p->nsources++;
+	}
+	return 0;
+}
+
+static int
+build_model(struct builder *b, cfg_t *root)
+{
+	vdkim_policy *p = b->p;
+	size_t nkeys = count_keys(root);
+
+	p->keytab = calloc(nkeys ? nkeys : 1, sizeof(*p->keytab));
+	if (p->keytab == NULL)
+		return build_fail(b, 0, "out of memory");
+	p->global.kind = SCOPE_GLOBAL;
+	p->global.name = strdup("global");
+	if (p->global.name == NULL)
+		return build_fail(b, 0, "out of memory");
+	if (build_keys(b, root, &p->global) != 0 ||
+	    build_rules(b, root, &p->global) != 0 ||
+	    build_scopes(b, root, "virtual-mta", SCOPE_VMTA, &p->vmtas,
+		&p->nvmtas) != 0 ||
+	    build_scopes(b, root, "virtual-mta-pool", SCOPE_POOL, &p->pools,
+		&p->npools) != 0 ||
+	    build_scopes(b, root, "domain-key-list", SCOPE_KEYLIST, &p->lists,
+		&p->nlists) != 0 ||
+	    build_sources(b, root) != 0)
+		return -1;
+	return check_references(b, root);
+}
+
+/*
+ * libconfuse accepts a file that ends inside a block; an operator who
+ * forgot a "}" must hear about it, with the line that opened the block.
+ */
+static vdkim_rc
+check_braces(const char *path, const char *t, vdkim_error *err)
+{
+	int open_lines[64], depth = 0, line = 1;
+	char quote = 0;
+
+	for (; *t != '\0'; t++) {
+		if (*t == '\n')
+			line++;
+		if (quote) {
+			if (*t == '\\' && quote == '"' && t[1] != '\0')
+				t++;
+			else if (*t == quote)
+				quote = 0;
+			continue;
+		}
+		if (*t == '"' || *t == '\'')
+			quote = *t;
+		else if (*t == '{') {
+			if (depth == 64)
+				return vdkim_fail(err, VDKIM_ESYNTAX, "%s:%d: "
+				    "blocks nested too deeply", path, line);
+			open_lines[depth++] = line;
+		} else if (*t == '}') {
+			if (depth == 0)
+				return vdkim_fail(err, VDKIM_ESYNTAX, "%s:%d: "
+				    "\"}\" closes no block", path, line);
+			depth--;
+		}
+	}
+	if (depth > 0)
+		return vdkim_fail(err, VDKIM_ESYNTAX, "%s:%d: this block is "
+		    "never closed (a \"}\" is missing)", path,
+		    open_lines[depth - 1]);
+	return VDKIM_OK;
+}
+
+vdkim_rc
+conf_parse_file(const char *path, vdkim_policy *p, vdkim_error *err)
+{
+	struct parse_sink sink = { path, err, 0 };
+	struct builder b = { p, path, NULL, err };
+	char *text = NULL;
+	cfg_t *cfg;
+	vdkim_rc rc;
+	int prc;
+
+	rc = conf_text_load(path, &text, err);
+	if (rc != VDKIM_OK)
+		return rc;
+	b.text = text;
+	rc = check_braces(path, text, err);
+	if (rc != VDKIM_OK) {
+		free(text);
+		return rc;
+	}
+	cfg = cfg_init(root_opts, CFGF_NONE);
+	if (cfg == NULL) {
+		free(text);
+		return vdkim_fail(err, VDKIM_ENOMEM, "out of memory");
+	}
+	cfg_set_error_function(cfg, on_conf_error);
+	parse_sink = &sink;
+	prc = cfg_parse_buf(cfg, text);
+	parse_sink = NULL;
+	if (prc != CFG_SUCCESS) {
+		if (!sink.failed)
+			vdkim_fail(err, VDKIM_ESYNTAX, "%s: the config could "
+			    "not be parsed", path);
+		rc = VDKIM_ESYNTAX;
+	} else if (build_model(&b, cfg) != 0) {
+		rc = err ? err->rc : VDKIM_ESYNTAX;
+		if (rc == VDKIM_OK)
+			rc = VDKIM_ESYNTAX;
+	}
+	cfg_free(cfg);
+	free(text);
+	return rc;
+}

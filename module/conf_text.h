@@ -1,0 +1,23 @@
+/*
+ * conf_text.h - reading a config file into text libconfuse can parse with
+ * exact line numbers.
+ *
+ * libconfuse 3.3 (Debian 12) counts a line comment as three lines and
+ * fails on comments inside lists.  vdkim therefore blanks comments out
+ * itself (keeping every newline, so line numbers stay exact) and hands
+ * libconfuse a text without any.
+ */
+#ifndef VDKIM_CONF_TEXT_H
+#define VDKIM_CONF_TEXT_H
+
+#include "vdkim/dkim.h"
+
+#define CONF_FILE_MAX (4 * 1024 * 1024)
+
+/* Reads path (at most CONF_FILE_MAX bytes) with comments blanked out;
+ * *text is malloc'd and NUL-terminated. */
+vdkim_rc conf_text_load(const char *path, char **text, vdkim_error *err);
+/* Blanks #, // and C comments out of text in place, outside quotes. */
+void conf_text_strip_comments(char *text);
+
+#endif

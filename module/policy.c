@@ -1,0 +1,470 @@
+/*
+ * policy.c - loading a policy, its keys, its warnings, its description,
+ * and the slot that lets a running instance reload it atomically.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "conf_parse.h"
+#include "error.h"
+#include "policy_model.h"
+#include "strbuf.h"
+
+const scope *
+policy_find(const scope *list, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(list[i].name, name) == 0)
+			return &list[i];
+	return NULL;
+}
+
+int
+policy_warn(vdkim_policy *p, int is_error, const char *fmt, ...)
+{
+	policy_warning *nw;
+	char buf[2 * VDKIM_ERRMSG_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	nw = realloc(p->warnings, (p->nwarnings + 1) * sizeof(*nw));
+	if (nw == NULL)
+		return -1;
+	p->warnings = nw;
+	nw[p->nwarnings].text = strdup(buf);
+	if (nw[p->nwarnings].text == NULL)
+		return -1;
+	nw[p->nwarnings++].is_error = is_error;
+	return 0;
+}
+
+/* ---------------------------------------------------------------- keys */
+
+/*
+ * Loads one key file after checking who may change it: a key that others
+ * can replace would let them sign as the domain.
+ */
+static void
+load_key(vdkim_policy *p, key_entry *k)
+{
+	struct stat st;
+	vdkim_error err;
+
+	if (stat(k->path, &st) != 0) {
+		snprintf(k->error, sizeof(k->error), "%s: %s", k->path,
+		    strerror(errno));
+	} else if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		snprintf(k->error, sizeof(k->error), "%s: refused: the key "
+		    "file is %s-writable (chmod 0600 it)", k->path,
+		    (st.st_mode & S_IWOTH) ? "world" : "group");
+	} else if (vdkim_key_load_file(k->path, &k->key, &err) != VDKIM_OK) {
+		snprintf(k->error, sizeof(k->error), "%s", err.msg);
+	} else {
+		if (st.st_mode & S_IROTH)
+			policy_warn(p, 0, "%s:%d: key %s is readable by every "
+			    "user (chmod 0600 it)", p->path, k->line, k->path);
+		if (vdkim_key_warning(k->key) != NULL)
+			policy_warn(p, 0, "%s:%d: %s", p->path, k->line,
+			    vdkim_key_warning(k->key));
+		return;
+	}
+	policy_warn(p, 1, "%s:%d: domain-key %s,%s not loaded: %s", p->path,
+	    k->line, k->selector, k->domain, k->error);
+}
+
+int
+policy_load_keys(vdkim_policy *p)
+{
+	for (size_t i = 0; i < p->nkeytab; i++) {
+		key_entry *k = &p->keytab[i];
+		size_t j;
+
+		/* A file named twice is parsed once and shared. */
+		for (j = 0; j < i; j++)
+			if (strcmp(p->keytab[j].path, k->path) == 0)
+				break;
+		if (j < i) {
+			k->key = vdkim_key_ref(p->keytab[j].key);
+			memcpy(k->error, p->keytab[j].error, sizeof(k->error));
+			continue;
+		}
+		load_key(p, k);
+	}
+	return 0;
+}
+
+/* 1 when a loaded key of algorithm alg is in one of the scopes. */
+static int
+alg_available(const scope *const *chain, size_t n, int alg)
+{
+	for (size_t s = 0; s < n; s++)
+		for (size_t i = 0; i < chain[s]->nkeys; i++)
+			if (chain[s]->keys[i]->key != NULL &&
+			    (int)vdkim_key_get_alg(chain[s]->keys[i]->key) ==
+			    alg)
+				return 1;
+	return 0;
+}
+
+/* Checks the rules of one scope against the keys its VMTA can reach. */
+static void
+check_rules_algs(vdkim_policy *p, const char *vmta,
+    const scope *const *chain, size_t n, const scope *rules)
+{
+	for (size_t r = 0; r < rules->nrules; r++)
+		for (size_t k = 0; k < VDKIM_POLICY_MAX_SIGS; k++) {
+			const sig_opts *o = &rules->rules[r].sig[k];
+			if (o->alg == UNSET || alg_available(chain, n, o->alg))
+				continue;
+			policy_warn(p, 1, "%s:%d: %sdkim-algorithm %s, but "
+			    "virtual-mta %s has no loaded %s domain-key",
+			    p->path, rules->rules[r].line, k ? "second-" : "",
+			    vdkim_alg_name((vdkim_alg)o->alg), vmta,
+			    vdkim_alg_name((vdkim_alg)o->alg));
+		}
+}
+
+/*
+ * config-test's "each key matches its selector's algorithm": every
+ * dkim-algorithm a VMTA may apply needs a key of that type within the
+ * VMTA's reach (its keys, its pool's, the global ones).
+ */
+static void
+policy_check_algorithms(vdkim_policy *p)
+{
+	const scope *chain[3];
+
+	for (size_t v = 0; v < p->nvmtas; v++) {
+		size_t n = 0;
+		chain[n++] = &p->vmtas[v];
+		for (size_t i = 0; i < p->npools; i++)
+			for (size_t m = 0; m < p->pools[i].nmembers; m++)
+				if (strcmp(p->pools[i].members[m],
+				    p->vmtas[v].name) == 0 && n == 1)
+					chain[n++] = &p->pools[i];
+		chain[n++] = &p->global;
+		for (size_t s = 0; s < n; s++)
+			check_rules_algs(p, p->vmtas[v].name, chain, n,
+			    chain[s]);
+	}
+	if (p->nvmtas == 0) {
+		chain[0] = &p->global;
+		check_rules_algs(p, "(global)", chain, 1, &p->global);
+	}
+}
+
+/* ------------------------------------------------------------ lifetime */
+
+static void
+free_sig_opts(sig_opts *o)
+{
+	free(o->identity);
+	free(o->identity_fallback);
+	for (char **h = o->headers; h != NULL && *h != NULL; h++)
+		free(*h);
+	free(o->headers);
+}
+
+static void
+free_scope(scope *sc)
+{
+	free(sc->name);
+	free(sc->keys);
+	for (size_t i = 0; i < sc->nrules; i++) {
+		free(sc->rules[i].pattern);
+		for (size_t k = 0; k < VDKIM_POLICY_MAX_SIGS; k++)
+			free_sig_opts(&sc->rules[i].sig[k]);
+	}
+	free(sc->rules);
+	for (size_t i = 0; i < sc->nmembers; i++)
+		free(sc->members[i]);
+	free(sc->members);
+}
+
+static void
+free_scopes(scope *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free_scope(&list[i]);
+	free(list);
+}
+
+void
+policy_free(vdkim_policy *p)
+{
+	free_scope(&p->global);
+	free_scopes(p->vmtas, p->nvmtas);
+	free_scopes(p->pools, p->npools);
+	free_scopes(p->lists, p->nlists);
+	for (size_t i = 0; i < p->nsources; i++)
+		free(p->sources[i].name);
+	free(p->sources);
+	for (size_t i = 0; i < p->nkeytab; i++) {
+		vdkim_key_unref(p->keytab[i].key);
+		free(p->keytab[i].selector);
+		free(p->keytab[i].domain);
+		free(p->keytab[i].path);
+	}
+	free(p->keytab);
+	for (size_t i = 0; i < p->nwarnings; i++)
+		free(p->warnings[i].text);
+	free(p->warnings);
+	free(p->path);
+	psl_free(p->psl);
+	free(p);
+}
+
+const char *
+policy_org_domain(const vdkim_policy *p, const char *domain)
+{
+	const char *org = p->psl ? psl_registrable_domain(p->psl, domain) :
+	    NULL;
+
+	return org != NULL ? org : domain;
+}
+
+vdkim_rc
+vdkim_policy_load(const char *path, vdkim_policy **out, vdkim_error *err)
+{
+	vdkim_policy *p;
+	vdkim_rc rc;
+
+	if (path == NULL || out == NULL)
+		return vdkim_fail(err, VDKIM_EINVAL, "no config file given");
+	p = calloc(1, sizeof(*p));
+	if (p == NULL || (p->path = strdup(path)) == NULL) {
+		free(p);
+		return vdkim_fail(err, VDKIM_ENOMEM, "out of memory");
+	}
+	atomic_init(&p->refs, 1);
+	rc = conf_parse_file(path, p, err);
+	if (rc != VDKIM_OK) {
+		policy_free(p);
+		return rc;
+	}
+	policy_load_keys(p);
+	policy_check_algorithms(p);
+	/* The system's list (publicsuffix package), else the one built into
+	 * libpsl. */
+	p->psl = psl_latest(NULL);
+	if (p->psl == NULL)
+		policy_warn(p, 0, "the Public Suffix List could not be loaded: "
+		    "dkim-align compares whole domains");
+	*out = p;
+	return VDKIM_OK;
+}
+
+vdkim_policy *
+vdkim_policy_ref(vdkim_policy *p)
+{
+	if (p != NULL)
+		atomic_fetch_add(&p->refs, 1);
+	return p;
+}
+
+void
+vdkim_policy_unref(vdkim_policy *p)
+{
+	if (p != NULL && atomic_fetch_sub(&p->refs, 1) == 1)
+		policy_free(p);
+}
+
+size_t
+vdkim_policy_warning_count(const vdkim_policy *p)
+{
+	return p->nwarnings;
+}
+
+const char *
+vdkim_policy_warning(const vdkim_policy *p, size_t i)
+{
+	return i < p->nwarnings ? p->warnings[i].text : NULL;
+}
+
+int
+vdkim_policy_warning_is_error(const vdkim_policy *p, size_t i)
+{
+	return i < p->nwarnings && p->warnings[i].is_error;
+}
+
+/* ------------------------------------------------------------ describe */
+
+static void
+describe_opts(strbuf *sb, const char *prefix, const sig_opts *o)
+{
+	static const char *const modes[] = { "sender-or-from",
+	    "strict-from", "fixed" };
+
+	if (o->sign != UNSET)
+		sb_addf(sb, " %sdkim-sign=%s", prefix, o->sign ? "yes" : "no");
+	if (o->identity_mode != UNSET)
+		sb_addf(sb, " %sdkim-identity=%s", prefix,
+		    o->identity_mode == ID_FIXED ? o->identity :
+		    modes[o->identity_mode]);
+	if (o->identity_fallback != NULL)
+		sb_addf(sb, " %sdkim-identity-fallback=%s", prefix,
+		    o->identity_fallback);
+	if (o->alg != UNSET)
+		sb_addf(sb, " %sdkim-algorithm=%s", prefix,
+		    vdkim_alg_name((vdkim_alg)o->alg));
+	if (o->header_canon != UNSET)
+		sb_addf(sb, " %sdkim-headers-canon=%s", prefix,
+		    vdkim_canon_name((vdkim_canon)o->header_canon));
+	if (o->body_canon != UNSET)
+		sb_addf(sb, " %sdkim-body-canon=%s", prefix,
+		    vdkim_canon_name((vdkim_canon)o->body_canon));
+	if (o->expire_after != UNSET)
+		sb_addf(sb, " %sdkim-expire-after=%lds", prefix,
+		    o->expire_after);
+	if (o->headers != NULL) {
+		sb_addf(sb, " %sdkim-headers=", prefix);
+		for (char **h = o->headers; *h != NULL; h++)
+			sb_addf(sb, "%s%s", h == o->headers ? "" : ":", *h);
+	}
+	if (o->add_timestamp != UNSET)
+		sb_addf(sb, " %sdkim-add-timestamp=%s", prefix,
+		    o->add_timestamp ? "yes" : "no");
+	if (o->body_limit != UNSET)
+		sb_addf(sb, " %sdkim-add-body-limit=%s", prefix,
+		    o->body_limit ? "yes" : "no");
+	if (o->oversign_all != UNSET)
+		sb_addf(sb, " %sdkim-disallow-adding-headers=%s", prefix,
+		    o->oversign_all ? "yes" : "no");
+}
+
+static void
+describe_scope(strbuf *sb, const char *kind, const scope *sc)
+{
+	sb_addf(sb, "%s %s (line %d)\n", kind, sc->name, sc->line);
+	if (sc->nmembers > 0) {
+		sb_adds(sb, "  members:");
+		for (size_t i = 0; i < sc->nmembers; i++)
+			sb_addf(sb, " %s", sc->members[i]);
+		sb_adds(sb, "\n");
+	}
+	for (size_t i = 0; i < sc->nkeys; i++) {
+		const key_entry *k = sc->keys[i];
+		if (k->key != NULL)
+			sb_addf(sb, "  key  s=%-16s d=%-24s %s %u bits  %s\n",
+			    k->selector, k->domain,
+			    vdkim_alg_name(vdkim_key_get_alg(k->key)),
+			    vdkim_key_get_bits(k->key), k->path);
+		else
+			sb_addf(sb, "  key  s=%-16s d=%-24s NOT LOADED: %s\n",
+			    k->selector, k->domain, k->error);
+	}
+	for (size_t i = 0; i < sc->nrules; i++) {
+		const domain_rule *r = &sc->rules[i];
+		sb_addf(sb, "  domain %s:", r->pattern);
+		describe_opts(sb, "", &r->sig[0]);
+		describe_opts(sb, "second-", &r->sig[1]);
+		if (r->require != UNSET)
+			sb_addf(sb, " dkim-require=%s", r->require ? "yes" :
+			    "no");
+		if (r->align != UNSET)
+			sb_addf(sb, " dkim-align=%s", r->align == ALIGN_STRICT ?
+			    "strict" : r->align == ALIGN_RELAXED ? "relaxed" :
+			    "off");
+		sb_adds(sb, "\n");
+	}
+}
+
+vdkim_rc
+vdkim_policy_describe(const vdkim_policy *p, char **text, vdkim_error *err)
+{
+	strbuf sb;
+
+	sb_init(&sb);
+	describe_scope(&sb, "global", &p->global);
+	for (size_t i = 0; i < p->nvmtas; i++)
+		describe_scope(&sb, "virtual-mta", &p->vmtas[i]);
+	for (size_t i = 0; i < p->npools; i++)
+		describe_scope(&sb, "virtual-mta-pool", &p->pools[i]);
+	for (size_t i = 0; i < p->nlists; i++)
+		describe_scope(&sb, "domain-key-list", &p->lists[i]);
+	for (size_t i = 0; i < p->nsources; i++)
+		sb_addf(&sb, "source %s: process-x-dkim-options=%s\n",
+		    p->sources[i].name, p->sources[i].allow_options ? "yes" :
+		    "no");
+	*text = sb_take(&sb);
+	if (*text == NULL)
+		return vdkim_fail(err, VDKIM_ENOMEM, "out of memory");
+	return VDKIM_OK;
+}
+
+/* ---------------------------------------------------------------- slot */
+
+struct vdkim_slot {
+	pthread_mutex_t lock;  /* guards cur; held only to swap or ref */
+	char *path;
+	vdkim_policy *cur;
+};
+
+vdkim_rc
+vdkim_slot_new(const char *path, vdkim_slot **out, vdkim_error *err)
+{
+	vdkim_slot *s = calloc(1, sizeof(*s));
+	vdkim_rc rc;
+
+	if (s == NULL || (s->path = strdup(path)) == NULL) {
+		free(s);
+		return vdkim_fail(err, VDKIM_ENOMEM, "out of memory");
+	}
+	rc = vdkim_policy_load(path, &s->cur, err);
+	if (rc != VDKIM_OK) {
+		free(s->path);
+		free(s);
+		return rc;
+	}
+	pthread_mutex_init(&s->lock, NULL);
+	*out = s;
+	return VDKIM_OK;
+}
+
+vdkim_rc
+vdkim_slot_reload(vdkim_slot *s, vdkim_error *err)
+{
+	vdkim_policy *fresh, *old;
+	vdkim_rc rc;
+
+	/* Parse and load every key before anything changes. */
+	rc = vdkim_policy_load(s->path, &fresh, err);
+	if (rc != VDKIM_OK)
+		return rc;
+	pthread_mutex_lock(&s->lock);
+	old = s->cur;
+	s->cur = fresh;
+	pthread_mutex_unlock(&s->lock);
+	/* Threads still using the old policy hold their own references. */
+	vdkim_policy_unref(old);
+	return VDKIM_OK;
+}
+
+vdkim_policy *
+vdkim_slot_acquire(vdkim_slot *s)
+{
+	vdkim_policy *p;
+
+	pthread_mutex_lock(&s->lock);
+	p = vdkim_policy_ref(s->cur);
+	pthread_mutex_unlock(&s->lock);
+	return p;
+}
+
+void
+vdkim_slot_free(vdkim_slot *s)
+{
+	if (s == NULL)
+		return;
+	vdkim_policy_unref(s->cur);
+	pthread_mutex_destroy(&s->lock);
+	free(s->path);
+	free(s);
+}

@@ -1,0 +1,698 @@
+/*
+ * policy_decide.c - which signatures a message gets, or why none.
+ *
+ * Reads the loaded model only: no I/O, no allocation that outlives the
+ * call.  The steps:
+ *   1. the scope chain: the VMTA, its pool, the global scope;
+ *   2. the effective options: for each option, the first value set in the
+ *      matching domain blocks, VMTA before pool before global, and within
+ *      a scope the most specific pattern first;
+ *   3. per signature: the identity (Sender:/From:/fixed/X-DKIM-Options),
+ *      then the key (first key of the chain whose domain is the identity's
+ *      domain or a parent of it, or "*"), preferring a DMARC-aligned one
+ *      under dkim-align, then the fallback identity;
+ *   4. the verdict: sign what could be signed; under dkim-require a
+ *      signature that should be made and cannot be defers the message.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "domain_name.h"
+#include "error.h"
+#include "mail_address.h"
+#include "policy_model.h"
+
+#define MAX_RULES_PER_SCOPE 64
+#define ADDR_MAX 330
+
+const char *
+vdkim_why_name(vdkim_why why)
+{
+	static const char *const names[] = {
+		[VDKIM_WHY_OK] = "ok",
+		[VDKIM_WHY_UNKNOWN_VMTA] = "unknown-vmta",
+		[VDKIM_WHY_DISABLED] = "signing-disabled",
+		[VDKIM_WHY_NO_IDENTITY] = "no-identity",
+		[VDKIM_WHY_NO_KEY] = "no-key",
+		[VDKIM_WHY_KEY_NOT_LOADED] = "key-not-loaded",
+		[VDKIM_WHY_NOT_ALIGNED] = "not-aligned",
+		[VDKIM_WHY_OPTIONS_REFUSED] = "x-dkim-options-refused",
+		[VDKIM_WHY_OPTIONS_INVALID] = "x-dkim-options-invalid",
+		[VDKIM_WHY_OPTIONS_NO_KEY] = "x-dkim-options-no-key",
+		[VDKIM_WHY_BAD_MESSAGE] = "bad-message",
+	};
+
+	if ((size_t)why < sizeof(names) / sizeof(names[0]) && names[why])
+		return names[why];
+	return "unknown";
+}
+
+const char *
+vdkim_verdict_name(vdkim_verdict v)
+{
+	return v == VDKIM_VERDICT_SIGN ? "sign" :
+	    v == VDKIM_VERDICT_DEFER ? "defer" : "nosign";
+}
+
+/* What step 2 yields. */
+typedef struct effective {
+	sig_opts sig[VDKIM_POLICY_MAX_SIGS]; /* pointers into the model */
+	int require;
+	int align;
+} effective;
+
+/* X-DKIM-Options, parsed. */
+typedef struct dkim_options {
+	int present, honoured;
+	char s[256], d[256], i[ADDR_MAX], list[256];
+} dkim_options;
+
+typedef struct decide_ctx {
+	const vdkim_policy *p;
+	const scope *chain[3];
+	size_t nchain;
+	const char *vmta_name;
+	const char *rcpt;
+	char from[ADDR_MAX], sender[ADDR_MAX];
+	dkim_options xo;
+	vdkim_decision *out;
+} decide_ctx;
+
+/* A failure of one signature: the reason and its sentence. */
+typedef struct sig_failure {
+	vdkim_why why;
+	char detail[VDKIM_ERRMSG_MAX];
+} sig_failure;
+
+static void
+failf(sig_failure *f, vdkim_why why, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+failf(sig_failure *f, vdkim_why why, const char *fmt, ...)
+{
+	va_list ap;
+
+	f->why = why;
+	va_start(ap, fmt);
+	vsnprintf(f->detail, sizeof(f->detail), fmt, ap);
+	va_end(ap);
+}
+
+/* ------------------------------------------------------- domain rules */
+
+/* How well pattern matches domain: -1 no, else higher is more specific. */
+static int
+pattern_rank(const char *pattern, const char *domain)
+{
+	if (strcmp(pattern, "*") == 0)
+		return 0;
+	if (domain == NULL)
+		return -1;
+	if (strncmp(pattern, "*.", 2) == 0) {
+		size_t ls = strlen(pattern + 1), ld = strlen(domain);
+		/* "*.example.com" covers subdomains, not example.com. */
+		return ld > ls && strcasecmp(domain + ld - ls, pattern + 1) ==
+		    0 ? (int)ls : -1;
+	}
+	return strcasecmp(pattern, domain) == 0 ? 100000 : -1;
+}
+
+/* The rules of sc that match rcpt, most specific first. */
+static size_t
+matching_rules(const scope *sc, const char *rcpt, const domain_rule **out)
+{
+	int rank[MAX_RULES_PER_SCOPE];
+	size_t n = 0;
+
+	for (size_t i = 0; i < sc->nrules && n < MAX_RULES_PER_SCOPE; i++) {
+		int r = pattern_rank(sc->rules[i].pattern, rcpt);
+		size_t k;
+
+		if (r < 0)
+			continue;
+		/* Insertion by rank, highest first. */
+		for (k = n; k > 0 && rank[k - 1] < r; k--) {
+			rank[k] = rank[k - 1];
+			out[k] = out[k - 1];
+		}
+		rank[k] = r;
+		out[k] = &sc->rules[i];
+		n++;
+	}
+	return n;
+}
+
+/* Fills what eff does not have yet from o. */
+static void
+merge_opts(sig_opts *eff, const sig_opts *o)
+{
+#define TAKE(f) if (eff->f == UNSET) eff->f = o->f
+	TAKE(sign);
+	TAKE(alg);
+	TAKE(header_canon);
+	TAKE(body_canon);
+	TAKE(expire_after);
+	TAKE(add_timestamp);
+	TAKE(body_limit);
+	TAKE(oversign_all);
+#undef TAKE
+	if (eff->identity_mode == UNSET && o->identity_mode != UNSET) {
+		eff->identity_mode = o->identity_mode;
+		eff->identity = o->identity;
+	}
+	if (eff->identity_fallback == NULL)
+		eff->identity_fallback = o->identity_fallback;
+	if (eff->headers == NULL)
+		eff->headers = o->headers;
+}
+
+static void
+unset_opts(sig_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->sign = o->identity_mode = o->alg = o->header_canon =
+	    o->body_canon = o->add_timestamp = o->body_limit =
+	    o->oversign_all = UNSET;
+	o->expire_after = UNSET;
+}
+
+static void
+resolve(const decide_ctx *c, effective *e)
+{
+	const domain_rule *rules[MAX_RULES_PER_SCOPE];
+
+	for (size_t k = 0; k < VDKIM_POLICY_MAX_SIGS; k++)
+		unset_opts(&e->sig[k]);
+	e->require = e->align = UNSET;
+	for (size_t s = 0; s < c->nchain; s++) {
+		size_t n = matching_rules(c->chain[s], c->rcpt, rules);
+		for (size_t i = 0; i < n; i++) {
+			for (size_t k = 0; k < VDKIM_POLICY_MAX_SIGS; k++)
+				merge_opts(&e->sig[k], &rules[i]->sig[k]);
+			if (e->require == UNSET)
+				e->require = rules[i]->require;
+			if (e->align == UNSET)
+				e->align = rules[i]->align;
+		}
+	}
+	/* The second signature takes what it does not set from the first. */
+	{
+		sig_opts first = e->sig[0];
+		first.sign = UNSET;
+		first.alg = UNSET;
+		merge_opts(&e->sig[1], &first);
+	}
+	/* Defaults (PowerMTA's where it has one). */
+	for (size_t k = 0; k < VDKIM_POLICY_MAX_SIGS; k++) {
+		sig_opts *o = &e->sig[k];
+		if (o->sign == UNSET)
+			o->sign = 0;
+		if (o->identity_mode == UNSET)
+			o->identity_mode = ID_SENDER_OR_FROM;
+		if (o->header_canon == UNSET)
+			o->header_canon = VDKIM_CANON_RELAXED;
+		if (o->body_canon == UNSET)
+			o->body_canon = VDKIM_CANON_RELAXED;
+		if (o->expire_after == UNSET)
+			o->expire_after = 0;
+		if (o->add_timestamp == UNSET)
+			o->add_timestamp = 1;
+		if (o->body_limit == UNSET)
+			o->body_limit = 0;
+		if (o->oversign_all == UNSET)
+			o->oversign_all = 0;
+	}
+	if (e->require == UNSET)
+		e->require = 0;
+	if (e->align == UNSET)
+		e->align = ALIGN_OFF;
+}
+
+/* ---------------------------------------------------------- the chain */
+
+static int
+set_chain(decide_ctx *c, const vdkim_envelope *env)
+{
+	const vdkim_policy *p = c->p;
+	const scope *vm = NULL, *pool = NULL;
+
+	c->vmta_name = env->vmta ? env->vmta : "default";
+	vm = policy_find(p->vmtas, p->nvmtas, c->vmta_name);
+	/* A config without any virtual-mta signs with the global scope. */
+	if (vm == NULL && p->nvmtas > 0 && env->vmta != NULL)
+		return -1;
+	if (env->pool != NULL) {
+		pool = policy_find(p->pools, p->npools, env->pool);
+	} else if (vm != NULL) {
+		for (size_t i = 0; i < p->npools && pool == NULL; i++)
+			for (size_t k = 0; k < p->pools[i].nmembers; k++)
+				if (strcmp(p->pools[i].members[k],
+				    vm->name) == 0) {
+					pool = &p->pools[i];
+					break;
+				}
+	}
+	c->nchain = 0;
+	if (vm != NULL)
+		c->chain[c->nchain++] = vm;
+	if (pool != NULL)
+		c->chain[c->nchain++] = pool;
+	c->chain[c->nchain++] = &p->global;
+	return 0;
+}
+
+/* -------------------------------------------------------------- fields */
+
+static int
+field_is(const vdkim_header *h, const char *name)
+{
+	size_t n = strlen(name);
+	const char *f = h->field;
+	size_t i = n;
+
+	if (h->len < n + 1 || strncasecmp(f, name, n) != 0)
+		return 0;
+	while (i < h->len && (f[i] == ' ' || f[i] == '\t'))
+		i++;
+	return i < h->len && f[i] == ':';
+}
+
+static const char *
+field_value(const vdkim_header *h, size_t *len)
+{
+	const char *colon = memchr(h->field, ':', h->len);
+
+	*len = h->len - (size_t)(colon + 1 - h->field);
+	return colon + 1;
+}
+
+/* Parses "s=..; d=..; i=..; key-list=.." into xo; -1 when malformed. */
+static int
+parse_dkim_options(const char *v, size_t len, dkim_options *xo)
+{
+	char buf[1024];
+	char *save = NULL;
+
+	if (len >= sizeof(buf))
+		return -1;
+	memcpy(buf, v, len);
+	buf[len] = '\0';
+	for (char *t = strtok_r(buf, ";", &save); t != NULL;
+	    t = strtok_r(NULL, ";", &save)) {
+		char *eq, *name, *val, *dst;
+		size_t dstlen;
+
+		while (*t == ' ' || *t == '\t' || *t == '\r' || *t == '\n')
+			t++;
+		if (*t == '\0')
+			continue;
+		eq = strchr(t, '=');
+		if (eq == NULL)
+			return -1;
+		*eq = '\0';
+		name = t;
+		val = eq + 1;
+		for (char *e = eq; e > name && strchr(" \t", e[-1]); e--)
+			e[-1] = '\0';
+		while (*val == ' ' || *val == '\t')
+			val++;
+		for (size_t n = strlen(val); n > 0 &&
+		    strchr(" \t\r\n", val[n - 1]); n--)
+			val[n - 1] = '\0';
+		if (strcasecmp(name, "s") == 0) {
+			dst = xo->s;
+			dstlen = sizeof(xo->s);
+		} else if (strcasecmp(name, "d") == 0) {
+			dst = xo->d;
+			dstlen = sizeof(xo->d);
+		} else if (strcasecmp(name, "i") == 0) {
+			dst = xo->i;
+			dstlen = sizeof(xo->i);
+		} else if (strcasecmp(name, "key-list") == 0) {
+			dst = xo->list;
+			dstlen = sizeof(xo->list);
+		} else {
+			return -1;
+		}
+		if (*val == '\0' || strlen(val) >= dstlen)
+			return -1;
+		strcpy(dst, val);
+	}
+	if ((xo->s[0] && !domain_is_valid(xo->s)) ||
+	    (xo->d[0] && !domain_is_valid(xo->d)) ||
+	    (xo->i[0] && (mail_address_domain(xo->i) == NULL ||
+	    !domain_is_valid(mail_address_domain(xo->i)))))
+		return -1;
+	return 0;
+}
+
+/* Reads From:, Sender: and X-DKIM-Options from the fields. */
+static void
+read_fields(decide_ctx *c, const vdkim_header *h, size_t n,
+    sig_failure *note)
+{
+	int have_from = 0, have_sender = 0, have_xo = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		size_t len;
+		const char *v;
+
+		if (h[i].field == NULL || memchr(h[i].field, ':', h[i].len) ==
+		    NULL)
+			continue;
+		v = field_value(&h[i], &len);
+		if (!have_from && field_is(&h[i], "From")) {
+			have_from = 1;
+			if (mail_address_first(v, len, c->from,
+			    sizeof(c->from)) != 0)
+				c->from[0] = '\0';
+		} else if (!have_sender && field_is(&h[i], "Sender")) {
+			have_sender = 1;
+			if (mail_address_first(v, len, c->sender,
+			    sizeof(c->sender)) != 0)
+				c->sender[0] = '\0';
+		} else if (field_is(&h[i], "X-DKIM-Options")) {
+			c->out->strip_x_dkim_options = 1;
+			if (have_xo++)
+				continue; /* the first one counts */
+			c->xo.present = 1;
+			if (parse_dkim_options(v, len, &c->xo) != 0) {
+				memset(&c->xo, 0, sizeof(c->xo));
+				failf(note, VDKIM_WHY_OPTIONS_INVALID,
+				    "the X-DKIM-Options field is malformed "
+				    "(expected s=, d=, i=, key-list= tags); "
+				    "it was ignored");
+			}
+		}
+	}
+}
+
+/* ----------------------------------------------------------- the keys */
+
+static int
+key_matches_domain(const key_entry *k, const char *domain)
+{
+	return strcmp(k->domain, "*") == 0 || domain_within(domain, k->domain);
+}
+
+static int
+key_fits_alg(const key_entry *k, int alg)
+{
+	/* A key that failed to load is not skipped: picking it tells the
+	 * operator about it (key-not-loaded) instead of hiding it. */
+	return alg == UNSET || k->key == NULL ||
+	    (int)vdkim_key_get_alg(k->key) == alg;
+}
+
+/* The scopes whose keys are searched, in order. */
+static size_t
+key_scopes(const decide_ctx *c, const scope **out)
+{
+	const scope *list;
+
+	if (c->xo.honoured && c->xo.list[0] != '\0') {
+		list = policy_find(c->p->lists, c->p->nlists, c->xo.list);
+		out[0] = list;
+		return list ? 1 : 0;
+	}
+	memcpy(out, c->chain, c->nchain * sizeof(*out));
+	return c->nchain;
+}
+
+static const key_entry *
+find_key(const decide_ctx *c, const char *domain, int alg)
+{
+	const scope *sc[3];
+	size_t n = key_scopes(c, sc);
+
+	for (size_t s = 0; s < n; s++)
+		for (size_t i = 0; i < sc[s]->nkeys; i++)
+			if (key_matches_domain(sc[s]->keys[i], domain) &&
+			    key_fits_alg(sc[s]->keys[i], alg))
+				return sc[s]->keys[i];
+	return NULL;
+}
+
+/* X-DKIM-Options s=/d=: that key, among the searched scopes and lists. */
+static const key_entry *
+find_named_key(const decide_ctx *c, int alg)
+{
+	const scope *sc[3];
+	size_t n = key_scopes(c, sc);
+
+	for (size_t s = 0; s < n; s++)
+		for (size_t i = 0; i < sc[s]->nkeys; i++) {
+			const key_entry *k = sc[s]->keys[i];
+			if ((c->xo.s[0] == '\0' ||
+			    strcasecmp(k->selector, c->xo.s) == 0) &&
+			    (c->xo.d[0] == '\0' ||
+			    key_matches_domain(k, c->xo.d)) &&
+			    key_fits_alg(k, alg))
+				return k;
+		}
+	return NULL;
+}
+
+/* d= for key k signing for domain. */
+static const char *
+signing_domain(const key_entry *k, const char *domain)
+{
+	return strcmp(k->domain, "*") == 0 ? domain : k->domain;
+}
+
+static int
+is_aligned(const decide_ctx *c, const char *d, int mode)
+{
+	const char *from = mail_address_domain(c->from);
+
+	if (from == NULL)
+		return 0;
+	if (mode == ALIGN_STRICT)
+		return strcasecmp(d, from) == 0;
+	return strcasecmp(policy_org_domain(c->p, d),
+	    policy_org_domain(c->p, from)) == 0;
+}
+
+/* ------------------------------------------------------ one signature */
+
+static void
+fill_spec(decide_ctx *c, const sig_opts *o, const key_entry *k,
+    const char *d, const char *identity)
+{
+	vdkim_decision *out = c->out;
+	size_t n = out->nsigs;
+	vdkim_sig_spec *spec = &out->specs[n];
+
+	vdkim_sig_spec_init(spec);
+	snprintf(out->domain[n], sizeof(out->domain[n]), "%s", d);
+	snprintf(out->selector[n], sizeof(out->selector[n]), "%s",
+	    k->selector);
+	spec->key = k->key;
+	spec->domain = out->domain[n];
+	spec->selector = out->selector[n];
+	/* i= only when asked for, and only when it lies within d=. */
+	if (identity != NULL && mail_address_domain(identity) != NULL &&
+	    domain_within(mail_address_domain(identity), d)) {
+		snprintf(out->identity[n], sizeof(out->identity[n]), "%s",
+		    identity);
+		spec->identity = out->identity[n];
+	}
+	spec->header_canon = (vdkim_canon)o->header_canon;
+	spec->body_canon = (vdkim_canon)o->body_canon;
+	spec->headers = (const char *const *)o->headers;
+	if (o->oversign_all)
+		spec->oversign = o->headers ? (const char *const *)o->headers :
+		    vdkim_default_headers();
+	spec->add_timestamp = o->add_timestamp;
+	spec->expire_after = o->expire_after;
+	spec->body_length = o->body_limit;
+	out->nsigs++;
+}
+
+/*
+ * Chooses identity and key for signature k.  Returns 0 and fills a spec,
+ * or -1 with the failure.
+ */
+static int
+plan_signature(decide_ctx *c, size_t k, const effective *e,
+    sig_failure *f, sig_failure *note)
+{
+	const sig_opts *o = &e->sig[k];
+	const char *addr = NULL, *explicit_id = NULL, *domain;
+	const key_entry *key = NULL;
+	int use_options = k == 0 && c->xo.honoured;
+
+	/* The identity. */
+	if (use_options && c->xo.i[0] != '\0') {
+		addr = explicit_id = c->xo.i;
+	} else if (o->identity_mode == ID_FIXED) {
+		addr = explicit_id = o->identity;
+	} else if (o->identity_mode == ID_SENDER_OR_FROM &&
+	    c->sender[0] != '\0') {
+		addr = c->sender;
+	} else if (c->from[0] != '\0') {
+		addr = c->from;
+	}
+	if (addr == NULL) {
+		failf(f, VDKIM_WHY_NO_IDENTITY, "the message has no usable %s "
+		    "address to choose a signing domain from",
+		    o->identity_mode == ID_STRICT_FROM ? "From:" :
+		    "Sender: or From:");
+		return -1;
+	}
+	domain = mail_address_domain(addr);
+
+	/* The key: named by X-DKIM-Options, aligned, by identity, fallback. */
+	if (use_options && (c->xo.s[0] != '\0' || c->xo.d[0] != '\0')) {
+		key = find_named_key(c, o->alg);
+		if (key == NULL) {
+			failf(f, VDKIM_WHY_OPTIONS_NO_KEY, "X-DKIM-Options "
+			    "names s=%s d=%s, but no such domain-key is "
+			    "configured for virtual-mta %s%s%s", c->xo.s,
+			    c->xo.d, c->vmta_name,
+			    c->xo.list[0] ? " in key list " : "", c->xo.list);
+			return -1;
+		}
+		if (c->xo.d[0] != '\0')
+			domain = c->xo.d;
+	}
+	if (key == NULL && e->align != ALIGN_OFF && c->from[0] != '\0') {
+		const char *fd = mail_address_domain(c->from);
+		const key_entry *cand = find_key(c, fd, o->alg);
+		if (cand != NULL && is_aligned(c, signing_domain(cand, fd),
+		    e->align)) {
+			key = cand;
+			domain = fd;
+		}
+	}
+	if (key == NULL)
+		key = find_key(c, domain, o->alg);
+	if (key == NULL && o->identity_fallback != NULL) {
+		addr = explicit_id = o->identity_fallback;
+		domain = mail_address_domain(addr);
+		key = find_key(c, domain, o->alg);
+	}
+	if (key == NULL) {
+		failf(f, VDKIM_WHY_NO_KEY, "no %s%sdomain-key matches %s for "
+		    "virtual-mta %s (add domain-key = \"SELECTOR,%s,KEYFILE\", "
+		    "or set dkim-identity-fallback)",
+		    o->alg != UNSET ? vdkim_alg_name((vdkim_alg)o->alg) : "",
+		    o->alg != UNSET ? " " : "", domain, c->vmta_name, domain);
+		return -1;
+	}
+	if (key->key == NULL) {
+		failf(f, VDKIM_WHY_KEY_NOT_LOADED, "domain-key %s,%s (%s:%d) "
+		    "is not loaded: %s", key->selector, key->domain,
+		    c->p->path, key->line, key->error);
+		return -1;
+	}
+	fill_spec(c, o, key, signing_domain(key, domain), explicit_id);
+	if (k == 0) {
+		c->out->aligned = is_aligned(c, c->out->domain[0],
+		    e->align == ALIGN_STRICT ? ALIGN_STRICT : ALIGN_RELAXED);
+		if (e->align != ALIGN_OFF && !c->out->aligned &&
+		    note->why == VDKIM_WHY_OK)
+			failf(note, VDKIM_WHY_NOT_ALIGNED, "no configured key "
+			    "aligns with the From: domain %s; signed with "
+			    "d=%s (add a domain-key for %s)",
+			    mail_address_domain(c->from) ?
+			    mail_address_domain(c->from) : "(none)",
+			    c->out->domain[0], mail_address_domain(c->from) ?
+			    mail_address_domain(c->from) : "it");
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------- verdict */
+
+vdkim_rc
+vdkim_policy_decide(const vdkim_policy *p, const vdkim_envelope *env,
+    const vdkim_header *hdrs, size_t nhdrs, time_t now, vdkim_decision *out,
+    vdkim_error *err)
+{
+	decide_ctx c;
+	effective e;
+	sig_failure first_fail = { VDKIM_WHY_OK, "" };
+	sig_failure note = { VDKIM_WHY_OK, "" };
+	int wanted = 0;
+
+	if (p == NULL || env == NULL || out == NULL ||
+	    (hdrs == NULL && nhdrs > 0))
+		return vdkim_fail(err, VDKIM_EINVAL, "no policy, envelope or "
+		    "output given");
+	if (env->size != sizeof(*env))
+		return vdkim_fail(err, VDKIM_EINVAL, "envelope of unknown size "
+		    "%zu", env->size);
+	memset(out, 0, sizeof(*out));
+	memset(&c, 0, sizeof(c));
+	c.p = p;
+	c.out = out;
+	c.rcpt = env->rcpt_domain;
+	out->verdict = VDKIM_VERDICT_NOSIGN;
+
+	if (set_chain(&c, env) != 0) {
+		out->why = VDKIM_WHY_UNKNOWN_VMTA;
+		snprintf(out->detail, sizeof(out->detail), "virtual-mta %s is "
+		    "not in %s (define it, or route the message to a known "
+		    "one)", env->vmta, p->path);
+		return VDKIM_OK;
+	}
+	read_fields(&c, hdrs, nhdrs, &note);
+	if (c.xo.present) {
+		const source_policy *src = NULL;
+		for (size_t i = 0; env->source && i < p->nsources; i++)
+			if (strcmp(p->sources[i].name, env->source) == 0)
+				src = &p->sources[i];
+		c.xo.honoured = src != NULL && src->allow_options;
+		if (!c.xo.honoured)
+			failf(&note, VDKIM_WHY_OPTIONS_REFUSED, "X-DKIM-Options "
+			    "ignored: source %s may not set them (add "
+			    "process-x-dkim-options yes to its source block)",
+			    env->source ? env->source : "(none)");
+		else if (c.xo.list[0] != '\0' && policy_find(p->lists,
+		    p->nlists, c.xo.list) == NULL) {
+			failf(&first_fail, VDKIM_WHY_OPTIONS_INVALID,
+			    "X-DKIM-Options names key-list %s, which is not "
+			    "a domain-key-list in %s", c.xo.list, p->path);
+		}
+	}
+	resolve(&c, &e);
+	for (size_t k = 0; k < VDKIM_POLICY_MAX_SIGS; k++) {
+		sig_failure f = { VDKIM_WHY_OK, "" };
+		if (!e.sig[k].sign)
+			continue;
+		wanted++;
+		if (first_fail.why != VDKIM_WHY_OK)
+			break;
+		if (plan_signature(&c, k, &e, &f, &note) != 0 &&
+		    first_fail.why == VDKIM_WHY_OK)
+			first_fail = f;
+	}
+	(void)now;
+	if (wanted == 0) {
+		out->why = VDKIM_WHY_DISABLED;
+		snprintf(out->detail, sizeof(out->detail), "signing is off for "
+		    "virtual-mta %s and domain %s (no matching domain block "
+		    "says dkim-sign yes)", c.vmta_name,
+		    c.rcpt ? c.rcpt : "(none)");
+		return VDKIM_OK;
+	}
+	if (first_fail.why != VDKIM_WHY_OK) {
+		out->why = first_fail.why;
+		memcpy(out->detail, first_fail.detail, sizeof(out->detail));
+		if (e.require) {
+			out->verdict = VDKIM_VERDICT_DEFER;
+			out->nsigs = 0;
+			return VDKIM_OK;
+		}
+	} else {
+		out->why = note.why;
+		memcpy(out->detail, note.detail, sizeof(out->detail));
+	}
+	if (out->nsigs > 0)
+		out->verdict = VDKIM_VERDICT_SIGN;
+	return VDKIM_OK;
+}

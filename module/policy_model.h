@@ -1,0 +1,123 @@
+/*
+ * policy_model.h - the loaded signing policy (internal view).
+ *
+ * The config file becomes this model once; decisions only read it.
+ *
+ *   scopes   global, each virtual-mta, each virtual-mta-pool, each
+ *            domain-key-list: keys in file order, and (not for key
+ *            lists) domain rules
+ *   rules    "domain PATTERN { ... }" blocks: options that may be unset,
+ *            so that a VMTA's rule can override one option and inherit
+ *            the rest from its pool's rules and then the global ones
+ *   keys     every domain-key, loaded once (or recorded as failed)
+ */
+#ifndef VDKIM_POLICY_MODEL_H
+#define VDKIM_POLICY_MODEL_H
+
+#include <stdatomic.h>
+
+#include <libpsl.h>
+
+#include "vdkim/dkim.h"
+#include "vdkim/policy.h"
+
+#define UNSET (-1)
+
+/* dkim-identity modes. */
+enum identity_mode {
+	ID_SENDER_OR_FROM = 0, /* PowerMTA's default */
+	ID_STRICT_FROM,        /* the From: address only */
+	ID_FIXED               /* an address or @domain given in the config */
+};
+
+enum align_mode { ALIGN_OFF = 0, ALIGN_RELAXED, ALIGN_STRICT };
+
+/* The options of one signature; UNSET (or NULL) where the rule is silent. */
+typedef struct sig_opts {
+	int sign;                /* dkim-sign */
+	int identity_mode;       /* enum identity_mode */
+	char *identity;          /* with ID_FIXED */
+	char *identity_fallback; /* dkim-identity-fallback */
+	char **headers;          /* dkim-headers, NULL-terminated */
+	int alg;                 /* vdkim_alg; UNSET = by the key */
+	int header_canon, body_canon;
+	long expire_after;       /* seconds; 0 = none */
+	int add_timestamp;
+	int body_limit;          /* l= */
+	int oversign_all;        /* dkim-disallow-adding-headers */
+} sig_opts;
+
+typedef struct domain_rule {
+	char *pattern;           /* "example.com", "*.example.com", "*" */
+	int line;
+	sig_opts sig[VDKIM_POLICY_MAX_SIGS]; /* dkim-*, second-dkim-* */
+	int require;             /* dkim-require */
+	int align;               /* enum align_mode */
+} domain_rule;
+
+typedef struct key_entry {
+	char *selector;
+	char *domain;            /* lower case, or "*" */
+	char *path;
+	int line;
+	vdkim_key *key;          /* NULL when it failed to load */
+	char error[VDKIM_ERRMSG_MAX];
+} key_entry;
+
+enum scope_kind { SCOPE_GLOBAL, SCOPE_VMTA, SCOPE_POOL, SCOPE_KEYLIST };
+
+typedef struct scope {
+	enum scope_kind kind;
+	char *name;
+	int line;
+	key_entry **keys;        /* into the policy's key table */
+	size_t nkeys;
+	domain_rule *rules;
+	size_t nrules;
+	char **members;          /* pools: VMTA names */
+	size_t nmembers;
+} scope;
+
+typedef struct source_policy {
+	char *name;
+	int allow_options;       /* process-x-dkim-options */
+} source_policy;
+
+typedef struct policy_warning {
+	char *text;
+	int is_error;
+} policy_warning;
+
+struct vdkim_policy {
+	atomic_int refs;
+	char *path;
+	scope global;
+	scope *vmtas, *pools, *lists;
+	size_t nvmtas, npools, nlists;
+	source_policy *sources;
+	size_t nsources;
+	key_entry *keytab;
+	size_t nkeytab;
+	policy_warning *warnings;
+	size_t nwarnings;
+	psl_ctx_t *psl;          /* Public Suffix List, for dkim-align */
+};
+
+/* Looks up a scope by name (case-sensitive, as PowerMTA's names are). */
+const scope *policy_find(const scope *list, size_t n, const char *name);
+
+/* Records a warning; returns -1 when out of memory. */
+int policy_warn(vdkim_policy *p, int is_error, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Frees everything the model owns (not the struct's refcount logic). */
+void policy_free(vdkim_policy *p);
+
+/* The organizational domain (RFC 7489 3.2) of domain: its registrable
+ * part per the Public Suffix List, or domain itself. */
+const char *policy_org_domain(const vdkim_policy *p, const char *domain);
+
+/* Loads every key of the table, recording failures as warnings. */
+int policy_load_keys(vdkim_policy *p);
+
+#endif
