@@ -47,7 +47,7 @@ UNIT       := $(BUILD)/unit_tests
 PEERS      := $(BUILD)/peers/opendkim_peer
 BENCHES    := $(BUILD)/bench_engine
 
-.PHONY: all check unit unit-san interop demo bench deps install clean
+.PHONY: all check unit unit-san interop policy-cli demo bench deps install clean
 
 all: $(SO) $(VDKIMCTL) $(UNIT) $(PEERS) $(BENCHES)
 
@@ -98,10 +98,14 @@ unit-san:
 interop: $(VDKIMCTL) $(PEERS)
 	bash tests/interop/run.sh $(BUILD)
 
+policy-cli: $(VDKIMCTL)
+	bash tests/policy/run.sh $(BUILD)
+
 check: deps
 	$(MAKE) --no-print-directory all
 	$(MAKE) --no-print-directory unit
 	$(MAKE) --no-print-directory unit-san
+	$(MAKE) --no-print-directory policy-cli
 	$(MAKE) --no-print-directory interop
 
 demo: deps

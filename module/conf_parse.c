@@ -295,24 +295,46 @@ build_fail(struct builder *b, int line, const char *fmt, ...)
 }
 
 /*
- * The line where "keyword TITLE {" opens a section.  libconfuse only knows
- * where sections end, so the comment-free text is searched (first match;
- * titles are unique per keyword and scope).
+ * The line where "keyword TITLE {" opens a section, at block depth
+ * `depth`, inside the block that opens on line `from` (1 and 0 for top-level
+ * sections).  libconfuse only knows where sections end, so the comment-free
+ * text is searched; titles are unique per keyword within a block.
  */
 static int
-section_line(const char *text, const char *keyword, const char *title)
+section_line(const char *text, int from, int depth, const char *keyword,
+    const char *title)
 {
 	size_t kl = strlen(keyword), tl = strlen(title);
-	int line = 1;
+	int line = 1, d = 0, inside = from <= 1 && depth == 0;
+	char quote = 0;
 
 	for (const char *p = text; *p != '\0'; p++) {
 		const char *q;
 
-		if (*p == '\n') {
+		if (*p == '\n')
 			line++;
+		if (quote) {
+			if (*p == quote)
+				quote = 0;
 			continue;
 		}
-		if ((p != text && !strchr(" \t\n{}", p[-1])) ||
+		if (*p == '"' || *p == '\'') {
+			quote = *p;
+			continue;
+		}
+		if (*p == '{') {
+			d++;
+			if (!inside && line >= from && d == depth)
+				inside = 1;
+			continue;
+		}
+		if (*p == '}') {
+			if (--d < depth && inside)
+				return 0; /* left the parent block */
+			continue;
+		}
+		if (!inside || d != depth ||
+		    (p != text && !strchr(" \t\n;", p[-1])) ||
 		    strncmp(p, keyword, kl) != 0 || !strchr(" \t", p[kl]))
 			continue;
 		q = p + kl;
@@ -320,7 +342,8 @@ section_line(const char *text, const char *keyword, const char *title)
 			q++;
 		if (*q == '"' || *q == '\'')
 			q++;
-		if (strncmp(q, title, tl) == 0 && strchr("\"' \t\n{", q[tl]))
+		if (strncmp(q, title, tl) == 0 &&
+		    strchr("\"' \t\n{", q[tl]))
 			return line;
 	}
 	return 0;
@@ -461,7 +484,8 @@ build_rules(struct builder *b, cfg_t *sec, scope *sc)
 		domain_rule *r = &sc->rules[sc->nrules++];
 		const char *pat = cfg_title(d), *al;
 
-		r->line = section_line(b->text, "domain", pat);
+		r->line = section_line(b->text, sc->line, sc->line ? 1 : 0,
+		    "domain", pat);
 		if (!(strcmp(pat, "*") == 0 || domain_is_valid(pat) ||
 		    (strncmp(pat, "*.", 2) == 0 && domain_is_valid(pat + 2))))
 			return build_fail(b, r->line ? r->line : d->line,
@@ -505,7 +529,7 @@ build_scopes(struct builder *b, cfg_t *root, const char *keyword,
 		sc->name = strdup(cfg_title(sec));
 		if (sc->name == NULL)
 			return build_fail(b, 0, "out of memory");
-		sc->line = section_line(b->text, keyword, sc->name);
+		sc->line = section_line(b->text, 1, 0, keyword, sc->name);
 		if (build_keys(b, sec, sc) != 0)
 			return -1;
 		if (kind != SCOPE_KEYLIST && build_rules(b, sec, sc) != 0)

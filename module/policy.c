@@ -342,7 +342,10 @@ describe_opts(strbuf *sb, const char *prefix, const sig_opts *o)
 static void
 describe_scope(strbuf *sb, const char *kind, const scope *sc)
 {
-	sb_addf(sb, "%s %s (line %d)\n", kind, sc->name, sc->line);
+	if (sc->kind == SCOPE_GLOBAL)
+		sb_adds(sb, "global\n");
+	else
+		sb_addf(sb, "%s %s (line %d)\n", kind, sc->name, sc->line);
 	if (sc->nmembers > 0) {
 		sb_adds(sb, "  members:");
 		for (size_t i = 0; i < sc->nmembers; i++)
