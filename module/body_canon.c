@@ -5,7 +5,7 @@
  * plus a fast path that finds long runs of input that are already in
  * canonical form and hands them to the hash untouched.  For ordinary CRLF
  * text almost the whole body goes through the fast path, so the cost is one
- * vectorised scan plus SHA-256.
+ * vectorised stop map plus SHA-256.
  *
  * The state machine (RFC 6376 3.4.3 simple, 3.4.4 relaxed):
  *   - a CR is held (pending_cr) until the next byte says whether it ends a
@@ -174,71 +174,122 @@ stop_at(const unsigned char *p, size_t j, int relaxed)
 	return c == ' ' && is_wsp_or_eol(p[j + 1]);
 }
 
-static size_t
-scan_generic(const unsigned char *p, size_t j, size_t end, int relaxed)
+/*
+ * Stops are found a window at a time: a bitmap of the stop positions of
+ * STOP_WINDOW bytes is computed in one branch-free pass, then the main loop
+ * walks its set bits.  Whether a byte is a stop depends only on the bytes
+ * around it, not on the canonicalizer's state, so the map stays valid
+ * whatever the loop does between stops.
+ */
+#define STOP_WINDOW 4096
+
+typedef struct stop_map {
+	size_t base, len;     /* the window: [base, base + len) */
+	uint64_t bits[STOP_WINDOW / 64];
+} stop_map;
+
+static void
+map_generic(const unsigned char *p, size_t from, size_t len, int relaxed,
+    uint64_t *bits)
 {
-	for (; j < end; j++) {
+	for (size_t k = 0; k < len; k++) {
 		/* Only SP, HTAB, CR and LF can stop a run. */
-		if (p[j] <= ' ' && stop_at(p, j, relaxed))
-			return j;
+		if (p[from + k] <= ' ' && stop_at(p, from + k, relaxed))
+			bits[k / 64] |= (uint64_t)1 << (k % 64);
 	}
-	return end;
 }
 
 #ifdef VDKIM_HAVE_AVX2_SCAN
-/*
- * The same test as stop_at() on 32 bytes at a time.  Reads p[j-1] up to
- * p[end], so the caller guarantees both exist.
- */
-__attribute__((target("avx2"))) static size_t
-scan_avx2(const unsigned char *p, size_t j, size_t end, int relaxed)
+/* stop_at() for 32 bytes; reads p[j-1] to p[j+32]. */
+__attribute__((target("avx2"))) static inline uint32_t
+stops32(const unsigned char *p, size_t j, int relaxed)
 {
 	const __m256i sp = _mm256_set1_epi8(' ');
 	const __m256i tab = _mm256_set1_epi8('\t');
 	const __m256i cr = _mm256_set1_epi8('\r');
 	const __m256i lf = _mm256_set1_epi8('\n');
+	__m256i c = _mm256_loadu_si256((const __m256i *)(p + j));
+	__m256i prev = _mm256_loadu_si256((const __m256i *)(p + j - 1));
+	/* LF not after CR; CR after LF. */
+	__m256i m = _mm256_or_si256(
+	    _mm256_andnot_si256(_mm256_cmpeq_epi8(prev, cr),
+		_mm256_cmpeq_epi8(c, lf)),
+	    _mm256_and_si256(_mm256_cmpeq_epi8(prev, lf),
+		_mm256_cmpeq_epi8(c, cr)));
 
-	while (j + 32 <= end) {
-		__m256i c = _mm256_loadu_si256((const __m256i *)(p + j));
-		__m256i prev = _mm256_loadu_si256((const __m256i *)(p + j - 1));
-		__m256i is_lf = _mm256_cmpeq_epi8(c, lf);
-		__m256i is_cr = _mm256_cmpeq_epi8(c, cr);
-		/* LF not after CR; CR after LF. */
-		__m256i m = _mm256_or_si256(
-		    _mm256_andnot_si256(_mm256_cmpeq_epi8(prev, cr), is_lf),
-		    _mm256_and_si256(_mm256_cmpeq_epi8(prev, lf), is_cr));
-		unsigned bits;
-
-		if (relaxed) {
-			__m256i next =
-			    _mm256_loadu_si256((const __m256i *)(p + j + 1));
-			__m256i next_ws = _mm256_or_si256(
-			    _mm256_or_si256(_mm256_cmpeq_epi8(next, sp),
-				_mm256_cmpeq_epi8(next, tab)),
-			    _mm256_or_si256(_mm256_cmpeq_epi8(next, cr),
-				_mm256_cmpeq_epi8(next, lf)));
-			m = _mm256_or_si256(m, _mm256_cmpeq_epi8(c, tab));
-			m = _mm256_or_si256(m, _mm256_and_si256(
-			    _mm256_cmpeq_epi8(c, sp), next_ws));
-		}
-		bits = (unsigned)_mm256_movemask_epi8(m);
-		if (bits != 0)
-			return j + (size_t)__builtin_ctz(bits);
-		j += 32;
+	if (relaxed) {
+		__m256i next = _mm256_loadu_si256((const __m256i *)(p + j + 1));
+		__m256i next_ws = _mm256_or_si256(
+		    _mm256_or_si256(_mm256_cmpeq_epi8(next, sp),
+			_mm256_cmpeq_epi8(next, tab)),
+		    _mm256_or_si256(_mm256_cmpeq_epi8(next, cr),
+			_mm256_cmpeq_epi8(next, lf)));
+		m = _mm256_or_si256(m, _mm256_cmpeq_epi8(c, tab));
+		m = _mm256_or_si256(m, _mm256_and_si256(
+		    _mm256_cmpeq_epi8(c, sp), next_ws));
 	}
-	return scan_generic(p, j, end, relaxed);
+	return (uint32_t)_mm256_movemask_epi8(m);
+}
+
+__attribute__((target("avx2"))) static void
+map_avx2(const unsigned char *p, size_t from, size_t len, int relaxed,
+    uint64_t *bits)
+{
+	size_t k = 0;
+
+	/* p[from + len] exists (the caller keeps the chunk's last byte). */
+	for (; k + 64 <= len; k += 64)
+		bits[k / 64] = (uint64_t)stops32(p, from + k, relaxed) |
+		    (uint64_t)stops32(p, from + k + 32, relaxed) << 32;
+	map_generic(p, from + k, len - k, relaxed, bits + k / 64);
 }
 #endif
 
-/* The first j in [from, end) where the fast path must stop, or end. */
-static size_t
-scan(const unsigned char *p, size_t from, size_t end, int relaxed)
+/* Computes the window starting at from, at most end - from bytes. */
+static void
+map_window(stop_map *m, const unsigned char *p, size_t from, size_t end,
+    int relaxed)
 {
+	m->base = from;
+	m->len = end - from < STOP_WINDOW ? end - from : STOP_WINDOW;
+	memset(m->bits, 0, sizeof(m->bits));
 #ifdef VDKIM_HAVE_AVX2_SCAN
-	if (__builtin_cpu_supports("avx2"))
-		return scan_avx2(p, from, end, relaxed);
+	if (__builtin_cpu_supports("avx2")) {
+		map_avx2(p, from, m->len, relaxed, m->bits);
+		return;
+	}
 #endif
-	return scan_generic(p, from, end, relaxed);
+	map_generic(p, from, m->len, relaxed, m->bits);
+}
+
+/*
+ * The first stop in [from, end), or end.  p[from - 1] and p[end] exist;
+ * from never decreases between calls on one map.
+ */
+static size_t
+next_stop(stop_map *m, const unsigned char *p, size_t from, size_t end,
+    int relaxed)
+{
+	while (from < end) {
+		size_t off, w;
+		uint64_t word;
+
+		if (m->len == 0 || from >= m->base + m->len)
+			map_window(m, p, from, end, relaxed);
+		off = from - m->base;
+		w = off / 64;
+		word = m->bits[w] & (~(uint64_t)0 << (off % 64));
+		for (;;) {
+			if (word != 0)
+				return m->base + w * 64 +
+				    (size_t)__builtin_ctzll(word);
+			if (++w * 64 >= m->len)
+				break;
+			word = m->bits[w];
+		}
+		from = m->base + m->len;
+	}
+	return end;
 }
 
 static inline int
@@ -271,10 +322,12 @@ body_canon_update(body_canon *bc, const void *data, size_t n)
 {
 	const unsigned char *p = data;
 	const int relaxed = bc->canon == VDKIM_CANON_RELAXED;
+	stop_map map;
 	size_t i = 0;
 
 	if (n == 0)
 		return bc->failed ? -1 : 0;
+	map.len = 0;
 	/* The first byte needs its predecessor, which only the state knows. */
 	step(bc, p[0]);
 	i = 1;
@@ -286,7 +339,7 @@ body_canon_update(body_canon *bc, const void *data, size_t n)
 			step(bc, p[i++]);
 			continue;
 		}
-		j = scan(p, i, n - 1, relaxed);
+		j = next_stop(&map, p, i, n - 1, relaxed);
 		end = j;
 		/* A CR at the end of a run may begin a CRLF: leave it. */
 		if (end > i && p[end - 1] == '\r')
