@@ -571,7 +571,9 @@ plan_signature(decide_ctx *c, size_t k, const effective *e,
 	if (key == NULL)
 		key = find_key(c, domain, o->alg);
 	if (key == NULL && o->identity_fallback != NULL) {
-		addr = explicit_id = o->identity_fallback;
+		/* The fallback picks the domain; it is not an explicit i=. */
+		addr = o->identity_fallback;
+		explicit_id = NULL;
 		domain = mail_address_domain(addr);
 		key = find_key(c, domain, o->alg);
 	}
@@ -633,6 +635,8 @@ vdkim_policy_decide(const vdkim_policy *p, const vdkim_envelope *env,
 	c.rcpt = env->rcpt_domain;
 	out->verdict = VDKIM_VERDICT_NOSIGN;
 
+	/* First, so that X-DKIM-Options is stripped whatever happens. */
+	read_fields(&c, hdrs, nhdrs, &note);
 	if (set_chain(&c, env) != 0) {
 		out->why = VDKIM_WHY_UNKNOWN_VMTA;
 		snprintf(out->detail, sizeof(out->detail), "virtual-mta %s is "
@@ -640,7 +644,6 @@ vdkim_policy_decide(const vdkim_policy *p, const vdkim_envelope *env,
 		    "one)", env->vmta, p->path);
 		return VDKIM_OK;
 	}
-	read_fields(&c, hdrs, nhdrs, &note);
 	if (c.xo.present) {
 		const source_policy *src = NULL;
 		for (size_t i = 0; env->source && i < p->nsources; i++)
@@ -671,7 +674,7 @@ vdkim_policy_decide(const vdkim_policy *p, const vdkim_envelope *env,
 		    first_fail.why == VDKIM_WHY_OK)
 			first_fail = f;
 	}
-	(void)now;
+	(void)now; /* the clock matters to rotation schedules only */
 	if (wanted == 0) {
 		out->why = VDKIM_WHY_DISABLED;
 		snprintf(out->detail, sizeof(out->detail), "signing is off for "

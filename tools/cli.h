@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "vdkim/policy.h"
+
 /* Prints "vdkimctl CMD: sentence" on stderr; returns 1 (an exit status). */
 int cli_error(const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -23,9 +25,42 @@ char **cli_split_list(const char *text);
 int cli_write_file(const char *path, const void *data, size_t len,
     int mode, int excl, char *why, size_t whylen);
 
+/*
+ * The header of a message read from a stream, field by field, with the
+ * engine's own splitter (msg_split: a field is a line and its continuation
+ * lines, up to the empty line), within the engine's limits
+ * (VDKIM_MAX_HEADER_BYTES, VDKIM_MAX_HEADER_FIELDS).
+ */
+typedef struct cli_head {
+	vdkim_header *fields; /* "Name: value" without the final line end */
+	long *offset;         /* where each field starts in the input */
+	size_t *rawlen;       /* its length there, line end included */
+	unsigned char *is_options; /* 1 for X-DKIM-Options fields */
+	size_t n, cap;
+	size_t bytes;         /* header bytes seen */
+	int complete;         /* the end of the header was reached */
+} cli_head;
+
+/*
+ * Reads in until the end of the header (the empty line, or the end of
+ * input), copying every byte read to copy when it is not NULL (bytes past
+ * the header too: the reads are in chunks).  Returns 0, or prints why on
+ * behalf of cmd and returns 1.
+ */
+int cli_head_read(const char *cmd, FILE *in, FILE *copy, cli_head *h);
+void cli_head_free(cli_head *h);
+
+/* Loads the policy, printing load warnings as "vdkimctl CMD: warning: ..."
+ * on stderr; returns 0, or prints the error and returns 1. */
+int cli_policy_load(const char *cmd, const char *path, vdkim_policy **out);
+/* What to change for a reason, in words ("" for ok). */
+const char *cli_why_hint(vdkim_why why);
+
 int cmd_keygen(int argc, char **argv);
 int cmd_dns_record(int argc, char **argv);
 int cmd_sign(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
+int cmd_config_test(int argc, char **argv);
+int cmd_explain(int argc, char **argv);
 
 #endif

@@ -4,12 +4,21 @@
  * The input is streamed through the signer and spooled to an unlinked
  * temporary file at the same time, so memory stays flat whatever the size;
  * nothing is written to stdout until every signature is made.
+ *
+ * The signatures are those the options name (--domain, --selector, --key),
+ * or those the policy decides (--config, --vmta): then the header is read
+ * first (and spooled), the policy decides on it, and what was read is
+ * replayed through the signer before the rest is streamed; X-DKIM-Options
+ * fields are left out of both the signed and the written message when the
+ * decision says so.
  */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -28,6 +37,10 @@ struct sign_opts {
 	char **headers, **extra, **oversign;
 	long expire_after;
 	int body_length, no_timestamp;
+	int explicit_opts;     /* an option --config cannot go with */
+	const char *config;    /* sign by policy */
+	vdkim_envelope env;
+	int env_opts;          /* an option that needs --config */
 };
 
 static int
@@ -64,6 +77,12 @@ parse_options(int argc, char **argv, struct sign_opts *o)
 		{ "expire-after", required_argument, NULL, 'x' },
 		{ "body-length", no_argument, NULL, 'l' },
 		{ "no-timestamp", no_argument, NULL, 'T' },
+		{ "config", required_argument, NULL, 'C' },
+		{ "vmta", required_argument, NULL, 'V' },
+		{ "pool", required_argument, NULL, 'P' },
+		{ "source", required_argument, NULL, 'S' },
+		{ "rcpt-domain", required_argument, NULL, 'R' },
+		{ "mail-from", required_argument, NULL, 'M' },
 		{ NULL, 0, NULL, 0 }
 	};
 	int c;
@@ -71,7 +90,15 @@ parse_options(int argc, char **argv, struct sign_opts *o)
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		char ***list = NULL;
 
+		o->explicit_opts |= strchr("CVPSRM", c) == NULL;
+		o->env_opts |= strchr("VPSRM", c) != NULL;
 		switch (c) {
+		case 'C': o->config = optarg; break;
+		case 'V': o->env.vmta = optarg; break;
+		case 'P': o->env.pool = optarg; break;
+		case 'S': o->env.source = optarg; break;
+		case 'R': o->env.rcpt_domain = optarg; break;
+		case 'M': o->env.mail_from = optarg; break;
 		case 'd': o->domain = optarg; break;
 		case 'i': o->identity = optarg; break;
 		case 'l': o->body_length = 1; break;
@@ -125,6 +152,18 @@ parse_options(int argc, char **argv, struct sign_opts *o)
 	if (optind != argc)
 		return cli_error("sign", "unexpected argument \"%s\" (the "
 		    "message is read from stdin)", argv[optind]);
+	if (o->config != NULL) {
+		if (o->explicit_opts)
+			return cli_error("sign", "with --config the policy "
+			    "chooses the signatures: --domain, --selector, "
+			    "--key and the signature options do not apply");
+		if (o->env.vmta == NULL)
+			return cli_error("sign", "--config needs --vmta");
+		return 0;
+	}
+	if (o->env_opts)
+		return cli_error("sign", "--vmta, --pool, --source, "
+		    "--rcpt-domain and --mail-from go with --config");
 	if (o->domain == NULL || o->nsel == 0 || o->nkeys == 0)
 		return cli_error("sign", "--domain, --selector and --key are "
 		    "required");
@@ -155,106 +194,129 @@ spool_open(void)
 	return f;
 }
 
+/* Where spool_copy() puts the bytes it copies. */
+typedef int (*sink_fn)(void *ctx, const char *data, size_t len);
+
 static int
-emit(vdkim_signer *s, FILE *spool)
+to_stdout(void *ctx, const char *data, size_t len)
+{
+	(void)ctx;
+	return cli_write(stdout, data, len);
+}
+
+struct to_signer {
+	vdkim_signer *s;
+	vdkim_error err;
+};
+
+static int
+to_signer(void *ctx, const char *data, size_t len)
+{
+	struct to_signer *t = ctx;
+
+	return vdkim_signer_message(t->s, data, len, &t->err) == VDKIM_OK ?
+	    0 : -1;
+}
+
+/*
+ * Copies the whole spool to sink, leaving out the X-DKIM-Options fields of
+ * strip (NULL: everything).  Returns 0, 1 when the spool cannot be read,
+ * -1 when the sink fails.
+ */
+static int
+spool_copy(FILE *spool, const cli_head *strip, sink_fn sink, void *ctx)
 {
 	char *buf = malloc(CHUNK);
-	size_t n;
+	long pos = 0;
+	size_t n, k = 0;
 	int rc = 0;
 
 	if (buf == NULL)
-		return cli_error("sign", "out of memory");
-	for (size_t i = 0; i < vdkim_signer_count(s); i++) {
+		return 1;
+	rewind(spool);
+	while (rc == 0 && (n = fread(buf, 1, CHUNK, spool)) > 0) {
+		size_t i = 0;
+
+		while (rc == 0 && i < n) {
+			long at = pos + (long)i;
+			size_t run = n - i;
+
+			/* The next field to leave out that ends after at. */
+			while (strip != NULL && k < strip->n &&
+			    (!strip->is_options[k] || strip->offset[k] +
+			    (long)strip->rawlen[k] <= at))
+				k++;
+			if (strip != NULL && k < strip->n &&
+			    strip->offset[k] <= at) {
+				size_t skip = (size_t)(strip->offset[k] +
+				    (long)strip->rawlen[k] - at);
+				i += skip < run ? skip : run;
+				continue;
+			}
+			if (strip != NULL && k < strip->n &&
+			    (size_t)(strip->offset[k] - at) < run)
+				run = (size_t)(strip->offset[k] - at);
+			if (sink(ctx, buf + i, run) != 0)
+				rc = -1;
+			i += run;
+		}
+		pos += (long)n;
+	}
+	if (rc == 0 && ferror(spool))
+		rc = 1;
+	free(buf);
+	return rc;
+}
+
+/* Writes the signatures of s (none when s is NULL), then the spooled
+ * message without the fields of strip. */
+static int
+emit(vdkim_signer *s, FILE *spool, const cli_head *strip)
+{
+	int rc = 0;
+
+	for (size_t i = 0; s != NULL && i < vdkim_signer_count(s); i++) {
 		size_t len;
 		const char *h = vdkim_signer_result(s, i, &len);
 		rc |= cli_write(stdout, h, len);
 	}
-	rewind(spool);
-	while ((n = fread(buf, 1, CHUNK, spool)) > 0)
-		rc |= cli_write(stdout, buf, n);
-	if (ferror(spool))
-		rc = -1;
+	if (rc == 0) {
+		int crc = spool_copy(spool, strip, to_stdout, NULL);
+		if (crc == 1)
+			return cli_error("sign", "cannot read the spooled "
+			    "message: %s", strerror(errno));
+		rc = crc;
+	}
 	/* The line end the message lacked, as SMTP will add it. */
-	if (vdkim_signer_added_final_eol(s))
+	if (s != NULL && vdkim_signer_added_final_eol(s))
 		rc |= cli_write(stdout, vdkim_signer_eol(s),
 		    strlen(vdkim_signer_eol(s)));
 	if (fflush(stdout) != 0)
 		rc = -1;
-	free(buf);
 	return rc ? cli_error("sign", "cannot write the signed message: %s",
 	    strerror(errno)) : 0;
 }
 
-int
-cmd_sign(int argc, char **argv)
+/* Reads the rest of stdin into the spool and, when s is not NULL, through
+ * the signer.  Returns 0, or prints why and returns 1. */
+static int
+pump(vdkim_signer *s, FILE *spool)
 {
-	struct sign_opts o;
-	vdkim_key *keys[VDKIM_MAX_SIGNATURES] = { NULL };
-	vdkim_signer *s = NULL;
+	char *buf = malloc(CHUNK);
 	vdkim_error err;
-	FILE *spool = NULL;
-	char *buf = NULL;
 	size_t n;
 	int rc = 1;
 
-	memset(&o, 0, sizeof(o));
-	o.hcanon = o.bcanon = VDKIM_CANON_RELAXED;
-	if (parse_options(argc, argv, &o) != 0)
-		goto out;
-	for (size_t i = 0; i < o.nkeys; i++) {
-		vdkim_sig_spec spec;
-
-		if (vdkim_key_load_file(o.keys[i], &keys[i], &err) != VDKIM_OK) {
-			cli_error("sign", "%s", err.msg);
-			goto out;
-		}
-		if (vdkim_key_warning(keys[i]) != NULL)
-			fprintf(stderr, "vdkimctl sign: warning: %s\n",
-			    vdkim_key_warning(keys[i]));
-		if (o.alg != VDKIM_ALG_NONE &&
-		    vdkim_key_get_alg(keys[i]) != o.alg) {
-			cli_error("sign", "%s makes %s signatures, but "
-			    "--algorithm %s was asked for", o.keys[i],
-			    vdkim_alg_name(vdkim_key_get_alg(keys[i])),
-			    vdkim_alg_name(o.alg));
-			goto out;
-		}
-		if (s == NULL && vdkim_signer_new(&s, &err) != VDKIM_OK) {
-			cli_error("sign", "%s", err.msg);
-			goto out;
-		}
-		vdkim_sig_spec_init(&spec);
-		spec.key = keys[i];
-		spec.domain = o.domain;
-		spec.selector = o.selectors[i];
-		spec.identity = o.identity;
-		spec.header_canon = o.hcanon;
-		spec.body_canon = o.bcanon;
-		spec.headers = (const char *const *)o.headers;
-		spec.extra_headers = (const char *const *)o.extra;
-		spec.oversign = (const char *const *)o.oversign;
-		spec.expire_after = o.expire_after;
-		spec.body_length = o.body_length;
-		spec.add_timestamp = !o.no_timestamp;
-		if (vdkim_signer_add(s, &spec, &err) != VDKIM_OK) {
-			cli_error("sign", "%s", err.msg);
-			goto out;
-		}
-	}
-	spool = spool_open();
-	buf = malloc(CHUNK);
-	if (spool == NULL || buf == NULL) {
-		cli_error("sign", "cannot create a temporary file: %s",
-		    strerror(errno));
-		goto out;
-	}
+	if (buf == NULL)
+		return cli_error("sign", "out of memory");
 	while ((n = fread(buf, 1, CHUNK, stdin)) > 0) {
 		if (fwrite(buf, 1, n, spool) != n) {
 			cli_error("sign", "cannot spool the message: %s",
 			    strerror(errno));
 			goto out;
 		}
-		if (vdkim_signer_message(s, buf, n, &err) != VDKIM_OK) {
+		if (s != NULL &&
+		    vdkim_signer_message(s, buf, n, &err) != VDKIM_OK) {
 			cli_error("sign", "%s", err.msg);
 			goto out;
 		}
@@ -264,18 +326,204 @@ cmd_sign(int argc, char **argv)
 		    strerror(errno));
 		goto out;
 	}
-	if (vdkim_signer_eom(s, &err) != VDKIM_OK) {
-		cli_error("sign", "%s", err.msg);
+	if (fflush(spool) != 0) {
+		cli_error("sign", "cannot spool the message: %s",
+		    strerror(errno));
 		goto out;
 	}
-	rc = emit(s, spool);
+	rc = 0;
 out:
 	free(buf);
+	return rc;
+}
+
+/* The rest of the message through s, then the signatures and the message
+ * on stdout. */
+static int
+finish(vdkim_signer *s, FILE *spool, const cli_head *strip)
+{
+	vdkim_error err;
+
+	if (pump(s, spool) != 0)
+		return 1;
+	if (vdkim_signer_eom(s, &err) != VDKIM_OK)
+		return cli_error("sign", "%s", err.msg);
+	return emit(s, spool, strip);
+}
+
+static int
+sign_explicit(const struct sign_opts *o)
+{
+	vdkim_key *keys[VDKIM_MAX_SIGNATURES] = { NULL };
+	vdkim_signer *s = NULL;
+	vdkim_error err;
+	FILE *spool = NULL;
+	int rc = 1;
+
+	for (size_t i = 0; i < o->nkeys; i++) {
+		vdkim_sig_spec spec;
+
+		if (vdkim_key_load_file(o->keys[i], &keys[i], &err) !=
+		    VDKIM_OK) {
+			cli_error("sign", "%s", err.msg);
+			goto out;
+		}
+		if (vdkim_key_warning(keys[i]) != NULL)
+			fprintf(stderr, "vdkimctl sign: warning: %s\n",
+			    vdkim_key_warning(keys[i]));
+		if (o->alg != VDKIM_ALG_NONE &&
+		    vdkim_key_get_alg(keys[i]) != o->alg) {
+			cli_error("sign", "%s makes %s signatures, but "
+			    "--algorithm %s was asked for", o->keys[i],
+			    vdkim_alg_name(vdkim_key_get_alg(keys[i])),
+			    vdkim_alg_name(o->alg));
+			goto out;
+		}
+		if (s == NULL && vdkim_signer_new(&s, &err) != VDKIM_OK) {
+			cli_error("sign", "%s", err.msg);
+			goto out;
+		}
+		vdkim_sig_spec_init(&spec);
+		spec.key = keys[i];
+		spec.domain = o->domain;
+		spec.selector = o->selectors[i];
+		spec.identity = o->identity;
+		spec.header_canon = o->hcanon;
+		spec.body_canon = o->bcanon;
+		spec.headers = (const char *const *)o->headers;
+		spec.extra_headers = (const char *const *)o->extra;
+		spec.oversign = (const char *const *)o->oversign;
+		spec.expire_after = o->expire_after;
+		spec.body_length = o->body_length;
+		spec.add_timestamp = !o->no_timestamp;
+		if (vdkim_signer_add(s, &spec, &err) != VDKIM_OK) {
+			cli_error("sign", "%s", err.msg);
+			goto out;
+		}
+	}
+	spool = spool_open();
+	if (spool == NULL) {
+		cli_error("sign", "cannot create a temporary file: %s",
+		    strerror(errno));
+		goto out;
+	}
+	rc = finish(s, spool, NULL);
+out:
 	if (spool != NULL)
 		fclose(spool);
 	vdkim_signer_free(s);
 	for (size_t i = 0; i < VDKIM_MAX_SIGNATURES; i++)
 		vdkim_key_unref(keys[i]);
+	return rc;
+}
+
+/*
+ * Signs as the policy decides.  NOSIGN writes the message as it came
+ * (exit 0); DEFER writes nothing and exits EX_TEMPFAIL; both say why on
+ * stderr with the reason's name.
+ */
+static int
+sign_by_policy(const struct sign_opts *o)
+{
+	vdkim_policy *p = NULL;
+	vdkim_decision *d = malloc(sizeof(*d));
+	vdkim_signer *s = NULL;
+	const cli_head *strip;
+	struct to_signer ts;
+	vdkim_error err;
+	cli_head head;
+	FILE *spool = NULL;
+	int rc = 1, crc;
+
+	memset(&head, 0, sizeof(head));
+	if (d == NULL) {
+		cli_error("sign", "out of memory");
+		goto out;
+	}
+	if (cli_policy_load("sign", o->config, &p) != 0)
+		goto out;
+	spool = spool_open();
+	if (spool == NULL) {
+		cli_error("sign", "cannot create a temporary file: %s",
+		    strerror(errno));
+		goto out;
+	}
+	if (cli_head_read("sign", stdin, spool, &head) != 0)
+		goto out;
+	if (vdkim_policy_decide(p, &o->env, head.fields, head.n, time(NULL),
+	    d, &err) != VDKIM_OK) {
+		cli_error("sign", "%s", err.msg);
+		goto out;
+	}
+	strip = d->strip_x_dkim_options ? &head : NULL;
+	if (d->verdict == VDKIM_VERDICT_DEFER) {
+		fprintf(stderr, "vdkimctl sign: deferred (%s): %s\n",
+		    vdkim_why_name(d->why), d->detail);
+		rc = EX_TEMPFAIL;
+		goto out;
+	}
+	if (d->verdict != VDKIM_VERDICT_SIGN) {
+		fprintf(stderr, "vdkimctl sign: not signed (%s): %s\n",
+		    vdkim_why_name(d->why), d->detail);
+		if (fseek(spool, 0, SEEK_END) != 0) {
+			cli_error("sign", "cannot spool the message: %s",
+			    strerror(errno));
+			goto out;
+		}
+		if (pump(NULL, spool) == 0)
+			rc = emit(NULL, spool, strip);
+		goto out;
+	}
+	if (d->why != VDKIM_WHY_OK)
+		fprintf(stderr, "vdkimctl sign: note (%s): %s\n",
+		    vdkim_why_name(d->why), d->detail);
+	if (vdkim_signer_new(&s, &err) != VDKIM_OK) {
+		cli_error("sign", "%s", err.msg);
+		goto out;
+	}
+	for (size_t i = 0; i < d->nsigs; i++)
+		if (vdkim_signer_add(s, &d->specs[i], &err) != VDKIM_OK) {
+			cli_error("sign", "%s", err.msg);
+			goto out;
+		}
+	/* What was read to decide goes through the signer first. */
+	ts.s = s;
+	crc = spool_copy(spool, strip, to_signer, &ts);
+	if (crc != 0) {
+		if (crc == 1)
+			cli_error("sign", "cannot read the spooled message: "
+			    "%s", strerror(errno));
+		else
+			cli_error("sign", "%s", ts.err.msg);
+		goto out;
+	}
+	if (fseek(spool, 0, SEEK_END) != 0) {
+		cli_error("sign", "cannot spool the message: %s",
+		    strerror(errno));
+		goto out;
+	}
+	rc = finish(s, spool, strip);
+out:
+	if (spool != NULL)
+		fclose(spool);
+	vdkim_signer_free(s);
+	cli_head_free(&head);
+	free(d);
+	vdkim_policy_unref(p);
+	return rc;
+}
+
+int
+cmd_sign(int argc, char **argv)
+{
+	struct sign_opts o;
+	int rc = 1;
+
+	memset(&o, 0, sizeof(o));
+	o.hcanon = o.bcanon = VDKIM_CANON_RELAXED;
+	o.env.size = sizeof(o.env);
+	if (parse_options(argc, argv, &o) == 0)
+		rc = o.config != NULL ? sign_by_policy(&o) : sign_explicit(&o);
 	free(o.headers);
 	free(o.extra);
 	free(o.oversign);

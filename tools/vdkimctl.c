@@ -1,5 +1,6 @@
 /*
- * vdkimctl - the operator's tool: keys, DNS records, signing, verifying.
+ * vdkimctl - the operator's tool: keys, DNS records, signing, verifying,
+ * and the signing policy (config-test, explain, sign --config).
  */
 #include <stdio.h>
 #include <string.h>
@@ -25,9 +26,23 @@ static const struct command {
 	  "[--oversign LIST]\n"
 	  "           [--identity I] [--expire-after INTERVAL] "
 	  "[--body-length] [--no-timestamp]\n"
-	  "           < message > signed-message" },
+	  "           < message > signed-message\n"
+	  "  vdkimctl sign --config FILE --vmta NAME [--pool NAME] "
+	  "[--source NAME]\n"
+	  "           [--rcpt-domain D] [--mail-from A] "
+	  "< message > signed-message\n"
+	  "           (not signed: the message unchanged, exit 0; deferred: "
+	  "nothing, exit 75)" },
 	{ "verify", cmd_verify,
 	  "verify [--key SELECTOR._domainkey.DOMAIN=FILE]... < message" },
+	{ "config-test", cmd_config_test,
+	  "config-test [--config FILE]   (default /etc/vdkim/vdkim.conf; "
+	  "exit 1 on errors)" },
+	{ "explain", cmd_explain,
+	  "explain --config FILE --vmta NAME [--pool NAME] [--source NAME]\n"
+	  "           [--rcpt-domain D] [--mail-from A] [--time SECONDS] "
+	  "< message\n"
+	  "           (exit 0 signed, 1 not signed, 2 deferred, 3 error)" },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

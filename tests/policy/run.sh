@@ -1,0 +1,565 @@
+#!/usr/bin/env bash
+# tests/policy/run.sh BUILD_DIR - vdkimctl's policy commands (config-test,
+# explain, sign --config) on the example configs of conf-examples/.
+#
+#   bash tests/policy/run.sh build        (the Makefile's "policy-cli" step)
+#
+# Needs BUILD_DIR/vdkimctl only: no root, no network, no DNS (signatures
+# are checked with "vdkimctl verify --key SEL._domainkey.DOM=FILE").
+#
+# 1. every conf-examples/*.conf is copied to a temporary folder, its key
+#    paths (/etc/vdkim/keys/...) moved there, and every key its domain-key
+#    lines name is made with "vdkimctl keygen" (an Ed25519 key when the
+#    key file's name says ed25519, else RSA 2048); config-test must pass;
+# 2. per example, messages go through explain and sign --config: the
+#    verdict, d=/s=, the signatures (verified), the message otherwise
+#    unchanged, X-DKIM-Options removed, NOSIGN (message unchanged, reason
+#    on stderr, exit 0), DEFER (exit 75, nothing written), a large header
+#    and body (streaming across chunks), bad input (nothing written);
+# 3. broken configs: a bad line (exit 1, FILE:LINE), a group-writable key
+#    and a missing key (exit 1, naming the key file);
+# 4. prints one line per failed check and ends with "N passed, N failed";
+#    exits 1 when anything failed.
+#
+# Environment: POLICY_KEEP=1 keeps the work folder (its path is printed);
+# POLICY_VERBOSE=1 prints every check.
+set -u
+export LC_ALL=C
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+EXAMPLES=$ROOT/conf-examples
+TIMEOUT=60 # seconds for one vdkimctl run
+
+PASS=0
+FAIL=0
+WORK=""
+
+if [[ $# -ne 1 ]]; then
+	echo "usage: bash tests/policy/run.sh BUILD_DIR" >&2
+	exit 2
+fi
+CTL=$(cd "$1" 2>/dev/null && pwd)/vdkimctl
+if [[ ! -x $CTL ]]; then
+	echo "policy: $1/vdkimctl not found (make $1/vdkimctl first)" >&2
+	exit 2
+fi
+
+# ------------------------------------------------------------ reporting
+
+ok() {
+	PASS=$((PASS + 1))
+	[[ -z ${POLICY_VERBOSE:-} ]] || echo "ok   $*"
+}
+
+# bad "what failed" [files or text to show...]
+bad() {
+	local what=$1 l
+	shift
+	FAIL=$((FAIL + 1))
+	echo "FAIL $what"
+	for l in "$@"; do
+		[[ -f $l ]] && l=$(cat "$l")
+		[[ -n $l ]] || continue
+		printf '%s\n' "$l" | head -n 12 | cut -c1-300 | sed 's/^/       | /'
+	done
+}
+
+# check COND-RESULT "what": COND-RESULT is 0 for success.
+check() {
+	local rc=$1 what=$2
+	shift 2
+	if [[ $rc -eq 0 ]]; then
+		ok "$what"
+	else
+		bad "$what" "$@"
+	fi
+}
+
+finish() {
+	echo "$PASS passed, $FAIL failed"
+	((FAIL == 0)) || exit 1
+	exit 0
+}
+
+# shellcheck disable=SC2317 # called by the EXIT trap
+cleanup() {
+	if [[ -n $WORK && -d $WORK ]]; then
+		if [[ -n ${POLICY_KEEP:-} ]]; then
+			echo "policy: work folder kept: $WORK" >&2
+		else
+			rm -rf "$WORK"
+		fi
+	fi
+}
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/vdkim-policy.XXXXXX") || exit 2
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ------------------------------------------------------------- running
+
+# ctl NAME ARGS... < input: runs vdkimctl; NAME.out, NAME.err, RC.
+ctl() {
+	local name=$1
+	shift
+	timeout "$TIMEOUT" "$CTL" "$@" >"$name.out" 2>"$name.err"
+	RC=$?
+}
+
+# has FILE TEXT: FILE contains TEXT (fixed string).
+has() {
+	grep -qF -- "$2" "$1"
+}
+
+# sigcount FILE: how many DKIM-Signature fields the file starts with.
+sigcount() {
+	grep -c '^DKIM-Signature:' "$1"
+}
+
+# same_after_sigs OUT EXPECTED: OUT is signature fields followed by
+# exactly EXPECTED.
+same_after_sigs() {
+	local out=$1 exp=$2 osz esz
+	osz=$(stat -c %s "$out")
+	esz=$(stat -c %s "$exp")
+	((osz >= esz)) || return 1
+	cmp -s <(tail -c "$esz" "$out") "$exp" || return 1
+	head -c $((osz - esz)) "$out" | head -n 1 | grep -q '^DKIM-Signature:' ||
+	    ((osz == esz))
+}
+
+# verify OUT NAME=KEY...: every signature passes with the keys given.
+verify() {
+	local out=$1 args=() k
+	shift
+	for k in "$@"; do
+		args+=(--key "$k")
+	done
+	timeout "$TIMEOUT" "$CTL" verify "${args[@]}" <"$out" >"$out.verify" 2>&1 &&
+	    ! grep -qv '^dkim=pass' "$out.verify"
+}
+
+# ------------------------------------------------------------ examples
+
+# setup NAME: WORK/NAME/vdkim.conf with keys under WORK/NAME/keys.  Sets
+# CONF and KEYS.
+setup() {
+	local name=$1 dir=$WORK/$1 line sel dom path type scratch n=0
+	mkdir -p "$dir/keys"
+	CONF=$dir/vdkim.conf
+	KEYS=$dir/keys
+	sed "s#/etc/vdkim/keys#$KEYS#g" "$EXAMPLES/$name.conf" >"$CONF"
+	while IFS= read -r line; do
+		IFS=, read -r sel dom path <<<"$line"
+		[[ -e $path ]] && continue
+		type=rsa
+		[[ $(basename "$path") == *ed25519* ]] && type=ed25519
+		scratch=$dir/scratch.$((n++))
+		mkdir -p "$scratch" "$(dirname "$path")"
+		if ! timeout "$TIMEOUT" "$CTL" keygen --type "$type" \
+		    --selector "$sel" --domain "$dom" --dir "$scratch" \
+		    >"$scratch/out" 2>&1 ||
+		    ! mv "$scratch/$sel.private" "$path"; then
+			bad "$name: keygen for $sel,$dom" "$scratch/out"
+			continue
+		fi
+	done < <(grep -o 'domain-key *= *"[^"]*"' "$CONF" |
+	    sed 's/^[^"]*"//; s/"$//' | sort -u)
+	ctl "$dir/config-test" config-test --config "$CONF"
+	[[ $RC -eq 0 ]] && [[ $(tail -n 1 "$dir/config-test.out") == "config OK" ]]
+	check $? "$name: config-test passes" "$dir/config-test.out" \
+	    "$dir/config-test.err"
+}
+
+# msg FILE FROM [EXTRA-FIELD...]: a small message with CRLF line ends.
+msg() {
+	local file=$1 from=$2 f
+	shift 2
+	{
+		printf 'From: %s\r\n' "$from"
+		printf 'To: Someone <someone@gmail.example>\r\n'
+		printf 'Subject: Policy test\r\n'
+		printf 'Date: Sat, 23 Nov 2024 10:00:00 +0000\r\n'
+		printf 'Message-ID: <%s@test.example>\r\n' "$RANDOM$RANDOM"
+		for f in "$@"; do
+			printf '%s\r\n' "$f"
+		done
+		printf 'MIME-Version: 1.0\r\n'
+		printf 'Content-Type: text/plain; charset=utf-8\r\n\r\n'
+		printf 'Hello,\r\n\r\nthis is a test of the signing policy.\r\n'
+	} >"$file"
+}
+
+# expect_signed NAME WHAT D S VERIFY-KEYS... (after "ctl NAME sign ..."
+# on input NAME.in): exit 0, d=/s=, verified, message otherwise the same
+# as NAME.exp (NAME.in when there is none).
+expect_signed() {
+	local name=$1 what=$2 d=$3 s=$4 exp
+	shift 4
+	exp=$name.exp
+	[[ -f $exp ]] || exp=$name.in
+	if [[ $RC -ne 0 ]]; then
+		bad "$what: sign exits 0 (got $RC)" "$name.err"
+		return
+	fi
+	ok "$what: sign exits 0"
+	tr -d '\r\n\t ' <"$name.out" | grep -qF ";d=$d;" &&
+	    tr -d '\r\n\t ' <"$name.out" | grep -qF ";s=$s;"
+	check $? "$what: signed with d=$d s=$s" "$name.out"
+	verify "$name.out" "$@"
+	check $? "$what: the signature verifies" "$name.out.verify"
+	same_after_sigs "$name.out" "$exp"
+	check $? "$what: the message is otherwise unchanged" "$name.out"
+}
+
+# ------------------------------------------------------ one-domain.conf
+
+test_one_domain() {
+	local d=$WORK/one-domain t
+	setup one-domain
+	local key=mail2024._domainkey.example.com=$KEYS/example.com/mail2024.private
+
+	t=$d/plain
+	msg "$t.in" 'Alice <alice@example.com>'
+	ctl "$t.x" explain --config "$CONF" --vmta mta1 \
+	    --rcpt-domain gmail.example <"$t.in"
+	[[ $RC -eq 0 ]] && has "$t.x.out" "verdict: sign" &&
+	    has "$t.x.out" "d=example.com s=mail2024 i=none" &&
+	    has "$t.x.out" "expire-after:     1 week after signing (x=)" &&
+	    has "$t.x.out" "signed here (h=): From, Subject, Date, Message-ID, To, MIME-Version, Content-Type"
+	check $? "one-domain: explain says sign, d=example.com s=mail2024" \
+	    "$t.x.out" "$t.x.err"
+	ctl "$t" sign --config "$CONF" --vmta mta1 \
+	    --rcpt-domain gmail.example <"$t.in"
+	expect_signed "$t" "one-domain" example.com mail2024 "$key"
+	grep -q 'x=' "$t.out"
+	check $? "one-domain: x= is set (dkim-expire-after 7d)" "$t.out"
+
+	# A subdomain of the key's domain: d= is the key's domain.
+	t=$d/sub
+	msg "$t.in" 'News <news@news.example.com>'
+	ctl "$t" sign --config "$CONF" --vmta mta1 <"$t.in"
+	expect_signed "$t" "one-domain subdomain" example.com mail2024 "$key"
+
+	# Sender: wins over From: (sender-or-from).
+	t=$d/sender
+	msg "$t.in" 'Eve <eve@other.example>' 'Sender: list@example.com'
+	ctl "$t" sign --config "$CONF" --vmta mta1 <"$t.in"
+	expect_signed "$t" "one-domain Sender:" example.com mail2024 "$key"
+
+	# LF line ends, no final line end.
+	t=$d/lf
+	printf 'From: alice@example.com\nTo: b@c.example\nSubject: lf\n\nline 1\nline 2' >"$t.in"
+	ctl "$t" sign --config "$CONF" --vmta mta1 <"$t.in"
+	printf '\n' | cat "$t.in" - >"$t.exp"
+	expect_signed "$t" "one-domain LF, no final line end" example.com \
+	    mail2024 "$key"
+
+	# A header only (no empty line, no body).
+	t=$d/nobody
+	printf 'From: alice@example.com\r\nSubject: no body\r\n' >"$t.in"
+	ctl "$t" sign --config "$CONF" --vmta mta1 <"$t.in"
+	expect_signed "$t" "one-domain header only" example.com mail2024 "$key"
+
+	# NOSIGN: no key for the From: domain; the message goes unchanged.
+	t=$d/nokey
+	msg "$t.in" 'Bob <bob@other.example>'
+	ctl "$t.x" explain --config "$CONF" --vmta mta1 <"$t.in"
+	[[ $RC -eq 1 ]] && has "$t.x.out" "verdict: nosign" &&
+	    has "$t.x.out" "(no-key)" && has "$t.x.out" "why: " &&
+	    has "$t.x.out" "to change: "
+	check $? "one-domain: explain no-key exits 1 and says why" \
+	    "$t.x.out" "$t.x.err"
+	ctl "$t" sign --config "$CONF" --vmta mta1 <"$t.in"
+	[[ $RC -eq 0 ]] && cmp -s "$t.out" "$t.in" &&
+	    has "$t.err" "not signed (no-key)"
+	check $? "one-domain: NOSIGN exits 0, message unchanged, reason on stderr" \
+	    "rc=$RC" "$t.err"
+
+	# NOSIGN by rule: dkim-sign no for one destination.
+	t=$d/archive
+	msg "$t.in" 'Alice <alice@example.com>'
+	ctl "$t.x" explain --config "$CONF" --vmta mta1 \
+	    --rcpt-domain archive.example.net <"$t.in"
+	[[ $RC -eq 1 ]] && has "$t.x.out" "(signing-disabled)"
+	check $? "one-domain: dkim-sign no for archive.example.net" \
+	    "$t.x.out" "$t.x.err"
+	ctl "$t" sign --config "$CONF" --vmta mta1 \
+	    --rcpt-domain archive.example.net <"$t.in"
+	[[ $RC -eq 0 ]] && cmp -s "$t.out" "$t.in" &&
+	    has "$t.err" "not signed (signing-disabled)"
+	check $? "one-domain: signing-disabled leaves the message unchanged" \
+	    "rc=$RC" "$t.err"
+
+	# Not signed, but X-DKIM-Options is removed all the same.
+	t=$d/archive-xo
+	msg "$t.in" 'Alice <alice@example.com>' 'X-DKIM-Options: s=mail2024'
+	grep -v '^X-DKIM-Options:' "$t.in" >"$t.exp"
+	ctl "$t" sign --config "$CONF" --vmta mta1 \
+	    --rcpt-domain archive.example.net <"$t.in"
+	[[ $RC -eq 0 ]] && cmp -s "$t.out" "$t.exp" &&
+	    has "$t.err" "not signed (signing-disabled)"
+	check $? "one-domain: NOSIGN removes X-DKIM-Options, nothing else" \
+	    "rc=$RC" "$t.err" "$t.out"
+
+	# An unknown VMTA.
+	ctl "$t.u" explain --config "$CONF" --vmta nosuch <"$t.in"
+	[[ $RC -eq 1 ]] && has "$t.u.out" "(unknown-vmta)"
+	check $? "one-domain: unknown VMTA is unknown-vmta" "$t.u.out" "$t.u.err"
+
+	# A large body, read in many chunks after the decision.
+	t=$d/large
+	{
+		printf 'From: alice@example.com\r\nSubject: large\r\n\r\n'
+		for ((i = 0; i < 40000; i++)); do
+			printf 'line %06d of a large body, long enough to matter\r\n' "$i"
+		done
+	} >"$t.in"
+	ctl "$t" sign --config "$CONF" --vmta mta1 <"$t.in"
+	expect_signed "$t" "one-domain 2 MB body" example.com mail2024 "$key"
+
+	# Too many header fields: an error, nothing written.
+	t=$d/toomany
+	{
+		printf 'From: alice@example.com\r\n'
+		for ((i = 0; i < 1100; i++)); do
+			printf 'X-Filler-%d: x\r\n' "$i"
+		done
+		printf '\r\nbody\r\n'
+	} >"$t.in"
+	ctl "$t" sign --config "$CONF" --vmta mta1 <"$t.in"
+	[[ $RC -eq 1 && ! -s $t.out ]] && has "$t.err" "header fields"
+	check $? "one-domain: over 1000 header fields: exit 1, nothing written" \
+	    "rc=$RC" "$t.err"
+	ctl "$t.x" explain --config "$CONF" --vmta mta1 <"$t.in"
+	[[ $RC -eq 3 ]]
+	check $? "one-domain: explain on a bad header exits 3" "rc=$RC" \
+	    "$t.x.err"
+
+	# The explicit mode still works, and does not mix with --config.
+	t=$d/explicit
+	msg "$t.in" 'Alice <alice@example.com>'
+	ctl "$t" sign --domain example.com --selector mail2024 \
+	    --key "$KEYS/example.com/mail2024.private" <"$t.in"
+	expect_signed "$t" "explicit sign" example.com mail2024 "$key"
+	ctl "$t.mix" sign --config "$CONF" --vmta mta1 --domain example.com \
+	    <"$t.in"
+	[[ $RC -eq 1 && ! -s $t.mix.out ]] && has "$t.mix.err" "--config"
+	check $? "sign: --config with --domain is refused" "$t.mix.err"
+	ctl "$t.novmta" sign --config "$CONF" <"$t.in"
+	[[ $RC -eq 1 && ! -s $t.novmta.out ]]
+	check $? "sign: --config without --vmta is refused" "$t.novmta.err"
+	ctl "$t.usage" explain --config "$CONF" <"$t.in"
+	[[ $RC -eq 3 ]]
+	check $? "explain: without --vmta exits 3" "$t.usage.err"
+	ctl "$t.time" explain --config "$CONF" --vmta mta1 --time soon <"$t.in"
+	[[ $RC -eq 3 ]]
+	check $? "explain: a bad --time exits 3" "$t.time.err"
+}
+
+# ------------------------------------------------- esp-many-tenants.conf
+
+test_esp() {
+	local d=$WORK/esp-many-tenants t
+	setup esp-many-tenants
+	local acme=acme2024._domainkey.acme.example=$KEYS/acme.example/acme2024.private
+	local news=acme-news._domainkey.acme.example=$KEYS/acme.example/acme-news.private
+	local gx=gx1._domainkey.globex.example=$KEYS/globex.example/gx1.private
+	local esp=esp2024._domainkey.esp-mail.example=$KEYS/esp-mail.example/esp2024.private
+
+	# A tenant with its own key, on its own VMTA (pool acme).
+	t=$d/acme
+	msg "$t.in" 'Acme <news@acme.example>'
+	ctl "$t" sign --config "$CONF" --vmta acme-2 --source smtp-submission \
+	    <"$t.in"
+	expect_signed "$t" "esp: tenant key" acme.example acme2024 "$acme"
+
+	# A tenant without a key, on the shared pool: the ESP's identity.
+	t=$d/shared
+	msg "$t.in" 'Small Shop <hello@small-shop.example>'
+	ctl "$t.x" explain --config "$CONF" --vmta shared-1 <"$t.in"
+	[[ $RC -eq 0 ]] && has "$t.x.out" "d=esp-mail.example s=esp2024" &&
+	    has "$t.x.out" "not-aligned"
+	check $? "esp: explain: fallback identity, not aligned" "$t.x.out" \
+	    "$t.x.err"
+	ctl "$t" sign --config "$CONF" --vmta shared-1 <"$t.in"
+	expect_signed "$t" "esp: fallback identity" esp-mail.example esp2024 \
+	    "$esp"
+	has "$t.err" "not-aligned"
+	check $? "esp: sign notes not-aligned on stderr" "$t.err"
+
+	# DEFER: dkim-require, no key, no fallback on the acme pool.
+	t=$d/defer
+	msg "$t.in" 'Someone <x@unknown.example>'
+	ctl "$t.x" explain --config "$CONF" --vmta acme-1 <"$t.in"
+	[[ $RC -eq 2 ]] && has "$t.x.out" "verdict: defer" &&
+	    has "$t.x.out" "(no-key)"
+	check $? "esp: explain DEFER exits 2" "rc=$RC" "$t.x.out" "$t.x.err"
+	ctl "$t" sign --config "$CONF" --vmta acme-1 <"$t.in"
+	[[ $RC -eq 75 && ! -s $t.out ]] && has "$t.err" "deferred (no-key)"
+	check $? "esp: DEFER exits 75, writes nothing, says why" "rc=$RC" \
+	    "$t.err"
+
+	# X-DKIM-Options from a source allowed to give them.
+	t=$d/xo
+	msg "$t.in" 'Globex <mail@globex.example>' \
+	    'X-DKIM-Options: key-list=tenant-globex'
+	grep -v '^X-DKIM-Options:' "$t.in" >"$t.exp"
+	ctl "$t.x" explain --config "$CONF" --vmta shared-2 --source api \
+	    <"$t.in"
+	[[ $RC -eq 0 ]] && has "$t.x.out" "d=globex.example s=gx1" &&
+	    has "$t.x.out" "X-DKIM-Options removed"
+	check $? "esp: explain: X-DKIM-Options key-list honoured, removed" \
+	    "$t.x.out" "$t.x.err"
+	ctl "$t" sign --config "$CONF" --vmta shared-2 --source api <"$t.in"
+	expect_signed "$t" "esp: X-DKIM-Options key-list" globex.example gx1 \
+	    "$gx"
+	! grep -qi 'X-DKIM-Options' "$t.out"
+	check $? "esp: X-DKIM-Options removed from the output" "$t.out"
+
+	t=$d/xo-sel
+	msg "$t.in" 'Acme <news@acme.example>' \
+	    'X-DKIM-Options: key-list=tenant-acme; s=acme-news'
+	grep -v '^X-DKIM-Options:' "$t.in" >"$t.exp"
+	ctl "$t" sign --config "$CONF" --vmta shared-1 --source api <"$t.in"
+	expect_signed "$t" "esp: X-DKIM-Options s=" acme.example acme-news \
+	    "$news"
+
+	# X-DKIM-Options from a source that may not: ignored, still removed.
+	t=$d/xo-refused
+	msg "$t.in" 'Acme <news@acme.example>' \
+	    'X-DKIM-Options: key-list=tenant-acme; s=acme-news'
+	grep -v '^X-DKIM-Options:' "$t.in" >"$t.exp"
+	ctl "$t.x" explain --config "$CONF" --vmta acme-1 \
+	    --source smtp-submission <"$t.in"
+	[[ $RC -eq 0 ]] && has "$t.x.out" "x-dkim-options-refused" &&
+	    has "$t.x.out" "d=acme.example s=acme2024"
+	check $? "esp: explain: X-DKIM-Options refused for smtp-submission" \
+	    "$t.x.out" "$t.x.err"
+	ctl "$t" sign --config "$CONF" --vmta acme-1 --source smtp-submission \
+	    <"$t.in"
+	expect_signed "$t" "esp: refused X-DKIM-Options" acme.example acme2024 \
+	    "$acme"
+
+	# A header over one read chunk, X-DKIM-Options past it, a large body.
+	t=$d/bighead
+	{
+		printf 'From: Globex <mail@globex.example>\r\n'
+		for ((i = 0; i < 600; i++)); do
+			printf 'X-Filler-%03d: %0180d\r\n' "$i" 0
+		done
+		printf 'X-DKIM-Options: key-list=tenant-globex\r\n'
+		printf 'Subject: big header\r\n'
+		printf 'X-DKIM-Options:\r\n key-list=tenant-globex\r\n'
+		printf '\r\n'
+		for ((i = 0; i < 20000; i++)); do
+			printf 'body line %06d .......................................\r\n' "$i"
+		done
+	} >"$t.in"
+	awk 'BEGIN { skip = 0 }
+	    /^X-DKIM-Options:/ { skip = 1; next }
+	    skip && /^[ \t]/ { next }
+	    { skip = 0; print }' "$t.in" >"$t.exp"
+	ctl "$t" sign --config "$CONF" --vmta shared-1 --source api <"$t.in"
+	expect_signed "$t" "esp: 110 kB header, folded X-DKIM-Options" \
+	    globex.example gx1 "$gx"
+
+	# A destination with its own rule: l= added.
+	t=$d/lists
+	msg "$t.in" 'Acme <news@acme.example>'
+	ctl "$t.x" explain --config "$CONF" --vmta acme-1 \
+	    --rcpt-domain lists.example.net <"$t.in"
+	[[ $RC -eq 0 ]] && has "$t.x.out" "body length l=:   yes"
+	check $? "esp: explain: l= for lists.example.net" "$t.x.out" "$t.x.err"
+	ctl "$t" sign --config "$CONF" --vmta acme-1 \
+	    --rcpt-domain lists.example.net <"$t.in"
+	expect_signed "$t" "esp: l= for lists.example.net" acme.example \
+	    acme2024 "$acme"
+	tr -d '\r\n\t ' <"$t.out" | grep -q ';l=[0-9]'
+	check $? "esp: the signature has l=" "$t.out"
+}
+
+# ------------------------------------------------- dual-rsa-ed25519.conf
+
+test_dual() {
+	local d=$WORK/dual-rsa-ed25519 t
+	setup dual-rsa-ed25519
+	local rsa=rsa2024._domainkey.example.org=$KEYS/example.org/rsa2024.private
+	local ed=ed25519-2024._domainkey.example.org=$KEYS/example.org/ed25519-2024.private
+
+	t=$d/dual
+	msg "$t.in" 'Org <info@example.org>' 'List-Unsubscribe: <mailto:u@example.org>'
+	ctl "$t.x" explain --config "$CONF" --vmta outbound-2 <"$t.in"
+	[[ $RC -eq 0 ]] && has "$t.x.out" "(2 signatures)" &&
+	    has "$t.x.out" "rsa-sha256 (2048-bit key)" &&
+	    has "$t.x.out" "ed25519-sha256 (Ed25519 key)"
+	check $? "dual: explain: RSA and Ed25519" "$t.x.out" "$t.x.err"
+	ctl "$t" sign --config "$CONF" --vmta outbound-2 <"$t.in"
+	expect_signed "$t" "dual" example.org rsa2024 "$rsa" "$ed"
+	[[ $(sigcount "$t.out") -eq 2 ]] &&
+	    tr -d '\r\n\t ' <"$t.out" | grep -qF "a=ed25519-sha256;" &&
+	    tr -d '\r\n\t ' <"$t.out" | grep -qF ";s=ed25519-2024;" &&
+	    [[ $(grep -c '^dkim=pass' "$t.out.verify") -eq 2 ]]
+	check $? "dual: two signatures, both verify" "$t.out" "$t.out.verify"
+	tr -d '\r\n\t ' <"$t.out" | grep -qF "List-Unsubscribe:List-Unsubscribe"
+	check $? "dual: over-signed headers (disallow-adding-headers)" "$t.out"
+}
+
+# ---------------------------------------------------------- broken ones
+
+test_broken() {
+	local d=$WORK/broken line key
+	mkdir -p "$d"
+	# The one-domain example and its keys, as test_one_domain left them.
+	CONF=$WORK/one-domain/vdkim.conf
+	KEYS=$WORK/one-domain/keys
+	key=$KEYS/example.com/mail2024.private
+
+	# A misspelt directive on a known line.
+	line=$(grep -n 'dkim-sign = yes' "$CONF" | head -n 1 | cut -d: -f1)
+	line=$((line + 1))
+	sed "$((line - 1))a\\    dkim-sgin = yes" "$CONF" >"$d/bad.conf"
+	ctl "$d/bad" config-test --config "$d/bad.conf"
+	[[ $RC -eq 1 ]] && has "$d/bad.out" "$d/bad.conf:$line:" &&
+	    [[ $(tail -n 1 "$d/bad.out") == "config has 1 error(s)" ]]
+	check $? "config-test: a bad line exits 1 naming FILE:$line" \
+	    "rc=$RC" "$d/bad.out" "$d/bad.err"
+	ctl "$d/bad-x" explain --config "$d/bad.conf" --vmta mta1 </dev/null
+	[[ $RC -eq 3 ]] && has "$d/bad-x.err" "$d/bad.conf:$line:"
+	check $? "explain: a bad config exits 3 naming FILE:LINE" "rc=$RC" \
+	    "$d/bad-x.err"
+
+	# A group-writable key.
+	chmod 0620 "$key"
+	ctl "$d/gw" config-test --config "$CONF"
+	[[ $RC -eq 1 ]] && grep -q "^error: .*$key" "$d/gw.out" &&
+	    [[ $(tail -n 1 "$d/gw.out") == "config has 1 error(s)" ]]
+	check $? "config-test: a group-writable key exits 1 naming the key" \
+	    "rc=$RC" "$d/gw.out"
+	msg "$d/gw.in" 'alice@example.com'
+	ctl "$d/gw-sign" sign --config "$CONF" --vmta mta1 <"$d/gw.in"
+	[[ $RC -eq 0 ]] && cmp -s "$d/gw-sign.out" "$d/gw.in" &&
+	    has "$d/gw-sign.err" "not signed (key-not-loaded)"
+	check $? "sign: a refused key: not signed (key-not-loaded)" "rc=$RC" \
+	    "$d/gw-sign.err"
+	chmod 0600 "$key"
+
+	# A missing key.
+	mv "$key" "$key.away"
+	ctl "$d/missing" config-test --config "$CONF"
+	[[ $RC -eq 1 ]] && grep -q "^error: .*$key" "$d/missing.out"
+	check $? "config-test: a missing key exits 1 naming the key" \
+	    "rc=$RC" "$d/missing.out"
+	mv "$key.away" "$key"
+
+	ctl "$d/nofile" config-test --config "$d/nosuch.conf"
+	[[ $RC -eq 1 ]] && has "$d/nofile.out" "$d/nosuch.conf"
+	check $? "config-test: a missing config exits 1 naming it" "rc=$RC" \
+	    "$d/nofile.out"
+}
+
+test_one_domain
+test_esp
+test_dual
+test_broken
+finish
