@@ -12,6 +12,7 @@
  * domain-key to a hidden list of its section, which is what the model is
  * built from.
  */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +49,13 @@ struct parse_sink {
 	int failed;
 };
 static _Thread_local struct parse_sink *parse_sink;
+
+/*
+ * libconfuse 3.3's lexer keeps its buffer in globals: two parses at once
+ * (two instances, or a reload beside a load) corrupt each other.  This lock
+ * makes parses take turns; it is held only around cfg_init..cfg_free.
+ */
+static pthread_mutex_t parse_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void
 on_conf_error(cfg_t *cfg, const char *fmt, va_list ap)
@@ -645,7 +653,7 @@ build_model(struct builder *b, cfg_t *root)
 static vdkim_rc
 check_braces(const char *path, const char *t, vdkim_error *err)
 {
-	int open_lines[64], depth = 0, line = 1;
+	int open_lines[64], depth = 0, line = 1, quote_line = 0;
 	char quote = 0;
 
 	for (; *t != '\0'; t++) {
@@ -658,9 +666,10 @@ check_braces(const char *path, const char *t, vdkim_error *err)
 				quote = 0;
 			continue;
 		}
-		if (*t == '"' || *t == '\'')
+		if (*t == '"' || *t == '\'') {
 			quote = *t;
-		else if (*t == '{') {
+			quote_line = line;
+		} else if (*t == '{') {
 			if (depth == 64)
 				return vdkim_fail(err, VDKIM_ESYNTAX, "%s:%d: "
 				    "blocks nested too deeply", path, line);
@@ -672,6 +681,9 @@ check_braces(const char *path, const char *t, vdkim_error *err)
 			depth--;
 		}
 	}
+	if (quote)
+		return vdkim_fail(err, VDKIM_ESYNTAX, "%s:%d: this quoted "
+		    "string is never closed", path, quote_line);
 	if (depth > 0)
 		return vdkim_fail(err, VDKIM_ESYNTAX, "%s:%d: this block is "
 		    "never closed (a \"}\" is missing)", path,
@@ -698,8 +710,10 @@ conf_parse_file(const char *path, vdkim_policy *p, vdkim_error *err)
 		free(text);
 		return rc;
 	}
+	pthread_mutex_lock(&parse_lock);
 	cfg = cfg_init(root_opts, CFGF_NONE);
 	if (cfg == NULL) {
+		pthread_mutex_unlock(&parse_lock);
 		free(text);
 		return vdkim_fail(err, VDKIM_ENOMEM, "out of memory");
 	}
@@ -718,6 +732,7 @@ conf_parse_file(const char *path, vdkim_policy *p, vdkim_error *err)
 			rc = VDKIM_ESYNTAX;
 	}
 	cfg_free(cfg);
+	pthread_mutex_unlock(&parse_lock);
 	free(text);
 	return rc;
 }

@@ -9,12 +9,15 @@
 #include "conf_text.h"
 #include "error.h"
 
-void
+int
 conf_text_strip_comments(char *t)
 {
 	enum { CODE, DQUOTE, SQUOTE, LINE, BLOCK } st = CODE;
+	int line = 1, block_line = 0;
 
 	for (; *t != '\0'; t++) {
+		if (*t == '\n')
+			line++;
 		switch (st) {
 		case CODE:
 			if (*t == '"')
@@ -26,6 +29,7 @@ conf_text_strip_comments(char *t)
 				*t = ' ';
 			} else if (t[0] == '/' && t[1] == '*') {
 				st = BLOCK;
+				block_line = line;
 				t[0] = ' ';
 				t[1] = ' ';
 				t++;
@@ -59,6 +63,7 @@ conf_text_strip_comments(char *t)
 			break;
 		}
 	}
+	return st == BLOCK ? block_line : 0;
 }
 
 vdkim_rc
@@ -94,7 +99,12 @@ conf_text_load(const char *path, char **text, vdkim_error *err)
 		return vdkim_fail(err, VDKIM_ESYNTAX, "%s: the file holds a NUL "
 		    "byte; it is not a text config", path);
 	}
-	conf_text_strip_comments(buf);
+	n = (size_t)conf_text_strip_comments(buf);
+	if (n != 0) {
+		free(buf);
+		return vdkim_fail(err, VDKIM_ESYNTAX, "%s:%zu: this comment "
+		    "is never closed (a \"*/\" is missing)", path, n);
+	}
 	*text = buf;
 	return VDKIM_OK;
 }

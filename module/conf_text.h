@@ -17,7 +17,8 @@
 /* Reads path (at most CONF_FILE_MAX bytes) with comments blanked out;
  * *text is malloc'd and NUL-terminated. */
 vdkim_rc conf_text_load(const char *path, char **text, vdkim_error *err);
-/* Blanks #, // and C comments out of text in place, outside quotes. */
-void conf_text_strip_comments(char *text);
+/* Blanks #, // and C comments out of text in place, outside quotes.
+ * Returns 0, or the line where a C comment opens that never closes. */
+int conf_text_strip_comments(char *text);
 
 #endif

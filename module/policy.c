@@ -413,9 +413,12 @@ struct vdkim_slot {
 vdkim_rc
 vdkim_slot_new(const char *path, vdkim_slot **out, vdkim_error *err)
 {
-	vdkim_slot *s = calloc(1, sizeof(*s));
+	vdkim_slot *s;
 	vdkim_rc rc;
 
+	if (path == NULL || out == NULL)
+		return vdkim_fail(err, VDKIM_EINVAL, "no config file given");
+	s = calloc(1, sizeof(*s));
 	if (s == NULL || (s->path = strdup(path)) == NULL) {
 		free(s);
 		return vdkim_fail(err, VDKIM_ENOMEM, "out of memory");

@@ -436,26 +436,6 @@ find_key(const decide_ctx *c, const char *domain, int alg)
 	return NULL;
 }
 
-/* X-DKIM-Options s=/d=: that key, among the searched scopes and lists. */
-static const key_entry *
-find_named_key(const decide_ctx *c, int alg)
-{
-	const scope *sc[3];
-	size_t n = key_scopes(c, sc);
-
-	for (size_t s = 0; s < n; s++)
-		for (size_t i = 0; i < sc[s]->nkeys; i++) {
-			const key_entry *k = sc[s]->keys[i];
-			if ((c->xo.s[0] == '\0' ||
-			    strcasecmp(k->selector, c->xo.s) == 0) &&
-			    (c->xo.d[0] == '\0' ||
-			    key_matches_domain(k, c->xo.d)) &&
-			    key_fits_alg(k, alg))
-				return k;
-		}
-	return NULL;
-}
-
 /* d= for key k signing for domain. */
 static const char *
 signing_domain(const key_entry *k, const char *domain)
@@ -474,6 +454,45 @@ is_aligned(const decide_ctx *c, const char *d, int mode)
 		return strcasecmp(d, from) == 0;
 	return strcasecmp(policy_org_domain(c->p, d),
 	    policy_org_domain(c->p, from)) == 0;
+}
+
+/* The first key for domain (as find_key orders them) whose d= aligns with
+ * the From: domain under mode. */
+static const key_entry *
+find_aligned_key(const decide_ctx *c, const char *domain, int alg, int mode)
+{
+	const scope *sc[3];
+	size_t n = key_scopes(c, sc);
+
+	for (size_t s = 0; s < n; s++)
+		for (size_t i = 0; i < sc[s]->nkeys; i++) {
+			const key_entry *k = sc[s]->keys[i];
+			if (key_matches_domain(k, domain) &&
+			    key_fits_alg(k, alg) &&
+			    is_aligned(c, signing_domain(k, domain), mode))
+				return k;
+		}
+	return NULL;
+}
+
+/* X-DKIM-Options s=/d=: that key, among the searched scopes and lists. */
+static const key_entry *
+find_named_key(const decide_ctx *c, int alg)
+{
+	const scope *sc[3];
+	size_t n = key_scopes(c, sc);
+
+	for (size_t s = 0; s < n; s++)
+		for (size_t i = 0; i < sc[s]->nkeys; i++) {
+			const key_entry *k = sc[s]->keys[i];
+			if ((c->xo.s[0] == '\0' ||
+			    strcasecmp(k->selector, c->xo.s) == 0) &&
+			    (c->xo.d[0] == '\0' ||
+			    key_matches_domain(k, c->xo.d)) &&
+			    key_fits_alg(k, alg))
+				return k;
+		}
+	return NULL;
 }
 
 /* ------------------------------------------------------ one signature */
@@ -561,12 +580,9 @@ plan_signature(decide_ctx *c, size_t k, const effective *e,
 	}
 	if (key == NULL && e->align != ALIGN_OFF && c->from[0] != '\0') {
 		const char *fd = mail_address_domain(c->from);
-		const key_entry *cand = find_key(c, fd, o->alg);
-		if (cand != NULL && is_aligned(c, signing_domain(cand, fd),
-		    e->align)) {
-			key = cand;
+		key = find_aligned_key(c, fd, o->alg, e->align);
+		if (key != NULL)
 			domain = fd;
-		}
 	}
 	if (key == NULL)
 		key = find_key(c, domain, o->alg);

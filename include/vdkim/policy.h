@@ -64,7 +64,8 @@ typedef enum vdkim_verdict {
  * log them. */
 typedef enum vdkim_why {
 	VDKIM_WHY_OK = 0,
-	VDKIM_WHY_UNKNOWN_VMTA,      /* the VMTA is not in the config */
+	VDKIM_WHY_UNKNOWN_VMTA,      /* the VMTA is not in a config that
+	                                defines VMTAs */
 	VDKIM_WHY_DISABLED,          /* dkim-sign no for this VMTA/domain */
 	VDKIM_WHY_NO_IDENTITY,       /* no usable From:/Sender: address */
 	VDKIM_WHY_NO_KEY,            /* no key for the identity's domain */

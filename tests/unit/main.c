@@ -43,6 +43,8 @@ main(void)
 	srunner_add_suite(sr, rfc8463_suite());
 	srunner_add_suite(sr, threads_suite());
 	srunner_add_suite(sr, memory_suite());
+	srunner_add_suite(sr, policy_suite());
+	srunner_add_suite(sr, policy_reload_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -17,5 +17,7 @@ Suite *verify_fail_suite(void);
 Suite *rfc8463_suite(void);
 Suite *threads_suite(void);
 Suite *memory_suite(void);
+Suite *policy_suite(void);
+Suite *policy_reload_suite(void);
 
 #endif
