@@ -30,6 +30,7 @@
 #include "policy_model.h"
 
 #define KEYS_ALL "_vdkim-domain-key-all"
+#define CONF_HOST_SECTION "harness"
 #define KEYS_ALL_MARK '\x01'
 
 /* A checked value and its line. */
@@ -706,6 +707,8 @@ conf_parse_file(const char *path, vdkim_policy *p, vdkim_error *err)
 		return rc;
 	b.text = text;
 	rc = check_braces(path, text, err);
+	/* The host's own settings are the host's to parse. */
+	conf_text_blank_blocks(text, CONF_HOST_SECTION);
 	if (rc != VDKIM_OK) {
 		free(text);
 		return rc;

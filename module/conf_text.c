@@ -108,3 +108,76 @@ conf_text_load(const char *path, char **text, vdkim_error *err)
 	*text = buf;
 	return VDKIM_OK;
 }
+
+/*
+ * Marks, in keep[], the bytes of every top-level "keyword { ... }" block of
+ * the comment-free text t (keyword included).  Quotes are respected.
+ */
+static void
+find_blocks(const char *t, const char *keyword, unsigned char *keep)
+{
+	size_t kl = strlen(keyword), start = 0;
+	int depth = 0, in_block = 0;
+	char quote = 0;
+
+	for (size_t i = 0; t[i] != '\0'; i++) {
+		char c = t[i];
+
+		if (quote) {
+			if (c == '\\' && quote == '"' && t[i + 1] != '\0')
+				i++;
+			else if (c == quote)
+				quote = 0;
+			continue;
+		}
+		if (c == '"' || c == '\'') {
+			quote = c;
+			continue;
+		}
+		if (depth == 0 && !in_block && strncmp(t + i, keyword, kl) == 0 &&
+		    (i == 0 || strchr(" \t\n;}", t[i - 1])) &&
+		    strchr(" \t\n{", t[i + kl])) {
+			start = i;
+			in_block = 1;
+		}
+		if (c == '{')
+			depth++;
+		else if (c == '}' && depth > 0 && --depth == 0 && in_block) {
+			memset(keep + start, 1, i + 1 - start);
+			in_block = 0;
+		}
+	}
+}
+
+/* Blanks every byte but newlines where keep[] is (or is not) set. */
+static void
+blank_where(char *t, const unsigned char *keep, unsigned char want)
+{
+	for (size_t i = 0; t[i] != '\0'; i++)
+		if (keep[i] == want && t[i] != '\n')
+			t[i] = ' ';
+}
+
+void
+conf_text_blank_blocks(char *text, const char *keyword)
+{
+	unsigned char *keep = calloc(strlen(text) + 1, 1);
+
+	if (keep == NULL)
+		return;
+	find_blocks(text, keyword, keep);
+	blank_where(text, keep, 1);
+	free(keep);
+}
+
+void
+conf_text_keep_blocks(char *text, const char *keyword)
+{
+	unsigned char *keep = calloc(strlen(text) + 1, 1);
+
+	if (keep == NULL)
+		return;
+	find_blocks(text, keyword, keep);
+	blank_where(text, keep, 0);
+	free(keep);
+}

@@ -21,4 +21,14 @@ vdkim_rc conf_text_load(const char *path, char **text, vdkim_error *err);
  * Returns 0, or the line where a C comment opens that never closes. */
 int conf_text_strip_comments(char *text);
 
+/*
+ * Host sections: a top-level "KEYWORD { ... }" block belongs to the host
+ * (the harness keeps its listeners and spool in "harness { }"), not to the
+ * module.  blank_blocks() blanks those blocks out (the module's view);
+ * keep_blocks() blanks everything else (the host's view).  Both keep every
+ * newline, so line numbers stay exact, and expect comment-free text.
+ */
+void conf_text_blank_blocks(char *text, const char *keyword);
+void conf_text_keep_blocks(char *text, const char *keyword);
+
 #endif

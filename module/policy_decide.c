@@ -679,6 +679,7 @@ vdkim_policy_decide(const vdkim_policy *p, const vdkim_envelope *env,
 		}
 	}
 	resolve(&c, &e);
+	out->require = e.require;
 	for (size_t k = 0; k < VDKIM_POLICY_MAX_SIGS; k++) {
 		sig_failure f = { VDKIM_WHY_OK, "" };
 		if (!e.sig[k].sign)

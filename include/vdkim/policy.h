@@ -110,6 +110,7 @@ typedef struct vdkim_decision {
 	char detail[VDKIM_ERRMSG_MAX]; /* a sentence, naming what to change */
 	int strip_x_dkim_options; /* remove X-DKIM-Options before sending */
 	int aligned;             /* the first signature's d= aligns with From */
+	int require;             /* dkim-require applies to this message */
 	size_t nsigs;
 	vdkim_sig_spec specs[VDKIM_POLICY_MAX_SIGS];
 	/* Storage the specs point into. */

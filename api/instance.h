@@ -1,0 +1,32 @@
+/*
+ * instance.h - a module instance: the current policy and the host's
+ * callbacks.  Internal to vdkim.so.
+ */
+#ifndef VDKIM_API_INSTANCE_H
+#define VDKIM_API_INSTANCE_H
+
+#include "vdkim/policy.h"
+#include "vdkim/vdkim.h"
+
+struct vdkim_instance {
+	vdkim_slot *slot;
+	vdkim_host host;   /* copied; fields past the host's size are 0 */
+};
+
+/* Logs one line through the host (nothing when it gave no callback). */
+void inst_log(const vdkim_instance *inst, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+time_t inst_now(const vdkim_instance *inst);
+
+int inst_open(const char *config_path, const vdkim_host *host,
+    vdkim_instance **out, char *err, size_t errlen);
+int inst_reload(vdkim_instance *inst, char *err, size_t errlen);
+void inst_close(vdkim_instance *inst);
+
+int msg_begin(vdkim_instance *inst, int hook_point,
+    const vdkim_msg_info *info, vdkim_msg **out, char *err, size_t errlen);
+int msg_chunk(vdkim_msg *m, const void *data, size_t len);
+int msg_end(vdkim_msg *m, vdkim_hook_result *res);
+void msg_free(vdkim_msg *m);
+
+#endif

@@ -1,0 +1,132 @@
+/*
+ * vdkim/vdkim.h - the hook ABI of vdkim.so, for any MTA.
+ *
+ * The only symbol a host looks up is vdkim_get_api().  It asks for the ABI
+ * version it was built against and receives a table of entry points, or a
+ * clear refusal.  Every struct that crosses the ABI starts with its size,
+ * so either side can grow it later without breaking the other.
+ *
+ *   const vdkim_api *api;
+ *   char err[256];
+ *   vdkim_get_api_fn get = (vdkim_get_api_fn)dlsym(h, "vdkim_get_api");
+ *   if (get(VDKIM_ABI_VERSION, &api, err, sizeof err) != 0) refuse(err);
+ *   api->open("/etc/vdkim/vdkim.conf", &host, &inst, err, sizeof err);
+ *   ... per message, in any thread:
+ *   api->msg_begin(inst, VDKIM_HOOK_PRE_DELIVERY, &info, &m, err, sizeof err);
+ *   api->msg_chunk(m, data, len);          raw message, any chunking
+ *   api->msg_end(m, &res);                 headers to prepend, or a verdict
+ *   api->msg_free(m);
+ *
+ * The module keeps no global state: everything lives in the instance.  An
+ * instance may be used by many threads at once, and survives fork() (keys
+ * are plain memory; nothing holds a descriptor or a thread).  Nothing in
+ * the module exits, aborts or prints: failures come back as codes and
+ * sentences, and through the host's log callback.
+ */
+#ifndef VDKIM_VDKIM_H
+#define VDKIM_VDKIM_H
+
+#include <stddef.h>
+#include <time.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define VDKIM_ABI_VERSION 1
+
+typedef struct vdkim_instance vdkim_instance;
+typedef struct vdkim_msg vdkim_msg;
+
+enum vdkim_log_level {
+	VDKIM_LOG_ERR = 3,
+	VDKIM_LOG_WARNING = 4,
+	VDKIM_LOG_INFO = 6,
+	VDKIM_LOG_DEBUG = 7
+};
+
+/* What the host gives the module. */
+typedef struct vdkim_host {
+	size_t size;           /* sizeof(vdkim_host) */
+	void *ctx;             /* passed back to the callbacks */
+	/* One line, no newline; may be called from any thread. NULL: quiet. */
+	void (*log)(void *ctx, int level, const char *line);
+	/* The time; NULL: time(NULL).  Tests inject a clock here. */
+	time_t (*now)(void *ctx);
+} vdkim_host;
+
+enum vdkim_hook_point {
+	VDKIM_HOOK_PRE_QUEUE = 1,   /* accepted, not yet queued */
+	VDKIM_HOOK_PRE_DELIVERY = 2 /* VMTA chosen, next hop known */
+};
+
+/* The message's envelope and routing, as the host knows it. */
+typedef struct vdkim_msg_info {
+	size_t size;              /* sizeof(vdkim_msg_info) */
+	const char *vmta;         /* virtual MTA, NULL = "default" */
+	const char *pool;         /* its pool, NULL = found from the config */
+	const char *source;       /* the listener/source name */
+	const char *mail_from;    /* envelope sender, may be NULL */
+	const char *rcpt_domain;  /* destination domain */
+	const char *queue_id;     /* for log lines, may be NULL */
+} vdkim_msg_info;
+
+enum vdkim_action {
+	VDKIM_ACTION_CONTINUE = 0, /* go on: prepend add_headers (maybe "") */
+	VDKIM_ACTION_DEFER = 1,    /* answer/record smtp_reply (4xx) */
+	VDKIM_ACTION_REJECT = 2    /* answer smtp_reply (5xx) */
+};
+
+/* What the module answers at the end of a message. */
+typedef struct vdkim_hook_result {
+	size_t size;               /* set by the host: sizeof(vdkim_hook_result) */
+	int action;                /* enum vdkim_action */
+	int nsigned;               /* signatures in add_headers */
+	const char *add_headers;   /* fields to prepend, with the message's
+	                              line ends; "" when none */
+	size_t add_headers_len;
+	int strip_x_dkim_options;  /* remove X-DKIM-Options fields */
+	const char *reason_code;   /* "ok", "no-key", "signing-disabled" ... */
+	const char *reason;        /* a sentence */
+	const char *smtp_reply;    /* "451 4.7.5 ..." for DEFER/REJECT */
+	const char *signatures;    /* "d=example.com s=k1; d=... s=..." or "" */
+} vdkim_hook_result;
+
+typedef struct vdkim_api {
+	size_t size;               /* sizeof(vdkim_api) of the module */
+	unsigned abi_version;
+	const char *module_version;
+
+	/* Opens an instance on a config file.  0, or -1 with err filled. */
+	int (*open)(const char *config_path, const vdkim_host *host,
+	    vdkim_instance **out, char *err, size_t errlen);
+	/* Re-reads the config; on failure the old one stays in force. */
+	int (*reload)(vdkim_instance *inst, char *err, size_t errlen);
+	void (*close)(vdkim_instance *inst);
+
+	/* One message through one hook.  Returns 0, or -1 with err (the
+	 * message could not even be started: treat as a temporary failure). */
+	int (*msg_begin)(vdkim_instance *inst, int hook_point,
+	    const vdkim_msg_info *info, vdkim_msg **out, char *err,
+	    size_t errlen);
+	/* Raw message bytes (header, empty line, body), any chunking.
+	 * Returns 0; -1 once the message is known to be unusable (msg_end
+	 * then tells why). */
+	int (*msg_chunk)(vdkim_msg *m, const void *data, size_t len);
+	/* Decides and signs.  res stays valid until msg_free.  Returns 0;
+	 * -1 only for a bad argument (res->size too small). */
+	int (*msg_end)(vdkim_msg *m, vdkim_hook_result *res);
+	void (*msg_free)(vdkim_msg *m);
+} vdkim_api;
+
+typedef int (*vdkim_get_api_fn)(unsigned abi_version, const vdkim_api **api,
+    char *err, size_t errlen);
+
+/* The module's only entry point (besides host shims such as Exim's). */
+int vdkim_get_api(unsigned abi_version, const vdkim_api **api, char *err,
+    size_t errlen);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
