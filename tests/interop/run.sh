@@ -35,43 +35,22 @@ DOMAIN=example.com
 VTIMEOUT=240 # seconds for one batch of verifications
 STIMEOUT=60  # seconds for one signing or key generation
 
-PASS=0
-FAIL=0
+# shellcheck disable=SC2034 # read by tests/lib/report.sh
+REPORT_VERBOSE=${INTEROP_VERBOSE:-}
+# shellcheck source=../lib/report.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/report.sh"
 BG_PIDS=()
 WORK=""
 
 # ------------------------------------------------------------ reporting
 
-ok() {
-	PASS=$((PASS + 1))
-	[[ -z ${INTEROP_VERBOSE:-} ]] || echo "ok   $*"
-}
 
-# bad "what failed" [details...]: one line, then the details indented.
-bad() {
-	local what=$1 l
-	shift
-	FAIL=$((FAIL + 1))
-	echo "FAIL $what"
-	for l in "$@"; do
-		l=${l%$'\n'}
-		[[ -n $l ]] || continue
-		printf '%s\n' "$l" | head -n 12 | cut -c1-400 | sed 's/^/       | /'
-	done
-}
 
 # phase NAME: elapsed time so far, on stderr.
 phase() {
 	echo "interop: $1 ($((SECONDS - START)) s)" >&2
 }
 
-finish() {
-	echo "$PASS passed, $FAIL failed"
-	if ((FAIL > 0)); then
-		exit 1
-	fi
-	exit 0
-}
 
 # fatal "why" [details]: a setup step failed; nothing more can be checked.
 fatal() {

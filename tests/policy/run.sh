@@ -30,8 +30,10 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 EXAMPLES=$ROOT/conf-examples
 TIMEOUT=60 # seconds for one vdkimctl run
 
-PASS=0
-FAIL=0
+# shellcheck disable=SC2034 # read by tests/lib/report.sh
+REPORT_VERBOSE=${POLICY_VERBOSE:-}
+# shellcheck source=../lib/report.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/report.sh"
 WORK=""
 
 if [[ $# -ne 1 ]]; then
@@ -46,23 +48,7 @@ fi
 
 # ------------------------------------------------------------ reporting
 
-ok() {
-	PASS=$((PASS + 1))
-	[[ -z ${POLICY_VERBOSE:-} ]] || echo "ok   $*"
-}
 
-# bad "what failed" [files or text to show...]
-bad() {
-	local what=$1 l
-	shift
-	FAIL=$((FAIL + 1))
-	echo "FAIL $what"
-	for l in "$@"; do
-		[[ -f $l ]] && l=$(cat "$l")
-		[[ -n $l ]] || continue
-		printf '%s\n' "$l" | head -n 12 | cut -c1-300 | sed 's/^/       | /'
-	done
-}
 
 # check COND-RESULT "what": COND-RESULT is 0 for success.
 check() {
@@ -75,11 +61,6 @@ check() {
 	fi
 }
 
-finish() {
-	echo "$PASS passed, $FAIL failed"
-	((FAIL == 0)) || exit 1
-	exit 0
-}
 
 # shellcheck disable=SC2317 # called by the EXIT trap
 cleanup() {

@@ -1,6 +1,7 @@
 /*
  * helpers.c - shared helpers of the unit tests (see helpers.h).
  */
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -841,4 +842,20 @@ sig_tag(const char *field, size_t len, const char *name, char *buf,
 		p = semi + 1;
 	}
 	return 0;
+}
+
+static int
+rm_entry(const char *path, const struct stat *sb, int flag,
+    struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+void
+rm_tree(const char *dir)
+{
+	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }

@@ -186,4 +186,7 @@ void check_folded(const char *hdr, size_t len, int crlf);
 int sig_tag(const char *field, size_t len, const char *name, char *buf,
     size_t buflen);
 
+/* Removes a directory tree (test scratch folders). */
+void rm_tree(const char *dir);
+
 #endif

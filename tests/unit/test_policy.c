@@ -15,7 +15,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,21 +87,11 @@ policy_setup(void)
 	}
 }
 
-static int
-rm_entry(const char *path, const struct stat *sb, int flag,
-    struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static void
 policy_teardown(void)
 {
 	if (tmpdir[0] != '\0')
-		nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+		rm_tree(tmpdir);
 	tmpdir[0] = '\0';
 }
 

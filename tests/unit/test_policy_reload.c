@@ -14,7 +14,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <pthread.h>
 #include <sched.h>
@@ -76,21 +75,11 @@ reload_setup(void)
 	snprintf(conf_path, sizeof(conf_path), "%s/reload.conf", tmpdir);
 }
 
-static int
-rm_entry(const char *path, const struct stat *sb, int flag,
-    struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static void
 reload_teardown(void)
 {
 	if (tmpdir[0] != '\0')
-		nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+		rm_tree(tmpdir);
 	tmpdir[0] = '\0';
 }
 
