@@ -34,22 +34,26 @@ MODULE_SRC := $(sort $(wildcard module/*.c))
 API_SRC    := $(sort $(wildcard api/*.c))
 TOOL_SRC   := $(sort $(wildcard tools/*.c))
 UNIT_SRC   := $(sort $(wildcard tests/unit/*.c))
+ABI_SRC    := $(sort $(wildcard tests/abi/*.c))
 
 MODULE_OBJ := $(MODULE_SRC:%.c=$(BUILD)/obj/%.o)
 API_OBJ    := $(API_SRC:%.c=$(BUILD)/obj/%.o)
 TOOL_OBJ   := $(TOOL_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_OBJ   := $(UNIT_SRC:%.c=$(BUILD)/obj/%.o)
+ABI_OBJ    := $(ABI_SRC:%.c=$(BUILD)/obj/%.o)
 
 ENGINE_LIB := $(BUILD)/libvdkim.a
 SO         := $(BUILD)/vdkim.so
 VDKIMCTL   := $(BUILD)/vdkimctl
 UNIT       := $(BUILD)/unit_tests
+ABI_TEST   := $(BUILD)/abi_test
 PEERS      := $(BUILD)/peers/opendkim_peer
 BENCHES    := $(BUILD)/bench_engine
 
-.PHONY: all check unit unit-san interop policy-cli demo bench deps install clean
+.PHONY: all check unit unit-san abi abi-san interop policy-cli demo bench deps \
+	install clean
 
-all: $(SO) $(VDKIMCTL) $(UNIT) $(PEERS) $(BENCHES)
+all: $(SO) $(VDKIMCTL) $(UNIT) $(ABI_TEST) $(PEERS) $(BENCHES)
 
 deps:
 	@sh scripts/deps.sh
@@ -73,6 +77,13 @@ $(UNIT): $(UNIT_OBJ) $(ENGINE_LIB)
 	$(CC) -o $@ $(UNIT_OBJ) $(ENGINE_LIB) $(LDSAN) \
 	    $(shell pkg-config --libs $(CHECK_PKGS)) $(LIBS)
 
+# The ABI test dlopens vdkim.so and checks its signatures with the engine.
+$(ABI_TEST): $(ABI_OBJ) $(ENGINE_LIB)
+	$(CC) -o $@ $(ABI_OBJ) $(ENGINE_LIB) $(LDSAN) \
+	    $(shell pkg-config --libs $(CHECK_PKGS)) $(LIBS) -ldl
+
+$(BUILD)/obj/tests/abi/%.o: ALL_CFLAGS += $(shell pkg-config --cflags $(CHECK_PKGS))
+
 $(BUILD)/obj/tests/unit/%.o: ALL_CFLAGS += $(shell pkg-config --cflags $(CHECK_PKGS)) \
 	-DVDKIM_TESTDATA=\"$(CURDIR)/tests/data\"
 
@@ -95,6 +106,18 @@ unit-san:
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 build/san/unit_tests
 
+abi: $(SO) $(VDKIMCTL) $(ABI_TEST)
+	bash tests/abi/run.sh $(BUILD)
+
+# An ASan module must be loaded by an ASan program: both come from build/san.
+abi-san:
+	$(MAKE) --no-print-directory BUILD=build/san SAN=1 build/san/vdkim.so \
+	    build/san/abi_test
+	$(MAKE) --no-print-directory $(VDKIMCTL)
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	VDKIMCTL=$(CURDIR)/$(VDKIMCTL) bash tests/abi/run.sh build/san
+
 interop: $(VDKIMCTL) $(PEERS)
 	bash tests/interop/run.sh $(BUILD)
 
@@ -105,6 +128,8 @@ check: deps
 	$(MAKE) --no-print-directory all
 	$(MAKE) --no-print-directory unit
 	$(MAKE) --no-print-directory unit-san
+	$(MAKE) --no-print-directory abi
+	$(MAKE) --no-print-directory abi-san
 	$(MAKE) --no-print-directory policy-cli
 	$(MAKE) --no-print-directory interop
 
@@ -126,4 +151,5 @@ install: $(SO) $(VDKIMCTL)
 clean:
 	rm -rf build
 
--include $(MODULE_OBJ:.o=.d) $(API_OBJ:.o=.d) $(TOOL_OBJ:.o=.d) $(UNIT_OBJ:.o=.d)
+-include $(MODULE_OBJ:.o=.d) $(API_OBJ:.o=.d) $(TOOL_OBJ:.o=.d) $(UNIT_OBJ:.o=.d) \
+	$(ABI_OBJ:.o=.d)

@@ -14,7 +14,7 @@ inst_log(const vdkim_instance *inst, int level, const char *fmt, ...)
 	char line[1024];
 	va_list ap;
 
-	if (inst == NULL || inst->host.log == NULL)
+	if (inst == NULL || inst->host.log == NULL || atomic_load(&inst->closed))
 		return;
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
@@ -25,8 +25,8 @@ inst_log(const vdkim_instance *inst, int level, const char *fmt, ...)
 time_t
 inst_now(const vdkim_instance *inst)
 {
-	return inst->host.now != NULL ? inst->host.now(inst->host.ctx) :
-	    time(NULL);
+	return inst->host.now != NULL && !atomic_load(&inst->closed) ?
+	    inst->host.now(inst->host.ctx) : time(NULL);
 }
 
 static void
@@ -36,12 +36,26 @@ set_err(char *err, size_t errlen, const char *msg)
 		snprintf(err, errlen, "%s", msg);
 }
 
+/* Logs what loading the current policy found (keys that failed...). */
+static void
+log_policy_warnings(const vdkim_instance *inst)
+{
+	vdkim_policy *p = vdkim_slot_acquire(inst->slot);
+
+	for (size_t i = 0; i < vdkim_policy_warning_count(p); i++)
+		inst_log(inst, vdkim_policy_warning_is_error(p, i) ?
+		    VDKIM_LOG_ERR : VDKIM_LOG_WARNING, "vdkim: %s",
+		    vdkim_policy_warning(p, i));
+	vdkim_policy_unref(p);
+}
+
 int
 inst_open(const char *config_path, const vdkim_host *host,
     vdkim_instance **out, char *err, size_t errlen)
 {
 	vdkim_instance *inst;
 	vdkim_error e;
+	char *abs;
 
 	if (config_path == NULL || out == NULL) {
 		set_err(err, errlen, "vdkim: open needs a config path");
@@ -57,24 +71,24 @@ inst_open(const char *config_path, const vdkim_host *host,
 		set_err(err, errlen, "vdkim: out of memory");
 		return -1;
 	}
+	/* Absolute, so that a reload after the host's chdir() finds it. */
+	abs = realpath(config_path, NULL);
 	/* Copy what the host's struct has; the rest stays NULL. */
 	if (host != NULL)
 		memcpy(&inst->host, host, host->size < sizeof(inst->host) ?
 		    host->size : sizeof(inst->host));
 	inst->host.size = sizeof(inst->host);
-	if (vdkim_slot_new(config_path, &inst->slot, &e) != VDKIM_OK) {
+	if (vdkim_slot_new(abs ? abs : config_path, &inst->slot, &e) !=
+	    VDKIM_OK) {
 		set_err(err, errlen, e.msg);
+		free(abs);
 		free(inst);
 		return -1;
 	}
-	{
-		vdkim_policy *p = vdkim_slot_acquire(inst->slot);
-		for (size_t i = 0; i < vdkim_policy_warning_count(p); i++)
-			inst_log(inst, vdkim_policy_warning_is_error(p, i) ?
-			    VDKIM_LOG_ERR : VDKIM_LOG_WARNING, "vdkim: %s",
-			    vdkim_policy_warning(p, i));
-		vdkim_policy_unref(p);
-	}
+	free(abs);
+	atomic_init(&inst->refs, 1);
+	atomic_init(&inst->closed, 0);
+	log_policy_warnings(inst);
 	inst_log(inst, VDKIM_LOG_INFO, "vdkim: loaded %s", config_path);
 	*out = inst;
 	return 0;
@@ -95,8 +109,25 @@ inst_reload(vdkim_instance *inst, char *err, size_t errlen)
 		set_err(err, errlen, e.msg);
 		return -1;
 	}
+	log_policy_warnings(inst);
 	inst_log(inst, VDKIM_LOG_INFO, "vdkim: config reloaded");
 	return 0;
+}
+
+vdkim_instance *
+inst_ref(vdkim_instance *inst)
+{
+	atomic_fetch_add(&inst->refs, 1);
+	return inst;
+}
+
+void
+inst_unref(vdkim_instance *inst)
+{
+	if (inst != NULL && atomic_fetch_sub(&inst->refs, 1) == 1) {
+		vdkim_slot_free(inst->slot);
+		free(inst);
+	}
 }
 
 void
@@ -104,6 +135,6 @@ inst_close(vdkim_instance *inst)
 {
 	if (inst == NULL)
 		return;
-	vdkim_slot_free(inst->slot);
-	free(inst);
+	atomic_store(&inst->closed, 1);
+	inst_unref(inst);
 }

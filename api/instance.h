@@ -8,10 +8,22 @@
 #include "vdkim/policy.h"
 #include "vdkim/vdkim.h"
 
+#include <stdatomic.h>
+
+/*
+ * Messages hold a reference, so a host that closes an instance while some
+ * messages are still open does not pull it from under them; after close
+ * the module no longer calls the host (its callbacks may be gone).
+ */
 struct vdkim_instance {
+	atomic_int refs;
+	atomic_int closed;
 	vdkim_slot *slot;
 	vdkim_host host;   /* copied; fields past the host's size are 0 */
 };
+
+vdkim_instance *inst_ref(vdkim_instance *inst);
+void inst_unref(vdkim_instance *inst);
 
 /* Logs one line through the host (nothing when it gave no callback). */
 void inst_log(const vdkim_instance *inst, int level, const char *fmt, ...)

@@ -29,13 +29,16 @@ struct vdkim_msg {
 	int decided;
 	vdkim_signer *signer;
 	int bad;                    /* the message could not be parsed */
+	int ended;                  /* msg_end has answered: res below */
+	vdkim_hook_result res;
 	vdkim_error err;            /* why, when bad or signing failed */
 	/* The answer. */
 	char *add_headers;
 	size_t add_headers_len;
 	char reason[VDKIM_ERRMSG_MAX];
 	char smtp_reply[VDKIM_ERRMSG_MAX + 64];
-	char signatures[VDKIM_POLICY_MAX_SIGS * 300];
+	/* "d=<253> s=<253>; " per signature */
+	char signatures[VDKIM_POLICY_MAX_SIGS * 520];
 };
 
 static const char *
@@ -203,7 +206,7 @@ msg_begin(vdkim_instance *inst, int hook_point, const vdkim_msg_info *info,
 			snprintf(err, errlen, "vdkim: out of memory");
 		return -1;
 	}
-	m->inst = inst;
+	m->inst = inst_ref(inst);
 	m->hook = hook_point;
 	m->policy = vdkim_slot_acquire(inst->slot);
 	header_fields_init(&m->hf);
@@ -235,12 +238,15 @@ answer_unsigned(vdkim_msg *m, vdkim_hook_result *res, const char *code,
 	res->reason_code = code;
 	snprintf(m->reason, sizeof(m->reason), "%s", why);
 	res->reason = m->reason;
+	/* The reply goes to the SMTP client: the reason code only; the
+	 * sentence, which may name files, stays in the log and in reason. */
 	if (action == VDKIM_ACTION_DEFER)
 		snprintf(m->smtp_reply, sizeof(m->smtp_reply),
-		    "451 4.7.5 vdkim: not signed (%s): %s", code, why);
+		    "451 4.7.5 DKIM signing is not possible now (%s); try "
+		    "again later", code);
 	else if (action == VDKIM_ACTION_REJECT)
 		snprintf(m->smtp_reply, sizeof(m->smtp_reply),
-		    "550 5.6.0 vdkim: %s: %s", code, why);
+		    "550 5.6.0 message refused by DKIM signer (%s)", code);
 	res->smtp_reply = m->smtp_reply;
 }
 
@@ -293,19 +299,34 @@ collect_signatures(vdkim_msg *m, vdkim_hook_result *res)
 	return 0;
 }
 
+/* X-DKIM-Options must never leave, even when no decision was made. */
+static int
+has_dkim_options(const vdkim_msg *m)
+{
+	for (size_t i = 0; i < m->hf.n; i++)
+		if (field_named(&m->hf, i, "X-DKIM-Options"))
+			return 1;
+	return 0;
+}
+
 int
 msg_end(vdkim_msg *m, vdkim_hook_result *res)
 {
 	if (m == NULL || res == NULL || res->size < sizeof(*res))
 		return -1;
+	if (m->ended) {
+		/* The same answer again; nothing is signed or logged twice. */
+		*res = m->res;
+		return 0;
+	}
 	memset(res, 0, sizeof(*res));
 	res->size = sizeof(*res);
 	res->add_headers = "";
 	res->signatures = m->signatures;
 	if (!m->bad && msg_split_finish(&m->split, &m->err) != VDKIM_OK)
 		m->bad = 1;
-	res->strip_x_dkim_options = m->decided &&
-	    m->dec.strip_x_dkim_options;
+	res->strip_x_dkim_options = m->decided ?
+	    m->dec.strip_x_dkim_options : has_dkim_options(m);
 	if (m->bad || !m->decided) {
 		/* A header the engine cannot read: refuse it at the door,
 		 * let a queued one go on unsigned (it will never improve). */
@@ -331,6 +352,8 @@ msg_end(vdkim_msg *m, vdkim_hook_result *res)
 		    VDKIM_ACTION_DEFER : VDKIM_ACTION_CONTINUE);
 	}
 	log_outcome(m, res);
+	m->res = *res;
+	m->ended = 1;
 	return 0;
 }
 
@@ -343,6 +366,7 @@ msg_free(vdkim_msg *m)
 	msg_split_free(&m->split);
 	header_fields_free(&m->hf);
 	vdkim_policy_unref(m->policy);
+	inst_unref(m->inst);
 	free(m->add_headers);
 	free(m->strings);
 	free(m);

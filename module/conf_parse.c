@@ -40,23 +40,22 @@ typedef struct conf_val {
 } conf_val;
 
 /*
- * libconfuse's error callback has no user pointer, so the sink for the
- * first error of a parse is thread-local.  It is set and cleared around
- * one cfg_parse_buf() call on this thread; nothing else uses it.
+ * libconfuse 3.3's lexer keeps its buffer in globals: two parses at once
+ * (two instances, or a reload beside a load) corrupt each other.  This lock
+ * makes parses take turns; it is held only around cfg_init..cfg_free.
+ *
+ * libconfuse's error callback has no user pointer either, so the sink for
+ * the first error of a parse is a static pointer that only the thread
+ * holding parse_lock sets, reads and clears.
  */
+static pthread_mutex_t parse_lock = PTHREAD_MUTEX_INITIALIZER;
+
 struct parse_sink {
 	const char *path;
 	vdkim_error *err;
 	int failed;
 };
-static _Thread_local struct parse_sink *parse_sink;
-
-/*
- * libconfuse 3.3's lexer keeps its buffer in globals: two parses at once
- * (two instances, or a reload beside a load) corrupt each other.  This lock
- * makes parses take turns; it is held only around cfg_init..cfg_free.
- */
-static pthread_mutex_t parse_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct parse_sink *parse_sink; /* guarded by parse_lock */
 
 static void
 on_conf_error(cfg_t *cfg, const char *fmt, va_list ap)
