@@ -35,25 +35,28 @@ API_SRC    := $(sort $(wildcard api/*.c))
 TOOL_SRC   := $(sort $(wildcard tools/*.c))
 UNIT_SRC   := $(sort $(wildcard tests/unit/*.c))
 ABI_SRC    := $(sort $(wildcard tests/abi/*.c))
+HARNESS_SRC := $(sort $(wildcard harness/*.c))
 
 MODULE_OBJ := $(MODULE_SRC:%.c=$(BUILD)/obj/%.o)
 API_OBJ    := $(API_SRC:%.c=$(BUILD)/obj/%.o)
 TOOL_OBJ   := $(TOOL_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_OBJ   := $(UNIT_SRC:%.c=$(BUILD)/obj/%.o)
 ABI_OBJ    := $(ABI_SRC:%.c=$(BUILD)/obj/%.o)
+HARNESS_OBJ := $(HARNESS_SRC:%.c=$(BUILD)/obj/%.o)
 
 ENGINE_LIB := $(BUILD)/libvdkim.a
 SO         := $(BUILD)/vdkim.so
 VDKIMCTL   := $(BUILD)/vdkimctl
 UNIT       := $(BUILD)/unit_tests
 ABI_TEST   := $(BUILD)/abi_test
+HARNESS    := $(BUILD)/vdkim-harness
 PEERS      := $(BUILD)/peers/opendkim_peer
 BENCHES    := $(BUILD)/bench_engine
 
-.PHONY: all check unit unit-san abi abi-san interop policy-cli demo bench deps \
-	install clean
+.PHONY: all check unit unit-san abi abi-san harness interop policy-cli demo \
+	bench deps install clean
 
-all: $(SO) $(VDKIMCTL) $(UNIT) $(ABI_TEST) $(PEERS) $(BENCHES)
+all: $(SO) $(VDKIMCTL) $(HARNESS) $(UNIT) $(ABI_TEST) $(PEERS) $(BENCHES)
 
 deps:
 	@sh scripts/deps.sh
@@ -76,6 +79,13 @@ $(VDKIMCTL): $(TOOL_OBJ) $(ENGINE_LIB)
 $(UNIT): $(UNIT_OBJ) $(ENGINE_LIB)
 	$(CC) -o $@ $(UNIT_OBJ) $(ENGINE_LIB) $(LDSAN) \
 	    $(shell pkg-config --libs $(CHECK_PKGS)) $(LIBS)
+
+# The harness loads vdkim.so like any MTA; from the module's sources it
+# shares only the config-text reader (its settings live in the same file).
+$(HARNESS): $(HARNESS_OBJ) $(BUILD)/obj/module/conf_text.o \
+    $(BUILD)/obj/module/error.o
+	$(CC) -o $@ $^ $(LDSAN) $(shell pkg-config --libs libconfuse openssl) \
+	    -ldl -lpthread
 
 # The ABI test dlopens vdkim.so and checks its signatures with the engine.
 $(ABI_TEST): $(ABI_OBJ) $(ENGINE_LIB)
@@ -118,6 +128,9 @@ abi-san:
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	VDKIMCTL=$(CURDIR)/$(VDKIMCTL) bash tests/abi/run.sh build/san
 
+harness: $(HARNESS) $(SO) $(VDKIMCTL)
+	bash tests/harness/run.sh $(BUILD)
+
 interop: $(VDKIMCTL) $(PEERS)
 	bash tests/interop/run.sh $(BUILD)
 
@@ -134,7 +147,7 @@ check: deps
 	$(MAKE) --no-print-directory interop
 
 demo: deps
-	$(MAKE) --no-print-directory $(VDKIMCTL) $(PEERS)
+	$(MAKE) --no-print-directory $(SO) $(VDKIMCTL) $(HARNESS) $(PEERS)
 	bash scripts/demo.sh $(BUILD)
 
 bench: deps
@@ -152,4 +165,4 @@ clean:
 	rm -rf build
 
 -include $(MODULE_OBJ:.o=.d) $(API_OBJ:.o=.d) $(TOOL_OBJ:.o=.d) $(UNIT_OBJ:.o=.d) \
-	$(ABI_OBJ:.o=.d)
+	$(ABI_OBJ:.o=.d) $(HARNESS_OBJ:.o=.d)

@@ -7,7 +7,7 @@ set -eu
 PACKAGES="
 build-essential pkg-config libssl-dev openssl check libsubunit-dev
 libconfuse-dev libpsl-dev publicsuffix
-iproute2 dnsmasq-base
+iproute2 dnsmasq-base swaks
 python3 python3-dkim python3-dnspython
 libmail-dkim-perl libnet-dns-perl
 libopendkim-dev opendkim-tools

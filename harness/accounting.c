@@ -1,0 +1,89 @@
+/*
+ * accounting.c - the accounting file.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "accounting.h"
+#include "buf.h"
+#include "log.h"
+
+struct accounting {
+	int fd;
+};
+
+int
+accounting_open(const char *path, accounting **out, char *err,
+    size_t errlen)
+{
+	accounting *a;
+
+	*out = NULL;
+	if (path == NULL)
+		return 0;
+	a = calloc(1, sizeof(*a));
+	if (a == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	a->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	if (a->fd < 0) {
+		snprintf(err, errlen, "%s: cannot open the accounting file: %s",
+		    path, strerror(errno));
+		free(a);
+		return -1;
+	}
+	*out = a;
+	return 0;
+}
+
+static void
+add_field(buf *line, const char *key, const char *value, int last)
+{
+	buf_adds(line, key);
+	buf_add(line, "=", 1);
+	for (const char *p = value != NULL ? value : ""; *p; p++) {
+		char c = *p == '\t' || *p == '\r' || *p == '\n' ? ' ' : *p;
+		buf_add(line, &c, 1);
+	}
+	buf_add(line, last ? "\n" : "\t", 1);
+}
+
+void
+accounting_record(accounting *a, const accounting_entry *e)
+{
+	buf line = BUF_INIT;
+	char ts[32];
+
+	if (a == NULL)
+		return;
+	log_timestamp(ts, sizeof(ts));
+	add_field(&line, "time", ts, 0);
+	add_field(&line, "queue-id", e->queue_id, 0);
+	add_field(&line, "vmta", e->vmta != NULL ? e->vmta : "-", 0);
+	add_field(&line, "rcpt", e->rcpt, 0);
+	add_field(&line, "result", e->result, 0);
+	add_field(&line, "reply", e->reply, 0);
+	add_field(&line, "signatures", e->signatures, 0);
+	add_field(&line, "reason-code", e->reason_code, 0);
+	add_field(&line, "reason", e->reason, 1);
+	/* O_APPEND: each line lands whole, whatever the other threads do. */
+	if (line.failed || write(a->fd, line.p, line.len) != (ssize_t)line.len)
+		log_msg(HLOG_ERR, "accounting: cannot write the line for %s "
+		    "to %s: %s", e->queue_id, e->rcpt,
+		    line.failed ? "out of memory" : strerror(errno));
+	buf_free(&line);
+}
+
+void
+accounting_close(accounting *a)
+{
+	if (a == NULL)
+		return;
+	close(a->fd);
+	free(a);
+}

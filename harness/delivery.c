@@ -1,0 +1,432 @@
+/*
+ * delivery.c - delivery workers, retries and accounting.
+ *
+ * One attempt handles one queued message (one recipient domain; intake.c
+ * splits by domain) and ends with a result per recipient: delivered,
+ * deferred (retried with backoff) or failed (dropped, logged; no bounce).
+ * The spool is updated before anything else happens to the message: the
+ * recipients that are done leave its envelope, and a message with none
+ * left leaves the spool.  Between the remote's 250 (or the Maildir's
+ * rename) and that update lies the at-least-once window: a crash there
+ * delivers those recipients again after the restart.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "delivery.h"
+#include "log.h"
+#include "maildir.h"
+#include "message_edit.h"
+#include "smtp_client.h"
+
+/* A kept connection idle longer than this is closed rather than reused
+ * (the smarthost may have timed it out). */
+#define IDLE_REUSE_MS 10000
+
+enum rcpt_status { R_DELIVERED, R_DEFERRED, R_FAILED };
+
+static const char *const status_names[] = {
+	"delivered", "deferred", "failed"
+};
+
+struct rcpt_result {
+	enum rcpt_status status;
+	char reply[1024];
+};
+
+struct delivery {
+	const harness_config *cfg;
+	module_host *module;
+	spool *spool;
+	delivery_queue *queue;
+	accounting *acct;
+	maildir *md;              /* when delivering locally */
+	int cancel_fd;            /* eventfd: readable once stopping */
+	pthread_t *threads;
+	int nthreads;
+};
+
+struct worker {
+	delivery *d;
+	smtp_client *conn;        /* kept between messages */
+	uint64_t conn_used_ms;
+};
+
+/* How the message was (or was not) signed, for the accounting lines. */
+struct signing {
+	const char *signatures;
+	const char *reason_code;
+	const char *reason;
+};
+
+/* ------------------------------------------------------------ helpers */
+
+static void
+set_all(struct rcpt_result *rr, size_t n, enum rcpt_status st,
+    const char *reply)
+{
+	for (size_t i = 0; i < n; i++) {
+		rr[i].status = st;
+		snprintf(rr[i].reply, sizeof(rr[i].reply), "%s", reply);
+	}
+}
+
+/* The status an SMTP reply means; code 0 (no reply) is temporary. */
+static enum rcpt_status
+status_of(int code)
+{
+	if (code / 100 == 2)
+		return R_DELIVERED;
+	if (code / 100 == 5)
+		return R_FAILED;
+	return R_DEFERRED;
+}
+
+/* Seconds to wait after the given number of failed attempts. */
+static int
+backoff_s(const harness_config *cfg, int attempts)
+{
+	long s = cfg->retry_initial;
+
+	for (int i = 1; i < attempts && s < cfg->retry_max; i++)
+		s *= 2;
+	return s > cfg->retry_max ? cfg->retry_max : (int)s;
+}
+
+/* --------------------------------------------------------- transports */
+
+static void
+to_maildir(struct worker *w, const dq_item *it, const seglist *msg,
+    struct rcpt_result *rr)
+{
+	char name[256], err[512], reply[600];
+
+	if (maildir_deliver(w->d->md, it->id, it->env.queued, msg, name,
+	    sizeof(name), err, sizeof(err)) != 0) {
+		snprintf(reply, sizeof(reply), "451 4.3.0 Maildir: %s", err);
+		set_all(rr, it->env.nrcpts, R_DEFERRED, reply);
+		return;
+	}
+	snprintf(reply, sizeof(reply), "250 2.0.0 delivered to %s/new/%s",
+	    w->d->cfg->maildir, name);
+	set_all(rr, it->env.nrcpts, R_DELIVERED, reply);
+}
+
+/* A connection to the smarthost: the kept one when it still answers RSET,
+ * else a new one.  NULL with why filled when none can be had. */
+static smtp_client *
+connection(struct worker *w, smtp_reply *why)
+{
+	const harness_config *cfg = w->d->cfg;
+	uint64_t now = monotonic_ms();
+
+	if (w->conn != NULL && (now - w->conn_used_ms > IDLE_REUSE_MS ||
+	    smtp_client_reset(w->conn) != 0)) {
+		smtp_client_close(w->conn);
+		w->conn = NULL;
+	}
+	if (w->conn == NULL && smtp_client_open(&cfg->smarthost, cfg->hostname,
+	    cfg->relay_timeout, w->d->cancel_fd, &w->conn, why) != 0)
+		w->conn = NULL;
+	return w->conn;
+}
+
+static void
+to_smarthost(struct worker *w, const dq_item *it, const seglist *msg,
+    struct rcpt_result *rr)
+{
+	smtp_reply *replies = calloc(it->env.nrcpts, sizeof(*replies));
+	smtp_txn t;
+	smtp_reply why;
+	char text[600];
+	int rc;
+
+	if (replies == NULL) {
+		set_all(rr, it->env.nrcpts, R_DEFERRED, "out of memory");
+		return;
+	}
+	if (connection(w, &why) == NULL) {
+		if (why.code != 0)
+			snprintf(text, sizeof(text), "%s (from %s)", why.text,
+			    w->d->cfg->smarthost.text);
+		else
+			snprintf(text, sizeof(text), "%s", why.text);
+		set_all(rr, it->env.nrcpts, R_DEFERRED, text);
+		free(replies);
+		return;
+	}
+	memset(&t, 0, sizeof(t));
+	t.mail_from = it->env.mail_from;
+	t.rcpts = it->env.rcpts;
+	t.nrcpts = it->env.nrcpts;
+	t.eight_bit = it->env.eight_bit;
+	t.msg = msg;
+	t.rcpt_replies = replies;
+	rc = smtp_client_send(w->conn, &t);
+	for (size_t i = 0; i < it->env.nrcpts; i++) {
+		/* An accepted recipient shares the message's verdict. */
+		const smtp_reply *r = replies[i].code / 100 == 2 ? &t.final :
+		    &replies[i];
+		rr[i].status = status_of(r->code);
+		snprintf(rr[i].reply, sizeof(rr[i].reply), "%s", r->text);
+	}
+	if (rc != 0) {
+		smtp_client_close(w->conn);
+		w->conn = NULL;
+	} else {
+		w->conn_used_ms = monotonic_ms();
+	}
+	free(replies);
+}
+
+/* ------------------------------------------------------------ the end */
+
+/* Writes the accounting lines and settles the message: removed from the
+ * spool when no recipient is left, else requeued with the deferred ones. */
+static void
+settle(struct worker *w, dq_item *it, struct rcpt_result *rr,
+    const struct signing *sg)
+{
+	const harness_config *cfg = w->d->cfg;
+	time_t now = time(NULL);
+	int expired = now - it->env.queued >= cfg->max_queue_time;
+	size_t left = 0, done = 0;
+	envelope rest;
+	char err[512];
+
+	for (size_t i = 0; i < it->env.nrcpts; i++) {
+		accounting_entry e;
+
+		if (rr[i].status == R_DEFERRED && expired) {
+			size_t l = strlen(rr[i].reply);
+			rr[i].status = R_FAILED;
+			snprintf(rr[i].reply + l, sizeof(rr[i].reply) - l,
+			    " (given up: queued longer than max-queue-time, "
+			    "%d s)", cfg->max_queue_time);
+		}
+		e.queue_id = it->id;
+		e.vmta = it->env.vmta;
+		e.rcpt = it->env.rcpts[i];
+		e.result = status_names[rr[i].status];
+		e.reply = rr[i].reply;
+		e.signatures = sg->signatures;
+		e.reason_code = sg->reason_code;
+		e.reason = sg->reason;
+		accounting_record(w->d->acct, &e);
+		log_msg(rr[i].status == R_FAILED ? HLOG_WARNING : HLOG_INFO,
+		    "%s: %s <%s> (attempt %d): %s", it->id,
+		    status_names[rr[i].status], it->env.rcpts[i], it->attempts,
+		    rr[i].reply);
+		if (rr[i].status == R_DEFERRED)
+			left++;
+		else
+			done++;
+	}
+	if (left == 0) {
+		if (spool_remove(w->d->spool, it->id, err, sizeof(err)) != 0)
+			log_msg(HLOG_ERR, "%s: done but still in the spool (it "
+			    "will be delivered again after a restart): %s",
+			    it->id, err);
+		dq_item_free(it);
+		return;
+	}
+	if (done > 0) {
+		/* Only the deferred recipients stay queued. */
+		if (envelope_copy_header(&rest, &it->env) != 0) {
+			log_msg(HLOG_ERR, "%s: out of memory", it->id);
+		} else {
+			for (size_t i = 0; i < it->env.nrcpts; i++)
+				if (rr[i].status == R_DEFERRED &&
+				    envelope_add_rcpt(&rest, it->env.rcpts[i]))
+					log_msg(HLOG_ERR, "%s: out of memory",
+					    it->id);
+			if (spool_update(w->d->spool, it->id, &rest, err,
+			    sizeof(err)) != 0)
+				log_msg(HLOG_ERR, "%s: cannot record the "
+				    "recipients done (they may get it again "
+				    "after a restart): %s", it->id, err);
+			envelope_move(&it->env, &rest);
+		}
+	}
+	it->due_ms = monotonic_ms() +
+	    (uint64_t)backoff_s(cfg, it->attempts) * 1000;
+	log_msg(HLOG_INFO, "%s: %zu recipient(s) deferred, next attempt in "
+	    "%d s", it->id, left, backoff_s(cfg, it->attempts));
+	if (delivery_queue_push(w->d->queue, it) != 0) {
+		log_msg(HLOG_ERR, "%s: out of memory: left in the spool for "
+		    "the next restart", it->id);
+		dq_item_free(it);
+	}
+}
+
+/* One attempt at one queued message. */
+static void
+attempt(struct worker *w, dq_item *it)
+{
+	const harness_config *cfg = w->d->cfg;
+	struct rcpt_result *rr = calloc(it->env.nrcpts, sizeof(*rr));
+	struct signing sg = { it->env.signatures, it->env.reason_code,
+	    it->env.reason };
+	hook_outcome ho;
+	int hooked = 0;
+	spool_data data;
+	seglist msg;
+	char err[512];
+
+	memset(&ho, 0, sizeof(ho));
+	seglist_init(&msg);
+	it->attempts++;
+	if (rr == NULL) {
+		log_msg(HLOG_ERR, "%s: out of memory; retried later", it->id);
+		it->due_ms = monotonic_ms() + (uint64_t)cfg->retry_initial * 1000;
+		if (delivery_queue_push(w->d->queue, it) != 0)
+			dq_item_free(it);
+		return;
+	}
+	if (spool_map(w->d->spool, it->id, &data, err, sizeof(err)) != 0) {
+		log_msg(HLOG_ERR, "%s: cannot read the queued message: %s",
+		    it->id, err);
+		set_all(rr, it->env.nrcpts, R_DEFERRED, "451 4.3.0 cannot read "
+		    "the spooled message");
+		settle(w, it, rr, &sg);
+		free(rr);
+		return;
+	}
+	if (cfg->sign_at == SIGN_AT_PRE_DELIVERY) {
+		vdkim_msg_info info;
+		static const char *const drop_options[] = {
+			"X-DKIM-Options", NULL
+		};
+		static const char *const drop_none[] = { NULL };
+
+		memset(&info, 0, sizeof(info));
+		info.size = sizeof(info);
+		info.vmta = it->env.vmta;
+		info.source = it->env.source;
+		info.mail_from = it->env.mail_from[0] != '\0' ?
+		    it->env.mail_from : NULL;
+		info.rcpt_domain = address_domain(it->env.rcpts[0]);
+		info.queue_id = it->id;
+		seglist_add(&msg, data.p, data.len);
+		module_host_run(w->d->module, VDKIM_HOOK_PRE_DELIVERY, &info,
+		    &msg, &ho);
+		hooked = 1;
+		seglist_free(&msg);
+		sg.signatures = ho.signatures;
+		sg.reason_code = ho.reason_code;
+		sg.reason = ho.reason;
+		if (ho.action == VDKIM_ACTION_CONTINUE) {
+			seglist_add(&msg, ho.add_headers, ho.add_headers_len);
+			msg_add_without(&msg, data.p, data.len,
+			    ho.strip_x_dkim_options ? drop_options : drop_none);
+		}
+	} else {
+		seglist_add(&msg, data.p, data.len);
+	}
+	if (hooked && ho.action != VDKIM_ACTION_CONTINUE)
+		set_all(rr, it->env.nrcpts, ho.action == VDKIM_ACTION_REJECT ?
+		    R_FAILED : R_DEFERRED, ho.smtp_reply != NULL ?
+		    ho.smtp_reply : "451 4.3.0 DKIM signing failed");
+	else if (msg.failed)
+		set_all(rr, it->env.nrcpts, R_DEFERRED, "out of memory");
+	else if (w->d->md != NULL)
+		to_maildir(w, it, &msg, rr);
+	else
+		to_smarthost(w, it, &msg, rr);
+	seglist_free(&msg);
+	spool_unmap(&data);
+	settle(w, it, rr, &sg);
+	hook_outcome_clear(&ho);
+	free(rr);
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct worker *w = arg;
+	dq_item *it;
+
+	while ((it = delivery_queue_pop(w->d->queue)) != NULL)
+		attempt(w, it);
+	smtp_client_close(w->conn);
+	free(w);
+	return NULL;
+}
+
+int
+delivery_start(const harness_config *cfg, module_host *module, spool *sp,
+    delivery_queue *q, accounting *acct, delivery **out, char *err,
+    size_t errlen)
+{
+	delivery *d = calloc(1, sizeof(*d));
+
+	*out = NULL;
+	if (d == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	d->cfg = cfg;
+	d->module = module;
+	d->spool = sp;
+	d->queue = q;
+	d->acct = acct;
+	d->cancel_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	d->threads = calloc((size_t)cfg->delivery_workers, sizeof(pthread_t));
+	if (d->cancel_fd < 0 || d->threads == NULL) {
+		snprintf(err, errlen, "cannot start delivery: %s",
+		    d->threads == NULL ? "out of memory" : strerror(errno));
+		goto fail;
+	}
+	if (cfg->maildir != NULL &&
+	    maildir_open(cfg->maildir, cfg->hostname, &d->md, err, errlen) != 0)
+		goto fail;
+	for (; d->nthreads < cfg->delivery_workers; d->nthreads++) {
+		struct worker *w = calloc(1, sizeof(*w));
+		int rc = ENOMEM;
+
+		if (w != NULL) {
+			w->d = d;
+			rc = pthread_create(&d->threads[d->nthreads], NULL,
+			    worker_main, w);
+		}
+		if (rc != 0) {
+			free(w);
+			snprintf(err, errlen, "cannot start a delivery worker: "
+			    "%s", strerror(rc));
+			delivery_stop(d);
+			return -1;
+		}
+	}
+	*out = d;
+	return 0;
+fail:
+	delivery_stop(d);
+	return -1;
+}
+
+void
+delivery_stop(delivery *d)
+{
+	uint64_t one = 1;
+
+	if (d == NULL)
+		return;
+	delivery_queue_stop(d->queue);
+	if (d->cancel_fd >= 0 && write(d->cancel_fd, &one, sizeof(one)) < 0)
+		log_msg(HLOG_WARNING, "delivery: cannot interrupt relays: %s",
+		    strerror(errno));
+	for (int i = 0; i < d->nthreads; i++)
+		pthread_join(d->threads[i], NULL);
+	if (d->cancel_fd >= 0)
+		close(d->cancel_fd);
+	maildir_close(d->md);
+	free(d->threads);
+	free(d);
+}

@@ -1,0 +1,51 @@
+/*
+ * module_host.h - vdkim.so loaded through its versioned ABI
+ * (include/vdkim/vdkim.h), and one message run through a hook.
+ *
+ * The module's answer lives until msg_free(); module_host_run() copies it
+ * into a hook_outcome the caller owns, so the message can be freed at once
+ * and the answer kept as long as the delivery needs it.
+ */
+#ifndef HARNESS_MODULE_HOST_H
+#define HARNESS_MODULE_HOST_H
+
+#include <stddef.h>
+
+#include "segments.h"
+#include "vdkim/vdkim.h"
+
+typedef struct module_host module_host;
+
+/* dlopen()s so_path, asks for VDKIM_ABI_VERSION and opens an instance on
+ * config_path with our log callback.  0, or -1 with err filled. */
+int module_host_load(const char *so_path, const char *config_path,
+    module_host **out, char *err, size_t errlen);
+/* api->reload; on failure the module keeps its old config. */
+int module_host_reload(module_host *m, char *err, size_t errlen);
+const char *module_host_version(const module_host *m);
+void module_host_free(module_host *m);
+
+/* The module's answer, owned (every string malloc'd, never NULL). */
+typedef struct hook_outcome {
+	int action;                /* enum vdkim_action */
+	int nsigned;
+	char *add_headers;
+	size_t add_headers_len;
+	int strip_x_dkim_options;
+	char *reason_code;
+	char *reason;
+	char *smtp_reply;          /* one line; a 4xx for DEFER, 5xx REJECT */
+	char *signatures;
+} hook_outcome;
+
+/*
+ * Runs msg through hook (VDKIM_HOOK_PRE_QUEUE or _PRE_DELIVERY).  Always
+ * fills out: when the module cannot take the message, or the harness runs
+ * out of memory, the outcome is a DEFER with reason_code "module-error" (a
+ * temporary failure, as the ABI asks).
+ */
+void module_host_run(module_host *m, int hook, const vdkim_msg_info *info,
+    const seglist *msg, hook_outcome *out);
+void hook_outcome_clear(hook_outcome *o);
+
+#endif
