@@ -144,7 +144,9 @@ check: deps
 	$(MAKE) --no-print-directory abi
 	$(MAKE) --no-print-directory abi-san
 	$(MAKE) --no-print-directory policy-cli
+	$(MAKE) --no-print-directory harness
 	$(MAKE) --no-print-directory interop
+	bash scripts/demo.sh $(BUILD)
 
 demo: deps
 	$(MAKE) --no-print-directory $(SO) $(VDKIMCTL) $(HARNESS) $(PEERS)
