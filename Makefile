@@ -53,7 +53,7 @@ HARNESS    := $(BUILD)/vdkim-harness
 PEERS      := $(BUILD)/peers/opendkim_peer
 BENCHES    := $(BUILD)/bench_engine
 
-.PHONY: all check unit unit-san abi abi-san harness interop policy-cli demo \
+.PHONY: all check unit unit-san abi abi-san harness harness-san interop policy-cli demo \
 	bench deps install clean
 
 all: $(SO) $(VDKIMCTL) $(HARNESS) $(UNIT) $(ABI_TEST) $(PEERS) $(BENCHES)
@@ -131,6 +131,15 @@ abi-san:
 harness: $(HARNESS) $(SO) $(VDKIMCTL)
 	bash tests/harness/run.sh $(BUILD)
 
+# An ASan module must be loaded by an ASan program: both come from build/san.
+harness-san:
+	$(MAKE) --no-print-directory BUILD=build/san SAN=1 build/san/vdkim.so \
+	    build/san/vdkim-harness
+	$(MAKE) --no-print-directory $(VDKIMCTL)
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	VDKIMCTL=$(CURDIR)/$(VDKIMCTL) bash tests/harness/run.sh build/san
+
 interop: $(VDKIMCTL) $(PEERS)
 	bash tests/interop/run.sh $(BUILD)
 
@@ -145,6 +154,7 @@ check: deps
 	$(MAKE) --no-print-directory abi-san
 	$(MAKE) --no-print-directory policy-cli
 	$(MAKE) --no-print-directory harness
+	$(MAKE) --no-print-directory harness-san
 	$(MAKE) --no-print-directory interop
 	bash scripts/demo.sh $(BUILD)
 

@@ -262,8 +262,10 @@ log_outcome(vdkim_msg *m, const vdkim_hook_result *res)
 		    strcmp(res->reason_code, "ok") ? " note=" : "",
 		    strcmp(res->reason_code, "ok") ? res->reason_code : "");
 	else
-		inst_log(m->inst, res->action == VDKIM_ACTION_CONTINUE ?
-		    VDKIM_LOG_WARNING : VDKIM_LOG_ERR, "vdkim: %s %s vmta=%s "
+		inst_log(m->inst, res->action != VDKIM_ACTION_CONTINUE ?
+		    VDKIM_LOG_ERR : strcmp(res->reason_code,
+		    vdkim_why_name(VDKIM_WHY_DISABLED)) == 0 ? VDKIM_LOG_INFO :
+		    VDKIM_LOG_WARNING, "vdkim: %s %s vmta=%s "
 		    "%s reason=%s: %s", q, hook_name(m->hook), vmta,
 		    res->action == VDKIM_ACTION_CONTINUE ? "unsigned" :
 		    res->action == VDKIM_ACTION_DEFER ? "deferred" : "rejected",

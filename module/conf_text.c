@@ -109,6 +109,16 @@ conf_text_load(const char *path, char **text, vdkim_error *err)
 	return VDKIM_OK;
 }
 
+/* 1 when t[i] begins a statement: only blanks since a newline, ";", "}"
+ * or the start (so "virtual-mta harness {" or "x = harness" do not count). */
+static int
+at_statement_start(const char *t, size_t i)
+{
+	while (i > 0 && (t[i - 1] == ' ' || t[i - 1] == '\t'))
+		i--;
+	return i == 0 || t[i - 1] == '\n' || t[i - 1] == ';' || t[i - 1] == '}';
+}
+
 /*
  * Marks, in keep[], the bytes of every top-level "keyword { ... }" block of
  * the comment-free text t (keyword included).  Quotes are respected.
@@ -135,8 +145,7 @@ find_blocks(const char *t, const char *keyword, unsigned char *keep)
 			continue;
 		}
 		if (depth == 0 && !in_block && strncmp(t + i, keyword, kl) == 0 &&
-		    (i == 0 || strchr(" \t\n;}", t[i - 1])) &&
-		    strchr(" \t\n{", t[i + kl])) {
+		    at_statement_start(t, i) && strchr(" \t\n{", t[i + kl])) {
 			start = i;
 			in_block = 1;
 		}

@@ -49,7 +49,8 @@ enum vdkim_log_level {
 typedef struct vdkim_host {
 	size_t size;           /* sizeof(vdkim_host) */
 	void *ctx;             /* passed back to the callbacks */
-	/* One line, no newline; may be called from any thread. NULL: quiet. */
+	/* One line, no newline, starting "vdkim: "; may be called from any
+	 * thread.  NULL: quiet.  One line per message (its outcome). */
 	void (*log)(void *ctx, int level, const char *line);
 	/* The time; NULL: time(NULL).  Tests inject a clock here. */
 	time_t (*now)(void *ctx);
@@ -60,7 +61,12 @@ enum vdkim_hook_point {
 	VDKIM_HOOK_PRE_DELIVERY = 2 /* VMTA chosen, next hop known */
 };
 
-/* The message's envelope and routing, as the host knows it. */
+/*
+ * The message's envelope and routing, as the host knows it.  msg_begin
+ * copies the strings.  rcpt_domain is one domain: a host delivering one
+ * message to several domains runs one hook per domain (the policy's
+ * domain blocks are per destination).  The null sender is NULL.
+ */
 typedef struct vdkim_msg_info {
 	size_t size;              /* sizeof(vdkim_msg_info) */
 	const char *vmta;         /* virtual MTA, NULL = "default" */
@@ -100,7 +106,9 @@ typedef struct vdkim_api {
 	/* Opens an instance on a config file.  0, or -1 with err filled. */
 	int (*open)(const char *config_path, const vdkim_host *host,
 	    vdkim_instance **out, char *err, size_t errlen);
-	/* Re-reads the config; on failure the old one stays in force. */
+	/* Re-reads the config; on failure the old one stays in force.  Safe
+	 * while other threads have messages open: each message keeps the
+	 * policy it began with. */
 	int (*reload)(vdkim_instance *inst, char *err, size_t errlen);
 	void (*close)(vdkim_instance *inst);
 

@@ -708,8 +708,13 @@ test_crash() {
 	accepted=$(grep "^ACCEPTED" "$load" | awk '{print $2}' | sort -u | wc -l)
 	unknown=$(grep -c "^UNKNOWN" "$load")
 	refused=$(grep -c "^REFUSED" "$WORK/load2.out")
-	[[ $refused -eq 0 ]]
-	check $? "crash: the resent messages are accepted ($refused refused)" "$WORK/load2.err"
+	[[ $(wc -l <"$WORK/load2.out") -eq $(wc -l <"$WORK/resend.ids") &&
+	   $refused -eq 0 ]]
+	check $? "crash: the $(wc -l <"$WORK/resend.ids") refused are sent again and accepted ($refused refused)" \
+	    "$WORK/load2.err"
+	# Every message is in: acknowledged, or sent with its answer lost.
+	[[ $accepted -gt 0 && $((accepted + unknown)) -eq $LOAD ]]
+	check $? "crash: all $LOAD accounted for ($accepted accepted, $unknown unknown)"
 
 	wait_until 300 all_delivered
 	check $? "crash: K's queue drains into L" "$(logtail "$WORK/k.log")" "$(logtail "$WORK/l.log")"
@@ -728,16 +733,26 @@ test_crash() {
 	    "lost: $(head -n 5 "$WORK/lost.ids" | tr '\n' ' ')"
 	[[ $(sort -u "$WORK/delivered.ids" | wc -l) -le $((accepted + unknown)) ]]
 	check $? "crash: nothing delivered that was not submitted"
-	local sample
-	sample=$(ls "$L_MAILDIR"/new | head -n 5)
-	for f in $sample; do
-		verify "$L_MAILDIR/new/$f" s1
-		check $? "crash: $f verifies" "$WORK/verify.out"
+	local f verified=0
+	for f in $(ls "$L_MAILDIR"/new | head -n 5); do
+		verify "$L_MAILDIR/new/$f" s1 && verified=$((verified + 1))
 	done
+	[[ $verified -eq 5 ]]
+	check $? "crash: a sample of 5 delivered messages verifies ($verified)" \
+	    "$WORK/verify.out"
 	stop k
 	check $? "crash: K exits 0 on SIGTERM" "$(logtail "$WORK/k.log")"
 	stop l
 	check $? "crash: L exits 0 on SIGTERM" "$(logtail "$WORK/l.log")"
+}
+
+# Under SAN=1 the harness's stderr (NAME.out) gets the sanitizers' reports.
+test_sanitizers() {
+	local reports
+	reports=$(grep -l -E "ERROR: (Address|Leak)Sanitizer|runtime error:" \
+	    "$WORK"/[a-z].out 2>/dev/null)
+	[[ -z $reports ]]
+	check $? "no sanitizer report from any harness" "$reports"
 }
 
 # ------------------------------------------------------------ run
@@ -752,4 +767,5 @@ test_idle_sessions
 test_reload
 test_stop
 test_crash
+test_sanitizers
 finish
