@@ -26,7 +26,7 @@
 # 5xx from the relay: failed, logged, dropped, not retried; SMTP protocol
 # details (tests/harness/smtp_probe.py);
 # session timeout; 200 idle sessions beside a busy one; SIGHUP reload;
-# SIGTERM exits 0; kill -9 of K during 2000 parallel submissions with L
+# SIGTERM exits 0; kill -9 of K during 3000 parallel submissions with L
 # down: after the restart every message that got a 250 reaches L's
 # Maildir exactly once.
 #
@@ -48,7 +48,7 @@ REPORT_VERBOSE=${HARNESS_VERBOSE:-}
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 HERE=$ROOT/tests/harness
 WATCHDOG=900          # seconds for the whole run
-LOAD=2000             # messages in the crash test
+LOAD=3000             # messages in the crash test
 LOAD_PARALLEL=16
 
 WORK=""
