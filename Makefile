@@ -51,7 +51,7 @@ UNIT       := $(BUILD)/unit_tests
 ABI_TEST   := $(BUILD)/abi_test
 HARNESS    := $(BUILD)/vdkim-harness
 PEERS      := $(BUILD)/peers/opendkim_peer
-BENCHES    := $(BUILD)/bench_engine
+BENCHES    := $(BUILD)/bench_engine $(BUILD)/smtp_load
 
 .PHONY: all check unit unit-san abi abi-san harness harness-san interop policy-cli demo \
 	bench deps install clean
@@ -103,6 +103,11 @@ $(BUILD)/peers/opendkim_peer: tests/peers/opendkim_peer.c
 	$(CC) -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror \
 	    $(shell pkg-config --cflags opendkim) -o $@ $< \
 	    $(shell pkg-config --libs opendkim) -lssl -lcrypto
+
+# The MTA benchmark's load generator and SMTP sink.
+$(BUILD)/smtp_load: bench/smtp_load.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LDSAN) -lpthread
 
 $(BUILD)/bench_engine: bench/bench_engine.c $(ENGINE_LIB)
 	$(CC) $(ALL_CFLAGS) $(shell pkg-config --cflags opendkim) -o $@ $< \
@@ -163,8 +168,10 @@ demo: deps
 	bash scripts/demo.sh $(BUILD)
 
 bench: deps
-	$(MAKE) --no-print-directory $(BENCHES) $(VDKIMCTL)
+	@sh scripts/deps.sh bench
+	$(MAKE) --no-print-directory $(BENCHES) $(VDKIMCTL) $(SO) $(HARNESS)
 	bash bench/run.sh $(BUILD)
+	bash bench/mta_bench.sh $(BUILD)
 
 install: $(SO) $(VDKIMCTL)
 	install -d $(DESTDIR)$(PREFIX)/lib/vdkim $(DESTDIR)$(PREFIX)/bin \
