@@ -81,9 +81,10 @@ $(UNIT): $(UNIT_OBJ) $(ENGINE_LIB)
 	    $(shell pkg-config --libs $(CHECK_PKGS)) $(LIBS)
 
 # The harness loads vdkim.so like any MTA; from the module's sources it
-# shares only the config-text reader (its settings live in the same file).
+# shares only the config-text reader (its settings live in the same file)
+# and the growable string.
 $(HARNESS): $(HARNESS_OBJ) $(BUILD)/obj/module/conf_text.o \
-    $(BUILD)/obj/module/error.o
+    $(BUILD)/obj/module/error.o $(BUILD)/obj/module/strbuf.o
 	$(CC) -o $@ $^ $(LDSAN) $(shell pkg-config --libs libconfuse openssl) \
 	    -ldl -lpthread
 

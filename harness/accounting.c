@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "accounting.h"
-#include "buf.h"
+#include "strbuf.h"
 #include "log.h"
 
 struct accounting {
@@ -42,21 +42,21 @@ accounting_open(const char *path, accounting **out, char *err,
 }
 
 static void
-add_field(buf *line, const char *key, const char *value, int last)
+add_field(strbuf *line, const char *key, const char *value, int last)
 {
-	buf_adds(line, key);
-	buf_add(line, "=", 1);
+	sb_adds(line, key);
+	sb_add(line, "=", 1);
 	for (const char *p = value != NULL ? value : ""; *p; p++) {
 		char c = *p == '\t' || *p == '\r' || *p == '\n' ? ' ' : *p;
-		buf_add(line, &c, 1);
+		sb_add(line, &c, 1);
 	}
-	buf_add(line, last ? "\n" : "\t", 1);
+	sb_add(line, last ? "\n" : "\t", 1);
 }
 
 void
 accounting_record(accounting *a, const accounting_entry *e)
 {
-	buf line = BUF_INIT;
+	strbuf line = STRBUF_INIT;
 	char ts[32];
 
 	if (a == NULL)
@@ -72,11 +72,11 @@ accounting_record(accounting *a, const accounting_entry *e)
 	add_field(&line, "reason-code", e->reason_code, 0);
 	add_field(&line, "reason", e->reason, 1);
 	/* O_APPEND: each line lands whole, whatever the other threads do. */
-	if (line.failed || write(a->fd, line.p, line.len) != (ssize_t)line.len)
+	if (line.failed || write(a->fd, line.s, line.len) != (ssize_t)line.len)
 		log_msg(HLOG_ERR, "accounting: cannot write the line for %s "
 		    "to %s: %s", e->queue_id, e->rcpt,
 		    line.failed ? "out of memory" : strerror(errno));
-	buf_free(&line);
+	sb_free(&line);
 }
 
 void

@@ -13,7 +13,7 @@ enum {
 };
 
 void
-dot_decoder_init(dot_decoder *d, buf *out, size_t max_line, size_t max_size)
+dot_decoder_init(dot_decoder *d, strbuf *out, size_t max_line, size_t max_size)
 {
 	memset(d, 0, sizeof(*d));
 	d->state = DEC_LINE_START;
@@ -34,7 +34,7 @@ store(dot_decoder *d, const char *p, size_t n)
 	if (d->size > d->max_size)
 		d->too_big = 1;
 	if (!d->too_big && !d->too_long)
-		buf_add(d->out, p, n);
+		sb_add(d->out, p, n);
 }
 
 /* Counts n bytes into the current line, noting an over-long one. */

@@ -18,7 +18,7 @@
 
 #include <stddef.h>
 
-#include "buf.h"
+#include "strbuf.h"
 
 typedef struct dot_decoder {
 	int state;
@@ -31,10 +31,10 @@ typedef struct dot_decoder {
 	int too_long;         /* a line was over max_line */
 	int too_big;          /* the message was over max_size */
 	int eight_bit;        /* a byte over 127 was seen */
-	buf *out;             /* the unstuffed message */
+	strbuf *out;             /* the unstuffed message */
 } dot_decoder;
 
-void dot_decoder_init(dot_decoder *d, buf *out, size_t max_line,
+void dot_decoder_init(dot_decoder *d, strbuf *out, size_t max_line,
     size_t max_size);
 /* Consumes bytes up to and including the end-of-data line; *done is set
  * when it was seen.  Returns the bytes consumed (all of them unless done).

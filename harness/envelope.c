@@ -104,23 +104,23 @@ address_domain(const char *addr)
 /* ------------------------------------------------------- text form */
 
 static void
-add_escaped(buf *out, const char *key, const char *value)
+add_escaped(strbuf *out, const char *key, const char *value)
 {
-	buf_adds(out, key);
-	buf_add(out, " ", 1);
+	sb_adds(out, key);
+	sb_add(out, " ", 1);
 	for (const unsigned char *p = (const unsigned char *)value; *p; p++) {
 		if (*p < 0x20 || *p == 0x7f || *p == '%')
-			buf_printf(out, "%%%02X", *p);
+			sb_addf(out, "%%%02X", *p);
 		else
-			buf_add(out, p, 1);
+			sb_add(out, p, 1);
 	}
-	buf_add(out, "\n", 1);
+	sb_add(out, "\n", 1);
 }
 
 int
-envelope_format(const envelope *e, buf *out)
+envelope_format(const envelope *e, strbuf *out)
 {
-	buf_printf(out, "%s\nqueued %lld\n8bit %d\n", ENVELOPE_MAGIC,
+	sb_addf(out, "%s\nqueued %lld\n8bit %d\n", ENVELOPE_MAGIC,
 	    (long long)e->queued, e->eight_bit ? 1 : 0);
 	add_escaped(out, "mail-from", e->mail_from ? e->mail_from : "");
 	if (e->source != NULL)

@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <time.h>
 
-#include "buf.h"
+#include "strbuf.h"
 
 typedef struct envelope {
 	char *mail_from;     /* without angle brackets; "" is the null sender */
@@ -42,7 +42,7 @@ void envelope_move(envelope *dst, envelope *src);
 const char *address_domain(const char *addr);
 
 /* The spool's text form: "KEY VALUE" lines, values %XX-escaped. */
-int envelope_format(const envelope *e, buf *out);
+int envelope_format(const envelope *e, strbuf *out);
 /* Parses envelope_format's text.  0, or -1 with err filled. */
 int envelope_parse(const char *text, size_t len, envelope *e, char *err,
     size_t errlen);

@@ -24,7 +24,7 @@
 struct group {
 	char id[SPOOL_ID_MAX];
 	envelope env;
-	buf received;          /* the Received: field for this copy */
+	strbuf received;          /* the Received: field for this copy */
 	hook_outcome hook;     /* pre-queue only */
 	int hooked;
 	int stored;
@@ -39,10 +39,10 @@ static const char *const drop_vmta_options[] = {
 /* The VMTA for a message: its X-Virtual-MTA when the listener allows it,
  * else the listener's default, else the global one (NULL: none). */
 static const char *
-choose_vmta(const intake *in, const hc_listener *l, const buf *data,
+choose_vmta(const intake *in, const hc_listener *l, const strbuf *data,
     char *x_vmta, size_t xlen, const char *peer)
 {
-	int has = msg_field_value(data->p, data->len, "X-Virtual-MTA", x_vmta,
+	int has = msg_field_value(data->s, data->len, "X-Virtual-MTA", x_vmta,
 	    xlen) && x_vmta[0] != '\0';
 
 	if (has && l->allow_x_virtual_mta)
@@ -57,7 +57,7 @@ choose_vmta(const intake *in, const hc_listener *l, const buf *data,
 }
 
 static void
-add_received(buf *out, const intake *in, const session_message *m,
+add_received(strbuf *out, const intake *in, const session_message *m,
     const char *peer, const struct group *g)
 {
 	char date[64];
@@ -66,12 +66,12 @@ add_received(buf *out, const intake *in, const session_message *m,
 
 	gmtime_r(&now, &tm);
 	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
-	buf_printf(out, "Received: from %s (%s)\r\n\tby %s (vdkim-harness) "
+	sb_addf(out, "Received: from %s (%s)\r\n\tby %s (vdkim-harness) "
 	    "with ESMTP id %s", m->helo != NULL ? m->helo : "unknown", peer,
 	    in->cfg->hostname, g->id);
 	if (g->env.nrcpts == 1)
-		buf_printf(out, "\r\n\tfor <%s>", g->env.rcpts[0]);
-	buf_printf(out, "; %s\r\n", date);
+		sb_addf(out, "\r\n\tfor <%s>", g->env.rcpts[0]);
+	sb_addf(out, "; %s\r\n", date);
 }
 
 /* Splits m's recipients into groups by domain (case-insensitive), in the
@@ -105,21 +105,21 @@ make_groups(const session_message *m, struct group *groups)
  * the hook's fields if any, Received:, the message without the fields
  * that must not travel. */
 static int
-queued_form(seglist *sl, const struct group *g, const buf *data)
+queued_form(seglist *sl, const struct group *g, const strbuf *data)
 {
 	int strip = g->hooked && g->hook.strip_x_dkim_options;
 
 	if (g->hooked)
 		seglist_add(sl, g->hook.add_headers, g->hook.add_headers_len);
-	seglist_add(sl, g->received.p, g->received.len);
-	return msg_add_without(sl, data->p, data->len,
+	seglist_add(sl, g->received.s, g->received.len);
+	return msg_add_without(sl, data->s, data->len,
 	    strip ? drop_vmta_options : drop_vmta);
 }
 
 /* Runs the pre-queue hook on group g.  0 to go on, -1 when the module
  * defers or rejects (its reply is in reply). */
 static int
-pre_queue(const intake *in, struct group *g, const buf *data, char *reply,
+pre_queue(const intake *in, struct group *g, const strbuf *data, char *reply,
     size_t replylen)
 {
 	vdkim_msg_info info;
@@ -164,7 +164,7 @@ pre_queue(const intake *in, struct group *g, const buf *data, char *reply,
 }
 
 static int
-store(const intake *in, struct group *g, const buf *data, char *err,
+store(const intake *in, struct group *g, const strbuf *data, char *err,
     size_t errlen)
 {
 	seglist sl;
@@ -183,7 +183,7 @@ store(const intake *in, struct group *g, const buf *data, char *err,
 
 static void
 log_accepted(const struct group *g, const hc_listener *l, const char *peer,
-    const buf *data)
+    const strbuf *data)
 {
 	const char *signing = !g->hooked ? "at delivery" :
 	    g->hook.signatures[0] != '\0' ? g->hook.signatures :
@@ -204,7 +204,7 @@ intake_message(const intake *in, const hc_listener *l, const char *peer,
 	char x_vmta[VMTA_MAX], err[512];
 	const char *vmta;
 	size_t n = 0, i;
-	buf ids = BUF_INIT;
+	strbuf ids = STRBUF_INIT;
 	time_t now = time(NULL);
 
 	if (groups == NULL || (n = make_groups(m, groups)) == 0) {
@@ -232,7 +232,7 @@ intake_message(const intake *in, const hc_listener *l, const char *peer,
 	for (i = 0; i < n; i++) {
 		if (store(in, &groups[i], &m->data, err, sizeof(err)) != 0)
 			goto spool_failed;
-		buf_printf(&ids, "%s%s", i > 0 ? " " : "", groups[i].id);
+		sb_addf(&ids, "%s%s", i > 0 ? " " : "", groups[i].id);
 	}
 	if (spool_commit(in->spool, err, sizeof(err)) != 0)
 		goto spool_failed;
@@ -258,7 +258,7 @@ intake_message(const intake *in, const hc_listener *l, const char *peer,
 		}
 	}
 	snprintf(reply, replylen, "250 2.0.0 Ok: queued as %s",
-	    ids.failed ? groups[0].id : ids.p);
+	    ids.failed ? groups[0].id : ids.s);
 	goto done;
 spool_failed:
 	log_msg(HLOG_ERR, "cannot queue a message from %s: %s", peer, err);
@@ -269,9 +269,9 @@ done:
 		if (groups[i].stored)
 			spool_discard(in->spool, groups[i].id);
 		envelope_clear(&groups[i].env);
-		buf_free(&groups[i].received);
+		sb_free(&groups[i].received);
 		hook_outcome_clear(&groups[i].hook);
 	}
 	free(groups);
-	buf_free(&ids);
+	sb_free(&ids);
 }

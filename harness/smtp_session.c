@@ -34,13 +34,13 @@ struct smtp_session {
 	const session_limits *lim;
 	enum phase phase;
 	char *helo;             /* NULL until HELO/EHLO */
-	buf in;
+	strbuf in;
 	size_t in_cap;          /* the input buffer's usable size */
 	int discarding;         /* inside an over-long command line */
 	int errors;
-	buf out;
+	strbuf out;
 	envelope env;           /* the transaction */
-	buf data;
+	strbuf data;
 	dot_decoder dec;
 };
 
@@ -62,15 +62,15 @@ reply(smtp_session *s, const char *fmt, ...)
 		return;
 	if (line[0] == '5')
 		s->errors++;
-	buf_adds(&s->out, line);
-	buf_add(&s->out, "\r\n", 2);
+	sb_adds(&s->out, line);
+	sb_add(&s->out, "\r\n", 2);
 }
 
 static void
 reset_transaction(smtp_session *s)
 {
 	envelope_clear(&s->env);
-	buf_free(&s->data);
+	sb_free(&s->data);
 	s->phase = s->phase == PH_CLOSED ? PH_CLOSED : PH_IDLE;
 }
 
@@ -84,12 +84,12 @@ smtp_session_new(const session_limits *lim)
 	s->lim = lim;
 	s->phase = PH_IDLE;
 	s->in_cap = lim->max_line_length + 2;
-	buf_init(&s->in);
-	buf_init(&s->out);
-	buf_init(&s->data);
+	sb_init(&s->in);
+	sb_init(&s->out);
+	sb_init(&s->data);
 	envelope_init(&s->env);
 	reply(s, "220 %s ESMTP vdkim-harness", lim->hostname);
-	if (buf_reserve(&s->in, s->in_cap) != 0 || s->out.failed) {
+	if (sb_reserve(&s->in, s->in_cap) != 0 || s->out.failed) {
 		smtp_session_free(s);
 		return NULL;
 	}
@@ -101,9 +101,9 @@ smtp_session_free(smtp_session *s)
 {
 	if (s == NULL)
 		return;
-	buf_free(&s->in);
-	buf_free(&s->out);
-	buf_free(&s->data);
+	sb_free(&s->in);
+	sb_free(&s->out);
+	sb_free(&s->data);
 	envelope_clear(&s->env);
 	free(s->helo);
 	free(s);
@@ -116,13 +116,13 @@ smtp_session_input_space(smtp_session *s, size_t *avail)
 {
 	/* A message arrives in large reads; grow once it starts.  When
 	 * that fails the smaller buffer still works, so the failure is not
-	 * kept (this buffer is filled by recv(), never by buf_add()). */
+	 * kept (this buffer is filled by recv(), never by sb_add()). */
 	if (s->phase == PH_DATA && s->in_cap < INPUT_DATA &&
-	    buf_reserve(&s->in, INPUT_DATA - s->in.len) == 0)
+	    sb_reserve(&s->in, INPUT_DATA - s->in.len) == 0)
 		s->in_cap = INPUT_DATA;
 	s->in.failed = 0;
 	*avail = smtp_session_wants_input(s) ? s->in_cap - s->in.len : 0;
-	return s->in.p + s->in.len;
+	return s->in.s + s->in.len;
 }
 
 void
@@ -148,13 +148,13 @@ const char *
 smtp_session_output(const smtp_session *s, size_t *len)
 {
 	*len = s->out.len;
-	return s->out.p;
+	return s->out.s;
 }
 
 void
 smtp_session_output_sent(smtp_session *s, size_t n)
 {
-	buf_consume(&s->out, n);
+	sb_consume(&s->out, n);
 }
 
 int
@@ -421,7 +421,7 @@ cmd_data(smtp_session *s, const char *arg)
 		reply(s, "503 5.5.1 Error: need RCPT command");
 		return;
 	}
-	buf_free(&s->data);
+	sb_free(&s->data);
 	dot_decoder_init(&s->dec, &s->data, s->lim->max_line_length,
 	    s->lim->max_message_size);
 	s->phase = PH_DATA;
@@ -526,7 +526,7 @@ command(smtp_session *s, char *line)
 static int
 next_command(smtp_session *s, size_t *pos, enum session_step *step)
 {
-	char *p = s->in.p + *pos;
+	char *p = s->in.s + *pos;
 	size_t avail = s->in.len - *pos, len;
 	char *nl = memchr(p, '\n', avail);
 
@@ -574,7 +574,7 @@ smtp_session_run(smtp_session *s)
 		}
 		if (s->phase == PH_DATA) {
 			int done;
-			pos += dot_decode(&s->dec, s->in.p + pos,
+			pos += dot_decode(&s->dec, s->in.s + pos,
 			    s->in.len - pos, &done);
 			if (!done)
 				break;
@@ -584,7 +584,7 @@ smtp_session_run(smtp_session *s)
 		if (!next_command(s, &pos, &step))
 			break;
 	}
-	buf_consume(&s->in, pos);
+	sb_consume(&s->in, pos);
 	if (s->phase == PH_CLOSED)
 		return SESSION_CLOSE;
 	return step;
@@ -597,7 +597,7 @@ smtp_session_take_message(smtp_session *s, session_message *m)
 	envelope_init(&m->env);
 	envelope_move(&m->env, &s->env);
 	m->data = s->data;
-	buf_init(&s->data);
+	sb_init(&s->data);
 }
 
 void
@@ -616,5 +616,5 @@ session_message_clear(session_message *m)
 	free(m->helo);
 	m->helo = NULL;
 	envelope_clear(&m->env);
-	buf_free(&m->data);
+	sb_free(&m->data);
 }

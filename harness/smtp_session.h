@@ -15,7 +15,7 @@
 
 #include <stddef.h>
 
-#include "buf.h"
+#include "strbuf.h"
 #include "envelope.h"
 
 typedef struct session_limits {
@@ -35,7 +35,7 @@ enum session_step {
 typedef struct session_message {
 	char *helo;       /* what the client said in HELO/EHLO */
 	envelope env;     /* mail_from, rcpts, eight_bit */
-	buf data;         /* the message, dot-unstuffed, CRLF line ends */
+	strbuf data;         /* the message, dot-unstuffed, CRLF line ends */
 } session_message;
 
 typedef struct smtp_session smtp_session;

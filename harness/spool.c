@@ -158,20 +158,20 @@ put_envelope(spool *s, const char *id, const envelope *env, char *err,
     size_t errlen)
 {
 	char name[SPOOL_ID_MAX + 8];
-	buf text = BUF_INIT;
+	strbuf text = STRBUF_INIT;
 	struct iovec v;
 	int rc;
 
 	if (envelope_format(env, &text) != 0) {
-		buf_free(&text);
+		sb_free(&text);
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	v.iov_base = text.p;
+	v.iov_base = text.s;
 	v.iov_len = text.len;
 	file_name(name, sizeof(name), id, "env");
 	rc = put_file(s, name, &v, 1, err, errlen);
-	buf_free(&text);
+	sb_free(&text);
 	return rc;
 }
 
@@ -287,7 +287,7 @@ spool_unmap(spool_data *d)
 
 /* Reads queue/NAME (at most ENVELOPE_MAX bytes) into text. */
 static int
-read_small_file(spool *s, const char *name, buf *text)
+read_small_file(spool *s, const char *name, strbuf *text)
 {
 	int fd = openat(s->queue_fd, name, O_RDONLY | O_CLOEXEC);
 	ssize_t r;
@@ -295,11 +295,11 @@ read_small_file(spool *s, const char *name, buf *text)
 	if (fd < 0)
 		return -1;
 	for (;;) {
-		if (text->len >= ENVELOPE_MAX || buf_reserve(text, 4096) != 0) {
+		if (text->len >= ENVELOPE_MAX || sb_reserve(text, 4096) != 0) {
 			close(fd);
 			return -1;
 		}
-		r = read(fd, text->p + text->len, 4096);
+		r = read(fd, text->s + text->len, 4096);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0)
@@ -351,7 +351,7 @@ spool_recover(spool *s, spool_each_fn each, void *ctx, char *err,
 		return -1;
 	}
 	while ((de = readdir(d)) != NULL) {
-		buf text = BUF_INIT;
+		strbuf text = STRBUF_INIT;
 		envelope env;
 
 		if (split_name(de->d_name, "msg", id)) {
@@ -373,14 +373,14 @@ spool_recover(spool *s, spool_each_fn each, void *ctx, char *err,
 		snprintf(why, sizeof(why), "cannot read it (or larger than "
 		    "%d bytes)", ENVELOPE_MAX);
 		if (read_small_file(s, de->d_name, &text) != 0 ||
-		    envelope_parse(text.p, text.len, &env, why,
+		    envelope_parse(text.s, text.len, &env, why,
 		    sizeof(why)) != 0) {
 			log_msg(HLOG_ERR, "spool: %s/queue/%s cannot be used "
 			    "(left in place): %s", s->dir, de->d_name, why);
-			buf_free(&text);
+			sb_free(&text);
 			continue;
 		}
-		buf_free(&text);
+		sb_free(&text);
 		each(ctx, id, &env);
 		envelope_clear(&env);
 		found++;

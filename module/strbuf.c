@@ -16,8 +16,8 @@ sb_init(strbuf *sb)
 	sb->failed = 0;
 }
 
-static int
-reserve(strbuf *sb, size_t extra)
+int
+sb_reserve(strbuf *sb, size_t extra)
 {
 	size_t ncap;
 	char *ns;
@@ -40,9 +40,9 @@ reserve(strbuf *sb, size_t extra)
 }
 
 void
-sb_add(strbuf *sb, const char *p, size_t n)
+sb_add(strbuf *sb, const void *p, size_t n)
 {
-	if (reserve(sb, n) != 0)
+	if (sb_reserve(sb, n) != 0)
 		return;
 	memcpy(sb->s + sb->len, p, n);
 	sb->len += n;
@@ -64,7 +64,7 @@ sb_addf(strbuf *sb, const char *fmt, ...)
 	va_start(ap, fmt);
 	n = vsnprintf(NULL, 0, fmt, ap);
 	va_end(ap);
-	if (n < 0 || reserve(sb, (size_t)n) != 0) {
+	if (n < 0 || sb_reserve(sb, (size_t)n) != 0) {
 		sb->failed = 1;
 		return;
 	}
@@ -92,4 +92,28 @@ sb_free(strbuf *sb)
 {
 	free(sb->s);
 	sb_init(sb);
+}
+
+void
+sb_consume(strbuf *sb, size_t n)
+{
+	if (n >= sb->len) {
+		sb->len = 0;
+	} else {
+		memmove(sb->s, sb->s + n, sb->len - n);
+		sb->len -= n;
+	}
+	if (sb->s != NULL)
+		sb->s[sb->len] = '\0';
+}
+
+char *
+sb_steal(strbuf *sb, size_t *len)
+{
+	char *s = sb->s;
+
+	if (len != NULL)
+		*len = sb->len;
+	sb_init(sb);
+	return s;
 }

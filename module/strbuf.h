@@ -14,8 +14,16 @@ typedef struct strbuf {
 	int failed;
 } strbuf;
 
+#define STRBUF_INIT { NULL, 0, 0, 0 }
+
 void sb_init(strbuf *sb);
-void sb_add(strbuf *sb, const char *p, size_t n);
+/* Makes room for extra more bytes (and a NUL); -1 on failure. */
+int sb_reserve(strbuf *sb, size_t extra);
+/* Drops the first n bytes (consumed input). */
+void sb_consume(strbuf *sb, size_t n);
+/* Hands the storage (NULL when empty) and its length to the caller. */
+char *sb_steal(strbuf *sb, size_t *len);
+void sb_add(strbuf *sb, const void *p, size_t n);
 void sb_adds(strbuf *sb, const char *s);
 void sb_addf(strbuf *sb, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
