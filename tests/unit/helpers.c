@@ -1,7 +1,11 @@
 /*
  * helpers.c - shared helpers of the unit tests (see helpers.h).
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
+#include <unistd.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -858,4 +862,16 @@ void
 rm_tree(const char *dir)
 {
 	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+void
+write_file(const char *path, const char *data, size_t len, mode_t mode)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+	ck_assert_msg(fd >= 0, "cannot create %s: %s", path, strerror(errno));
+	ck_assert_int_eq(write(fd, data, len), (ssize_t)len);
+	/* Exactly this mode, whatever the umask. */
+	ck_assert_int_eq(fchmod(fd, mode), 0);
+	ck_assert_int_eq(close(fd), 0);
 }

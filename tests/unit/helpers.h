@@ -10,6 +10,7 @@
 #define VDKIM_TEST_HELPERS_H
 
 #include <stddef.h>
+#include <sys/types.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -185,6 +186,9 @@ void check_folded(const char *hdr, size_t len, int crlf);
  * Returns 0 when absent. */
 int sig_tag(const char *field, size_t len, const char *name, char *buf,
     size_t buflen);
+
+/* Writes a test file with exactly this mode (whatever the umask). */
+void write_file(const char *path, const char *data, size_t len, mode_t mode);
 
 /* Removes a directory tree (test scratch folders). */
 void rm_tree(const char *dir);

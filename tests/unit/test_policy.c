@@ -47,18 +47,6 @@ static const struct {
 };
 
 static void
-write_file(const char *path, const char *data, size_t len, mode_t mode)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-
-	ck_assert_msg(fd >= 0, "cannot create %s: %s", path, strerror(errno));
-	ck_assert_int_eq(write(fd, data, len), (ssize_t)len);
-	/* Exactly this mode, whatever the umask. */
-	ck_assert_int_eq(fchmod(fd, mode), 0);
-	ck_assert_int_eq(close(fd), 0);
-}
-
-static void
 tmp_path(char *buf, size_t n, const char *name)
 {
 	int w = snprintf(buf, n, "%s/%s", tmpdir, name);

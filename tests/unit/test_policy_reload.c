@@ -42,17 +42,6 @@ static char tmpdir[1024];
 static char conf_path[PATH_MAX];
 
 static void
-write_file(const char *path, const char *data, size_t len, mode_t mode)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-
-	ck_assert_msg(fd >= 0, "cannot create %s: %s", path, strerror(errno));
-	ck_assert_int_eq(write(fd, data, len), (ssize_t)len);
-	ck_assert_int_eq(fchmod(fd, mode), 0);
-	ck_assert_int_eq(close(fd), 0);
-}
-
-static void
 reload_setup(void)
 {
 	static const char *const keys[][2] = {
