@@ -173,7 +173,8 @@ parse_options(int argc, char **argv, struct sign_opts *o)
 	return 0;
 }
 
-/* An unlinked temporary file to hold the message while it is signed. */
+/* An unlinked temporary file to hold the message while it is signed;
+ * NULL after saying why. */
 static FILE *
 spool_open(void)
 {
@@ -185,13 +186,26 @@ spool_open(void)
 	snprintf(path, sizeof(path), "%s/vdkimctl.XXXXXX",
 	    dir && *dir ? dir : "/tmp");
 	fd = mkstemp(path);
-	if (fd < 0)
-		return NULL;
-	unlink(path);
-	f = fdopen(fd, "w+");
-	if (f == NULL)
-		close(fd);
+	if (fd >= 0)
+		unlink(path);
+	f = fd >= 0 ? fdopen(fd, "w+") : NULL;
+	if (f == NULL) {
+		cli_error("sign", "cannot create a temporary file: %s",
+		    strerror(errno));
+		if (fd >= 0)
+			close(fd);
+	}
 	return f;
+}
+
+/* Moves to the spool's end, where pump() appends what stdin still has. */
+static int
+spool_seek_end(FILE *spool)
+{
+	if (fseek(spool, 0, SEEK_END) == 0)
+		return 0;
+	return cli_error("sign", "cannot spool the message: %s",
+	    strerror(errno));
 }
 
 /* Where spool_copy() puts the bytes it copies. */
@@ -402,11 +416,8 @@ sign_explicit(const struct sign_opts *o)
 		}
 	}
 	spool = spool_open();
-	if (spool == NULL) {
-		cli_error("sign", "cannot create a temporary file: %s",
-		    strerror(errno));
+	if (spool == NULL)
 		goto out;
-	}
 	rc = finish(s, spool, NULL);
 out:
 	if (spool != NULL)
@@ -443,11 +454,8 @@ sign_by_policy(const struct sign_opts *o)
 	if (cli_policy_load("sign", o->config, &p) != 0)
 		goto out;
 	spool = spool_open();
-	if (spool == NULL) {
-		cli_error("sign", "cannot create a temporary file: %s",
-		    strerror(errno));
+	if (spool == NULL)
 		goto out;
-	}
 	if (cli_head_read("sign", stdin, spool, &head) != 0)
 		goto out;
 	if (vdkim_policy_decide(p, &o->env, head.fields, head.n, time(NULL),
@@ -465,12 +473,7 @@ sign_by_policy(const struct sign_opts *o)
 	if (d->verdict != VDKIM_VERDICT_SIGN) {
 		fprintf(stderr, "vdkimctl sign: not signed (%s): %s\n",
 		    vdkim_why_name(d->why), d->detail);
-		if (fseek(spool, 0, SEEK_END) != 0) {
-			cli_error("sign", "cannot spool the message: %s",
-			    strerror(errno));
-			goto out;
-		}
-		if (pump(NULL, spool) == 0)
+		if (spool_seek_end(spool) == 0 && pump(NULL, spool) == 0)
 			rc = emit(NULL, spool, strip);
 		goto out;
 	}
@@ -497,11 +500,8 @@ sign_by_policy(const struct sign_opts *o)
 			cli_error("sign", "%s", ts.err.msg);
 		goto out;
 	}
-	if (fseek(spool, 0, SEEK_END) != 0) {
-		cli_error("sign", "cannot spool the message: %s",
-		    strerror(errno));
+	if (spool_seek_end(spool) != 0)
 		goto out;
-	}
 	rc = finish(s, spool, strip);
 out:
 	if (spool != NULL)
