@@ -37,5 +37,15 @@ for key in rsa:rsa1 ed25519:ed1 rsa:rsa2 ed25519:ed2; do
 done
 
 rc=0
+# Only the ABI is exported: the dynamic symbol table defines vdkim_get_api
+# and nothing else (the version node aside).
+exported=$(nm -D --defined-only "$BUILD/vdkim.so" | awk '$2 != "A" {print $3}' |
+    sed 's/@.*//' | sort | tr '\n' ' ')
+if [ "$exported" = "vdkim_get_api " ]; then
+	echo "abi: vdkim.so exports only vdkim_get_api"
+else
+	echo "FAIL abi: vdkim.so exports: $exported" >&2
+	rc=1
+fi
 "$BUILD/abi_test" "$BUILD/vdkim.so" "$WORK" || rc=$?
 exit $rc
