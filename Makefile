@@ -169,7 +169,6 @@ demo: deps
 	bash scripts/demo.sh $(BUILD)
 
 bench: deps
-	@sh scripts/deps.sh bench
 	$(MAKE) --no-print-directory $(BENCHES) $(VDKIMCTL) $(SO) $(HARNESS)
 	bash bench/run.sh $(BUILD)
 	bash bench/mta_bench.sh $(BUILD)

@@ -1,8 +1,7 @@
 #!/bin/sh
-# scripts/deps.sh [bench] - install every Debian package the build, the
-# tests and the demo need ("bench": also what the benchmarks compare
-# against, i.e. Exim).  Idempotent and silent when all is present; runs
-# "apt-get update" first only when something is missing.
+# scripts/deps.sh - install every Debian package the build, the tests,
+# the demo and the benchmarks need.  Idempotent and silent when all is
+# present; runs "apt-get update" first only when something is missing.
 set -eu
 
 PACKAGES="
@@ -12,10 +11,10 @@ iproute2 dnsmasq-base swaks
 python3 python3-dkim python3-dnspython
 libmail-dkim-perl libnet-dns-perl
 libopendkim-dev opendkim-tools
+exim4-daemon-heavy exim4-dev
+softhsm2 libengine-pkcs11-openssl opensc
+swtpm swtpm-tools tpm2-openssl tpm2-tools
 "
-if [ "${1:-}" = bench ]; then
-	PACKAGES="$PACKAGES exim4-daemon-heavy"
-fi
 
 missing=""
 for p in $PACKAGES; do
