@@ -89,7 +89,7 @@ inst_open(const char *config_path, const vdkim_host *host,
 	atomic_init(&inst->refs, 1);
 	atomic_init(&inst->closed, 0);
 	log_policy_warnings(inst);
-	inst_log(inst, VDKIM_LOG_INFO, "vdkim: loaded %s", config_path);
+	inst_log(inst, VDKIM_LOG_DEBUG, "vdkim: loaded %s", config_path);
 	*out = inst;
 	return 0;
 }

@@ -21,23 +21,30 @@
 #           --dkim-canon C        relaxed (default) or simple, for header
 #                                 and body alike (Exim's dkim_canon)
 #           --headers-add STRING  an expansion for the transport's
-#                                 headers_add, verbatim (the place for a
-#                                 ${dlfunc{...}} hook: e.g. vdkim through
-#                                 Exim's dlfunc; nothing uses it yet)
+#                                 headers_add, verbatim
+#           --vdkim STAGE SO CONF
+#                 sign with vdkim through ${dlfunc} (api/exim_dlfunc.c),
+#                 virtual MTA "default": STAGE "prequeue" (DATA ACL
+#                 add_header) or "predelivery" (transport headers_add);
+#                 the connect ACL loads CONF once per SMTP session, as
+#                 conf-examples/exim/ does.  CONF and its keys must be
+#                 readable by the Exim user.
 #         EXIM_HEADERS_ADD, when set, is the default of --headers-add.
 #   exim_start CONF PORT [EXIM_ARG...]
 #         starts "exim4 -C CONF -bdf -q<interval> -oX PORT [EXIM_ARG...]"
 #         (EXIM_ARG e.g. -DNAME=VALUE macros) and waits, at most
 #         EXIM_START_TIMEOUT seconds (default 15), until it answers 220 on
-#         127.0.0.1:PORT.  One Exim at a time: the pid is in $EXIM_PID.
-#   exim_stop
-#         stops that Exim and every process it started (found by the
-#         config path in their command lines, killed by pid), waiting at
-#         most EXIM_STOP_TIMEOUT seconds (default 10) before SIGKILL.
+#         127.0.0.1:PORT.  Several Exims may run at once, one per CONF;
+#         the last one's pid is in $EXIM_PID, its folder in $EXIM_DIR.
+#   exim_stop [CONF]
+#         stops the Exim on CONF (default: every Exim started here) and
+#         every process it started (found by the config path in their
+#         command lines, killed by pid), waiting at most
+#         EXIM_STOP_TIMEOUT seconds (default 10) before SIGKILL.
 #         Idempotent; safe to call from an EXIT trap.
-#   exim_log_tail [N]
-#         the last N (default 20) lines of its main and panic logs, for
-#         error messages.
+#   exim_log_tail [N [DIR]]
+#         the last N (default 20) lines of the main and panic logs in DIR
+#         (default $EXIM_DIR, the last Exim started), for error messages.
 #
 # Every function returns non-zero with a message on stderr on failure and
 # works under "set -euo pipefail".  Call exim_start and exim_stop from the
@@ -108,8 +115,8 @@ EXIM_START_TIMEOUT=${EXIM_START_TIMEOUT:-15}
 EXIM_STOP_TIMEOUT=${EXIM_STOP_TIMEOUT:-10}
 EXIM_HEADERS_ADD=${EXIM_HEADERS_ADD:-}
 EXIM_PID=""
-EXIM_CONF=""
 EXIM_DIR=""
+declare -gA _exim_pids=() # CONF -> daemon pid
 
 _exim_err() {
 	echo "exim.sh: $*" >&2
@@ -134,8 +141,17 @@ exim_make_config() {
 	shift 2
 	local dkim_domain="" dkim_selector="" dkim_key="" dkim_canon=relaxed
 	local headers_add=$EXIM_HEADERS_ADD
+	local vdkim_stage="" vdkim_so="" vdkim_conf=""
 	while [[ $# -gt 0 ]]; do
 		case $1 in
+		--vdkim)
+			if [[ $# -lt 4 ]]; then
+				_exim_err "exim_make_config: --vdkim STAGE SO CONF"
+				return 2
+			fi
+			vdkim_stage=$2 vdkim_so=$3 vdkim_conf=$4
+			shift 4
+			;;
 		--dkim-domain) dkim_domain=${2-}; shift 2 ;;
 		--dkim-selector) dkim_selector=${2-}; shift 2 ;;
 		--dkim-key) dkim_key=${2-}; shift 2 ;;
@@ -193,6 +209,27 @@ exim_make_config() {
   dkim_canon = $dkim_canon
   dkim_hash = sha256"
 	fi
+	local acl_main="" acl_vdkim=""
+	if [[ -n $vdkim_stage ]]; then
+		local hook="\${dlfunc{$vdkim_so}{vdkim_exim_$vdkim_stage}{$vdkim_conf}{default}}"
+		acl_main="acl_smtp_connect = acl_connect"
+		acl_vdkim="acl_connect:
+  warn  set acl_c_vdkim = \${dlfunc{$vdkim_so}{vdkim_exim_load}{$vdkim_conf}}
+  accept
+"
+		case $vdkim_stage in
+		prequeue)
+			acl_main+=$'\n'"acl_smtp_data = acl_data"
+			acl_vdkim+="
+acl_data:
+  warn  add_header = $hook
+  accept
+"
+			;;
+		predelivery) headers_add=$hook ;;
+		*) _exim_err "exim_make_config: --vdkim prequeue|predelivery"; return 2 ;;
+		esac
+	fi
 	local headers_line=""
 	if [[ -n $headers_add ]]; then
 		headers_line="  headers_add = $headers_add"
@@ -226,9 +263,11 @@ remote_max_parallel = 1
 deliver_drop_privilege = true
 
 acl_smtp_rcpt = acl_rcpt
+$acl_main
 
 begin acl
 
+$acl_vdkim
 acl_rcpt:
   accept  hosts = 127.0.0.1
   deny    message = relay not permitted
@@ -303,38 +342,39 @@ exim_start() {
 	fi
 	local conf=$1 port=$2
 	shift 2
-	if [[ -n $EXIM_PID ]]; then
-		_exim_err "an Exim is already running (pid $EXIM_PID)"
-		return 1
-	fi
 	if [[ ! -f $conf ]]; then
 		_exim_err "no config $conf"
 		return 1
 	fi
 	conf=$(cd "$(dirname "$conf")" && pwd)/$(basename "$conf")
+	if [[ -n ${_exim_pids[$conf]-} ]]; then
+		_exim_err "an Exim already runs on $conf (pid ${_exim_pids[$conf]})"
+		return 1
+	fi
 	if [[ -n $(ss -Htln "sport = :$port" 2>/dev/null) ]]; then
 		_exim_err "port $port is already in use"
 		return 1
 	fi
-	EXIM_CONF=$conf
 	EXIM_DIR=$(dirname "$conf")
 	: >"$EXIM_DIR/daemon.out" || return 1
 	"$EXIM_BIN" -C "$conf" -bdf -q"$EXIM_QUEUE_INTERVAL" -oX "$port" "$@" \
 		</dev/null >>"$EXIM_DIR/daemon.out" 2>&1 &
 	EXIM_PID=$!
+	_exim_pids[$conf]=$EXIM_PID
 	local deadline=$((SECONDS + EXIM_START_TIMEOUT))
 	while :; do
 		if ! kill -0 "$EXIM_PID" 2>/dev/null; then
 			_exim_err "exim exited at start:"
 			cat "$EXIM_DIR/daemon.out" >&2 || true
 			exim_log_tail 5 >&2 || true
+			unset "_exim_pids[$conf]"
 			EXIM_PID=""
 			return 1
 		fi
 		if grep -qs "bind() to port .* failed" "$EXIM_DIR/daemon.out"; then
 			_exim_err "exim cannot bind port $port:"
 			cat "$EXIM_DIR/daemon.out" >&2 || true
-			exim_stop
+			exim_stop "$conf"
 			return 1
 		fi
 		if [[ -n $(ss -Htln "sport = :$port" 2>/dev/null) ]] &&
@@ -345,7 +385,7 @@ exim_start() {
 			_exim_err "exim did not answer on port $port within" \
 			    "${EXIM_START_TIMEOUT}s"
 			exim_log_tail 10 >&2 || true
-			exim_stop
+			exim_stop "$conf"
 			return 1
 		fi
 		sleep 0.1
@@ -353,11 +393,18 @@ exim_start() {
 }
 
 exim_stop() {
-	[[ -n $EXIM_CONF ]] || return 0
-	local conf=$EXIM_CONF pids
-	if [[ -n $EXIM_PID ]]; then
-		kill -TERM "$EXIM_PID" 2>/dev/null || true
+	local conf
+	if [[ $# -eq 0 ]]; then
+		local rc=0
+		for conf in "${!_exim_pids[@]}"; do
+			exim_stop "$conf" || rc=1
+		done
+		return "$rc"
 	fi
+	conf=$1
+	[[ -n ${_exim_pids[$conf]-} ]] || return 0
+	local pid=${_exim_pids[$conf]} pids
+	kill -TERM "$pid" 2>/dev/null || true
 	# Then whatever it started: deliveries in progress, queue runners.
 	local deadline=$((SECONDS + EXIM_STOP_TIMEOUT)) sent_term=0
 	while :; do
@@ -376,12 +423,10 @@ exim_stop() {
 		fi
 		sleep 0.1
 	done
-	if [[ -n $EXIM_PID ]]; then
-		wait "$EXIM_PID" 2>/dev/null || true
-	fi
+	wait "$pid" 2>/dev/null || true
 	pids=$(_exim_procs "$conf")
-	EXIM_PID=""
-	EXIM_CONF=""
+	unset "_exim_pids[$conf]"
+	[[ $EXIM_PID != "$pid" ]] || EXIM_PID=""
 	if [[ -n $pids ]]; then
 		_exim_err "processes still running on $conf:" "${pids//$'\n'/ }"
 		return 1
@@ -390,10 +435,9 @@ exim_stop() {
 }
 
 exim_log_tail() {
-	local n=${1:-20} f
-	[[ -n $EXIM_DIR ]] || return 0
-	for f in "$EXIM_DIR/log/mainlog" "$EXIM_DIR/log/paniclog" \
-	    "$EXIM_DIR/daemon.out"; do
+	local n=${1:-20} dir=${2:-$EXIM_DIR} f
+	[[ -n $dir ]] || return 0
+	for f in "$dir/log/mainlog" "$dir/log/paniclog" "$dir/daemon.out"; do
 		if [[ -s $f ]]; then
 			echo "== $f"
 			tail -n "$n" "$f"

@@ -1,0 +1,140 @@
+/*
+ * exim_host.c - the Exim process as a vdkim host: Exim's API found at run
+ * time, Exim's log as the module's log, and one instance per config file
+ * for the life of the process.
+ *
+ * The cache below is the shim's own state, the way any host keeps its
+ * instance somewhere; Exim runs each SMTP session and each delivery in a
+ * single-threaded process, so it is only ever touched by one thread.  The
+ * module proper keeps no global state.
+ */
+#include <dlfcn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "exim_host.h"
+
+/* ------------------------------------------------------- Exim's API */
+
+static exim_api exim;
+static int exim_found = -1; /* -1 not looked up yet, 0 missing, 1 found */
+static char exim_missing[64];
+
+/* dlsym returns an object pointer; POSIX blesses this way of turning it
+ * into a function pointer. */
+#define FIND_FN(field, name) \
+	(*(void **)(&exim.field) = dlsym(RTLD_DEFAULT, name))
+#define FIND_VAR(field, name) (exim.field = dlsym(RTLD_DEFAULT, name))
+
+const exim_api *
+exim_api_get(char *why, size_t whylen)
+{
+	if (exim_found < 0) {
+		const char *miss = NULL;
+
+		if (!FIND_FN(log_write, "log_write"))
+			miss = "log_write";
+		else if (!FIND_FN(expand_string, "expand_string"))
+			miss = "expand_string";
+		else if (!FIND_FN(copyn, "string_copyn_function"))
+			miss = "string_copyn_function";
+		else if (!FIND_FN(header_remove, "header_remove"))
+			miss = "header_remove";
+		else if (!FIND_VAR(header_list, "header_list"))
+			miss = "header_list";
+		else if (!FIND_VAR(message_id, "message_id"))
+			miss = "message_id";
+		else if (!FIND_VAR(sender_address, "sender_address"))
+			miss = "sender_address";
+		else if (!FIND_VAR(recipients_list, "recipients_list"))
+			miss = "recipients_list";
+		else if (!FIND_VAR(recipients_count, "recipients_count"))
+			miss = "recipients_count";
+		if (miss != NULL)
+			snprintf(exim_missing, sizeof(exim_missing), "%s", miss);
+		exim_found = miss == NULL;
+	}
+	if (exim_found)
+		return &exim;
+	if (why != NULL && whylen > 0)
+		snprintf(why, whylen, "vdkim: the Exim functions are called "
+		    "outside Exim (this process has no '%s')", exim_missing);
+	return NULL;
+}
+
+uschar *
+exim_copy(const exim_api *ex, const char *s, size_t len)
+{
+	if (len > 0x7fffffff)
+		return NULL;
+	return ex->copyn((const uschar *)s, (int)len);
+}
+
+/* ------------------------------------------------------- the log */
+
+static void
+exim_log(void *ctx, int level, const char *line)
+{
+	const exim_api *ex = ctx;
+
+	/* Exim's main log has no levels: the line says what happened.
+	 * Debug lines ("loaded CONFIG", once per process) would only add
+	 * one line per SMTP session and delivery. */
+	if (level >= VDKIM_LOG_DEBUG)
+		return;
+	ex->log_write(0, LOG_MAIN, "%s", line);
+}
+
+/* ------------------------------------------------------- instances */
+
+/* A handful of configs per Exim config is already unusual. */
+#define EXIM_MAX_INSTANCES 8
+
+static struct {
+	char *path;
+	vdkim_instance *inst;
+} opened[EXIM_MAX_INSTANCES];
+static const vdkim_api *module_api;
+
+vdkim_instance *
+exim_instance(const exim_api *ex, const char *config_path,
+    const vdkim_api **api, char *err, size_t errlen)
+{
+	vdkim_host host;
+	vdkim_instance *inst;
+	size_t i, free_slot = EXIM_MAX_INSTANCES;
+
+	if (module_api == NULL &&
+	    vdkim_get_api(VDKIM_ABI_VERSION, &module_api, err, errlen) != 0)
+		return NULL;
+	*api = module_api;
+	for (i = 0; i < EXIM_MAX_INSTANCES; i++) {
+		if (opened[i].path == NULL) {
+			if (free_slot == EXIM_MAX_INSTANCES)
+				free_slot = i;
+		} else if (strcmp(opened[i].path, config_path) == 0) {
+			return opened[i].inst;
+		}
+	}
+	if (free_slot == EXIM_MAX_INSTANCES) {
+		snprintf(err, errlen, "vdkim: this Exim process already uses "
+		    "%d different vdkim configs; %s is one too many",
+		    EXIM_MAX_INSTANCES, config_path);
+		return NULL;
+	}
+	memset(&host, 0, sizeof(host));
+	host.size = sizeof(host);
+	host.ctx = (void *)ex;
+	host.log = exim_log;
+	if (module_api->open(config_path, &host, &inst, err, errlen) != 0)
+		return NULL;
+	opened[free_slot].path = strdup(config_path);
+	if (opened[free_slot].path == NULL) {
+		module_api->close(inst);
+		snprintf(err, errlen, "vdkim: out of memory");
+		return NULL;
+	}
+	opened[free_slot].inst = inst;
+	return inst;
+}

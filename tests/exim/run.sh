@@ -1,0 +1,518 @@
+#!/usr/bin/env bash
+# tests/exim/run.sh BUILD_DIR - vdkim inside the real Exim 4.96 (Debian's
+# exim4-daemon-heavy), through ${dlfunc}, at both stages.
+#
+# In a private network namespace with its own dnsmasq (tests/lib/
+# dns_netns.sh) holding the test key's TXT record:
+#
+#   A  the signing Exim: conf-examples/exim/exim-prequeue.conf or
+#      exim-predelivery.conf as shipped, its macros given with -D (module,
+#      vdkim config, own spool and logs, smarthost B);
+#   B  the receiving Exim (tests/exim/verifier.conf): verifies every
+#      signature with Exim's own DKIM verifier, keys over DNS, writes the
+#      result into the message (X-Exim-DKIM:) and delivers to a Maildir.
+#
+# Mail goes in with swaks and tests/exim/smtp_send.py (several messages
+# per session, DATA or BDAT), A signs and relays it to B, and each copy B
+# delivered is checked with Exim's verdict, dkimpy and Mail::DKIM.  For
+# each stage: one message (swaks), three in one session, 8-bit content, a
+# message over 10 MB sent with BDAT, a virtual MTA that does not sign
+# (delivered unsigned, reason in A's log), X-DKIM-Options removed, and
+# dkim-require with no key for the From domain (pre-queue: 451 to the
+# client; pre-delivery: the delivery is deferred, nothing reaches B).
+# Then the spool layouts (split_spool_directory and a named queue), and
+# everything again with B not offering CHUNKING (A sends with DATA
+# instead of BDAT).
+#
+# Needs root (network namespace, Exim's -C as root), exim4-daemon-heavy,
+# swaks, dnsmasq-base, python3-dkim, libmail-dkim-perl.  EXIM_TEST_KEEP=1
+# keeps the work folder; EXIM_TEST_VERBOSE=1 lists passing checks too.
+set -uo pipefail
+export LC_ALL=C
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+PY=/usr/bin/python3 # Debian's python3, with python3-dkim
+# shellcheck disable=SC2034 # read by tests/lib/report.sh
+REPORT_VERBOSE=${EXIM_TEST_VERBOSE:-}
+# shellcheck source=../lib/report.sh
+. "$ROOT/tests/lib/report.sh"
+
+SIGN_DOMAIN=sign.example
+SELECTOR=ex1
+A_PORT=2525
+B_PORT=2526
+
+fatal() {
+	bad "$@"
+	finish
+}
+
+# ================================================================ inner
+# Everything below runs inside the namespace: loopback and DNS are the
+# test's own.
+
+inner() {
+	local build=$1
+	WORK=$2
+	VDKIMCTL=$build/vdkimctl
+	MODULE=$build/vdkim.so
+	# shellcheck source=../lib/exim.sh
+	. "$ROOT/tests/lib/exim.sh"
+	trap 'exim_stop >/dev/null 2>&1' EXIT
+	EXIM_USER=$(_exim_user) || fatal "cannot find the Exim user"
+	MAILDIR=$WORK/b/maildir
+
+	write_vdkim_conf
+	start_verifier "*"
+	for stage in prequeue predelivery; do
+		stage_tests "$stage"
+		layout_tests "$stage"
+	done
+	exim_stop "$WORK/b/exim.conf" || bad "B stops"
+	start_verifier '!*'
+	for stage in prequeue predelivery; do
+		no_chunking_tests "$stage"
+	done
+	finish
+}
+
+# The policy: sign everything from sign.example; "nosign" does not sign;
+# "strict" must sign (dkim-require).
+write_vdkim_conf() {
+	cat >"$WORK/vdkim.conf" <<EOF
+# tests/exim/run.sh
+domain-key = "$SELECTOR,$SIGN_DOMAIN,$WORK/keys/$SELECTOR.private"
+virtual-mta default {
+}
+virtual-mta nosign {
+    domain "*" {
+        dkim-sign = no
+    }
+}
+virtual-mta strict {
+    domain "*" {
+        dkim-sign = yes
+        dkim-require = yes
+    }
+}
+domain "*" {
+    dkim-sign = yes
+}
+EOF
+	chmod 0644 "$WORK/vdkim.conf"
+	if ! out=$(runuser -u "$EXIM_USER" -- "$VDKIMCTL" config-test \
+	    --config "$WORK/vdkim.conf" 2>&1); then
+		fatal "the Exim user can load the vdkim config" "$out"
+	fi
+	ok "the Exim user can load the vdkim config"
+}
+
+# exim_folder DIR: DIR/spool and DIR/log, writable by the Exim user.
+exim_folder() {
+	mkdir -p "$1/spool" "$1/log" && chmod 0755 "$1" &&
+		chown "$EXIM_USER:" "$1/spool" "$1/log"
+}
+
+# start_verifier CHUNKING_HOSTS: B on B_PORT.
+start_verifier() {
+	local dir=$WORK/b
+	exim_folder "$dir" || fatal "make $dir"
+	mkdir -p "$MAILDIR" && chown "$EXIM_USER:" "$MAILDIR"
+	install -m 0644 "$ROOT/tests/exim/verifier.conf" "$dir/exim.conf"
+	if ! exim_start "$dir/exim.conf" "$B_PORT" -DSPOOL="$dir/spool" \
+	    -DLOGDIR="$dir/log" -DMAILDIR="$MAILDIR" \
+	    -DCHUNKING_HOSTS="$1" -DEXIM_USER="$EXIM_USER"; then
+		fatal "B (verifying Exim) starts"
+	fi
+	ok "B starts (CHUNKING offered to: '${1}')"
+}
+
+# start_signer STAGE LAYOUT: A on A_PORT from the shipped example.
+# LAYOUT "plain", or "split-named": split_spool_directory and every
+# message in the named queue "vdkimq".
+start_signer() {
+	local stage=$1 layout=$2 dir=$WORK/a-$1-$2
+	exim_folder "$dir" || fatal "make $dir"
+	install -m 0644 "$ROOT/conf-examples/exim/exim-$stage.conf" \
+	    "$dir/exim.conf"
+	if [[ $layout == split-named ]]; then
+		sed -i -e 's/^spool_directory = SPOOL$/&\nsplit_spool_directory = true/' \
+		    -e 's/^  accept  hosts = +relay_from_hosts$/&\n          queue = vdkimq/' \
+		    "$dir/exim.conf"
+		grep -q '^split_spool_directory' "$dir/exim.conf" &&
+		    grep -q 'queue = vdkimq' "$dir/exim.conf" ||
+		    fatal "make the split-named variant of exim-$stage.conf"
+	fi
+	A_DIR=$dir
+	A_CONF=$dir/exim.conf
+	if ! exim_start "$A_CONF" "$A_PORT" -DVDKIM_SO="$MODULE" \
+	    -DVDKIM_CONF="$WORK/vdkim.conf" -DSPOOL="$dir/spool" \
+	    -DLOGDIR="$dir/log" -DSMARTHOST=127.0.0.1 \
+	    -DREMOTE_PORT="$B_PORT"; then
+		fatal "A ($stage, $layout) starts" "$(exim_log_tail 10 "$dir")"
+	fi
+}
+
+stop_signer() {
+	exim_stop "$A_CONF" || bad "A stops ($A_CONF)"
+}
+
+# make_msg KIND VMTA [FROM] [EXTRA_HEADER]: a new message file; prints
+# its path.  Its subject is unique ("vdkim-exim-test N").  KIND: text,
+# 8bit (UTF-8 and Latin-1 bytes in a text/plain 8bit body), big (over
+# 10 MB: 190,000 lines of text).
+make_msg() {
+	local kind=$1 vmta=$2 from=${3:-"Sender <sender@$SIGN_DOMAIN>"}
+	local extra=${4:-} f n
+	# Called as $(make_msg ...): numbered by the files already made.
+	mkdir -p "$WORK/msg"
+	n=$(find "$WORK/msg" -name '*.eml' | wc -l)
+	N=$((n + 1))
+	f=$WORK/msg/$N.eml
+	{
+		printf 'From: %s\n' "$from"
+		printf 'To: Rcpt <rcpt@dest.example>\n'
+		printf 'Subject: vdkim-exim-test %d (%s)\n' "$N" "$kind"
+		printf 'Date: %s\n' "$(date -R)"
+		printf 'Message-ID: <exim-test-%d-%d@%s>\n' "$N" "$$" "$SIGN_DOMAIN"
+		printf 'MIME-Version: 1.0\n'
+		[[ $vmta == default ]] || printf 'X-Virtual-MTA: %s\n' "$vmta"
+		[[ -z $extra ]] || printf '%s\n' "$extra"
+		case $kind in
+		8bit)
+			printf 'Content-Type: text/plain; charset=utf-8\n'
+			printf 'Content-Transfer-Encoding: 8bit\n\n'
+			printf 'Gr\xc3\xbc\xc3\x9fe aus K\xc3\xb6ln, \xe2\x82\xac 10,\n'
+			printf 'a Latin-1 byte: \xe9, trailing spaces:   \n'
+			printf '\tand a tab line.\n\n\n'
+			;;
+		big)
+			printf 'Content-Type: text/plain\n\n'
+			"$PY" -c '
+import sys
+line = "%06d the quick brown fox jumps over the lazy dog  twice\n"
+sys.stdout.write("".join(line % i for i in range(190000)))
+'
+			;;
+		*)
+			printf 'Content-Type: text/plain\n\n'
+			printf 'Hello from test %d.\n..a line starting with dots\n' "$N"
+			printf 'spaces  inside   and at the end  \n\n'
+			;;
+		esac
+	} >"$f"
+	echo "$f"
+}
+
+subject_of() { # FILE
+	sed -n 's/^Subject: //p' "$1" | head -n 1
+}
+
+# delivered SUBJECT: the Maildir file B delivered with that subject.
+delivered() {
+	grep -lF "Subject: $1" "$MAILDIR"/new/* 2>/dev/null | head -n 1
+}
+
+# wait_delivered FILE...: waits (30 s at most) until B has delivered all
+# of them; the copies' paths in COPIES.
+wait_delivered() {
+	local deadline=$((SECONDS + 30)) f c missing
+	while :; do
+		COPIES=()
+		missing=0
+		for f in "$@"; do
+			c=$(delivered "$(subject_of "$f")")
+			if [[ -n $c ]]; then COPIES+=("$c"); else missing=1; fi
+		done
+		((missing == 0)) && return 0
+		((SECONDS < deadline)) || return 1
+		sleep 0.2
+	done
+}
+
+# verify_copy WHAT COPY: Exim's verifier, dkimpy and Mail::DKIM all say
+# pass for the test key.
+verify_copy() {
+	local what=$1 copy=$2 out
+	if grep -q "^X-Exim-DKIM: d=$SIGN_DOMAIN s=$SELECTOR a=rsa-sha256 status=pass" "$copy"; then
+		ok "$what: Exim's verifier: pass"
+	else
+		bad "$what: Exim's verifier: pass" "$(grep -i '^X-Exim-DKIM' "$copy" || echo 'no X-Exim-DKIM field (no signature?)')"
+	fi
+	if out=$("$PY" "$ROOT/tests/peers/dkimpy_peer.py" verify "$copy" 2>&1) &&
+	    [[ $out == *"dkim=pass d=$SIGN_DOMAIN s=$SELECTOR"* ]]; then
+		ok "$what: dkimpy: pass"
+	else
+		bad "$what: dkimpy: pass" "$out"
+	fi
+	if out=$(perl "$ROOT/tests/peers/maildkim_peer.pl" verify "$copy" 2>&1) &&
+	    [[ $out == *"dkim=pass d=$SIGN_DOMAIN s=$SELECTOR"* ]]; then
+		ok "$what: Mail::DKIM: pass"
+	else
+		bad "$what: Mail::DKIM: pass" "$out"
+	fi
+}
+
+# send WHAT [smtp_send options] FILE...: one session; every reply 250.
+send() {
+	local what=$1 out
+	shift
+	if out=$(timeout 120 "$PY" "$ROOT/tests/exim/smtp_send.py" \
+	    --port "$A_PORT" "$@" 2>&1); then
+		ok "$what: accepted"
+		return 0
+	fi
+	bad "$what: accepted" "$out" "$(exim_log_tail 5 "$A_DIR")"
+	return 1
+}
+
+# signed_and_verified WHAT FILE...: B got them all, each verifies.
+signed_and_verified() {
+	local what=$1 i
+	shift
+	if ! wait_delivered "$@"; then
+		bad "$what: delivered to B" "$(exim_log_tail 8 "$A_DIR")"
+		return 1
+	fi
+	ok "$what: delivered to B"
+	for i in "${!COPIES[@]}"; do
+		verify_copy "$what (#$((i + 1)))" "${COPIES[i]}"
+	done
+}
+
+a_log_has() { # PATTERN (grep -E) in A's main log
+	grep -qE "$1" "$A_DIR/log/mainlog" 2>/dev/null
+}
+
+# wait_a_log PATTERN: 30 s at most.
+wait_a_log() {
+	local deadline=$((SECONDS + 30))
+	until a_log_has "$1"; do
+		((SECONDS < deadline)) || return 1
+		sleep 0.2
+	done
+}
+
+stage_tests() {
+	local stage=$1 f m1 m2 m3 out copy id n
+	start_signer "$stage" plain
+
+	# One message with swaks.
+	f=$(make_msg text default)
+	if out=$(timeout 60 swaks --server "127.0.0.1:$A_PORT" --timeout 30 \
+	    --from "sender@$SIGN_DOMAIN" --to rcpt@dest.example \
+	    --data "@$f" 2>&1) && [[ $out == *"<-  250 OK id="* ]]; then
+		ok "$stage: swaks: accepted"
+	else
+		bad "$stage: swaks: accepted" "$out"
+	fi
+	signed_and_verified "$stage: swaks" "$f"
+	if a_log_has "vdkim: [^ ]+ ${stage/pre/pre-} vmta=default signed d=$SIGN_DOMAIN s=$SELECTOR"; then
+		ok "$stage: A logs the signature"
+	else
+		bad "$stage: A logs the signature" "$(exim_log_tail 8 "$A_DIR")"
+	fi
+
+	# Three messages in one session.
+	m1=$(make_msg text default)
+	m2=$(make_msg text default)
+	m3=$(make_msg text default)
+	send "$stage: three in one session" "$m1" "$m2" "$m3" &&
+	    signed_and_verified "$stage: three in one session" "$m1" "$m2" "$m3"
+
+	# 8-bit content.
+	f=$(make_msg 8bit default)
+	if send "$stage: 8-bit" --8bit "$f" &&
+	    signed_and_verified "$stage: 8-bit" "$f"; then
+		if grep -q $'K\xc3\xb6ln' "${COPIES[0]}"; then
+			ok "$stage: 8-bit bytes arrive unchanged"
+		else
+			bad "$stage: 8-bit bytes arrive unchanged" "${COPIES[0]}"
+		fi
+	fi
+
+	# Over 10 MB, sent with BDAT (CHUNKING in), relayed with BDAT (B
+	# offers CHUNKING).
+	f=$(make_msg big default)
+	if send "$stage: 10 MB with BDAT" --bdat "$f" &&
+	    signed_and_verified "$stage: 10 MB with BDAT" "$f"; then
+		local size
+		size=$(stat -c %s "${COPIES[0]}")
+		if ((size > 10 * 1024 * 1024)); then
+			ok "$stage: the delivered copy is over 10 MB ($size bytes)"
+		else
+			bad "$stage: the delivered copy is over 10 MB" "$size bytes"
+		fi
+	fi
+	# Two more through BDAT in one session.
+	m1=$(make_msg text default)
+	m2=$(make_msg 8bit default)
+	send "$stage: BDAT session" --bdat --chunk 100 --8bit "$m1" "$m2" &&
+	    signed_and_verified "$stage: BDAT session" "$m1" "$m2"
+	id=$(grep -F "$(subject_of "$m2")" "$A_DIR/log/mainlog" | head -n 1 |
+	    awk '{print $3}')
+	if [[ -n $id ]] && grep -E "^.* $id => .* K C=" "$A_DIR/log/mainlog" |
+	    grep -q .; then
+		ok "$stage: A relayed with BDAT (K in its delivery line)"
+	else
+		bad "$stage: A relayed with BDAT (K in its delivery line)" \
+		    "$(grep -F "$id" "$A_DIR/log/mainlog")"
+	fi
+
+	# X-DKIM-Options never leaves (and this source may not use it).
+	f=$(make_msg text default "" "X-DKIM-Options: s=other; d=$SIGN_DOMAIN")
+	send "$stage: X-DKIM-Options" "$f" &&
+	    signed_and_verified "$stage: X-DKIM-Options" "$f"
+	copy=$(delivered "$(subject_of "$f")")
+	if [[ -n $copy ]] && ! grep -qi '^X-DKIM-Options' "$copy"; then
+		ok "$stage: X-DKIM-Options removed"
+	else
+		bad "$stage: X-DKIM-Options removed" "${copy:-not delivered}"
+	fi
+
+	# A virtual MTA that does not sign: delivered unsigned, reason logged.
+	f=$(make_msg text nosign)
+	if send "$stage: nosign VMTA" "$f" && wait_delivered "$f"; then
+		if ! grep -qi '^DKIM-Signature:' "${COPIES[0]}" &&
+		    ! grep -qi '^X-Exim-DKIM:' "${COPIES[0]}"; then
+			ok "$stage: nosign VMTA: delivered unsigned"
+		else
+			bad "$stage: nosign VMTA: delivered unsigned" "${COPIES[0]}"
+		fi
+	else
+		bad "$stage: nosign VMTA: delivered" "$(exim_log_tail 8 "$A_DIR")"
+	fi
+	if a_log_has "vdkim: [^ ]+ ${stage/pre/pre-} vmta=nosign unsigned reason=signing-disabled: "; then
+		ok "$stage: nosign VMTA: reason in Exim's log"
+	else
+		bad "$stage: nosign VMTA: reason in Exim's log" "$(exim_log_tail 8 "$A_DIR")"
+	fi
+
+	# dkim-require and no key for the From domain.
+	f=$(make_msg text strict "Other <x@nokey.example>")
+	if [[ $stage == prequeue ]]; then
+		out=$(timeout 60 "$PY" "$ROOT/tests/exim/smtp_send.py" \
+		    --port "$A_PORT" --from x@nokey.example "$f" 2>&1)
+		if [[ $out == *" 451 "* ]]; then
+			ok "$stage: dkim-require, no key: 451"
+		else
+			bad "$stage: dkim-require, no key: 451" "$out"
+		fi
+		if a_log_has "vdkim: [^ ]+ pre-queue vmta=strict deferred reason=no-key: " &&
+		    a_log_has "temporarily rejected after DATA: .*vdkim: deferred \(no-key\): "; then
+			ok "$stage: dkim-require, no key: reason in Exim's log"
+		else
+			bad "$stage: dkim-require, no key: reason in Exim's log" "$(exim_log_tail 8 "$A_DIR")"
+		fi
+	else
+		send "$stage: dkim-require, no key: accepted for later" \
+		    --from x@nokey.example "$f"
+		id=$(grep -F "$(subject_of "$f")" "$A_DIR/log/mainlog" |
+		    head -n 1 | awk '{print $3}')
+		if [[ -n $id ]] && wait_a_log "$id == rcpt@dest.example .*vdkim: deferred \(no-key\): "; then
+			ok "$stage: dkim-require, no key: delivery deferred with the reason"
+		else
+			bad "$stage: dkim-require, no key: delivery deferred with the reason" "$(exim_log_tail 8 "$A_DIR")"
+		fi
+		n=$(/usr/sbin/exim4 -C "$A_CONF" -DSPOOL="$A_DIR/spool" \
+		    -DLOGDIR="$A_DIR/log" -bpc 2>/dev/null)
+		if [[ $n == 1 ]]; then
+			ok "$stage: dkim-require, no key: the message waits in the queue"
+		else
+			bad "$stage: dkim-require, no key: the message waits in the queue" "queue: $n"
+		fi
+	fi
+	sleep 1 # what B would have got by now
+	if [[ -z $(delivered "$(subject_of "$f")") ]]; then
+		ok "$stage: dkim-require, no key: nothing left unsigned"
+	else
+		bad "$stage: dkim-require, no key: nothing left unsigned"
+	fi
+	stop_signer
+}
+
+# The data file in a split spool and a named queue.
+layout_tests() {
+	local stage=$1 f dirs
+	start_signer "$stage" split-named
+	f=$(make_msg text default)
+	send "$stage, split spool + named queue" "$f" &&
+	    signed_and_verified "$stage, split spool + named queue" "$f"
+	dirs=$(find "$A_DIR/spool/vdkimq/input" -mindepth 1 -maxdepth 1 -type d 2>/dev/null | wc -l)
+	if ((dirs > 0)); then
+		ok "$stage: the message went through spool/vdkimq/input/<subdir>"
+	else
+		bad "$stage: the message went through spool/vdkimq/input/<subdir>" "$(find "$A_DIR/spool" -maxdepth 3)"
+	fi
+	stop_signer
+}
+
+# B does not offer CHUNKING: A relays with DATA.
+no_chunking_tests() {
+	local stage=$1 f id
+	start_signer "$stage" plain
+	f=$(make_msg 8bit default)
+	send "$stage, no CHUNKING at B" --8bit "$f" &&
+	    signed_and_verified "$stage, no CHUNKING at B" "$f"
+	f=$(make_msg big default)
+	send "$stage, no CHUNKING at B, 10 MB" --bdat "$f" &&
+	    signed_and_verified "$stage, no CHUNKING at B, 10 MB" "$f"
+	id=$(grep -F "$(subject_of "$f")" "$A_DIR/log/mainlog" | head -n 1 |
+	    awk '{print $3}')
+	if [[ -n $id ]] && grep -E " $id => " "$A_DIR/log/mainlog" | grep -q . &&
+	    ! grep -E " $id => .* K C=" "$A_DIR/log/mainlog" | grep -q .; then
+		ok "$stage: A relayed with DATA (no K in its delivery line)"
+	else
+		bad "$stage: A relayed with DATA (no K in its delivery line)" \
+		    "$(grep -F "$id" "$A_DIR/log/mainlog")"
+	fi
+	stop_signer
+}
+
+if [[ ${1-} == --inner ]]; then
+	inner "$2" "$3"
+fi
+
+# ================================================================ outer
+
+if (($# != 1)); then
+	echo "usage: bash tests/exim/run.sh BUILD_DIR" >&2
+	exit 2
+fi
+BUILD=$(cd "$1" 2>/dev/null && pwd) || fatal "build directory $1 exists"
+[[ $(id -u) == 0 ]] || fatal "the Exim test needs root (network namespace, exim -C)"
+[[ -x /usr/sbin/exim4 ]] || fatal "/usr/sbin/exim4 missing (exim4-daemon-heavy)"
+command -v swaks >/dev/null || fatal "swaks missing"
+[[ -f $BUILD/vdkim.so && -x $BUILD/vdkimctl ]] || fatal "vdkim.so and vdkimctl built in $BUILD"
+"$PY" -c 'import dkim, dns.resolver' 2>/dev/null || fatal "dkimpy missing (python3-dkim)"
+perl -MMail::DKIM::Verifier -e1 2>/dev/null || fatal "Mail::DKIM missing (libmail-dkim-perl)"
+
+WORK=""
+cleanup() {
+	if [[ -n $WORK && -d $WORK ]]; then
+		if [[ -n ${EXIM_TEST_KEEP:-} ]]; then
+			echo "exim: work folder kept: $WORK" >&2
+		else
+			rm -rf "$WORK"
+		fi
+	fi
+}
+# shellcheck source=../lib/dns_netns.sh
+. "$ROOT/tests/lib/dns_netns.sh"
+# shellcheck disable=SC2034 # called by dns_netns.sh's EXIT trap
+DNS_NETNS_EXIT_HOOK=cleanup
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/vdkim-exim.XXXXXX") || fatal "mktemp"
+chmod 0755 "$WORK" # Exim runs as its own user and must reach its folders
+mkdir -p "$WORK/keys"
+"$BUILD/vdkimctl" keygen --selector "$SELECTOR" --domain "$SIGN_DOMAIN" \
+    --dir "$WORK/keys" >/dev/null || fatal "vdkimctl keygen"
+# The key is read by the Exim user, as in a real installation.
+chown -R "$(/usr/sbin/exim4 -C /dev/null -bP exim_user | sed 's/.*= //'):" "$WORK/keys"
+chmod 0700 "$WORK/keys"
+
+dns_netns_init || fatal "dns_netns_init"
+dns_netns_add_zone "$WORK/keys/$SELECTOR.txt" || fatal "add the key's TXT record"
+dns_netns_start || fatal "dnsmasq starts in the namespace"
+
+dns_netns_exec bash "${BASH_SOURCE[0]}" --inner "$BUILD" "$WORK"
