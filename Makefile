@@ -49,6 +49,7 @@ SO         := $(BUILD)/vdkim.so
 VDKIMCTL   := $(BUILD)/vdkimctl
 UNIT       := $(BUILD)/unit_tests
 ABI_TEST   := $(BUILD)/abi_test
+EXIM_SHIM_TEST := $(BUILD)/exim_shim_test
 HARNESS    := $(BUILD)/vdkim-harness
 PEERS      := $(BUILD)/peers/opendkim_peer
 BENCHES    := $(BUILD)/bench_engine $(BUILD)/smtp_load
@@ -56,7 +57,8 @@ BENCHES    := $(BUILD)/bench_engine $(BUILD)/smtp_load
 .PHONY: all check unit unit-san abi abi-san harness harness-san interop policy-cli exim \
 	demo bench deps install clean
 
-all: $(SO) $(VDKIMCTL) $(HARNESS) $(UNIT) $(ABI_TEST) $(PEERS) $(BENCHES)
+all: $(SO) $(VDKIMCTL) $(HARNESS) $(UNIT) $(ABI_TEST) $(EXIM_SHIM_TEST) $(PEERS) \
+	$(BENCHES)
 
 deps:
 	@sh scripts/deps.sh
@@ -98,6 +100,15 @@ $(ABI_TEST): $(ABI_OBJ) $(ENGINE_LIB)
 EXIM_INCLUDE ?= /usr/include/exim4
 $(BUILD)/obj/api/exim_%.o: ALL_CFLAGS += -isystem $(EXIM_INCLUDE)
 
+# The Exim shim's test plays Exim: it exports Exim's API (-rdynamic) for
+# the vdkim.so it dlopens to find.
+$(EXIM_SHIM_TEST): $(BUILD)/obj/tests/exim/exim_shim_test.o $(ENGINE_LIB)
+	$(CC) -rdynamic -o $@ $< $(ENGINE_LIB) $(LDSAN) \
+	    $(shell pkg-config --libs $(CHECK_PKGS)) $(LIBS) -ldl
+
+$(BUILD)/obj/tests/exim/%.o: ALL_CFLAGS += $(shell pkg-config --cflags $(CHECK_PKGS)) \
+	-isystem $(EXIM_INCLUDE)
+
 $(BUILD)/obj/tests/abi/%.o: ALL_CFLAGS += $(shell pkg-config --cflags $(CHECK_PKGS))
 
 $(BUILD)/obj/tests/unit/%.o: ALL_CFLAGS += $(shell pkg-config --cflags $(CHECK_PKGS)) \
@@ -127,13 +138,13 @@ unit-san:
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 build/san/unit_tests
 
-abi: $(SO) $(VDKIMCTL) $(ABI_TEST)
+abi: $(SO) $(VDKIMCTL) $(ABI_TEST) $(EXIM_SHIM_TEST)
 	bash tests/abi/run.sh $(BUILD)
 
 # An ASan module must be loaded by an ASan program: both come from build/san.
 abi-san:
 	$(MAKE) --no-print-directory BUILD=build/san SAN=1 build/san/vdkim.so \
-	    build/san/abi_test
+	    build/san/abi_test build/san/exim_shim_test
 	$(MAKE) --no-print-directory $(VDKIMCTL)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \

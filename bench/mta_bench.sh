@@ -22,6 +22,13 @@
 #   harness signed / harness unsigned   target >= 0.80
 #   harness signed / Exim signed        target >= 3
 #   Exim+vdkim / Exim built-in DKIM     target >= 1 (each stage)
+# Each MTA also runs in a cpuacct control group of its own, so the CPU
+# time it spent per measured message (all its processes: Exim's daemon,
+# sessions and deliveries; the harness's threads) is printed too: on a
+# shared, noisy machine the end-to-end rates swing with other load, the
+# CPU per message much less, and 1000 / (CPU ms per message) is the rate
+# one core sustains.  Both are printed; the Exim+vdkim ratios are given
+# both ways.
 # Each MTA first gets a short warm-up load that is not measured.  After
 # each run the sink's last message is checked: signed runs must have a
 # valid signature (vdkimctl verify with the generated key), unsigned ones
@@ -128,6 +135,7 @@ cleanup() {
 		stop_pid "$harness_pid" 10
 		harness_pid=""
 	fi
+	cg_remove
 	if [[ -n $sink_pid ]]; then
 		stop_pid "$sink_pid" 5
 		sink_pid=""
@@ -198,12 +206,54 @@ sink_pid=$!
 wait_listen "$sink_port" 10 || die "the sink did not start: $(cat "$tmp/sink.err")"
 
 
+# ------------------------------------------------------------ CPU time
+
+# A cpuacct group (cgroup v1, as on this kind of machine; cgroup v2's
+# cpu.stat where that is what is mounted) per run; "" when neither is
+# usable, and the CPU columns then say "-".
+cg_dir=""
+cg_kind=""
+if [[ -w /sys/fs/cgroup/cpuacct ]]; then
+	cg_kind=v1
+	cg_dir=/sys/fs/cgroup/cpuacct/vdkim-mta-bench-$$
+elif [[ -w /sys/fs/cgroup/cgroup.procs && -f /sys/fs/cgroup/cgroup.controllers ]]; then
+	cg_kind=v2
+	cg_dir=/sys/fs/cgroup/vdkim-mta-bench-$$
+fi
+if [[ -n $cg_dir ]] && ! mkdir -p "$cg_dir" 2>/dev/null; then
+	cg_dir=""
+fi
+
+cg_join() { # PID: PID and its future children are counted
+	[[ -n $cg_dir ]] || return 0
+	echo "$1" >"$cg_dir/cgroup.procs" 2>/dev/null || true
+}
+
+cg_usage_ns() { # the group's CPU time so far, in ns
+	local v
+	if [[ $cg_kind == v1 ]]; then
+		cat "$cg_dir/cpuacct.usage" 2>/dev/null || echo 0
+	else
+		v=$(awk '$1 == "usage_usec" { print $2 }' "$cg_dir/cpu.stat" 2>/dev/null)
+		echo $((${v:-0} * 1000))
+	fi
+}
+
+cg_remove() {
+	[[ -n $cg_dir && -d $cg_dir ]] || return 0
+	local i
+	for ((i = 0; i < 50; i++)); do
+		rmdir "$cg_dir" 2>/dev/null && return 0
+		sleep 0.1
+	done
+}
+
 # ------------------------------------------------------------ runs
 
 # Per run ("ID.ROUND"): the rates and times smtp_load printed (read
 # through "values", by name).
 # shellcheck disable=SC2034
-declare -A r_acc=() r_e2e=() r_time=() r_sig=() note=()
+declare -A r_acc=() r_e2e=() r_time=() r_sig=() r_cpu=() note=()
 failures=0
 msg_bytes=""
 
@@ -267,10 +317,13 @@ measure() {
 		fail "$run: the warm-up failed"
 		return 1
 	fi
+	local cpu0 cpu1
+	cpu0=$(cg_usage_ns)
 	if ! send_load "$port" "$messages"; then
 		fail "$run: the load failed"
 		return 1
 	fi
+	cpu1=$(cg_usage_ns)
 	got=$(kv sink_received "$out")
 	sig=$(kv sink_signed "$out")
 	msg_bytes=$(kv msg_bytes "$out")
@@ -290,10 +343,15 @@ measure() {
 	r_acc[$run]=$(kv rate "$out")
 	r_e2e[$run]=$(kv e2e_rate "$out")
 	r_time[$run]=$(kv e2e_elapsed "$out")
+	if [[ -n $cg_dir ]]; then
+		r_cpu[$run]=$(awk -v a="$cpu0" -v b="$cpu1" -v n="$messages" \
+		    'BEGIN { printf "%.3f", (b - a) / 1e6 / n }')
+	fi
 	# shellcheck disable=SC2034 # read through "values"
 	r_sig[$run]=$sig
-	printf '  %-4s %9s msg/s end-to-end in %7s s, %9s msg/s accepted\n' \
-		"$run" "${r_e2e[$run]}" "${r_time[$run]}" "${r_acc[$run]}"
+	printf '  %-4s %9s msg/s end-to-end in %7s s, %9s msg/s accepted, %s CPU ms/msg\n' \
+		"$run" "${r_e2e[$run]}" "${r_time[$run]}" "${r_acc[$run]}" \
+		"${r_cpu[$run]:--}"
 }
 
 # write_vdkim_config DIR: DIR/vdkim.conf, the policy of the Exim+vdkim
@@ -347,6 +405,7 @@ run_exim() {
 		note[$id]="could not run"
 		return 0
 	fi
+	cg_join "$EXIM_PID"
 	if ! measure "$id" "$round" "$port" "$signed"; then
 		exim_log_tail 10 >&2 || true
 		note[$id]="failed"
@@ -402,6 +461,7 @@ run_harness() { # ID ROUND SIGNED
 	fi
 	"$harness" --config "$conf" </dev/null >"$dir/harness.out" 2>&1 &
 	harness_pid=$!
+	cg_join "$harness_pid"
 	local deadline=$((SECONDS + 15))
 	until [[ -n $(ss -Htln "sport = :$port" 2>/dev/null) ]]; do
 		if ! kill -0 "$harness_pid" 2>/dev/null || ((SECONDS >= deadline)); then
@@ -487,16 +547,17 @@ labels=(
 ids=(a b c d e f)
 echo "message: ${msg_bytes:-?} bytes; signing: RSA-2048 rsa-sha256," \
 	"relaxed/relaxed; medians of $rounds round(s)"
-printf '%-33s %13s %10s %11s %7s %7s\n' "" "end-to-end/s" "elapsed s" \
-	"accepted/s" "spread" "signed"
+printf '%-33s %13s %10s %11s %7s %7s %12s\n' "" "end-to-end/s" "elapsed s" \
+	"accepted/s" "spread" "signed" "CPU ms/msg"
 for i in "${!ids[@]}"; do
 	id=${ids[$i]}
 	if [[ -n $(values r_e2e "$id") ]]; then
-		printf '%-33s %13s %10s %11s %7s %7s\n' "${labels[$i]}" \
+		printf '%-33s %13s %10s %11s %7s %7s %12s\n' "${labels[$i]}" \
 			"$(values r_e2e "$id" | median %.1f)" \
 			"$(values r_time "$id" | median %.3f)" \
 			"$(values r_acc "$id" | median %.1f)" \
-			"$(spread "$id")" "$(values r_sig "$id" | sort -g | head -n 1)"
+			"$(spread "$id")" "$(values r_sig "$id" | sort -g | head -n 1)" \
+			"$( (values r_cpu "$id" | median %.3f) || echo -)"
 	else
 		printf '%-33s %s\n' "${labels[$i]}" "${note[$id]:-not run}"
 	fi
@@ -535,6 +596,38 @@ ratio "Exim+vdkim pre-delivery / built-in" e b 1
 ratio "Exim+vdkim pre-queue / built-in" f b 1
 ratio "Exim signed / Exim unsigned" b a
 ratio "harness unsigned / Exim unsigned" c a
+
+# cpu_ratio NAME A B [TARGET]: B's CPU per message / A's, median over
+# the rounds: how many times A's per-core rate B's is.
+cpu_ratio() {
+	local name=$1 a=$2 b=$3 target=${4-} r q=""
+	for ((r = 1; r <= rounds; r++)); do
+		if [[ -n ${r_cpu[$a.$r]-} && -n ${r_cpu[$b.$r]-} ]]; then
+			q+="${r_cpu[$b.$r]} ${r_cpu[$a.$r]}"$'\n'
+		fi
+	done
+	if [[ -z $q ]]; then
+		printf '%-34s %8s\n' "$name" "n/a"
+		return
+	fi
+	printf '%s' "$q" | awk '{ printf "%.6f\n", ($2 > 0) ? $1 / $2 : 0 }' |
+		sort -g | awk -v t="$target" -v name="$name" '
+		{ v[NR] = $1 }
+		END {
+			m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+			if (t == "")
+				printf "%-34s %8.2f\n", name, m
+			else
+				printf "%-34s %8.2f   target >= %-4s  %s\n", name, m, t,
+				    (m >= t + 0) ? "PASS" : "BELOW"
+		}'
+}
+echo
+echo "ratios of CPU time per message (built-in's / vdkim's: above 1, vdkim costs less):"
+cpu_ratio "Exim+vdkim pre-delivery / built-in" e b 1
+cpu_ratio "Exim+vdkim pre-queue / built-in" f b 1
+cpu_ratio "Exim built-in / Exim unsigned" b a
+cpu_ratio "Exim+vdkim pre-delivery / unsigned" e a
 
 if ((failures > 0)); then
 	echo

@@ -1213,7 +1213,7 @@ START_TEST(open_good_config)
 		big.h.size = sizeof(big);
 		ck_assert_msg(A->open(path, &big.h, &inst, err, sizeof(err)) ==
 		    0, "open with a bigger vdkim_host: %s", err);
-		ck_assert_msg(log_count(VDKIM_LOG_INFO, NULL, "", NULL) >= 1,
+		ck_assert_msg(log_count(VDKIM_LOG_DEBUG, NULL, "loaded", NULL) == 1,
 		    "nothing logged through the bigger host:%s", log_dump());
 		A->close(inst);
 	}
@@ -2353,6 +2353,27 @@ END_TEST
 
 /* ============================================================= runner */
 
+/* The Exim functions in a host that is not Exim: an error, not a crash. */
+START_TEST(exim_functions_outside_exim)
+{
+	static const char *const names[] = { "vdkim_exim_prequeue",
+		"vdkim_exim_predelivery", "vdkim_exim_load" };
+	unsigned char *argv[2] = { (unsigned char *)"/nonexistent.conf",
+		(unsigned char *)"" };
+
+	for (size_t i = 0; i < 3; i++) {
+		int (*f)(unsigned char **, int, unsigned char **);
+		unsigned char *y = NULL;
+
+		*(void **)(&f) = dlsym(g_dl, names[i]);
+		ck_assert_msg(f != NULL, "%s is not exported", names[i]);
+		ck_assert_int_eq(f(&y, i == 2 ? 1 : 2, argv), 3 /* ERROR */);
+		ck_assert_msg(y != NULL && strstr((char *)y, "outside Exim") !=
+		    NULL, "%s: %s", names[i], y ? (char *)y : "(null)");
+	}
+}
+END_TEST
+
 static Suite *
 abi_suite(void)
 {
@@ -2397,6 +2418,7 @@ abi_suite(void)
 	tcase_add_test(tc, msg_begin_bad_arguments);
 	tcase_add_test(tc, msg_info_smaller_size);
 	tcase_add_test(tc, msg_chunk_edge_cases);
+	tcase_add_test(tc, exim_functions_outside_exim);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("reload");
