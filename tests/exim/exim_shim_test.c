@@ -76,11 +76,32 @@ expand_string(uschar *s)
 	return NULL;
 }
 
-/* Exim's store is freed with its pools; here, at the child's exit. */
+/* Exim's store: freed all at once, as Exim frees its pools (here at the
+ * end of each test, by fake_store_free). */
+static void *g_fake_store[4096];
+static size_t g_fake_nstore;
+
+static void *
+fake_store_keep(void *p)
+{
+	if (p == NULL || g_fake_nstore == sizeof(g_fake_store) / sizeof(g_fake_store[0])) {
+		fprintf(stderr, "exim_shim_test: store full\n");
+		exit(2);
+	}
+	return g_fake_store[g_fake_nstore++] = p;
+}
+
+static void
+fake_store_free(void)
+{
+	while (g_fake_nstore > 0)
+		free(g_fake_store[--g_fake_nstore]);
+}
+
 EXPORTED uschar *
 string_copyn_function(const uschar *s, int n)
 {
-	return (uschar *)strndup((const char *)s, (size_t)n);
+	return fake_store_keep(strndup((const char *)s, (size_t)n));
 }
 
 EXPORTED void
@@ -116,11 +137,9 @@ fail_setup(const char *what)
 static header_line *
 add_field(const char *text, int type)
 {
-	header_line *h = calloc(1, sizeof(*h));
+	header_line *h = fake_store_keep(calloc(1, sizeof(*h)));
 
-	if (h == NULL)
-		fail_setup("out of memory");
-	h->text = (uschar *)strdup(text);
+	h->text = fake_store_keep(strdup(text));
 	h->slen = (int)strlen(text);
 	h->type = type;
 	if (header_last == NULL)
@@ -323,10 +342,9 @@ START_TEST(own_received_and_removed_fields)
 	make_message("", 0, NULL, BODY);
 	add_field("Subject: removed by an ACL\n", '*');
 	ck_assert_int_eq(call(f_prequeue, &y, 2, g_conf, "default"), OK);
-	free(header_list->text);
-	header_list->text = (uschar *)strdup("Received: from [127.0.0.1] "
+	header_list->text = fake_store_keep(strdup("Received: from [127.0.0.1] "
 	    "by mta.example.com with esmtp\n\tid " ID "\n\tfor "
-	    "other@dest.example; Mon, 23 Nov 2026 08:23:17 +0000\n");
+	    "other@dest.example; Mon, 23 Nov 2026 08:23:17 +0000\n"));
 	ck_assert_msg(verify_sent((char *)y, BODY, why, sizeof(why)) == 0,
 	    "%s", why);
 }
@@ -368,8 +386,7 @@ START_TEST(require_is_plain_failure)
 	standard_config();
 	make_message("", 0, NULL, BODY);
 	sender_address = (unsigned char *)"x@nokey.example";
-	free(header_list->next->text);
-	header_list->next->text = (uschar *)strdup("From: x@nokey.example\n");
+	header_list->next->text = fake_store_keep(strdup("From: x@nokey.example\n"));
 	header_list->next->slen = (int)strlen((char *)header_list->next->text);
 	for (int s = 0; s < 2; s++) {
 		ck_assert_int_eq(call(s ? f_predelivery : f_prequeue, &y, 2,
@@ -478,6 +495,7 @@ shim_suite(void)
 	TCase *tc = tcase_create("dlfunc");
 
 	tcase_set_timeout(tc, 120);
+	tcase_add_checked_fixture(tc, NULL, fake_store_free);
 	tcase_add_test(tc, signs_every_layout);
 	tcase_add_test(tc, own_received_and_removed_fields);
 	tcase_add_test(tc, x_dkim_options_removed);
