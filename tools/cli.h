@@ -6,12 +6,16 @@
 
 #include <stddef.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "vdkim/policy.h"
 
 /* Prints "vdkimctl CMD: sentence" on stderr; returns 1 (an exit status). */
 int cli_error(const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* --time SECONDS (the clock, for trying a rotation schedule): 0, or
+ * prints why on behalf of cmd and returns 1. */
+int cli_parse_time(const char *cmd, const char *arg, time_t *out);
 /* Writes all of buf to f; returns 0 or -1. */
 int cli_write(FILE *f, const void *buf, size_t len);
 /* Splits "A,B:C D" into a NULL-terminated array (one malloc); NULL on
@@ -62,5 +66,6 @@ int cmd_sign(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_config_test(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
+int cmd_rotation(int argc, char **argv);
 
 #endif

@@ -75,7 +75,13 @@ typedef enum vdkim_why {
 	                                allowed to give them (ignored) */
 	VDKIM_WHY_OPTIONS_INVALID,   /* X-DKIM-Options malformed */
 	VDKIM_WHY_OPTIONS_NO_KEY,    /* X-DKIM-Options named no loaded key */
-	VDKIM_WHY_BAD_MESSAGE        /* header fields the decision cannot use */
+	VDKIM_WHY_BAD_MESSAGE,       /* header fields the decision cannot use */
+	VDKIM_WHY_ROTATION_HELD,     /* note: the schedule's current selector
+	                                is not ready in DNS; an older one signs */
+	VDKIM_WHY_ROTATION_NOT_IN_DNS, /* note: the selector in use was
+	                                missing or different at the last check */
+	VDKIM_WHY_ROTATION_UNVERIFIED /* no selector of the schedule has been
+	                                seen in DNS: none may sign */
 } vdkim_why;
 
 VDKIM_API const char *vdkim_why_name(vdkim_why why);
