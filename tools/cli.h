@@ -60,6 +60,18 @@ int cli_policy_load(const char *cmd, const char *path, vdkim_policy **out);
 /* What to change for a reason, in words ("" for ok). */
 const char *cli_why_hint(vdkim_why why);
 
+/* The zone-file line publishing key (malloc'd); 0, or 1 after printing
+ * why on behalf of cmd. */
+int cli_zone_line(const char *cmd, const vdkim_key *key, const char *selector,
+    const char *domain, char **line);
+/*
+ * Generates a key and writes DIR/SELECTOR.private (0600, never replacing a
+ * file) and DIR/SELECTOR.txt (the zone-file line, also returned in *line,
+ * malloc'd).  0, or 1 after printing why on behalf of cmd.
+ */
+int cli_keygen_write(const char *cmd, vdkim_key_type type, unsigned bits,
+    const char *selector, const char *domain, const char *dir, char **line);
+
 int cmd_keygen(int argc, char **argv);
 int cmd_dns_record(int argc, char **argv);
 int cmd_sign(int argc, char **argv);

@@ -464,10 +464,10 @@ sign_by_policy(const struct sign_opts *o)
 		goto out;
 	if (cli_head_read("sign", stdin, spool, &head) != 0)
 		goto out;
-	if (o->now == 0)
-		o->now = time(NULL);
-	if (vdkim_policy_decide(p, &o->env, head.fields, head.n, o->now, d,
-	    &err) != VDKIM_OK) {
+	/* --time moves the policy's clock (which rotating selector signs);
+	 * t= stays the real time of signing. */
+	if (vdkim_policy_decide(p, &o->env, head.fields, head.n,
+	    o->now ? o->now : time(NULL), d, &err) != VDKIM_OK) {
 		cli_error("sign", "%s", err.msg);
 		goto out;
 	}
