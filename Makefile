@@ -53,7 +53,8 @@ HARNESS    := $(BUILD)/vdkim-harness
 PEERS      := $(BUILD)/peers/opendkim_peer
 BENCHES    := $(BUILD)/bench_engine $(BUILD)/smtp_load
 
-.PHONY: all check unit unit-san abi abi-san harness harness-san interop policy-cli demo \
+.PHONY: all check unit unit-san abi abi-san harness harness-san interop policy-cli \
+	rotation rotation-san demo \
 	bench deps install clean
 
 all: $(SO) $(VDKIMCTL) $(HARNESS) $(UNIT) $(ABI_TEST) $(PEERS) $(BENCHES)
@@ -152,6 +153,15 @@ interop: $(VDKIMCTL) $(PEERS)
 policy-cli: $(VDKIMCTL)
 	bash tests/policy/run.sh $(BUILD)
 
+rotation: $(VDKIMCTL)
+	bash tests/rotation/run.sh $(BUILD)
+
+rotation-san:
+	$(MAKE) --no-print-directory BUILD=build/san SAN=1 build/san/vdkimctl
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	bash tests/rotation/run.sh build/san
+
 check: deps
 	$(MAKE) --no-print-directory all
 	$(MAKE) --no-print-directory unit
@@ -159,6 +169,8 @@ check: deps
 	$(MAKE) --no-print-directory abi
 	$(MAKE) --no-print-directory abi-san
 	$(MAKE) --no-print-directory policy-cli
+	$(MAKE) --no-print-directory rotation
+	$(MAKE) --no-print-directory rotation-san
 	$(MAKE) --no-print-directory harness
 	$(MAKE) --no-print-directory harness-san
 	$(MAKE) --no-print-directory interop

@@ -361,7 +361,7 @@ rotation_choose(const rot_binding *b, int alg, time_t now,
     const rot_state *st, rot_choice *out)
 {
 	const rot_schedule *s = b->sched;
-	const rot_key *chosen = NULL, *seen = NULL;
+	const rot_key *chosen = NULL, *seen = NULL, *held_key = NULL;
 	const rot_record *r;
 	char held[VDKIM_ERRMSG_MAX] = "", sel[ROT_SELECTOR_MAX];
 	long cur = rot_period_at(s, now);
@@ -382,16 +382,20 @@ rotation_choose(const rot_binding *b, int alg, time_t now,
 			chosen = k;
 			break;
 		}
-		if (held[0] == '\0')
+		if (held[0] == '\0') {
 			not_ready(b, k, r, held, sizeof(held));
+			held_key = k;
+		}
 		if (seen == NULL && k->entry.key != NULL && r != NULL &&
 		    r->since != 0)
 			seen = k;
 	}
-	if (!have_current && rot_selector(s, cur, alg, sel, sizeof(sel)) == 0)
+	if (!have_current && rot_selector(s, cur, alg, sel, sizeof(sel)) == 0) {
+		held_key = NULL;
 		snprintf(held, sizeof(held), "selector %s is held back: there "
 		    "is no key file %s/%s.private (vdkimctl rotation prepare "
 		    "makes it)", sel, b->key_dir, sel);
+	}
 	if (chosen != NULL && held[0] != '\0') {
 		choice(out, chosen, VDKIM_WHY_ROTATION_HELD, "%s; signing "
 		    "with s=%s", held, chosen->entry.selector);
@@ -416,9 +420,15 @@ rotation_choose(const rot_binding *b, int alg, time_t now,
 	/* Nothing was ever ready (a new schedule): a key that is in DNS
 	 * already beats leaving unsigned. */
 	if (seen != NULL) {
-		choice(out, seen, VDKIM_WHY_ROTATION_HELD, "%s; no older "
-		    "selector is ready, so s=%s signs", held,
-		    seen->entry.selector);
+		char since[32], ready[32];
+		r = rot_state_find(st, b->domain, seen->entry.selector);
+		rot_format_time(r->since, since, sizeof(since));
+		rot_format_time(r->since + s->publish_ahead, ready,
+		    sizeof(ready));
+		choice(out, seen, VDKIM_WHY_ROTATION_HELD, "no selector is "
+		    "ready yet: s=%s signs, seen in DNS since %s (ready %s)%s%s",
+		    seen->entry.selector, since, ready,
+		    held_key != seen ? "; " : "", held_key != seen ? held : "");
 		return;
 	}
 	choice(out, NULL, VDKIM_WHY_ROTATION_UNVERIFIED, "no selector of "
