@@ -87,7 +87,8 @@ add_key(rot_binding *b, size_t *cap, const char *selector, long period,
 	return 0;
 }
 
-/* The selectors of b's schedule that have a key file in its key-dir. */
+/* The selectors of b's schedule that have a key file in its key-dir:
+ * 0, 1 when the key-dir cannot be read (said), -1 out of memory. */
 static int
 find_keys(vdkim_policy *p, rot_binding *b, int line)
 {
@@ -113,7 +114,7 @@ find_keys(vdkim_policy *p, rot_binding *b, int line)
 		return policy_warn(p, 1, "%s:%d: dkim-rotation-key %s,%s: "
 		    "key-dir %s: %s (vdkimctl rotation prepare makes the keys)",
 		    p->path, line, s->name, b->domain, b->key_dir,
-		    strerror(errno));
+		    strerror(errno)) == 0 ? 1 : -1;
 	while ((de = readdir(d)) != NULL) {
 		size_t n = strlen(de->d_name), sl = strlen(PRIVATE_SUFFIX);
 		char sel[ROT_SELECTOR_MAX];
@@ -151,6 +152,8 @@ trim_keys(vdkim_policy *p, rot_binding *b, int line)
 {
 	size_t w = 0;
 
+	if (b->nkeys == 0)
+		return;
 	qsort(b->keys, b->nkeys, sizeof(*b->keys), cmp_key);
 	for (size_t i = 0; i < b->nkeys; i++) {
 		size_t newer = 0;
@@ -241,6 +244,7 @@ rotation_load(vdkim_policy *p, vdkim_error *err)
 		key_entry *k = &p->keytab[i];
 		rot_binding *b = k->rot;
 		vdkim_rc rc;
+		int found;
 
 		if (b == NULL)
 			continue;
@@ -248,8 +252,11 @@ rotation_load(vdkim_policy *p, vdkim_error *err)
 		if (rc != VDKIM_OK)
 			return rc;
 		b->key_dir = expand_key_dir(b->sched->key_dir, b->domain);
-		if (b->key_dir == NULL || find_keys(p, b, k->line) != 0)
+		found = b->key_dir != NULL ? find_keys(p, b, k->line) : -1;
+		if (found < 0)
 			return vdkim_fail(err, VDKIM_ENOMEM, "out of memory");
+		if (found > 0)
+			continue;
 		trim_keys(p, b, k->line);
 		load_binding_keys(p, b, k->line);
 	}

@@ -233,7 +233,8 @@ rot_state_parse(const char *text, size_t len, const char *label,
 		rot_state_free(st);
 		return rc;
 	}
-	qsort(st->r, st->n, sizeof(*st->r), cmp_record);
+	if (st->n > 0)
+		qsort(st->r, st->n, sizeof(*st->r), cmp_record);
 	for (size_t i = 1; i < st->n; i++)
 		if (cmp_record(&st->r[i - 1], &st->r[i]) == 0) {
 			rc = vdkim_fail(err, VDKIM_ESYNTAX, "%s: %s %s is "
