@@ -153,11 +153,13 @@ interop: $(VDKIMCTL) $(PEERS)
 policy-cli: $(VDKIMCTL)
 	bash tests/policy/run.sh $(BUILD)
 
-rotation: $(VDKIMCTL)
+rotation: $(VDKIMCTL) $(SO) $(HARNESS)
 	bash tests/rotation/run.sh $(BUILD)
 
+# An ASan module must be loaded by an ASan program: all come from build/san.
 rotation-san:
-	$(MAKE) --no-print-directory BUILD=build/san SAN=1 build/san/vdkimctl
+	$(MAKE) --no-print-directory BUILD=build/san SAN=1 build/san/vdkimctl \
+	    build/san/vdkim.so build/san/vdkim-harness
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	bash tests/rotation/run.sh build/san

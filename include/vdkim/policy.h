@@ -127,7 +127,9 @@ typedef struct vdkim_decision {
 
 /*
  * Decides for one message.  No I/O, no allocation of its own that
- * outlives the call.  Returns VDKIM_OK with the outcome in *out (NOSIGN and
+ * outlives the call.  now chooses the selector of keys bound to a rotation
+ * schedule (dkim-rotation-key), by the DNS checks recorded when the policy
+ * was loaded.  Returns VDKIM_OK with the outcome in *out (NOSIGN and
  * DEFER are outcomes, not errors), or an error for bad arguments.
  */
 VDKIM_API vdkim_rc vdkim_policy_decide(const vdkim_policy *p,

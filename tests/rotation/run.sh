@@ -5,8 +5,8 @@
 #
 #   bash tests/rotation/run.sh build      (the Makefile's "rotation" step)
 #
-# Needs root, BUILD_DIR/vdkimctl, dnsmasq-base, iproute2 and python3-dkim
-# (for /usr/bin/python3).  A quarterly schedule "k%Yq%Q" in 2030; five
+# Needs root, BUILD_DIR/vdkimctl, vdkim.so and vdkim-harness, dnsmasq-base,
+# iproute2, swaks and python3-dkim (for /usr/bin/python3).  A quarterly schedule "k%Yq%Q" in 2030; five
 # domains, each a case:
 #
 #   ok.test     k2030q2 published early: cutover on 2030-04-01
@@ -20,7 +20,9 @@
 #
 # Then overlap and retire, and a DNS server that does not answer (nothing
 # recorded, decisions unchanged, exit 3).  Messages signed before and
-# after each cutover are verified by dkimpy over the same DNS.
+# after each cutover are verified by dkimpy over the same DNS.  Last,
+# vdkim.so in the harness on the real clock: a held-back selector's
+# warning in the module's log line, and the harness's periodic checker.
 #
 # Environment: ROTATION_KEEP=1 keeps the work folder; ROTATION_VERBOSE=1
 # prints every check.
@@ -47,8 +49,11 @@ if [[ $# -ne 1 ]]; then
 	echo "usage: bash tests/rotation/run.sh BUILD_DIR" >&2
 	exit 2
 fi
-CTL=$(cd "$1" 2>/dev/null && pwd)/vdkimctl
-[[ -x $CTL ]] || { echo "rotation: $1/vdkimctl not built" >&2; exit 2; }
+BUILD=$(cd "$1" 2>/dev/null && pwd)
+CTL=$BUILD/vdkimctl
+for f in "$CTL" "$BUILD/vdkim-harness" "$BUILD/vdkim.so"; do
+	[[ -e $f ]] || { echo "rotation: $f not built" >&2; exit 2; }
+done
 "$PY" -c 'import dkim, dns.resolver' 2>/dev/null ||
 	{ echo "rotation: $PY cannot import dkim (python3-dkim)" >&2; exit 2; }
 
@@ -316,7 +321,78 @@ fi
 sign ok.test 2030-04-20 k2030q2
 sign mism.test 2030-04-20 k2030q2
 
-# ------------------------------------------------------------ 7. bad state
+# ------------------------------------------------------------ 7. harness
+
+# vdkim.so in the harness, on the real clock: now.test's schedule is an
+# explicit list whose newer selector began yesterday but is recorded as
+# not published, so every message is signed with the older one and the
+# module's log line says why.  The harness's periodic checker runs too:
+# with DNS down it records nothing and does not reload.
+now=$(date +%s)
+HDIR=$WORK/harness
+mkdir -p "$HDIR/keys/now.test" "$HDIR/spool" "$HDIR/md"
+for s in old new; do
+	"$CTL" keygen --selector $s --domain now.test --dir "$HDIR/keys/now.test" \
+		>/dev/null 2>&1 || bad "keygen $s for now.test"
+done
+printf 'vdkim-rotation-state 1\nrecord now.test new missing 0 %s\nrecord now.test old matching %s %s\nend 2\n' \
+	$((now - 3600)) $((now - 60 * 86400)) $((now - 3600)) >"$HDIR/state"
+cat >"$HDIR/vdkim.conf" <<EOF
+dkim-rotation list {
+    selector = "old,$(date -u -d @$((now - 90 * 86400)) +%F)"
+    selector = "new,$(date -u -d @$((now - 86400)) +%F)"
+    key-dir = "$HDIR/keys/%d"
+    state-file = "$HDIR/state"
+}
+dkim-rotation-key = "list,now.test"
+domain "*" { dkim-sign = yes }
+harness {
+    module = "$BUILD/vdkim.so"
+    spool-directory = "$HDIR/spool"
+    listener in { address = "127.0.0.1:2526" }
+    maildir = "$HDIR/md"
+    log-file = "$HDIR/log"
+    rotation-check = "$CTL"
+    rotation-check-interval = 3600
+}
+EOF
+ip netns exec "$DNS_NETNS" "$BUILD/vdkim-harness" --config "$HDIR/vdkim.conf" &
+HPID=$!
+for ((i = 0; i < 100; i++)); do
+	grep -q "rotation check: exit" "$HDIR/log" 2>/dev/null &&
+		grep -q "running as" "$HDIR/log" && break
+	sleep 0.1
+done
+if timeout 60 ip netns exec "$DNS_NETNS" swaks --server 127.0.0.1:2526 \
+	--timeout 30 --from alice@now.test --to bob@example.org \
+	--header "From: alice@now.test" >"$HDIR/swaks.out" 2>&1; then
+	ok "harness: message accepted"
+else
+	bad "harness: swaks failed" "$HDIR/swaks.out"
+fi
+for ((i = 0; i < 100; i++)); do
+	[[ -n $(ls "$HDIR/md/new" 2>/dev/null) ]] && break
+	sleep 0.1
+done
+kill -TERM "$HPID" 2>/dev/null
+wait "$HPID"
+if grep -q "signed d=now.test s=old note=rotation-held: selector new .*not published" "$HDIR/log"; then
+	ok "harness: the module's log line says why the new selector is held back"
+else
+	bad "harness: no rotation-held line in the module's log" "$HDIR/log"
+fi
+if grep -q "rotation check: exit 3" "$HDIR/log" && ! grep -q "module reloaded" "$HDIR/log"; then
+	ok "harness: the periodic check with DNS down: exit 3, no reload"
+else
+	bad "harness: periodic check" "$HDIR/log"
+fi
+if grep -qs "s=old;" "$HDIR"/md/new/*; then
+	ok "harness: delivered signed with s=old"
+else
+	bad "harness: the delivered message is not signed with s=old" "$HDIR/log"
+fi
+
+# ------------------------------------------------------------ 8. bad state
 
 printf 'vdkim-rotation-state 1\nrecord ok.test k2030q1 matching 1 2\n' >"$WORK/state.trunc"
 cp "$WORK/state.trunc" "$STATE"
