@@ -55,7 +55,7 @@ PEERS      := $(BUILD)/peers/opendkim_peer
 BENCHES    := $(BUILD)/bench_engine $(BUILD)/smtp_load
 
 .PHONY: all check unit unit-san abi abi-san harness harness-san interop policy-cli exim \
-	demo bench deps install clean
+	rotation rotation-san demo bench deps install clean
 
 all: $(SO) $(VDKIMCTL) $(HARNESS) $(UNIT) $(ABI_TEST) $(EXIM_SHIM_TEST) $(PEERS) \
 	$(BENCHES)
@@ -172,6 +172,17 @@ policy-cli: $(VDKIMCTL)
 exim: $(SO) $(VDKIMCTL)
 	bash tests/exim/run.sh $(BUILD)
 
+rotation: $(VDKIMCTL) $(SO) $(HARNESS)
+	bash tests/rotation/run.sh $(BUILD)
+
+# An ASan module must be loaded by an ASan program: all come from build/san.
+rotation-san:
+	$(MAKE) --no-print-directory BUILD=build/san SAN=1 build/san/vdkimctl \
+	    build/san/vdkim.so build/san/vdkim-harness
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	bash tests/rotation/run.sh build/san
+
 check: deps
 	$(MAKE) --no-print-directory all
 	$(MAKE) --no-print-directory unit
@@ -179,6 +190,8 @@ check: deps
 	$(MAKE) --no-print-directory abi
 	$(MAKE) --no-print-directory abi-san
 	$(MAKE) --no-print-directory policy-cli
+	$(MAKE) --no-print-directory rotation
+	$(MAKE) --no-print-directory rotation-san
 	$(MAKE) --no-print-directory harness
 	$(MAKE) --no-print-directory harness-san
 	$(MAKE) --no-print-directory interop

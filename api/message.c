@@ -250,13 +250,27 @@ answer_unsigned(vdkim_msg *m, vdkim_hook_result *res, const char *code,
 	res->smtp_reply = m->smtp_reply;
 }
 
+/* A note on a signed message that needs the operator: a rotation held
+ * back or a selector in use missing from DNS.  Its sentence goes into the
+ * line, at warning level, for every message so signed. */
+static int
+note_is_warning(const vdkim_msg *m)
+{
+	return m->dec.why == VDKIM_WHY_ROTATION_HELD ||
+	    m->dec.why == VDKIM_WHY_ROTATION_NOT_IN_DNS;
+}
+
 static void
 log_outcome(vdkim_msg *m, const vdkim_hook_result *res)
 {
 	const char *q = m->info.queue_id ? m->info.queue_id : "-";
 	const char *vmta = m->info.vmta ? m->info.vmta : "default";
 
-	if (res->nsigned > 0)
+	if (res->nsigned > 0 && note_is_warning(m))
+		inst_log(m->inst, VDKIM_LOG_WARNING, "vdkim: %s %s vmta=%s "
+		    "signed %s note=%s: %s", q, hook_name(m->hook), vmta,
+		    res->signatures, res->reason_code, res->reason);
+	else if (res->nsigned > 0)
 		inst_log(m->inst, VDKIM_LOG_INFO, "vdkim: %s %s vmta=%s signed "
 		    "%s%s%s", q, hook_name(m->hook), vmta, res->signatures,
 		    strcmp(res->reason_code, "ok") ? " note=" : "",

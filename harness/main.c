@@ -21,6 +21,7 @@
 #include "intake.h"
 #include "log.h"
 #include "module_host.h"
+#include "rotation_runner.h"
 #include "smtp_server.h"
 #include "spool.h"
 
@@ -31,6 +32,7 @@
 struct harness {
 	harness_config *cfg;
 	module_host *module;
+	rotation_runner *rotation;
 	accounting *acct;
 	spool *spool;
 	delivery_queue *queue;
@@ -87,6 +89,7 @@ recovered(void *ctx, const char *id, envelope *env)
 static void
 teardown(struct harness *h)
 {
+	rotation_runner_stop(h->rotation);
 	delivery_stop(h->delivery);
 	smtp_server_free(h->server);
 	delivery_queue_free(h->queue);
@@ -167,7 +170,10 @@ run(struct harness *h)
 	if (smtp_server_new(h->cfg, &h->in, reload, h, &h->server, err,
 	    sizeof(err)) != 0 ||
 	    delivery_start(h->cfg, h->module, h->spool, h->queue, h->acct,
-	    &h->delivery, err, sizeof(err)) != 0)
+	    &h->delivery, err, sizeof(err)) != 0 ||
+	    (h->cfg->rotation_check != NULL && rotation_runner_start(
+	    h->cfg->rotation_check, h->cfg->path, h->cfg->rotation_check_interval,
+	    h->module, &h->rotation, err, sizeof(err)) != 0))
 		return fail(h, err, EXIT_RUN);
 	log_msg(HLOG_INFO, "vdkim-harness running as %s: module %s, signing "
 	    "at %s, delivering to %s %s, %d delivery worker(s)",

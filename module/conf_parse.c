@@ -9,8 +9,9 @@
  *
  * PowerMTA lets "domain-key" be repeated; in libconfuse "=" on a list
  * replaces the earlier values.  The callback therefore also appends each
- * domain-key to a hidden list of its section, which is what the model is
- * built from.
+ * domain-key (and dkim-rotation-key, which stands where a domain-key can,
+ * in the same order) to a hidden list of its section, which is what the
+ * model is built from; a dkim-rotation block's "selector" lines likewise.
  */
 #include <pthread.h>
 #include <stdarg.h>
@@ -28,10 +29,13 @@
 #include "header_fields.h"
 #include "interval.h"
 #include "policy_model.h"
+#include "rotation.h"
 
 #define KEYS_ALL "_vdkim-domain-key-all"
 #define CONF_HOST_SECTION "harness"
 #define KEYS_ALL_MARK '\x01'
+#define KEYS_ALL_ROT_MARK '\x02'
+#define SELECTORS_ALL "_vdkim-selector-all"
 
 /* A checked value and its line. */
 typedef struct conf_val {
@@ -180,7 +184,25 @@ check_value(const char *name, const char *v)
 		    "dkim-align must be off, relaxed or strict";
 	if (strcmp(name, "virtual-mta") == 0)
 		return *v != '\0' ? NULL : "an empty virtual-mta name";
-	return NULL;
+	return rot_check_value(name, v);
+}
+
+/* Appends "<mark>LINE<TAB>value" to the hidden list all of cfg. */
+static int
+append_hidden(cfg_t *cfg, const char *all, char mark, int line,
+    const char *value)
+{
+	cfg_opt_t *opt = cfg_getopt(cfg, all);
+	char *rec = malloc(strlen(value) + 24);
+
+	if (opt == NULL || rec == NULL) {
+		free(rec);
+		return -1;
+	}
+	sprintf(rec, "%c%d\t%s", mark, line, value);
+	cfg_opt_setnstr(opt, rec, cfg_opt_size(opt));
+	free(rec);
+	return 0;
 }
 
 static int
@@ -200,20 +222,16 @@ parse_value(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
 	}
 	cv->line = cfg->line;
 	strcpy(cv->s, value);
-	if (strcmp(opt->name, "domain-key") == 0) {
-		/* Keep every domain-key, "=" or not (see the top). */
-		cfg_opt_t *all = cfg_getopt(cfg, KEYS_ALL);
-		char *rec = malloc(strlen(value) + 24);
-
-		if (all == NULL || rec == NULL) {
-			free(rec);
-			free(cv);
-			cfg_error(cfg, "out of memory");
-			return -1;
-		}
-		sprintf(rec, "%c%d\t%s", KEYS_ALL_MARK, cv->line, value);
-		cfg_opt_setnstr(all, rec, cfg_opt_size(all));
-		free(rec);
+	/* Keep every domain-key and selector, "=" or not (see the top). */
+	if ((strcmp(opt->name, "domain-key") == 0 && append_hidden(cfg,
+	    KEYS_ALL, KEYS_ALL_MARK, cv->line, value) != 0) ||
+	    (strcmp(opt->name, "dkim-rotation-key") == 0 && append_hidden(cfg,
+	    KEYS_ALL, KEYS_ALL_ROT_MARK, cv->line, value) != 0) ||
+	    (strcmp(opt->name, "selector") == 0 && append_hidden(cfg,
+	    SELECTORS_ALL, KEYS_ALL_MARK, cv->line, value) != 0)) {
+		free(cv);
+		cfg_error(cfg, "out of memory");
+		return -1;
 	}
 	*(conf_val **)result = cv;
 	return 0;
@@ -239,7 +257,7 @@ free_value(void *p)
 	VAL(P "dkim-body-canon"), VAL(P "dkim-expire-after"), \
 	FLAG(P "dkim-add-timestamp"), FLAG(P "dkim-add-body-limit"), \
 	FLAG(P "dkim-disallow-adding-headers")
-#define KEY_OPTS VAL_LIST("domain-key"), \
+#define KEY_OPTS VAL_LIST("domain-key"), VAL_LIST("dkim-rotation-key"), \
 	CFG_STR_LIST(KEYS_ALL, NULL, CFGF_NODEFAULT)
 #define SECTIONS(name, opts) CFG_SEC(name, opts, \
     CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES)
@@ -266,8 +284,17 @@ static cfg_opt_t pool_opts[] = {
 	CFG_END()
 };
 
+static cfg_opt_t rotation_opts[] = {
+	VAL("selector-pattern"), VAL("period"), VAL("start"), VAL("key-dir"),
+	VAL_LIST("algorithm"), VAL("publish-ahead"), VAL("overlap"),
+	VAL("state-file"), VAL_LIST("selector"),
+	CFG_STR_LIST(SELECTORS_ALL, NULL, CFGF_NODEFAULT),
+	CFG_END()
+};
+
 static cfg_opt_t root_opts[] = {
 	KEY_OPTS,
+	SECTIONS("dkim-rotation", rotation_opts),
 	SECTIONS("domain-key-list", keylist_opts),
 	SECTIONS("source", source_opts),
 	SECTIONS("virtual-mta", vmta_opts),
@@ -371,6 +398,26 @@ lower(char *s)
 			*s = (char)(*s + 32);
 }
 
+/* "NAME,DOMAIN" of a dkim-rotation-key into k (the schedule is looked up
+ * once every block is built: check_references). */
+static int
+build_binding(struct builder *b, key_entry *k, const char *v,
+    const char *comma)
+{
+	rot_binding *rb = calloc(1, sizeof(*rb));
+
+	k->rot = rb;
+	if (rb == NULL ||
+	    (rb->sched_name = strndup(v, (size_t)(comma - v))) == NULL ||
+	    (rb->domain = strdup(comma + 1)) == NULL ||
+	    (k->selector = strdup(rb->sched_name)) == NULL ||
+	    (k->domain = strdup(rb->domain)) == NULL)
+		return build_fail(b, k->line, "out of memory");
+	lower(rb->domain);
+	lower(k->domain);
+	return 0;
+}
+
 /* Adds the keys of section sec to scope sc (and to the key table). */
 static int
 build_keys(struct builder *b, cfg_t *sec, scope *sc)
@@ -387,21 +434,26 @@ build_keys(struct builder *b, cfg_t *sec, scope *sc)
 		key_entry *k;
 		const char *tab, *c1, *c2;
 
-		if (rec[0] != KEYS_ALL_MARK)
+		if (rec[0] != KEYS_ALL_MARK && rec[0] != KEYS_ALL_ROT_MARK)
 			return build_fail(b, sc->line, "unknown directive '%s'",
 			    KEYS_ALL);
 		tab = strchr(rec, '\t');
 		c1 = strchr(tab + 1, ',');
-		c2 = strchr(c1 + 1, ',');
 		k = &b->p->keytab[b->p->nkeytab++];
 		k->line = atoi(rec + 1);
+		sc->keys[sc->nkeys++] = k;
+		if (rec[0] == KEYS_ALL_ROT_MARK) {
+			if (build_binding(b, k, tab + 1, c1) != 0)
+				return -1;
+			continue;
+		}
+		c2 = strchr(c1 + 1, ',');
 		k->selector = strndup(tab + 1, (size_t)(c1 - tab - 1));
 		k->domain = strndup(c1 + 1, (size_t)(c2 - c1 - 1));
 		k->path = strdup(c2 + 1);
 		if (k->selector == NULL || k->domain == NULL || k->path == NULL)
 			return build_fail(b, k->line, "out of memory");
 		lower(k->domain);
-		sc->keys[sc->nkeys++] = k;
 	}
 	return 0;
 }
@@ -560,11 +612,99 @@ build_scopes(struct builder *b, cfg_t *root, const char *keyword,
 	return 0;
 }
 
-/* Cross-checks: pool members are VMTAs. */
+static rot_text_val
+text_val(cfg_t *sec, const char *name)
+{
+	conf_val *v = cfg_size(sec, name) ? cfg_getptr(sec, name) : NULL;
+	rot_text_val tv = { v ? v->s : NULL, v ? v->line : 0 };
+
+	return tv;
+}
+
+/* One dkim-rotation block into s. */
+static int
+build_rotation(struct builder *b, cfg_t *sec, rot_schedule *s)
+{
+	rot_text t;
+	rot_text_val algs[ROT_MAX_ALGS + 1], *sels = NULL;
+	unsigned na = cfg_size(sec, "algorithm"), ns = cfg_size(sec,
+	    SELECTORS_ALL);
+	char why[VDKIM_ERRMSG_MAX];
+	int line = 0, rc;
+
+	memset(&t, 0, sizeof(t));
+	t.name = cfg_title(sec);
+	t.line = section_line(b->text, 1, 0, "dkim-rotation", t.name);
+	t.pattern = text_val(sec, "selector-pattern");
+	t.period = text_val(sec, "period");
+	t.start = text_val(sec, "start");
+	t.key_dir = text_val(sec, "key-dir");
+	t.ahead = text_val(sec, "publish-ahead");
+	t.overlap = text_val(sec, "overlap");
+	t.state = text_val(sec, "state-file");
+	for (unsigned i = 0; i < na && i <= ROT_MAX_ALGS; i++) {
+		conf_val *cv = cfg_getnptr(sec, "algorithm", i);
+		algs[i].v = cv->s;
+		algs[i].line = cv->line;
+		t.nalgs++;
+	}
+	t.algs = algs;
+	if (ns > 0 && (sels = calloc(ns, sizeof(*sels))) == NULL)
+		return build_fail(b, t.line, "out of memory");
+	for (unsigned i = 0; i < ns; i++) {
+		const char *rec = cfg_getnstr(sec, SELECTORS_ALL, i);
+		if (rec[0] != KEYS_ALL_MARK) {
+			free(sels);
+			return build_fail(b, t.line, "unknown directive '%s'",
+			    SELECTORS_ALL);
+		}
+		sels[i].line = atoi(rec + 1);
+		sels[i].v = strchr(rec, '\t') + 1;
+	}
+	t.selectors = sels;
+	t.nselectors = ns;
+	rc = rot_schedule_build(&t, s, &line, why, sizeof(why));
+	free(sels);
+	return rc == 0 ? 0 : build_fail(b, line, "dkim-rotation %s: %s",
+	    t.name, why);
+}
+
+static int
+build_rotations(struct builder *b, cfg_t *root)
+{
+	vdkim_policy *p = b->p;
+	unsigned n = cfg_size(root, "dkim-rotation");
+
+	if (n == 0)
+		return 0;
+	p->schedules = calloc(n, sizeof(*p->schedules));
+	if (p->schedules == NULL)
+		return build_fail(b, 0, "out of memory");
+	for (unsigned i = 0; i < n; i++)
+		/* Counted first, so that a half-built one is freed too. */
+		if (build_rotation(b, cfg_getnsec(root, "dkim-rotation", i),
+		    &p->schedules[p->nschedules++]) != 0)
+			return -1;
+	return 0;
+}
+
+/* Cross-checks: pool members are VMTAs; dkim-rotation-key names a
+ * dkim-rotation block. */
 static int
 check_references(struct builder *b, cfg_t *root)
 {
 	vdkim_policy *p = b->p;
+
+	for (size_t i = 0; i < p->nkeytab; i++) {
+		rot_binding *rb = p->keytab[i].rot;
+		for (size_t k = 0; rb != NULL && k < p->nschedules; k++)
+			if (strcmp(p->schedules[k].name, rb->sched_name) == 0)
+				rb->sched = &p->schedules[k];
+		if (rb != NULL && rb->sched == NULL)
+			return build_fail(b, p->keytab[i].line,
+			    "dkim-rotation-key: no dkim-rotation block is "
+			    "named \"%s\"", rb->sched_name);
+	}
 
 	for (size_t i = 0; i < p->npools; i++) {
 		cfg_t *sec = cfg_gettsec(root, "virtual-mta-pool",
@@ -641,7 +781,7 @@ build_model(struct builder *b, cfg_t *root)
 		&p->npools) != 0 ||
 	    build_scopes(b, root, "domain-key-list", SCOPE_KEYLIST, &p->lists,
 		&p->nlists) != 0 ||
-	    build_sources(b, root) != 0)
+	    build_sources(b, root) != 0 || build_rotations(b, root) != 0)
 		return -1;
 	return check_references(b, root);
 }

@@ -13,6 +13,7 @@
 #include "conf_parse.h"
 #include "error.h"
 #include "policy_model.h"
+#include "rotation.h"
 #include "strbuf.h"
 
 const scope *
@@ -51,8 +52,8 @@ policy_warn(vdkim_policy *p, int is_error, const char *fmt, ...)
  * Loads one key file after checking who may change it: a key that others
  * can replace would let them sign as the domain.
  */
-static void
-load_key(vdkim_policy *p, key_entry *k)
+void
+policy_load_key(vdkim_policy *p, key_entry *k)
 {
 	struct stat st;
 	vdkim_error err;
@@ -86,16 +87,19 @@ policy_load_keys(vdkim_policy *p)
 		key_entry *k = &p->keytab[i];
 		size_t j;
 
+		if (k->rot != NULL)
+			continue; /* rotation_load() finds its keys */
 		/* A file named twice is parsed once and shared. */
 		for (j = 0; j < i; j++)
-			if (strcmp(p->keytab[j].path, k->path) == 0)
+			if (p->keytab[j].rot == NULL &&
+			    strcmp(p->keytab[j].path, k->path) == 0)
 				break;
 		if (j < i) {
 			k->key = vdkim_key_ref(p->keytab[j].key);
 			memcpy(k->error, p->keytab[j].error, sizeof(k->error));
 			continue;
 		}
-		load_key(p, k);
+		policy_load_key(p, k);
 	}
 	return 0;
 }
@@ -106,7 +110,10 @@ alg_available(const scope *const *chain, size_t n, int alg)
 {
 	for (size_t s = 0; s < n; s++)
 		for (size_t i = 0; i < chain[s]->nkeys; i++)
-			if (chain[s]->keys[i]->key != NULL &&
+			if (chain[s]->keys[i]->rot != NULL &&
+			    rotation_has_alg(chain[s]->keys[i]->rot, alg))
+				return 1;
+			else if (chain[s]->keys[i]->key != NULL &&
 			    (int)vdkim_key_get_alg(chain[s]->keys[i]->key) ==
 			    alg)
 				return 1;
@@ -208,11 +215,13 @@ policy_free(vdkim_policy *p)
 	free(p->sources);
 	for (size_t i = 0; i < p->nkeytab; i++) {
 		vdkim_key_unref(p->keytab[i].key);
+		rotation_binding_free(p->keytab[i].rot);
 		free(p->keytab[i].selector);
 		free(p->keytab[i].domain);
 		free(p->keytab[i].path);
 	}
 	free(p->keytab);
+	rotation_free(p);
 	for (size_t i = 0; i < p->nwarnings; i++)
 		free(p->warnings[i].text);
 	free(p->warnings);
@@ -250,6 +259,11 @@ vdkim_policy_load(const char *path, vdkim_policy **out, vdkim_error *err)
 		return rc;
 	}
 	policy_load_keys(p);
+	rc = rotation_load(p, err);
+	if (rc != VDKIM_OK) {
+		policy_free(p);
+		return rc;
+	}
 	policy_check_algorithms(p);
 	/* The system's list (publicsuffix package), else the one built into
 	 * libpsl. */
@@ -354,7 +368,9 @@ describe_scope(strbuf *sb, const char *kind, const scope *sc)
 	}
 	for (size_t i = 0; i < sc->nkeys; i++) {
 		const key_entry *k = sc->keys[i];
-		if (k->key != NULL)
+		if (k->rot != NULL)
+			rotation_describe(sb, k);
+		else if (k->key != NULL)
 			sb_addf(sb, "  key  s=%-16s d=%-24s %s %u bits  %s\n",
 			    k->selector, k->domain,
 			    vdkim_alg_name(vdkim_key_get_alg(k->key)),

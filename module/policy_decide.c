@@ -13,6 +13,8 @@
  *      under dkim-align, then the fallback identity;
  *   4. the verdict: sign what could be signed; under dkim-require a
  *      signature that should be made and cannot be defers the message.
+ * A key bound to a rotation schedule stands for the selector the clock
+ * and the recorded DNS checks make current (rotation_keys.c).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -23,6 +25,7 @@
 #include "error.h"
 #include "mail_address.h"
 #include "policy_model.h"
+#include "rotation.h"
 
 #define MAX_RULES_PER_SCOPE 64
 #define ADDR_MAX 330
@@ -42,6 +45,9 @@ vdkim_why_name(vdkim_why why)
 		[VDKIM_WHY_OPTIONS_INVALID] = "x-dkim-options-invalid",
 		[VDKIM_WHY_OPTIONS_NO_KEY] = "x-dkim-options-no-key",
 		[VDKIM_WHY_BAD_MESSAGE] = "bad-message",
+		[VDKIM_WHY_ROTATION_HELD] = "rotation-held",
+		[VDKIM_WHY_ROTATION_NOT_IN_DNS] = "rotation-not-in-dns",
+		[VDKIM_WHY_ROTATION_UNVERIFIED] = "rotation-unverified",
 	};
 
 	if ((size_t)why < sizeof(names) / sizeof(names[0]) && names[why])
@@ -77,6 +83,7 @@ typedef struct decide_ctx {
 	const char *rcpt;
 	char from[ADDR_MAX], sender[ADDR_MAX];
 	dkim_options xo;
+	time_t now;              /* chooses rotating selectors */
 	vdkim_decision *out;
 } decide_ctx;
 
@@ -401,6 +408,8 @@ key_matches_domain(const key_entry *k, const char *domain)
 static int
 key_fits_alg(const key_entry *k, int alg)
 {
+	if (k->rot != NULL)
+		return alg == UNSET || rotation_has_alg(k->rot, alg);
 	/* A key that failed to load is not skipped: picking it tells the
 	 * operator about it (key-not-loaded) instead of hiding it. */
 	return alg == UNSET || k->key == NULL ||
@@ -601,6 +610,18 @@ plan_signature(decide_ctx *c, size_t k, const effective *e,
 		    o->alg != UNSET ? " " : "", domain, c->vmta_name, domain);
 		return -1;
 	}
+	if (key->rot != NULL) {
+		rot_choice rc;
+		rotation_choose(key->rot, o->alg, c->now, key->rot->state, &rc);
+		if (rc.key == NULL) {
+			failf(f, rc.why, "%s", rc.detail);
+			return -1;
+		}
+		if (rc.why != VDKIM_WHY_OK && (note->why == VDKIM_WHY_OK ||
+		    note->why == VDKIM_WHY_NOT_ALIGNED))
+			failf(note, rc.why, "%s", rc.detail);
+		key = &rc.key->entry;
+	}
 	if (key->key == NULL) {
 		failf(f, VDKIM_WHY_KEY_NOT_LOADED, "domain-key %s,%s (%s:%d) "
 		    "is not loaded: %s", key->selector, key->domain,
@@ -649,6 +670,7 @@ vdkim_policy_decide(const vdkim_policy *p, const vdkim_envelope *env,
 	c.p = p;
 	c.out = out;
 	c.rcpt = env->rcpt_domain;
+	c.now = now;
 	out->verdict = VDKIM_VERDICT_NOSIGN;
 
 	/* First, so that X-DKIM-Options is stripped whatever happens. */
@@ -691,7 +713,6 @@ vdkim_policy_decide(const vdkim_policy *p, const vdkim_envelope *env,
 		    first_fail.why == VDKIM_WHY_OK)
 			first_fail = f;
 	}
-	(void)now; /* the clock matters to rotation schedules only */
 	if (wanted == 0) {
 		out->why = VDKIM_WHY_DISABLED;
 		snprintf(out->detail, sizeof(out->detail), "signing is off for "

@@ -62,6 +62,8 @@ typedef struct key_entry {
 	int line;
 	vdkim_key *key;          /* NULL when it failed to load */
 	char error[VDKIM_ERRMSG_MAX];
+	struct rot_binding *rot; /* dkim-rotation-key: the key is chosen per
+	                            message (rotation.h); key, path unused */
 } key_entry;
 
 enum scope_kind { SCOPE_GLOBAL, SCOPE_VMTA, SCOPE_POOL, SCOPE_KEYLIST };
@@ -101,6 +103,10 @@ struct vdkim_policy {
 	policy_warning *warnings;
 	size_t nwarnings;
 	psl_ctx_t *psl;          /* Public Suffix List, for dkim-align */
+	struct rot_schedule *schedules; /* dkim-rotation blocks */
+	size_t nschedules;
+	struct rot_state_file *rot_states; /* their state files, loaded */
+	size_t nrot_states;
 };
 
 /* Looks up a scope by name (case-sensitive, as PowerMTA's names are). */
@@ -119,5 +125,8 @@ const char *policy_org_domain(const vdkim_policy *p, const char *domain);
 
 /* Loads every key of the table, recording failures as warnings. */
 int policy_load_keys(vdkim_policy *p);
+/* Loads one key file (refusing unsafe permissions), recording a failure
+ * in k->error and as a warning. */
+void policy_load_key(vdkim_policy *p, key_entry *k);
 
 #endif

@@ -26,6 +26,21 @@ cli_error(const char *cmd, const char *fmt, ...)
 }
 
 int
+cli_parse_time(const char *cmd, const char *arg, time_t *out)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(arg, &end, 10);
+	if (*arg == '\0' || *end != '\0' || errno != 0 || v <= 0)
+		return cli_error(cmd, "--time must be seconds since 1970 (date "
+		    "+%%s), not \"%s\"", arg);
+	*out = (time_t)v;
+	return 0;
+}
+
+int
 cli_write(FILE *f, const void *buf, size_t len)
 {
 	return len == 0 || fwrite(buf, 1, len, f) == len ? 0 : -1;

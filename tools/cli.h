@@ -6,12 +6,16 @@
 
 #include <stddef.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "vdkim/policy.h"
 
 /* Prints "vdkimctl CMD: sentence" on stderr; returns 1 (an exit status). */
 int cli_error(const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* --time SECONDS (the clock, for trying a rotation schedule): 0, or
+ * prints why on behalf of cmd and returns 1. */
+int cli_parse_time(const char *cmd, const char *arg, time_t *out);
 /* Writes all of buf to f; returns 0 or -1. */
 int cli_write(FILE *f, const void *buf, size_t len);
 /* Splits "A,B:C D" into a NULL-terminated array (one malloc); NULL on
@@ -56,11 +60,24 @@ int cli_policy_load(const char *cmd, const char *path, vdkim_policy **out);
 /* What to change for a reason, in words ("" for ok). */
 const char *cli_why_hint(vdkim_why why);
 
+/* The zone-file line publishing key (malloc'd); 0, or 1 after printing
+ * why on behalf of cmd. */
+int cli_zone_line(const char *cmd, const vdkim_key *key, const char *selector,
+    const char *domain, char **line);
+/*
+ * Generates a key and writes DIR/SELECTOR.private (0600, never replacing a
+ * file) and DIR/SELECTOR.txt (the zone-file line, also returned in *line,
+ * malloc'd).  0, or 1 after printing why on behalf of cmd.
+ */
+int cli_keygen_write(const char *cmd, vdkim_key_type type, unsigned bits,
+    const char *selector, const char *domain, const char *dir, char **line);
+
 int cmd_keygen(int argc, char **argv);
 int cmd_dns_record(int argc, char **argv);
 int cmd_sign(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_config_test(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
+int cmd_rotation(int argc, char **argv);
 
 #endif

@@ -11,9 +11,10 @@
 #include "cli.h"
 #include "vdkim/dkim.h"
 
-/* Prints (and optionally returns) the zone-file line for key. */
-static int
-zone_line_for(const char *cmd, const vdkim_key *key, const char *selector,
+/* The zone-file line for key (malloc'd into *line); 0, or 1 after
+ * printing why. */
+int
+cli_zone_line(const char *cmd, const vdkim_key *key, const char *selector,
     const char *domain, char **line)
 {
 	vdkim_error err;
@@ -30,6 +31,58 @@ zone_line_for(const char *cmd, const vdkim_key *key, const char *selector,
 }
 
 int
+cli_keygen_write(const char *cmd, vdkim_key_type type, unsigned bits,
+    const char *selector, const char *domain, const char *dir, char **out)
+{
+	char *pem = NULL, *line = NULL, path[4096], why[4200];
+	size_t pemlen = 0;
+	vdkim_key *key = NULL;
+	vdkim_error err;
+	int rc = 1;
+
+	if (vdkim_key_generate(type, bits, &key, &err) != VDKIM_OK)
+		return cli_error(cmd, "%s", err.msg);
+	if (vdkim_key_warning(key) != NULL)
+		fprintf(stderr, "vdkimctl %s: warning: %s\n", cmd,
+		    vdkim_key_warning(key));
+	if (cli_zone_line(cmd, key, selector, domain, &line) != 0)
+		goto out;
+	if (vdkim_key_private_pem(key, &pem, &pemlen, &err) != VDKIM_OK) {
+		cli_error(cmd, "%s", err.msg);
+		goto out;
+	}
+	/* The private key first, refusing to overwrite: a selector's key
+	 * is replaced by rotating to a new selector, never in place. */
+	snprintf(path, sizeof(path), "%s/%s.private", dir, selector);
+	if (cli_write_file(path, pem, pemlen, 0600, 1, why, sizeof(why))) {
+		cli_error(cmd, "%s", why);
+		goto out;
+	}
+	snprintf(path, sizeof(path), "%s/%s.txt", dir, selector);
+	{
+		size_t n = strlen(line);
+		line[n] = '\n';
+		if (cli_write_file(path, line, n + 1, 0644, 0, why,
+		    sizeof(why))) {
+			cli_error(cmd, "%s", why);
+			goto out;
+		}
+		line[n] = '\0';
+	}
+	*out = line;
+	line = NULL;
+	rc = 0;
+out:
+	if (pem != NULL) {
+		OPENSSL_cleanse(pem, pemlen);
+		free(pem);
+	}
+	free(line);
+	vdkim_key_unref(key);
+	return rc;
+}
+
+int
 cmd_keygen(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -43,11 +96,8 @@ cmd_keygen(int argc, char **argv)
 	const char *selector = NULL, *domain = NULL, *dir = ".";
 	vdkim_key_type type = VDKIM_KEY_RSA;
 	unsigned long bits = 2048;
-	char *end, *pem = NULL, *line = NULL, path[4096], why[4200];
-	size_t pemlen = 0;
-	vdkim_key *key = NULL;
-	vdkim_error err;
-	int c, rc = 1;
+	char *end, *line = NULL;
+	int c;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
@@ -82,45 +132,12 @@ cmd_keygen(int argc, char **argv)
 		    "\"/\"", selector);
 	if (type == VDKIM_KEY_RSA && bits > 16384)
 		return cli_error("keygen", "--bits %lu is out of range", bits);
-	if (vdkim_key_generate(type, (unsigned)bits, &key, &err) != VDKIM_OK)
-		return cli_error("keygen", "%s", err.msg);
-	if (vdkim_key_warning(key) != NULL)
-		fprintf(stderr, "vdkimctl keygen: warning: %s\n",
-		    vdkim_key_warning(key));
-	if (zone_line_for("keygen", key, selector, domain, &line) != 0)
-		goto out;
-	if (vdkim_key_private_pem(key, &pem, &pemlen, &err) != VDKIM_OK) {
-		cli_error("keygen", "%s", err.msg);
-		goto out;
-	}
-	/* The private key first, refusing to overwrite: a selector's key
-	 * is replaced by rotating to a new selector, never in place. */
-	snprintf(path, sizeof(path), "%s/%s.private", dir, selector);
-	if (cli_write_file(path, pem, pemlen, 0600, 1, why, sizeof(why))) {
-		cli_error("keygen", "%s", why);
-		goto out;
-	}
-	snprintf(path, sizeof(path), "%s/%s.txt", dir, selector);
-	{
-		size_t n = strlen(line);
-		line[n] = '\n';
-		if (cli_write_file(path, line, n + 1, 0644, 0, why,
-		    sizeof(why))) {
-			cli_error("keygen", "%s", why);
-			goto out;
-		}
-		line[n] = '\0';
-	}
+	if (cli_keygen_write("keygen", type, (unsigned)bits, selector, domain,
+	    dir, &line) != 0)
+		return 1;
 	printf("%s\n", line);
-	rc = 0;
-out:
-	if (pem != NULL) {
-		OPENSSL_cleanse(pem, pemlen);
-		free(pem);
-	}
 	free(line);
-	vdkim_key_unref(key);
-	return rc;
+	return 0;
 }
 
 int
@@ -153,7 +170,7 @@ cmd_dns_record(int argc, char **argv)
 		    "--domain are required");
 	if (vdkim_key_load_file(keyfile, &key, &err) != VDKIM_OK)
 		return cli_error("dns-record", "%s", err.msg);
-	rc = zone_line_for("dns-record", key, selector, domain, &line);
+	rc = cli_zone_line("dns-record", key, selector, domain, &line);
 	if (rc == 0)
 		printf("%s\n", line);
 	free(line);

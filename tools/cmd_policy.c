@@ -223,6 +223,16 @@ cli_why_hint(vdkim_why why)
 		    "(domain-key, domain-key-list)";
 	case VDKIM_WHY_BAD_MESSAGE:
 		return "fix the message's From:/Sender: fields";
+	case VDKIM_WHY_ROTATION_HELD:
+		return "publish the held-back selector's record (vdkimctl "
+		    "rotation prepare prints it), then run vdkimctl rotation "
+		    "check; it takes over publish-ahead after it is seen";
+	case VDKIM_WHY_ROTATION_NOT_IN_DNS:
+		return "publish the selector's record again (vdkimctl rotation "
+		    "plan shows it), then run vdkimctl rotation check";
+	case VDKIM_WHY_ROTATION_UNVERIFIED:
+		return "publish the schedule's records and run vdkimctl "
+		    "rotation check (vdkimctl rotation plan shows the state)";
 	}
 	return "";
 }
@@ -389,20 +399,6 @@ print_signature(size_t i, const vdkim_sig_spec *sp, const cli_head *h)
 	printf("  body length l=:   %s\n", sp->body_length ? "yes" : "no");
 }
 
-static int
-parse_time(const char *arg, time_t *out)
-{
-	char *end;
-	long long v;
-
-	errno = 0;
-	v = strtoll(arg, &end, 10);
-	if (*arg == '\0' || *end != '\0' || errno != 0 || v < 0)
-		return -1;
-	*out = (time_t)v;
-	return 0;
-}
-
 int
 cmd_explain(int argc, char **argv)
 {
@@ -437,12 +433,8 @@ cmd_explain(int argc, char **argv)
 		case 'r': env.rcpt_domain = optarg; break;
 		case 'm': env.mail_from = optarg; break;
 		case 't':
-			if (parse_time(optarg, &now) != 0) {
-				cli_error("explain", "--time must be seconds "
-				    "since 1970 (date +%%s), not \"%s\"",
-				    optarg);
+			if (cli_parse_time("explain", optarg, &now) != 0)
 				return EXPLAIN_ERROR;
-			}
 			break;
 		default:
 			cli_error("explain", "unknown option (see vdkimctl "

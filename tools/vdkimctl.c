@@ -1,6 +1,7 @@
 /*
  * vdkimctl - the operator's tool: keys, DNS records, signing, verifying,
- * and the signing policy (config-test, explain, sign --config).
+ * the signing policy (config-test, explain, sign --config) and selector
+ * rotation (rotation plan|prepare|check|retire).
  */
 #include <stdio.h>
 #include <string.h>
@@ -29,7 +30,7 @@ static const struct command {
 	  "           < message > signed-message\n"
 	  "  vdkimctl sign --config FILE --vmta NAME [--pool NAME] "
 	  "[--source NAME]\n"
-	  "           [--rcpt-domain D] [--mail-from A] "
+	  "           [--rcpt-domain D] [--mail-from A] [--time SECONDS] "
 	  "< message > signed-message\n"
 	  "           (not signed: the message unchanged, exit 0; deferred: "
 	  "nothing, exit 75)" },
@@ -43,6 +44,12 @@ static const struct command {
 	  "           [--rcpt-domain D] [--mail-from A] [--time SECONDS] "
 	  "< message\n"
 	  "           (exit 0 signed, 1 not signed, 2 deferred, 3 error)" },
+	{ "rotation", cmd_rotation,
+	  "rotation plan|prepare|check|retire [--config FILE] "
+	  "[--time SECONDS] [--domain D]\n"
+	  "           prepare: [--periods N] [--bits N]  (check: exit 0 ok, "
+	  "1 broken,\n"
+	  "           2 a selector held back or late, 3 DNS did not answer)" },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -75,7 +75,13 @@ typedef enum vdkim_why {
 	                                allowed to give them (ignored) */
 	VDKIM_WHY_OPTIONS_INVALID,   /* X-DKIM-Options malformed */
 	VDKIM_WHY_OPTIONS_NO_KEY,    /* X-DKIM-Options named no loaded key */
-	VDKIM_WHY_BAD_MESSAGE        /* header fields the decision cannot use */
+	VDKIM_WHY_BAD_MESSAGE,       /* header fields the decision cannot use */
+	VDKIM_WHY_ROTATION_HELD,     /* note: the schedule's current selector
+	                                is not ready in DNS; an older one signs */
+	VDKIM_WHY_ROTATION_NOT_IN_DNS, /* note: the selector in use was
+	                                missing or different at the last check */
+	VDKIM_WHY_ROTATION_UNVERIFIED /* no selector of the schedule has been
+	                                seen in DNS: none may sign */
 } vdkim_why;
 
 VDKIM_API const char *vdkim_why_name(vdkim_why why);
@@ -121,7 +127,9 @@ typedef struct vdkim_decision {
 
 /*
  * Decides for one message.  No I/O, no allocation of its own that
- * outlives the call.  Returns VDKIM_OK with the outcome in *out (NOSIGN and
+ * outlives the call.  now chooses the selector of keys bound to a rotation
+ * schedule (dkim-rotation-key), by the DNS checks recorded when the policy
+ * was loaded.  Returns VDKIM_OK with the outcome in *out (NOSIGN and
  * DEFER are outcomes, not errors), or an error for bad arguments.
  */
 VDKIM_API vdkim_rc vdkim_policy_decide(const vdkim_policy *p,

@@ -19,5 +19,6 @@ Suite *threads_suite(void);
 Suite *memory_suite(void);
 Suite *policy_suite(void);
 Suite *policy_reload_suite(void);
+Suite *rotation_suite(void);
 
 #endif
