@@ -24,6 +24,11 @@ ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(CFLAGS) $(WARN) -fPIC -fvisibility=hidden
            -Iinclude -Imodule $(shell pkg-config --cflags $(PKGS))
 LIBS    := $(shell pkg-config --libs $(PKGS)) -lresolv -lpthread
 
+# VDKIM_ENGINE=0 builds without the OpenSSL ENGINE path (openssl-engine
+# blocks are then refused); the provider path is always there.
+VDKIM_ENGINE ?= 1
+ALL_CFLAGS += -DVDKIM_ENGINE=$(VDKIM_ENGINE)
+
 ifeq ($(SAN),1)
 ALL_CFLAGS += -O1 -fsanitize=address,undefined -fno-sanitize-recover=all \
               -fno-omit-frame-pointer
@@ -51,12 +56,15 @@ UNIT       := $(BUILD)/unit_tests
 ABI_TEST   := $(BUILD)/abi_test
 HARNESS    := $(BUILD)/vdkim-harness
 PEERS      := $(BUILD)/peers/opendkim_peer
-BENCHES    := $(BUILD)/bench_engine $(BUILD)/smtp_load
+BENCHES    := $(BUILD)/bench_engine $(BUILD)/smtp_load $(BUILD)/device_bench
+# The simulated offload card (an OpenSSL provider), for tests and benches.
+DEVICE_SIM := $(BUILD)/device_sim/vdkim_sim.so
 
 .PHONY: all check unit unit-san abi abi-san harness harness-san interop policy-cli demo \
 	bench deps install clean
 
-all: $(SO) $(VDKIMCTL) $(HARNESS) $(UNIT) $(ABI_TEST) $(PEERS) $(BENCHES)
+all: $(SO) $(VDKIMCTL) $(HARNESS) $(UNIT) $(ABI_TEST) $(PEERS) $(BENCHES) \
+    $(DEVICE_SIM)
 
 deps:
 	@sh scripts/deps.sh
@@ -109,6 +117,15 @@ $(BUILD)/peers/opendkim_peer: tests/peers/opendkim_peer.c
 $(BUILD)/smtp_load: bench/smtp_load.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LDSAN) -lpthread
+
+$(DEVICE_SIM): tests/device_sim/sim_provider.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -shared -o $@ $< $(LDSAN) -lcrypto -lpthread
+
+# Device signing rates through vdkim.so (dlopen, like a host).
+$(BUILD)/device_bench: bench/device_bench.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LDSAN) -ldl -lpthread
 
 $(BUILD)/bench_engine: bench/bench_engine.c $(ENGINE_LIB)
 	$(CC) $(ALL_CFLAGS) $(shell pkg-config --cflags opendkim) -o $@ $< \

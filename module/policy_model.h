@@ -23,6 +23,9 @@
 
 #define UNSET (-1)
 
+struct strbuf;
+struct device;
+
 /* dkim-identity modes. */
 enum identity_mode {
 	ID_SENDER_OR_FROM = 0, /* PowerMTA's default */
@@ -83,6 +86,14 @@ typedef struct source_policy {
 	int allow_options;       /* process-x-dkim-options */
 } source_policy;
 
+/* domain-key-fallback: a software key for a device key. */
+typedef struct key_fallback {
+	char *selector;
+	char *domain;
+	char *path;
+	int line;
+} key_fallback;
+
 typedef struct policy_warning {
 	char *text;
 	int is_error;
@@ -101,6 +112,10 @@ struct vdkim_policy {
 	policy_warning *warnings;
 	size_t nwarnings;
 	psl_ctx_t *psl;          /* Public Suffix List, for dkim-align */
+	struct device **devices; /* openssl-provider / openssl-engine */
+	size_t ndevices;
+	key_fallback *fallbacks;
+	size_t nfallbacks;
 };
 
 /* Looks up a scope by name (case-sensitive, as PowerMTA's names are). */
@@ -119,5 +134,17 @@ const char *policy_org_domain(const vdkim_policy *p, const char *domain);
 
 /* Loads every key of the table, recording failures as warnings. */
 int policy_load_keys(vdkim_policy *p);
+
+/* Loads a key file after checking who may change it; 0, or -1 with a
+ * sentence in error. */
+int policy_load_key_file(vdkim_policy *p, const char *path, int line,
+    vdkim_key **out, char *error, size_t errlen);
+
+/* policy_device.c: a domain-key whose KEYFILE is a device URI; the
+ * devices in config-test's table; freeing them. */
+void policy_load_device_key(vdkim_policy *p, key_entry *k);
+struct device *policy_device_for(const vdkim_policy *p, const char *uri);
+void policy_describe_devices(const vdkim_policy *p, struct strbuf *sb);
+void policy_free_devices(vdkim_policy *p);
 
 #endif
