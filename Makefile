@@ -61,10 +61,10 @@ BENCHES    := $(BUILD)/bench_engine $(BUILD)/smtp_load $(BUILD)/device_bench
 DEVICE_SIM := $(BUILD)/device_sim/vdkim_sim.so
 
 .PHONY: all check unit unit-san abi abi-san harness harness-san interop policy-cli demo \
-	bench deps install clean
+	bench deps install clean hsm hsm-san
 
 all: $(SO) $(VDKIMCTL) $(HARNESS) $(UNIT) $(ABI_TEST) $(PEERS) $(BENCHES) \
-    $(DEVICE_SIM)
+    $(DEVICE_SIM) $(BUILD)/hsm_steps
 
 deps:
 	@sh scripts/deps.sh
@@ -122,6 +122,11 @@ $(DEVICE_SIM): tests/device_sim/sim_provider.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -shared -o $@ $< $(LDSAN) -lcrypto -lpthread
 
+# A host for the device tests: signs on command between device changes.
+$(BUILD)/hsm_steps: tests/hsm/sign_steps.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LDSAN) -ldl -lpthread
+
 # Device signing rates through vdkim.so (dlopen, like a host).
 $(BUILD)/device_bench: bench/device_bench.c
 	@mkdir -p $(dir $@)
@@ -169,6 +174,22 @@ interop: $(VDKIMCTL) $(PEERS)
 policy-cli: $(VDKIMCTL)
 	bash tests/policy/run.sh $(BUILD)
 
+# Keys in devices: SoftHSM2 (PKCS#11 engine), swtpm (tpm2 provider), the
+# simulated offload card; also under ASan+UBSan (hsm-san).
+hsm: $(SO) $(VDKIMCTL) $(PEERS) $(DEVICE_SIM) $(BUILD)/hsm_steps \
+    $(BUILD)/device_bench
+	bash tests/hsm/run.sh $(BUILD)
+
+hsm-san:
+	$(MAKE) --no-print-directory BUILD=build/san SAN=1 build/san/vdkim.so \
+	    build/san/hsm_steps build/san/device_bench \
+	    build/san/device_sim/vdkim_sim.so
+	$(MAKE) --no-print-directory $(VDKIMCTL) $(PEERS)
+	ASAN_OPTIONS=detect_leaks=0:abort_on_error=0 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	VDKIMCTL=$(CURDIR)/$(VDKIMCTL) PEERS=$(CURDIR)/$(BUILD)/peers \
+	HSM_QUICK=1 bash tests/hsm/run.sh build/san
+
 check: deps
 	$(MAKE) --no-print-directory all
 	$(MAKE) --no-print-directory unit
@@ -179,6 +200,7 @@ check: deps
 	$(MAKE) --no-print-directory harness
 	$(MAKE) --no-print-directory harness-san
 	$(MAKE) --no-print-directory interop
+	$(MAKE) --no-print-directory hsm
 	bash scripts/demo.sh $(BUILD)
 
 demo: deps
@@ -188,6 +210,8 @@ demo: deps
 bench: deps
 	$(MAKE) --no-print-directory $(BENCHES) $(VDKIMCTL) $(SO) $(HARNESS)
 	bash bench/run.sh $(BUILD)
+	$(MAKE) --no-print-directory $(DEVICE_SIM)
+	bash bench/device_bench.sh $(BUILD)
 	bash bench/mta_bench.sh $(BUILD)
 
 install: $(SO) $(VDKIMCTL)

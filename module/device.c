@@ -68,6 +68,7 @@ device_unref(device *d)
 		return;
 	if (d->sess != NULL)
 		session_unref(d, d->sess);
+	engine_release(d);
 	pthread_mutex_destroy(&d->call_lock);
 	pthread_mutex_destroy(&d->sess_lock);
 	dev_config_free(&d->cfg);

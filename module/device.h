@@ -68,6 +68,17 @@ typedef struct device {
 	/* Guards sess. */
 	pthread_mutex_t sess_lock;
 	dev_session *sess;      /* this process's current session or NULL */
+	/*
+	 * Engine path: libp11 0.4.12 cannot load a second instance of its
+	 * engine into a process while one exists (nor in a child while the
+	 * parent's copy does), so the instance outlives sessions: a new
+	 * session (after a failure, or in a forked child) reuses it and only
+	 * opens its keys anew.  libp11 notices the fork itself and starts
+	 * its PKCS#11 module again in the child; the parent's key handles
+	 * are never used there.
+	 */
+	void *engine;           /* ENGINE *, initialised */
+	pid_t engine_pid;       /* the process that made it */
 } device;
 
 device *device_new(dev_config *cfg); /* takes cfg's strings */
@@ -115,6 +126,8 @@ vdkim_rc provider_load_key(device *d, dev_session *s, const char *uri,
     EVP_PKEY **out, vdkim_error *err);
 vdkim_rc engine_open(device *d, dev_session *s, vdkim_error *err);
 void engine_close(dev_session *s);
+/* Frees the device's engine instance (device_unref). */
+void engine_release(device *d);
 vdkim_rc engine_load_key(device *d, dev_session *s, const char *uri,
     EVP_PKEY **out, vdkim_error *err);
 /* 1 when this build has the ENGINE path. */

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 #include <openssl/err.h>
@@ -75,6 +76,18 @@ engine_open(device *d, dev_session *s, vdkim_error *err)
 	ENGINE *e;
 	int ok;
 
+	if (d->engine != NULL) {
+		/* The kept instance (device.h).  When no session holds it,
+		 * its functional count is 0 and this starts libp11 afresh:
+		 * slots, token and login are looked up again, which is how a
+		 * token that came back is found. */
+		ERR_clear_error();
+		if (!ENGINE_init(d->engine))
+			return device_fail(d, err, VDKIM_EDEV_UNAVAILABLE,
+			    "initialising the engine");
+		s->engine = d->engine;
+		return VDKIM_OK;
+	}
 	ERR_clear_error();
 	e = ENGINE_by_id("dynamic");
 	if (e == NULL)
@@ -112,7 +125,10 @@ engine_open(device *d, dev_session *s, vdkim_error *err)
 		return device_fail(d, err, VDKIM_EDEV_UNAVAILABLE,
 		    "initialising the engine");
 	}
-	/* Structural and functional references: engine_close drops both. */
+	/* The structural reference is the device's (engine_release), the
+	 * functional one the session's (engine_close). */
+	d->engine = e;
+	d->engine_pid = getpid();
 	s->engine = e;
 	return VDKIM_OK;
 }
@@ -120,13 +136,21 @@ engine_open(device *d, dev_session *s, vdkim_error *err)
 void
 engine_close(dev_session *s)
 {
-	ENGINE *e = s->engine;
-
-	if (e == NULL)
-		return;
-	ENGINE_finish(e);
-	ENGINE_free(e);
+	if (s->engine != NULL)
+		ENGINE_finish(s->engine); /* the instance stays */
 	s->engine = NULL;
+}
+
+void
+engine_release(device *d)
+{
+	ENGINE *e = d->engine;
+
+	/* A child leaves the parent's instance alone, as with sessions. */
+	if (e == NULL || d->engine_pid != getpid())
+		return;
+	ENGINE_free(e);
+	d->engine = NULL;
 }
 
 vdkim_rc
@@ -183,6 +207,12 @@ void
 engine_close(dev_session *s)
 {
 	(void)s;
+}
+
+void
+engine_release(device *d)
+{
+	(void)d;
 }
 
 vdkim_rc

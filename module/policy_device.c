@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "device.h"
+#include "error.h"
 #include "key_device.h"
 #include "policy_model.h"
 #include "strbuf.h"
@@ -120,4 +121,23 @@ policy_free_devices(vdkim_policy *p)
 		free(p->fallbacks[i].path);
 	}
 	free(p->fallbacks);
+}
+
+vdkim_rc
+vdkim_policy_device_key(const vdkim_policy *p, const char *uri,
+    vdkim_key **out, vdkim_error *err)
+{
+	device *d = p && uri ? policy_device_for(p, uri) : NULL;
+	vdkim_rc rc;
+
+	if (d == NULL)
+		return vdkim_fail(err, VDKIM_EINVAL, "%s: no openssl-engine or "
+		    "openssl-provider in the config serves this URI",
+		    uri ? uri : "(none)");
+	rc = key_device_open(d, uri, out, err);
+	if (rc != VDKIM_OK) {
+		vdkim_key_unref(*out);
+		*out = NULL;
+	}
+	return rc;
 }
