@@ -2,7 +2,8 @@
 #
 #   make          build the module (build/vdkim.so), vdkimctl, tests, benches
 #   make check    install what is missing, then run every test (unit tests,
-#                 the same under ASan+UBSan, interoperability over real DNS)
+#                 the same under ASan+UBSan, interoperability over real DNS,
+#                 keys in devices: make hsm / hsm-san)
 #   make demo     sign and verify real mail end to end
 #   make bench    the benchmarks (not tests)
 #   make install  PREFIX=/usr/local DESTDIR=
@@ -201,6 +202,7 @@ check: deps
 	$(MAKE) --no-print-directory harness-san
 	$(MAKE) --no-print-directory interop
 	$(MAKE) --no-print-directory hsm
+	$(MAKE) --no-print-directory hsm-san
 	bash scripts/demo.sh $(BUILD)
 
 demo: deps

@@ -307,8 +307,8 @@ has_any(const char *text, const char *const *words)
 static vdkim_rc
 classify(const char *text, vdkim_rc dflt)
 {
-	static const char *const pin[] = { "PIN", "auth fail",
-	    "authorization", "bad auth", "AUTH_FAIL", "passphrase", NULL };
+	static const char *const pin[] = { "auth fail", "authorization",
+	    "bad auth", "passphrase", NULL };
 	static const char *const gone[] = { "not present", "no token",
 	    "token not", "removed", "no such", "not found", "cannot find",
 	    "could not find", "unable to find", "no slot", "IO failure",
@@ -316,7 +316,8 @@ classify(const char *text, vdkim_rc dflt)
 	    "TCTI", "no matching", "device not", NULL };
 	static const char *const slow[] = { "timeout", "timed out", NULL };
 
-	if (has_any(text, pin))
+	/* "PIN" in capitals only: "pin" is inside too many words. */
+	if (strstr(text, "PIN") != NULL || has_any(text, pin))
 		return VDKIM_EDEV_PIN;
 	if (has_any(text, slow))
 		return VDKIM_EDEV_TIMEOUT;
