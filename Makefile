@@ -2,7 +2,8 @@
 #
 #   make          build the module (build/vdkim.so), vdkimctl, tests, benches
 #   make check    install what is missing, then run every test (unit tests,
-#                 the same under ASan+UBSan, interoperability over real DNS)
+#                 the same under ASan+UBSan, interoperability over real DNS,
+#                 keys in devices: make hsm / hsm-san)
 #   make demo     sign and verify real mail end to end
 #   make bench    the benchmarks (not tests)
 #   make install  PREFIX=/usr/local DESTDIR=
@@ -23,6 +24,11 @@ CFLAGS  ?= -O2 -g
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(CFLAGS) $(WARN) -fPIC -fvisibility=hidden \
            -Iinclude -Imodule $(shell pkg-config --cflags $(PKGS))
 LIBS    := $(shell pkg-config --libs $(PKGS)) -lresolv -lpthread
+
+# VDKIM_ENGINE=0 builds without the OpenSSL ENGINE path (openssl-engine
+# blocks are then refused); the provider path is always there.
+VDKIM_ENGINE ?= 1
+ALL_CFLAGS += -DVDKIM_ENGINE=$(VDKIM_ENGINE)
 
 ifeq ($(SAN),1)
 ALL_CFLAGS += -O1 -fsanitize=address,undefined -fno-sanitize-recover=all \
@@ -52,13 +58,15 @@ ABI_TEST   := $(BUILD)/abi_test
 EXIM_SHIM_TEST := $(BUILD)/exim_shim_test
 HARNESS    := $(BUILD)/vdkim-harness
 PEERS      := $(BUILD)/peers/opendkim_peer
-BENCHES    := $(BUILD)/bench_engine $(BUILD)/smtp_load
+BENCHES    := $(BUILD)/bench_engine $(BUILD)/smtp_load $(BUILD)/device_bench
+# The simulated offload card (an OpenSSL provider), for tests and benches.
+DEVICE_SIM := $(BUILD)/device_sim/vdkim_sim.so
 
 .PHONY: all check unit unit-san abi abi-san harness harness-san interop policy-cli exim \
-	rotation rotation-san demo bench deps install clean
+	rotation rotation-san hsm hsm-san demo bench deps install clean
 
 all: $(SO) $(VDKIMCTL) $(HARNESS) $(UNIT) $(ABI_TEST) $(EXIM_SHIM_TEST) $(PEERS) \
-	$(BENCHES)
+	$(BENCHES) $(DEVICE_SIM) $(BUILD)/hsm_steps
 
 deps:
 	@sh scripts/deps.sh
@@ -126,6 +134,20 @@ $(BUILD)/smtp_load: bench/smtp_load.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LDSAN) -lpthread
 
+$(DEVICE_SIM): tests/device_sim/sim_provider.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -shared -o $@ $< $(LDSAN) -lcrypto -lpthread
+
+# A host for the device tests: signs on command between device changes.
+$(BUILD)/hsm_steps: tests/hsm/sign_steps.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LDSAN) -ldl -lpthread
+
+# Device signing rates through vdkim.so (dlopen, like a host).
+$(BUILD)/device_bench: bench/device_bench.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LDSAN) -ldl -lpthread
+
 $(BUILD)/bench_engine: bench/bench_engine.c $(ENGINE_LIB)
 	$(CC) $(ALL_CFLAGS) $(shell pkg-config --cflags opendkim) -o $@ $< \
 	    $(ENGINE_LIB) $(shell pkg-config --libs opendkim) $(LIBS)
@@ -183,6 +205,22 @@ rotation-san:
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	bash tests/rotation/run.sh build/san
 
+# Keys in devices: SoftHSM2 (PKCS#11 engine), swtpm (tpm2 provider), the
+# simulated offload card; also under ASan+UBSan (hsm-san).
+hsm: $(SO) $(VDKIMCTL) $(PEERS) $(DEVICE_SIM) $(BUILD)/hsm_steps \
+    $(BUILD)/device_bench
+	bash tests/hsm/run.sh $(BUILD)
+
+hsm-san:
+	$(MAKE) --no-print-directory BUILD=build/san SAN=1 build/san/vdkim.so \
+	    build/san/hsm_steps build/san/device_bench \
+	    build/san/device_sim/vdkim_sim.so
+	$(MAKE) --no-print-directory $(VDKIMCTL) $(PEERS)
+	ASAN_OPTIONS=detect_leaks=0:abort_on_error=0 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	VDKIMCTL=$(CURDIR)/$(VDKIMCTL) PEERS=$(CURDIR)/$(BUILD)/peers \
+	HSM_QUICK=1 bash tests/hsm/run.sh build/san
+
 check: deps
 	$(MAKE) --no-print-directory all
 	$(MAKE) --no-print-directory unit
@@ -196,6 +234,8 @@ check: deps
 	$(MAKE) --no-print-directory harness-san
 	$(MAKE) --no-print-directory interop
 	$(MAKE) --no-print-directory exim
+	$(MAKE) --no-print-directory hsm
+	$(MAKE) --no-print-directory hsm-san
 	bash scripts/demo.sh $(BUILD)
 
 demo: deps
@@ -205,6 +245,8 @@ demo: deps
 bench: deps
 	$(MAKE) --no-print-directory $(BENCHES) $(VDKIMCTL) $(SO) $(HARNESS)
 	bash bench/run.sh $(BUILD)
+	$(MAKE) --no-print-directory $(DEVICE_SIM)
+	bash bench/device_bench.sh $(BUILD)
 	bash bench/mta_bench.sh $(BUILD)
 
 install: $(SO) $(VDKIMCTL)

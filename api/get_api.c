@@ -5,7 +5,7 @@
 
 #include "instance.h"
 
-#define VDKIM_MODULE_VERSION "0.1"
+#define VDKIM_MODULE_VERSION "0.2"
 
 static const vdkim_api api_v1 = {
 	sizeof(vdkim_api),
@@ -18,6 +18,11 @@ static const vdkim_api api_v1 = {
 	msg_chunk,
 	msg_end,
 	msg_free,
+	batch_new,
+	batch_submit,
+	batch_poll,
+	batch_outstanding,
+	batch_free,
 };
 
 __attribute__((visibility("default"))) int

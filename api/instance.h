@@ -39,6 +39,18 @@ int msg_begin(vdkim_instance *inst, int hook_point,
     const vdkim_msg_info *info, vdkim_msg **out, char *err, size_t errlen);
 int msg_chunk(vdkim_msg *m, const void *data, size_t len);
 int msg_end(vdkim_msg *m, vdkim_hook_result *res);
+/* The part of msg_end that may wait on a device: finish parsing, sign.
+ * Runs once; msg_end answers from what it found.  Batches run it in an
+ * asynchronous job (batch.c). */
+void msg_finish(vdkim_msg *m);
+
+int batch_new(vdkim_instance *inst, unsigned max_in_flight,
+    vdkim_batch **out, char *err, size_t errlen);
+int batch_submit(vdkim_batch *b, vdkim_msg *m);
+int batch_poll(vdkim_batch *b, int timeout_ms, vdkim_msg **done,
+    size_t max);
+unsigned batch_outstanding(const vdkim_batch *b);
+void batch_free(vdkim_batch *b);
 void msg_free(vdkim_msg *m);
 
 #endif

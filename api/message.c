@@ -29,6 +29,9 @@ struct vdkim_msg {
 	int decided;
 	vdkim_signer *signer;
 	int bad;                    /* the message could not be parsed */
+	int finishing;              /* msg_finish has started ... */
+	int finished;               /* ... and ended (maybe in a batch) */
+	vdkim_rc sign_rc;           /* what vdkim_signer_eom answered */
 	int ended;                  /* msg_end has answered: res below */
 	vdkim_hook_result res;
 	vdkim_error err;            /* why, when bad or signing failed */
@@ -325,11 +328,34 @@ has_dkim_options(const vdkim_msg *m)
 	return 0;
 }
 
+void
+msg_finish(vdkim_msg *m)
+{
+	if (m->finishing)
+		return;
+	m->finishing = 1;
+	if (!m->bad && msg_split_finish(&m->split, &m->err) != VDKIM_OK)
+		m->bad = 1;
+	if (!m->bad && m->decided && m->dec.verdict == VDKIM_VERDICT_SIGN)
+		m->sign_rc = vdkim_signer_eom(m->signer, &m->err);
+	m->finished = 1;
+}
+
+/* A device's own code ("device-unavailable", ...), else signing-failed. */
+static const char *
+failure_code(vdkim_rc rc)
+{
+	return rc >= VDKIM_EDEV_UNAVAILABLE && rc <= VDKIM_EDEV_ERROR ?
+	    vdkim_rc_name(rc) : "signing-failed";
+}
+
 int
 msg_end(vdkim_msg *m, vdkim_hook_result *res)
 {
 	if (m == NULL || res == NULL || res->size < sizeof(*res))
 		return -1;
+	if (m->finishing && !m->finished)
+		return -1; /* still signing in a batch: poll it back first */
 	if (m->ended) {
 		/* The same answer again; nothing is signed or logged twice. */
 		*res = m->res;
@@ -339,8 +365,7 @@ msg_end(vdkim_msg *m, vdkim_hook_result *res)
 	res->size = sizeof(*res);
 	res->add_headers = "";
 	res->signatures = m->signatures;
-	if (!m->bad && msg_split_finish(&m->split, &m->err) != VDKIM_OK)
-		m->bad = 1;
+	msg_finish(m);
 	res->strip_x_dkim_options = m->decided ?
 	    m->dec.strip_x_dkim_options : has_dkim_options(m);
 	if (m->bad || !m->decided) {
@@ -351,9 +376,10 @@ msg_end(vdkim_msg *m, vdkim_hook_result *res)
 		    m->hook == VDKIM_HOOK_PRE_QUEUE ? VDKIM_ACTION_REJECT :
 		    VDKIM_ACTION_CONTINUE);
 	} else if (m->dec.verdict == VDKIM_VERDICT_SIGN) {
-		if (vdkim_signer_eom(m->signer, &m->err) != VDKIM_OK ||
+		if (m->sign_rc != VDKIM_OK ||
 		    collect_signatures(m, res) != 0) {
-			answer_unsigned(m, res, "signing-failed", m->err.msg,
+			answer_unsigned(m, res, failure_code(m->sign_rc),
+			    m->err.msg[0] ? m->err.msg : "out of memory",
 			    m->dec.require ? VDKIM_ACTION_DEFER :
 			    VDKIM_ACTION_CONTINUE);
 		} else {

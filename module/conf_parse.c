@@ -22,6 +22,7 @@
 
 #include <confuse.h>
 
+#include "conf_device.h"
 #include "conf_parse.h"
 #include "conf_text.h"
 #include "domain_name.h"
@@ -36,12 +37,6 @@
 #define KEYS_ALL_MARK '\x01'
 #define KEYS_ALL_ROT_MARK '\x02'
 #define SELECTORS_ALL "_vdkim-selector-all"
-
-/* A checked value and its line. */
-typedef struct conf_val {
-	int line;
-	char s[];
-} conf_val;
 
 /*
  * libconfuse 3.3's lexer keeps its buffer in globals: two parses at once
@@ -136,7 +131,7 @@ check_domain_key(const char *v)
 		return "domain-key: the domain must be a domain name or *";
 	if (c2[1] == '\0')
 		return "domain-key: the key file is missing";
-	return NULL;
+	return conf_device_check_key(c2 + 1);
 }
 
 /* Returns NULL when v suits the option, else what was expected. */
@@ -146,6 +141,7 @@ check_value(const char *name, const char *v)
 	static const char *const canons[] = { "simple", "relaxed", NULL };
 	static const char *const aligns[] = { "off", "relaxed", "strict",
 	    NULL };
+	const char *why;
 	long secs;
 
 	if (strncmp(name, "second-", 7) == 0)
@@ -184,7 +180,9 @@ check_value(const char *name, const char *v)
 		    "dkim-align must be off, relaxed or strict";
 	if (strcmp(name, "virtual-mta") == 0)
 		return *v != '\0' ? NULL : "an empty virtual-mta name";
-	return rot_check_value(name, v);
+	if ((why = rot_check_value(name, v)) != NULL)
+		return why;
+	return conf_device_check_value(name, v);
 }
 
 /* Appends "<mark>LINE<TAB>value" to the hidden list all of cfg. */
@@ -293,7 +291,7 @@ static cfg_opt_t rotation_opts[] = {
 };
 
 static cfg_opt_t root_opts[] = {
-	KEY_OPTS,
+	KEY_OPTS, CONF_DEVICE_OPTS,
 	SECTIONS("dkim-rotation", rotation_opts),
 	SECTIONS("domain-key-list", keylist_opts),
 	SECTIONS("source", source_opts),
@@ -781,7 +779,8 @@ build_model(struct builder *b, cfg_t *root)
 		&p->npools) != 0 ||
 	    build_scopes(b, root, "domain-key-list", SCOPE_KEYLIST, &p->lists,
 		&p->nlists) != 0 ||
-	    build_sources(b, root) != 0 || build_rotations(b, root) != 0)
+	    build_sources(b, root) != 0 || build_rotations(b, root) != 0 ||
+	    conf_device_build(p, root, b->path, b->text, b->err) != 0)
 		return -1;
 	return check_references(b, root);
 }
@@ -877,4 +876,24 @@ conf_parse_file(const char *path, vdkim_policy *p, vdkim_error *err)
 	pthread_mutex_unlock(&parse_lock);
 	free(text);
 	return rc;
+}
+
+/* The same callbacks and lookup for schemas kept in other files. */
+int
+conf_value_cb(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
+{
+	return parse_value(cfg, opt, value, result);
+}
+
+void
+conf_value_free(void *p)
+{
+	free_value(p);
+}
+
+int
+conf_section_line(const char *text, int from, int depth, const char *keyword,
+    const char *title)
+{
+	return section_line(text, from, depth, keyword, title);
 }

@@ -23,6 +23,7 @@
 #include "base64.h"
 #include "error.h"
 #include "key.h"
+#include "key_device.h"
 
 #define KEY_FILE_MAX (64 * 1024)
 
@@ -84,38 +85,54 @@ key_self_test(const vdkim_key *key, const char *label, vdkim_error *err)
 }
 
 vdkim_rc
+key_check_pkey(EVP_PKEY *pkey, const char *label, vdkim_key_type *type,
+    unsigned *bits, char *warning, size_t wlen, vdkim_error *err)
+{
+	*bits = (unsigned)EVP_PKEY_get_bits(pkey);
+	if (EVP_PKEY_is_a(pkey, "RSA")) {
+		*type = VDKIM_KEY_RSA;
+		if (*bits < VDKIM_RSA_MIN_BITS)
+			return vdkim_fail(err, VDKIM_EKEYSIZE,
+			    "%s: RSA key of %u bits refused: DKIM keys must "
+			    "have at least %u bits (RFC 8301)", label, *bits,
+			    VDKIM_RSA_MIN_BITS);
+		if (*bits > VDKIM_RSA_MAX_BITS)
+			return vdkim_fail(err, VDKIM_EKEYSIZE,
+			    "%s: RSA key of %u bits refused: verifiers are "
+			    "only required to handle up to %u bits", label,
+			    *bits, VDKIM_RSA_MAX_BITS);
+		if (*bits < VDKIM_RSA_WARN_BITS && warning != NULL)
+			snprintf(warning, wlen, "%s: RSA key of %u bits: keys "
+			    "under %u bits are weak and some receivers "
+			    "distrust them", label, *bits,
+			    VDKIM_RSA_WARN_BITS);
+		return VDKIM_OK;
+	}
+	if (EVP_PKEY_is_a(pkey, "ED25519")) {
+		*type = VDKIM_KEY_ED25519;
+		return VDKIM_OK;
+	}
+	return vdkim_fail(err, VDKIM_EKEY, "%s: unsupported key type %s: DKIM "
+	    "signs with RSA or Ed25519", label,
+	    EVP_PKEY_get0_type_name(pkey) ? EVP_PKEY_get0_type_name(pkey) :
+	    "(unknown)");
+}
+
+vdkim_rc
 key_from_pkey(EVP_PKEY *pkey, const char *label, vdkim_key **out,
     vdkim_error *err)
 {
 	vdkim_key *key;
 	vdkim_key_type type;
-	unsigned bits = (unsigned)EVP_PKEY_get_bits(pkey);
+	unsigned bits;
+	char warning[sizeof(key->warning)] = "";
 	vdkim_rc rc;
 
-	if (EVP_PKEY_is_a(pkey, "RSA")) {
-		type = VDKIM_KEY_RSA;
-		if (bits < VDKIM_RSA_MIN_BITS) {
-			EVP_PKEY_free(pkey);
-			return vdkim_fail(err, VDKIM_EKEYSIZE,
-			    "%s: RSA key of %u bits refused: DKIM keys must "
-			    "have at least %u bits (RFC 8301)", label, bits,
-			    VDKIM_RSA_MIN_BITS);
-		}
-		if (bits > VDKIM_RSA_MAX_BITS) {
-			EVP_PKEY_free(pkey);
-			return vdkim_fail(err, VDKIM_EKEYSIZE,
-			    "%s: RSA key of %u bits refused: verifiers are "
-			    "only required to handle up to %u bits", label, bits,
-			    VDKIM_RSA_MAX_BITS);
-		}
-	} else if (EVP_PKEY_is_a(pkey, "ED25519")) {
-		type = VDKIM_KEY_ED25519;
-	} else {
+	rc = key_check_pkey(pkey, label, &type, &bits, warning,
+	    sizeof(warning), err);
+	if (rc != VDKIM_OK) {
 		EVP_PKEY_free(pkey);
-		return vdkim_fail(err, VDKIM_EKEY,
-		    "%s: unsupported key type %s: DKIM signs with RSA or "
-		    "Ed25519", label, EVP_PKEY_get0_type_name(pkey) ?
-		    EVP_PKEY_get0_type_name(pkey) : "(unknown)");
+		return rc;
 	}
 	key = calloc(1, sizeof(*key));
 	if (key == NULL) {
@@ -135,11 +152,7 @@ key_from_pkey(EVP_PKEY *pkey, const char *label, vdkim_key **out,
 		vdkim_key_unref(key);
 		return rc;
 	}
-	if (type == VDKIM_KEY_RSA && bits < VDKIM_RSA_WARN_BITS)
-		snprintf(key->warning, sizeof(key->warning),
-		    "%s: RSA key of %u bits: keys under %u bits are weak and "
-		    "some receivers distrust them", label, bits,
-		    VDKIM_RSA_WARN_BITS);
+	memcpy(key->warning, warning, sizeof(key->warning));
 	*out = key;
 	return VDKIM_OK;
 }
@@ -297,10 +310,14 @@ vdkim_rc
 vdkim_key_private_pem(const vdkim_key *key, char **pem, size_t *len,
     vdkim_error *err)
 {
-	BIO *bio = BIO_new(BIO_s_secmem());
+	BIO *bio;
 	char *data;
 	long n;
 
+	if (key->dev != NULL)
+		return vdkim_fail(err, VDKIM_EKEY, "the key is held by a "
+		    "device and never leaves it");
+	bio = BIO_new(BIO_s_secmem());
 	if (bio == NULL)
 		return vdkim_fail(err, VDKIM_ENOMEM, "out of memory");
 	if (PEM_write_bio_PrivateKey(bio, key->pkey, NULL, NULL, 0, NULL,
@@ -333,6 +350,9 @@ vdkim_key_dns_value(const vdkim_key *key, char **value, vdkim_error *err)
 	char *out;
 	const char *k = key->type == VDKIM_KEY_RSA ? "rsa" : "ed25519";
 
+	if (key->pkey == NULL)
+		return vdkim_fail(err, VDKIM_EDEV_UNAVAILABLE, "the key's device "
+		    "has not been reached yet: its public key is unknown");
 	if (key->type == VDKIM_KEY_RSA) {
 		/* p= is the DER SubjectPublicKeyInfo (RFC 6376 3.6.1). */
 		n = i2d_PUBKEY(key->pkey, &der);
@@ -367,6 +387,8 @@ key_sign_digest(const vdkim_key *key, const unsigned char *digest,
 {
 	vdkim_rc rc = VDKIM_OK;
 
+	if (key->dev != NULL)
+		return dev_key_sign(key->dev, digest, dlen, sig, siglen, err);
 	*siglen = KEY_MAX_SIG_BYTES;
 	if (key->type == VDKIM_KEY_RSA) {
 		EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_dup(key->rsa_tmpl);
@@ -427,6 +449,7 @@ vdkim_key_unref(vdkim_key *key)
 {
 	if (key == NULL || atomic_fetch_sub(&key->refs, 1) != 1)
 		return;
+	dev_key_free(key->dev);
 	EVP_PKEY_CTX_free(key->rsa_tmpl);
 	EVP_MD_CTX_free(key->ed_tmpl);
 	EVP_PKEY_free(key->pkey);

@@ -27,6 +27,10 @@ struct vdkim_key {
 	vdkim_key_type type;
 	unsigned bits;
 	char warning[160]; /* empty when there is nothing to say */
+	/* A key held by a device (key_device.c): pkey is then only its
+	 * public half (NULL until the device was first reached), and
+	 * signing goes through the device. */
+	struct dev_key *dev;
 };
 
 /* The largest signature any accepted key makes (RSA-4096). */
@@ -38,6 +42,12 @@ struct vdkim_key {
  */
 vdkim_rc key_sign_digest(const vdkim_key *key, const unsigned char *digest,
     size_t dlen, unsigned char *sig, size_t *siglen, vdkim_error *err);
+
+/* Checks that pkey suits DKIM (RSA 1024..4096 bits, or Ed25519); fills
+ * type, bits and the warning (NULL: none wanted). */
+vdkim_rc key_check_pkey(EVP_PKEY *pkey, const char *label,
+    vdkim_key_type *type, unsigned *bits, char *warning, size_t wlen,
+    vdkim_error *err);
 
 /* Wraps an EVP_PKEY (taking ownership) after checking type and size. */
 vdkim_rc key_from_pkey(EVP_PKEY *pkey, const char *label, vdkim_key **out,

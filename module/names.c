@@ -24,6 +24,10 @@ vdkim_rc_name(vdkim_rc rc)
 		[VDKIM_EKEYSIZE] = "key-size-refused",
 		[VDKIM_EIO] = "io-error",
 		[VDKIM_ECRYPTO] = "crypto-error",
+		[VDKIM_EDEV_UNAVAILABLE] = "device-unavailable",
+		[VDKIM_EDEV_PIN] = "device-pin",
+		[VDKIM_EDEV_TIMEOUT] = "device-timeout",
+		[VDKIM_EDEV_ERROR] = "device-error",
 	};
 
 	if ((size_t)rc < NELEM(names) && names[rc] != NULL)

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "conf_parse.h"
+#include "device.h"
 #include "error.h"
 #include "policy_model.h"
 #include "rotation.h"
@@ -52,32 +53,44 @@ policy_warn(vdkim_policy *p, int is_error, const char *fmt, ...)
  * Loads one key file after checking who may change it: a key that others
  * can replace would let them sign as the domain.
  */
-void
-policy_load_key(vdkim_policy *p, key_entry *k)
+int
+policy_load_key_file(vdkim_policy *p, const char *path, int line,
+    vdkim_key **out, char *error, size_t errlen)
 {
 	struct stat st;
 	vdkim_error err;
 
-	if (stat(k->path, &st) != 0) {
-		snprintf(k->error, sizeof(k->error), "%s: %s", k->path,
-		    strerror(errno));
+	if (stat(path, &st) != 0) {
+		snprintf(error, errlen, "%s: %s", path, strerror(errno));
 	} else if (st.st_mode & (S_IWGRP | S_IWOTH)) {
-		snprintf(k->error, sizeof(k->error), "%s: refused: the key "
-		    "file is %s-writable (chmod 0600 it)", k->path,
+		snprintf(error, errlen, "%s: refused: the key file is "
+		    "%s-writable (chmod 0600 it)", path,
 		    (st.st_mode & S_IWOTH) ? "world" : "group");
-	} else if (vdkim_key_load_file(k->path, &k->key, &err) != VDKIM_OK) {
-		snprintf(k->error, sizeof(k->error), "%s", err.msg);
+	} else if (vdkim_key_load_file(path, out, &err) != VDKIM_OK) {
+		snprintf(error, errlen, "%s", err.msg);
 	} else {
 		if (st.st_mode & S_IROTH)
 			policy_warn(p, 0, "%s:%d: key %s is readable by every "
-			    "user (chmod 0600 it)", p->path, k->line, k->path);
-		if (vdkim_key_warning(k->key) != NULL)
-			policy_warn(p, 0, "%s:%d: %s", p->path, k->line,
-			    vdkim_key_warning(k->key));
+			    "user (chmod 0600 it)", p->path, line, path);
+		if (vdkim_key_warning(*out) != NULL)
+			policy_warn(p, 0, "%s:%d: %s", p->path, line,
+			    vdkim_key_warning(*out));
+		return 0;
+	}
+	return -1;
+}
+
+void
+policy_load_key(vdkim_policy *p, key_entry *k)
+{
+	if (device_is_uri(k->path)) {
+		policy_load_device_key(p, k);
 		return;
 	}
-	policy_warn(p, 1, "%s:%d: domain-key %s,%s not loaded: %s", p->path,
-	    k->line, k->selector, k->domain, k->error);
+	if (policy_load_key_file(p, k->path, k->line, &k->key, k->error,
+	    sizeof(k->error)) != 0)
+		policy_warn(p, 1, "%s:%d: domain-key %s,%s not loaded: %s",
+		    p->path, k->line, k->selector, k->domain, k->error);
 }
 
 int
@@ -225,6 +238,7 @@ policy_free(vdkim_policy *p)
 	for (size_t i = 0; i < p->nwarnings; i++)
 		free(p->warnings[i].text);
 	free(p->warnings);
+	policy_free_devices(p);
 	free(p->path);
 	psl_free(p->psl);
 	free(p);
@@ -412,6 +426,7 @@ vdkim_policy_describe(const vdkim_policy *p, char **text, vdkim_error *err)
 		sb_addf(&sb, "source %s: process-x-dkim-options=%s\n",
 		    p->sources[i].name, p->sources[i].allow_options ? "yes" :
 		    "no");
+	policy_describe_devices(p, &sb);
 	*text = sb_take(&sb);
 	if (*text == NULL)
 		return vdkim_fail(err, VDKIM_ENOMEM, "out of memory");

@@ -23,6 +23,9 @@
 
 #define UNSET (-1)
 
+struct strbuf;
+struct device;
+
 /* dkim-identity modes. */
 enum identity_mode {
 	ID_SENDER_OR_FROM = 0, /* PowerMTA's default */
@@ -85,6 +88,14 @@ typedef struct source_policy {
 	int allow_options;       /* process-x-dkim-options */
 } source_policy;
 
+/* domain-key-fallback: a software key for a device key. */
+typedef struct key_fallback {
+	char *selector;
+	char *domain;
+	char *path;
+	int line;
+} key_fallback;
+
 typedef struct policy_warning {
 	char *text;
 	int is_error;
@@ -107,6 +118,10 @@ struct vdkim_policy {
 	size_t nschedules;
 	struct rot_state_file *rot_states; /* their state files, loaded */
 	size_t nrot_states;
+	struct device **devices; /* openssl-provider / openssl-engine */
+	size_t ndevices;
+	key_fallback *fallbacks;
+	size_t nfallbacks;
 };
 
 /* Looks up a scope by name (case-sensitive, as PowerMTA's names are). */
@@ -128,5 +143,17 @@ int policy_load_keys(vdkim_policy *p);
 /* Loads one key file (refusing unsafe permissions), recording a failure
  * in k->error and as a warning. */
 void policy_load_key(vdkim_policy *p, key_entry *k);
+
+/* Loads a key file after checking who may change it; 0, or -1 with a
+ * sentence in error. */
+int policy_load_key_file(vdkim_policy *p, const char *path, int line,
+    vdkim_key **out, char *error, size_t errlen);
+
+/* policy_device.c: a domain-key whose KEYFILE is a device URI; the
+ * devices in config-test's table; freeing them. */
+void policy_load_device_key(vdkim_policy *p, key_entry *k);
+struct device *policy_device_for(const vdkim_policy *p, const char *uri);
+void policy_describe_devices(const vdkim_policy *p, struct strbuf *sb);
+void policy_free_devices(vdkim_policy *p);
 
 #endif

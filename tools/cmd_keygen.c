@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "vdkim/dkim.h"
+#include "vdkim/policy.h"
 
 /* The zone-file line for key (malloc'd into *line); 0, or 1 after
  * printing why. */
@@ -147,9 +148,11 @@ cmd_dns_record(int argc, char **argv)
 		{ "key", required_argument, NULL, 'k' },
 		{ "selector", required_argument, NULL, 's' },
 		{ "domain", required_argument, NULL, 'd' },
+		{ "config", required_argument, NULL, 'c' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *keyfile = NULL, *selector = NULL, *domain = NULL;
+	const char *config = NULL;
 	vdkim_key *key = NULL;
 	vdkim_error err;
 	char *line = NULL;
@@ -160,6 +163,7 @@ cmd_dns_record(int argc, char **argv)
 		case 'k': keyfile = optarg; break;
 		case 's': selector = optarg; break;
 		case 'd': domain = optarg; break;
+		case 'c': config = optarg; break;
 		default:
 			return cli_error("dns-record", "unknown option (see "
 			    "vdkimctl help)");
@@ -168,8 +172,21 @@ cmd_dns_record(int argc, char **argv)
 	if (keyfile == NULL || selector == NULL || domain == NULL)
 		return cli_error("dns-record", "--key, --selector and "
 		    "--domain are required");
-	if (vdkim_key_load_file(keyfile, &key, &err) != VDKIM_OK)
+	if (config != NULL) {
+		/* A key on a device, reached through the config's
+		 * openssl-engine / openssl-provider for its URI. */
+		vdkim_policy *p = NULL;
+
+		if (vdkim_policy_load(config, &p, &err) != VDKIM_OK ||
+		    vdkim_policy_device_key(p, keyfile, &key, &err) !=
+		    VDKIM_OK) {
+			vdkim_policy_unref(p);
+			return cli_error("dns-record", "%s", err.msg);
+		}
+		vdkim_policy_unref(p);
+	} else if (vdkim_key_load_file(keyfile, &key, &err) != VDKIM_OK) {
 		return cli_error("dns-record", "%s", err.msg);
+	}
 	rc = cli_zone_line("dns-record", key, selector, domain, &line);
 	if (rc == 0)
 		printf("%s\n", line);

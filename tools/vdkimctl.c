@@ -17,7 +17,7 @@ static const struct command {
 	  "keygen --selector S --domain D [--type rsa|ed25519] [--bits N] "
 	  "[--dir DIR]" },
 	{ "dns-record", cmd_dns_record,
-	  "dns-record --key FILE --selector S --domain D" },
+	  "dns-record --key FILE|URI --selector S --domain D [--config FILE]" },
 	{ "sign", cmd_sign,
 	  "sign --domain D --selector S --key FILE [--selector S --key FILE]"
 	  "...\n"

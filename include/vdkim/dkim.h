@@ -49,7 +49,12 @@ typedef enum vdkim_rc {
 	VDKIM_EKEY,     /* a key could not be read or parsed */
 	VDKIM_EKEYSIZE, /* a key of a refused size */
 	VDKIM_EIO,      /* a file could not be read or written */
-	VDKIM_ECRYPTO   /* the crypto library failed */
+	VDKIM_ECRYPTO,  /* the crypto library failed */
+	/* A key held by a device (PKCS#11 token, TPM, offload card). */
+	VDKIM_EDEV_UNAVAILABLE, /* the device or its key cannot be reached */
+	VDKIM_EDEV_PIN,         /* the device refused the PIN */
+	VDKIM_EDEV_TIMEOUT,     /* the device did not answer in time */
+	VDKIM_EDEV_ERROR        /* the device failed the operation */
 } vdkim_rc;
 
 #define VDKIM_ERRMSG_MAX 320

@@ -51,6 +51,14 @@ VDKIM_API int vdkim_policy_warning_is_error(const vdkim_policy *p, size_t i);
 VDKIM_API vdkim_rc vdkim_policy_describe(const vdkim_policy *p, char **text,
     vdkim_error *err);
 
+/*
+ * Opens the key at uri ("pkcs11:...", "handle:0x81000001") through the
+ * device p declares for its scheme (openssl-engine / openssl-provider),
+ * e.g. for its DNS record.  Fails with a device code when unreachable.
+ */
+VDKIM_API vdkim_rc vdkim_policy_device_key(const vdkim_policy *p,
+    const char *uri, vdkim_key **out, vdkim_error *err);
+
 /* ------------------------------------------------------------- decisions */
 
 typedef enum vdkim_verdict {

@@ -37,6 +37,7 @@ extern "C" {
 
 typedef struct vdkim_instance vdkim_instance;
 typedef struct vdkim_msg vdkim_msg;
+typedef struct vdkim_batch vdkim_batch;
 
 enum vdkim_log_level {
 	VDKIM_LOG_ERR = 3,
@@ -122,10 +123,37 @@ typedef struct vdkim_api {
 	 * then tells why). */
 	int (*msg_chunk)(vdkim_msg *m, const void *data, size_t len);
 	/* Decides and signs.  res stays valid until msg_free.  Returns 0;
-	 * -1 only for a bad argument (res->size too small). */
+	 * -1 only for a bad argument (res->size too small, or a message
+	 * still signing in a batch). */
 	int (*msg_end)(vdkim_msg *m, vdkim_hook_result *res);
 	void (*msg_free)(vdkim_msg *m);
+
+	/*
+	 * Since module 0.2 (test with VDKIM_API_HAS(api, batch_free)):
+	 * batches, which keep many signatures in flight from one thread for
+	 * devices that answer asynchronously (offload cards; see README).
+	 * A batch belongs to the thread that made it.  After a message's
+	 * last msg_chunk, batch_submit starts its signing (0, or -1 when
+	 * max_in_flight are outstanding: poll first); batch_poll waits up
+	 * to timeout_ms (-1: until one is done) and hands back finished
+	 * messages (their number, or -1 on a bad argument); msg_end on
+	 * them answers at once.  batch_free waits for what is outstanding
+	 * (msg_end still works on those messages).  Devices that do not
+	 * answer asynchronously simply finish within batch_submit.
+	 */
+	int (*batch_new)(vdkim_instance *inst, unsigned max_in_flight,
+	    vdkim_batch **out, char *err, size_t errlen);
+	int (*batch_submit)(vdkim_batch *b, vdkim_msg *m);
+	int (*batch_poll)(vdkim_batch *b, int timeout_ms, vdkim_msg **done,
+	    size_t max);
+	unsigned (*batch_outstanding)(const vdkim_batch *b);
+	void (*batch_free)(vdkim_batch *b);
 } vdkim_api;
+
+/* 1 when the module's table has entry point f (older modules' tables are
+ * shorter: their size says so). */
+#define VDKIM_API_HAS(api, f) \
+	((api)->size >= offsetof(vdkim_api, f) + sizeof((api)->f))
 
 typedef int (*vdkim_get_api_fn)(unsigned abi_version, const vdkim_api **api,
     char *err, size_t errlen);

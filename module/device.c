@@ -1,0 +1,355 @@
+/*
+ * device.c - a declared device: its sessions per process, its lock, its
+ * PIN, and what its failures mean.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+
+#include "device.h"
+#include "error.h"
+
+#define PIN_MAX 256
+
+void
+dev_config_free(dev_config *c)
+{
+	free(c->name);
+	free(c->module);
+	free(c->so_path);
+	free(c->module_path);
+	for (size_t i = 0; i < c->ninit; i++)
+		free(c->init_cmds[i]);
+	free(c->init_cmds);
+	free(c->propq);
+	free(c->ossl_config);
+	free(c->pin_file);
+	free(c->pin_env);
+	for (size_t i = 0; i < c->nschemes; i++)
+		free(c->schemes[i]);
+	free(c->schemes);
+	memset(c, 0, sizeof(*c));
+}
+
+device *
+device_new(dev_config *cfg)
+{
+	device *d = calloc(1, sizeof(*d));
+
+	if (d == NULL)
+		return NULL;
+	atomic_init(&d->refs, 1);
+	d->cfg = *cfg;
+	memset(cfg, 0, sizeof(*cfg));
+	pthread_mutex_init(&d->call_lock, NULL);
+	pthread_mutex_init(&d->sess_lock, NULL);
+	return d;
+}
+
+device *
+device_ref(device *d)
+{
+	if (d != NULL)
+		atomic_fetch_add(&d->refs, 1);
+	return d;
+}
+
+void
+device_unref(device *d)
+{
+	if (d == NULL || atomic_fetch_sub(&d->refs, 1) != 1)
+		return;
+	if (d->sess != NULL)
+		session_unref(d, d->sess);
+	engine_release(d);
+	pthread_mutex_destroy(&d->call_lock);
+	pthread_mutex_destroy(&d->sess_lock);
+	dev_config_free(&d->cfg);
+	free(d);
+}
+
+int
+device_is_uri(const char *t)
+{
+	const char *p = t;
+
+	if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')))
+		return 0;
+	while ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+	    (*p >= '0' && *p <= '9') || *p == '+' || *p == '-' || *p == '.')
+		p++;
+	return *p == ':' && p - t >= 2; /* "C:" is not a scheme */
+}
+
+int
+device_handles(const device *d, const char *uri)
+{
+	size_t n = strcspn(uri, ":");
+
+	for (size_t i = 0; i < d->cfg.nschemes; i++)
+		if (strlen(d->cfg.schemes[i]) == n &&
+		    strncasecmp(d->cfg.schemes[i], uri, n) == 0)
+			return 1;
+	return 0;
+}
+
+/* ------------------------------------------------------------ locking */
+
+vdkim_rc
+device_enter(device *d, vdkim_error *err)
+{
+	struct timespec until;
+	int rc;
+
+	if (!d->cfg.serialize)
+		return VDKIM_OK;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += d->cfg.timeout_ms / 1000;
+	until.tv_nsec += (d->cfg.timeout_ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	rc = pthread_mutex_timedlock(&d->call_lock, &until);
+	if (rc == ETIMEDOUT)
+		return vdkim_fail(err, VDKIM_EDEV_TIMEOUT, "device %s: busy, "
+		    "no turn within %ld ms (a call into it is hanging, or "
+		    "raise its timeout)", d->cfg.name, d->cfg.timeout_ms);
+	if (rc != 0)
+		return vdkim_fail(err, VDKIM_EDEV_ERROR, "device %s: cannot "
+		    "take its lock: %s", d->cfg.name, strerror(rc));
+	return VDKIM_OK;
+}
+
+void
+device_leave(device *d)
+{
+	if (d->cfg.serialize)
+		pthread_mutex_unlock(&d->call_lock);
+}
+
+/* ----------------------------------------------------------- sessions */
+
+static void
+session_close(device *d, dev_session *s)
+{
+	if (d->cfg.kind == DEV_ENGINE)
+		engine_close(s);
+	else
+		provider_close(s);
+}
+
+void
+session_unref(device *d, dev_session *s)
+{
+	vdkim_error ignored;
+
+	if (s == NULL || atomic_fetch_sub(&s->refs, 1) != 1)
+		return;
+	/*
+	 * A session opened by another process (our parent, before fork) is
+	 * left as it is: closing it here could log the parent out of its
+	 * token or close the TPM connection it still uses.  The memory is
+	 * the child's copy; it is bounded (one session per device).
+	 */
+	if (s->pid != getpid())
+		return;
+	if (device_enter(d, &ignored) != VDKIM_OK)
+		return; /* a hung device: leak the session, do not hang too */
+	session_close(d, s);
+	device_leave(d);
+	free(s);
+}
+
+vdkim_rc
+device_session(device *d, dev_session **out, vdkim_error *err)
+{
+	pid_t pid = getpid();
+	dev_session *s;
+	vdkim_rc rc;
+
+	pthread_mutex_lock(&d->sess_lock);
+	if (d->sess != NULL && d->sess->pid != pid)
+		d->sess = NULL; /* the parent's: never used here */
+	if (d->sess != NULL) {
+		atomic_fetch_add(&d->sess->refs, 1);
+		*out = d->sess;
+		pthread_mutex_unlock(&d->sess_lock);
+		return VDKIM_OK;
+	}
+	s = calloc(1, sizeof(*s));
+	if (s == NULL) {
+		pthread_mutex_unlock(&d->sess_lock);
+		return vdkim_fail(err, VDKIM_ENOMEM, "out of memory");
+	}
+	s->pid = pid;
+	rc = device_enter(d, err);
+	if (rc == VDKIM_OK) {
+		rc = d->cfg.kind == DEV_ENGINE ? engine_open(d, s, err) :
+		    provider_open(d, s, err);
+		if (rc != VDKIM_OK)
+			session_close(d, s); /* what was opened of it */
+		device_leave(d);
+	}
+	if (rc != VDKIM_OK) {
+		free(s);
+		pthread_mutex_unlock(&d->sess_lock);
+		return rc;
+	}
+	atomic_init(&s->refs, 2); /* the device's and the caller's */
+	d->sess = s;
+	*out = s;
+	pthread_mutex_unlock(&d->sess_lock);
+	return VDKIM_OK;
+}
+
+void
+device_retire(device *d, dev_session *s)
+{
+	int was_current;
+
+	pthread_mutex_lock(&d->sess_lock);
+	was_current = d->sess == s;
+	if (was_current)
+		d->sess = NULL;
+	pthread_mutex_unlock(&d->sess_lock);
+	if (was_current)
+		session_unref(d, s);
+}
+
+/* ---------------------------------------------------------------- PIN */
+
+vdkim_rc
+device_pin(const device *d, char **pin, vdkim_error *err)
+{
+	char *buf;
+	FILE *f;
+
+	*pin = NULL;
+	if (d->cfg.pin_env != NULL) {
+		const char *v = getenv(d->cfg.pin_env);
+
+		if (v == NULL)
+			return vdkim_fail(err, VDKIM_EDEV_PIN, "device %s: "
+			    "the environment variable %s (pin-env) is not set",
+			    d->cfg.name, d->cfg.pin_env);
+		*pin = strdup(v);
+		return *pin ? VDKIM_OK : vdkim_fail(err, VDKIM_ENOMEM,
+		    "out of memory");
+	}
+	if (d->cfg.pin_file == NULL)
+		return VDKIM_OK;
+	f = fopen(d->cfg.pin_file, "re");
+	if (f == NULL)
+		return vdkim_fail(err, VDKIM_EDEV_PIN, "device %s: cannot read "
+		    "the pin-file %s: %s", d->cfg.name, d->cfg.pin_file,
+		    strerror(errno));
+	buf = calloc(1, PIN_MAX + 2);
+	if (buf == NULL) {
+		fclose(f);
+		return vdkim_fail(err, VDKIM_ENOMEM, "out of memory");
+	}
+	if (fgets(buf, PIN_MAX + 2, f) == NULL)
+		buf[0] = '\0';
+	fclose(f);
+	buf[strcspn(buf, "\r\n")] = '\0';
+	if (buf[0] == '\0' || strlen(buf) > PIN_MAX) {
+		OPENSSL_cleanse(buf, PIN_MAX + 2);
+		free(buf);
+		return vdkim_fail(err, VDKIM_EDEV_PIN, "device %s: the pin-file "
+		    "%s holds no PIN on its first line (or one over %d "
+		    "bytes)", d->cfg.name, d->cfg.pin_file, PIN_MAX);
+	}
+	*pin = buf;
+	return VDKIM_OK;
+}
+
+int
+device_pin_cb(char *buf, int size, int rwflag, void *u)
+{
+	const char *pin = u;
+	int n;
+
+	(void)rwflag;
+	if (pin == NULL)
+		return -1;
+	n = (int)strlen(pin);
+	if (n > size)
+		return -1;
+	memcpy(buf, pin, (size_t)n);
+	return n;
+}
+
+/* ------------------------------------------------------------- errors */
+
+static int
+has_any(const char *text, const char *const *words)
+{
+	for (; *words != NULL; words++)
+		if (strcasestr(text, *words) != NULL)
+			return 1;
+	return 0;
+}
+
+/*
+ * What a failure means, from the words of the OpenSSL error queue.  The
+ * backends report through OpenSSL's queue only, each in its own words
+ * (libp11 names PKCS#11 return values, tpm2-openssl TSS2 codes), so the
+ * words are the one thing they share.
+ */
+static vdkim_rc
+classify(const char *text, vdkim_rc dflt)
+{
+	static const char *const pin[] = { "auth fail", "authorization",
+	    "bad auth", "passphrase", NULL };
+	static const char *const gone[] = { "not present", "no token",
+	    "token not", "removed", "no such", "not found", "cannot find",
+	    "could not find", "unable to find", "no slot", "IO failure",
+	    "connect", "refused", "could not load", "unable to load",
+	    "TCTI", "no matching", "device not", NULL };
+	static const char *const slow[] = { "timeout", "timed out", NULL };
+
+	/* "PIN" in capitals only: "pin" is inside too many words. */
+	if (strstr(text, "PIN") != NULL || has_any(text, pin))
+		return VDKIM_EDEV_PIN;
+	if (has_any(text, slow))
+		return VDKIM_EDEV_TIMEOUT;
+	if (has_any(text, gone))
+		return VDKIM_EDEV_UNAVAILABLE;
+	return dflt;
+}
+
+vdkim_rc
+device_fail(const device *d, vdkim_error *err, vdkim_rc dflt,
+    const char *what)
+{
+	char text[VDKIM_ERRMSG_MAX] = "", one[200];
+	const char *data;
+	unsigned long e;
+	int flags;
+	size_t used = 0;
+	vdkim_rc rc;
+
+	/* Oldest first: the device's own words come before OpenSSL's
+	 * generic "init fail". */
+	while ((e = ERR_get_error_all(NULL, NULL, NULL, &data, &flags)) != 0) {
+		ERR_error_string_n(e, one, sizeof(one));
+		if (used < sizeof(text))
+			used += (size_t)snprintf(text + used, sizeof(text) -
+			    used, "%s%s%s%s", used ? "; " : "", one,
+			    (flags & ERR_TXT_STRING) && data && *data ? ": " :
+			    "", (flags & ERR_TXT_STRING) && data ? data : "");
+	}
+	if (text[0] == '\0')
+		snprintf(text, sizeof(text), "no detail from the device");
+	rc = classify(text, dflt);
+	return vdkim_fail(err, rc, "device %s: %s failed (%s): %s",
+	    d->cfg.name, what, vdkim_rc_name(rc), text);
+}

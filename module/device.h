@@ -1,0 +1,136 @@
+/*
+ * device.h - signing devices: PKCS#11 tokens through an OpenSSL ENGINE,
+ * TPMs, offload cards and tokens through OpenSSL 3 providers.
+ *
+ * A device is declared in the config (openssl-provider / openssl-engine
+ * blocks) and belongs to the policy that declared it.  Nothing of it is
+ * global: a provider is loaded into an OSSL_LIB_CTX of the device's own,
+ * an engine is a private, unlisted instance, and nothing is made an
+ * OpenSSL default, so the host's own TLS never sees them.
+ *
+ * A session is the device opened in one process (the lib ctx and its
+ * providers, or the engine instance with its PKCS#11 login).  Sessions
+ * never cross fork(): a child opens its own on first use and leaves the
+ * parent's alone (libp11 0.4.12 breaks when a session is reused after
+ * fork, and a TPM connection must not be shared).  A session that failed
+ * is retired; keys reopen in a fresh one, no sooner than retry-interval
+ * after the failure, so a dead device costs one quick answer per message,
+ * not one blocking attempt.
+ */
+#ifndef VDKIM_DEVICE_H
+#define VDKIM_DEVICE_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/types.h>
+
+#include <openssl/evp.h>
+
+#include "vdkim/dkim.h"
+
+typedef enum dev_kind { DEV_PROVIDER = 1, DEV_ENGINE = 2 } dev_kind;
+
+/* What the config says about one device; strings are owned. */
+typedef struct dev_config {
+	char *name;
+	int line;
+	dev_kind kind;
+	char *module;       /* provider: name or .so path; engine: its id */
+	char *so_path;      /* engine: load it from this .so (dynamic) */
+	char *module_path;  /* engine: MODULE_PATH (the PKCS#11 module) */
+	char **init_cmds;   /* engine: "NAME" or "NAME:VALUE", in order */
+	size_t ninit;
+	char *propq;        /* provider: property query for every fetch */
+	char *ossl_config;  /* provider: an OpenSSL config for the lib ctx */
+	char *pin_file;     /* the PIN: first line of this file ... */
+	char *pin_env;      /* ... or this environment variable */
+	char **schemes;     /* key URI schemes routed to this device */
+	size_t nschemes;
+	int serialize;      /* one call into the device at a time */
+	long retry_s;       /* after a failure, reopen no sooner */
+	long timeout_ms;    /* longest wait for a serialised device */
+} dev_config;
+
+/* The device opened in one process. */
+typedef struct dev_session {
+	atomic_int refs;
+	pid_t pid;
+	OSSL_LIB_CTX *libctx;   /* provider: the device's own */
+	OSSL_PROVIDER *prov[3]; /* the device's, default, base */
+	void *engine;           /* engine: ENGINE * */
+} dev_session;
+
+typedef struct device {
+	atomic_int refs;
+	dev_config cfg;
+	/* Held around every call into a serialised device. */
+	pthread_mutex_t call_lock;
+	/* Guards sess. */
+	pthread_mutex_t sess_lock;
+	dev_session *sess;      /* this process's current session or NULL */
+	/*
+	 * Engine path: libp11 0.4.12 cannot load a second instance of its
+	 * engine into a process while one exists (nor in a child while the
+	 * parent's copy does), so the instance outlives sessions: a new
+	 * session (after a failure, or in a forked child) reuses it and only
+	 * opens its keys anew.  libp11 notices the fork itself and starts
+	 * its PKCS#11 module again in the child; the parent's key handles
+	 * are never used there.
+	 */
+	void *engine;           /* ENGINE *, initialised */
+	pid_t engine_pid;       /* the process that made it */
+} device;
+
+device *device_new(dev_config *cfg); /* takes cfg's strings */
+device *device_ref(device *d);
+void device_unref(device *d);
+void dev_config_free(dev_config *cfg);
+
+/* 1 when uri's scheme ("pkcs11", "handle", ...) is one of the device's. */
+int device_handles(const device *d, const char *uri);
+/* 1 when text looks like a URI ("scheme:...") rather than a file path. */
+int device_is_uri(const char *text);
+
+/*
+ * The current session of this process, referenced (session_unref when
+ * done), opening one if there is none.  Fails with a device code.
+ */
+vdkim_rc device_session(device *d, dev_session **out, vdkim_error *err);
+/* Retires s if it is still the current one (after a failure in it). */
+void device_retire(device *d, dev_session *s);
+void session_unref(device *d, dev_session *s);
+
+/* Serialisation: a no-op unless cfg.serialize; fails with
+ * VDKIM_EDEV_TIMEOUT after timeout_ms. */
+vdkim_rc device_enter(device *d, vdkim_error *err);
+void device_leave(device *d);
+
+/* The PIN (malloc'd, caller cleanses and frees) or NULL when none is
+ * configured; fails when the file or variable is missing. */
+vdkim_rc device_pin(const device *d, char **pin, vdkim_error *err);
+/* A pem_password_cb answering with the PIN passed as u (refusing when u
+ * is NULL: the host has no terminal to prompt on). */
+int device_pin_cb(char *buf, int size, int rwflag, void *u);
+
+/*
+ * Turns the OpenSSL error queue after a failed device call into a device
+ * code and a sentence "DEVICE: WHAT failed: DETAIL"; clears the queue.
+ */
+vdkim_rc device_fail(const device *d, vdkim_error *err, vdkim_rc dflt,
+    const char *what);
+
+/* The backends (device_provider.c, device_engine.c). */
+vdkim_rc provider_open(device *d, dev_session *s, vdkim_error *err);
+void provider_close(dev_session *s);
+vdkim_rc provider_load_key(device *d, dev_session *s, const char *uri,
+    EVP_PKEY **out, vdkim_error *err);
+vdkim_rc engine_open(device *d, dev_session *s, vdkim_error *err);
+void engine_close(dev_session *s);
+/* Frees the device's engine instance (device_unref). */
+void engine_release(device *d);
+vdkim_rc engine_load_key(device *d, dev_session *s, const char *uri,
+    EVP_PKEY **out, vdkim_error *err);
+/* 1 when this build has the ENGINE path. */
+int engine_supported(void);
+
+#endif

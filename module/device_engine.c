@@ -1,0 +1,227 @@
+/*
+ * device_engine.c - devices behind an OpenSSL ENGINE (libp11's "pkcs11").
+ *
+ * ENGINEs are deprecated in OpenSSL 3 and gone in OpenSSL 4, so this path
+ * is built only with VDKIM_ENGINE=1 (the default on Debian 12's 3.0) and
+ * when OpenSSL still declares the ENGINE API; the provider path is the
+ * main one.  Deprecation warnings are silenced for this file alone.
+ *
+ * OpenSSL keeps ENGINEs in a process-wide list: that global state cannot
+ * be avoided on this path.  vdkim stays out of it: each session is a
+ * private instance loaded through "dynamic" with LIST_ADD=0, so it is not
+ * in the list, is never shared with an engine the host configured, and is
+ * never made a default for any algorithm (the host's TLS is untouched).
+ */
+#define OPENSSL_SUPPRESS_DEPRECATED 1
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/opensslconf.h>
+
+#include "device.h"
+#include "error.h"
+
+#if defined(VDKIM_ENGINE) && VDKIM_ENGINE && !defined(OPENSSL_NO_ENGINE) && \
+    !defined(OPENSSL_NO_DEPRECATED_3_0)
+
+#include <openssl/engine.h>
+#include <openssl/ui.h>
+
+int
+engine_supported(void)
+{
+	return 1;
+}
+
+/* ENGINESDIR as the library reports it: ENGINESDIR: "/usr/lib/..." */
+static int
+engines_dir(char *buf, size_t len)
+{
+	const char *v = OpenSSL_version(OPENSSL_ENGINES_DIR);
+	const char *q1 = v ? strchr(v, '"') : NULL;
+	const char *q2 = q1 ? strchr(q1 + 1, '"') : NULL;
+
+	if (q2 == NULL || (size_t)(q2 - q1 - 1) >= len)
+		return -1;
+	memcpy(buf, q1 + 1, (size_t)(q2 - q1 - 1));
+	buf[q2 - q1 - 1] = '\0';
+	return 0;
+}
+
+/* One "NAME" or "NAME:VALUE" control command. */
+static int
+run_cmd(ENGINE *e, const char *cmd)
+{
+	const char *colon = strchr(cmd, ':');
+	char name[128];
+
+	if (colon == NULL)
+		return ENGINE_ctrl_cmd_string(e, cmd, NULL, 0);
+	if ((size_t)(colon - cmd) >= sizeof(name))
+		return 0;
+	memcpy(name, cmd, (size_t)(colon - cmd));
+	name[colon - cmd] = '\0';
+	return ENGINE_ctrl_cmd_string(e, name, colon + 1, 0);
+}
+
+vdkim_rc
+engine_open(device *d, dev_session *s, vdkim_error *err)
+{
+	char dir[512];
+	ENGINE *e;
+	int ok;
+
+	if (d->engine != NULL) {
+		/* The kept instance (device.h).  When no session holds it,
+		 * its functional count is 0 and this starts libp11 afresh:
+		 * slots, token and login are looked up again, which is how a
+		 * token that came back is found. */
+		ERR_clear_error();
+		if (!ENGINE_init(d->engine))
+			return device_fail(d, err, VDKIM_EDEV_UNAVAILABLE,
+			    "initialising the engine");
+		s->engine = d->engine;
+		return VDKIM_OK;
+	}
+	ERR_clear_error();
+	e = ENGINE_by_id("dynamic");
+	if (e == NULL)
+		return device_fail(d, err, VDKIM_EDEV_ERROR,
+		    "finding OpenSSL's dynamic engine loader");
+	if (d->cfg.so_path != NULL)
+		ok = ENGINE_ctrl_cmd_string(e, "SO_PATH", d->cfg.so_path, 0) &&
+		    ENGINE_ctrl_cmd_string(e, "ID", d->cfg.module, 0);
+	else
+		ok = engines_dir(dir, sizeof(dir)) == 0 &&
+		    ENGINE_ctrl_cmd_string(e, "ID", d->cfg.module, 0) &&
+		    ENGINE_ctrl_cmd_string(e, "DIR_LOAD", "2", 0) &&
+		    ENGINE_ctrl_cmd_string(e, "DIR_ADD", dir, 0);
+	ok = ok && ENGINE_ctrl_cmd_string(e, "LIST_ADD", "0", 0) &&
+	    ENGINE_ctrl_cmd_string(e, "LOAD", NULL, 0);
+	if (!ok) {
+		ENGINE_free(e);
+		return device_fail(d, err, VDKIM_EDEV_UNAVAILABLE,
+		    "loading the engine");
+	}
+	if (d->cfg.module_path != NULL &&
+	    !ENGINE_ctrl_cmd_string(e, "MODULE_PATH", d->cfg.module_path, 0)) {
+		ENGINE_free(e);
+		return device_fail(d, err, VDKIM_EDEV_UNAVAILABLE,
+		    "setting its MODULE_PATH");
+	}
+	for (size_t i = 0; i < d->cfg.ninit; i++)
+		if (!run_cmd(e, d->cfg.init_cmds[i])) {
+			ENGINE_free(e);
+			return device_fail(d, err, VDKIM_EDEV_ERROR,
+			    "an init-command");
+		}
+	if (!ENGINE_init(e)) {
+		ENGINE_free(e);
+		return device_fail(d, err, VDKIM_EDEV_UNAVAILABLE,
+		    "initialising the engine");
+	}
+	/* The structural reference is the device's (engine_release), the
+	 * functional one the session's (engine_close). */
+	d->engine = e;
+	d->engine_pid = getpid();
+	s->engine = e;
+	return VDKIM_OK;
+}
+
+void
+engine_close(dev_session *s)
+{
+	if (s->engine != NULL)
+		ENGINE_finish(s->engine); /* the instance stays */
+	s->engine = NULL;
+}
+
+void
+engine_release(device *d)
+{
+	ENGINE *e = d->engine;
+
+	/* A child leaves the parent's instance alone, as with sessions. */
+	if (e == NULL || d->engine_pid != getpid())
+		return;
+	ENGINE_free(e);
+	d->engine = NULL;
+}
+
+vdkim_rc
+engine_load_key(device *d, dev_session *s, const char *uri, EVP_PKEY **out,
+    vdkim_error *err)
+{
+	ENGINE *e = s->engine;
+	UI_METHOD *ui;
+	char *pin = NULL;
+	vdkim_rc rc;
+
+	*out = NULL;
+	rc = device_pin(d, &pin, err);
+	if (rc != VDKIM_OK)
+		return rc;
+	ui = UI_UTIL_wrap_read_pem_callback(device_pin_cb, 0);
+	if (ui == NULL) {
+		free(pin);
+		return vdkim_fail(err, VDKIM_ENOMEM, "out of memory");
+	}
+	ERR_clear_error();
+	/* libp11 logs in with the PIN given by control, else asks the UI. */
+	if (pin == NULL || ENGINE_ctrl_cmd_string(e, "PIN", pin, 0))
+		*out = ENGINE_load_private_key(e, uri, ui, pin);
+	UI_destroy_method(ui);
+	if (pin != NULL) {
+		OPENSSL_cleanse(pin, strlen(pin));
+		free(pin);
+	}
+	if (*out == NULL)
+		return device_fail(d, err, VDKIM_EDEV_UNAVAILABLE,
+		    "opening the key");
+	return VDKIM_OK;
+}
+
+#else /* no ENGINE path in this build */
+
+int
+engine_supported(void)
+{
+	return 0;
+}
+
+vdkim_rc
+engine_open(device *d, dev_session *s, vdkim_error *err)
+{
+	(void)s;
+	return vdkim_fail(err, VDKIM_EDEV_UNAVAILABLE, "device %s: this vdkim "
+	    "was built without the ENGINE path (VDKIM_ENGINE=0, or an OpenSSL "
+	    "without ENGINEs); use an openssl-provider", d->cfg.name);
+}
+
+void
+engine_close(dev_session *s)
+{
+	(void)s;
+}
+
+void
+engine_release(device *d)
+{
+	(void)d;
+}
+
+vdkim_rc
+engine_load_key(device *d, dev_session *s, const char *uri, EVP_PKEY **out,
+    vdkim_error *err)
+{
+	(void)uri;
+	*out = NULL;
+	return engine_open(d, s, err);
+}
+
+#endif

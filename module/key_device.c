@@ -1,0 +1,368 @@
+/*
+ * key_device.c - signing with a key held by a device.
+ *
+ * Per process, a device key has a handle (the EVP_PKEY the backend gave,
+ * in a session of its device) and a signing context set up once, copied
+ * per signature.  A handle opened by another process (before fork) is
+ * never used: the child opens its own.  A failure retires the handle and
+ * its session; the next attempt, no sooner than retry-interval later,
+ * opens the key afresh, so signing resumes by itself when the device is
+ * back, and a device that is gone costs a quick refusal per message.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
+
+#include "error.h"
+#include "key_device.h"
+
+struct dev_key {
+	device *dev;
+	char *uri;
+	pthread_mutex_t lock;      /* guards everything below */
+	pid_t pid;                 /* the process that opened pkey */
+	dev_session *sess;         /* pkey's session (referenced) */
+	EVP_PKEY *pkey;
+	EVP_PKEY_CTX *tmpl;        /* RSA PKCS#1 v1.5 / SHA-256, ready */
+	unsigned char *pub_der;    /* the public key first seen */
+	int pub_len;
+	time_t next_try;           /* no reopening before this */
+	vdkim_error last;          /* what the last attempt met */
+	vdkim_key *fallback;       /* software key, or NULL */
+};
+
+static time_t
+mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+/* Forgets the handle; frees it only in the process that opened it. */
+static void
+drop_handle(struct dev_key *dk, int retire)
+{
+	device *d = dk->dev;
+	vdkim_error ignored;
+
+	if (dk->pid == getpid() && dk->sess != NULL) {
+		/* Freeing a device key talks to the device (a TPM flushes
+		 * its handle): under the device's lock. */
+		if (device_enter(d, &ignored) == VDKIM_OK) {
+			EVP_PKEY_CTX_free(dk->tmpl);
+			EVP_PKEY_free(dk->pkey);
+			device_leave(d);
+		}
+		if (retire)
+			device_retire(d, dk->sess);
+		session_unref(d, dk->sess);
+	}
+	dk->tmpl = NULL;
+	dk->pkey = NULL;
+	dk->sess = NULL;
+	dk->pid = getpid();
+}
+
+static vdkim_rc
+make_template(struct dev_key *dk, dev_session *s, EVP_PKEY *pkey,
+    EVP_PKEY_CTX **out, vdkim_error *err)
+{
+	EVP_PKEY_CTX *c;
+
+	ERR_clear_error();
+	c = EVP_PKEY_CTX_new_from_pkey(s->libctx, pkey, dk->dev->cfg.propq);
+	if (c == NULL || EVP_PKEY_sign_init(c) != 1 ||
+	    EVP_PKEY_CTX_set_rsa_padding(c, RSA_PKCS1_PADDING) != 1 ||
+	    EVP_PKEY_CTX_set_signature_md(c, EVP_sha256()) != 1) {
+		EVP_PKEY_CTX_free(c);
+		return device_fail(dk->dev, err, VDKIM_EDEV_ERROR,
+		    "setting up RSA signing with the key");
+	}
+	*out = c;
+	return VDKIM_OK;
+}
+
+/* Checks the key against what it was; records its public half. */
+static vdkim_rc
+check_identity(struct dev_key *dk, EVP_PKEY *pkey, vdkim_error *err)
+{
+	unsigned char *der = NULL;
+	int n;
+
+	if (!EVP_PKEY_is_a(pkey, "RSA"))
+		return vdkim_fail(err, VDKIM_EDEV_ERROR, "device %s: the key at "
+		    "%s is not an RSA key (device keys must be RSA)",
+		    dk->dev->cfg.name, dk->uri);
+	n = i2d_PUBKEY(pkey, &der);
+	if (n <= 0)
+		return device_fail(dk->dev, err, VDKIM_EDEV_ERROR,
+		    "reading the key's public half");
+	if (dk->pub_der == NULL) {
+		dk->pub_der = der;
+		dk->pub_len = n;
+		return VDKIM_OK;
+	}
+	if (n != dk->pub_len || memcmp(der, dk->pub_der, (size_t)n) != 0) {
+		OPENSSL_free(der);
+		return vdkim_fail(err, VDKIM_EDEV_ERROR, "device %s: the key at "
+		    "%s is no longer the one loaded with the config (its "
+		    "public key differs): reload the config", dk->dev->cfg.name,
+		    dk->uri);
+	}
+	OPENSSL_free(der);
+	return VDKIM_OK;
+}
+
+/* Opens the key in this process (dk->lock held). */
+static vdkim_rc
+open_handle(struct dev_key *dk, vdkim_error *err)
+{
+	device *d = dk->dev;
+	dev_session *s;
+	EVP_PKEY *pkey = NULL;
+	EVP_PKEY_CTX *tmpl = NULL;
+	vdkim_rc rc;
+
+	rc = device_session(d, &s, err);
+	if (rc != VDKIM_OK)
+		return rc;
+	rc = device_enter(d, err);
+	if (rc != VDKIM_OK) {
+		session_unref(d, s);
+		return rc;
+	}
+	rc = d->cfg.kind == DEV_ENGINE ?
+	    engine_load_key(d, s, dk->uri, &pkey, err) :
+	    provider_load_key(d, s, dk->uri, &pkey, err);
+	if (rc == VDKIM_OK)
+		rc = check_identity(dk, pkey, err);
+	if (rc == VDKIM_OK)
+		rc = make_template(dk, s, pkey, &tmpl, err);
+	if (rc != VDKIM_OK)
+		EVP_PKEY_free(pkey);
+	device_leave(d);
+	if (rc != VDKIM_OK) {
+		/* The session may be what failed (token gone, TPM link
+		 * lost): the next attempt starts from a fresh one. */
+		if (rc == VDKIM_EDEV_UNAVAILABLE || rc == VDKIM_EDEV_ERROR)
+			device_retire(d, s);
+		session_unref(d, s);
+		return rc;
+	}
+	dk->pkey = pkey;
+	dk->tmpl = tmpl;
+	dk->sess = s;
+	dk->pid = getpid();
+	return VDKIM_OK;
+}
+
+/* Takes dk->lock, waiting no longer than the device would be waited for. */
+static vdkim_rc
+lock_key(struct dev_key *dk, vdkim_error *err)
+{
+	struct timespec until;
+	long ms = dk->dev->cfg.timeout_ms;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += ms / 1000 + ((until.tv_nsec + (ms % 1000) *
+	    1000000L) >= 1000000000L);
+	until.tv_nsec = (until.tv_nsec + (ms % 1000) * 1000000L) % 1000000000L;
+	if (pthread_mutex_timedlock(&dk->lock, &until) != 0)
+		return vdkim_fail(err, VDKIM_EDEV_TIMEOUT, "device %s: the key "
+		    "%s is being opened by another thread for over %ld ms",
+		    dk->dev->cfg.name, dk->uri, ms);
+	return VDKIM_OK;
+}
+
+/*
+ * A copy of the signing context and a reference to its session, opening
+ * the key when this process has no handle and the retry time has come.
+ */
+static vdkim_rc
+get_context(struct dev_key *dk, EVP_PKEY_CTX **ctx, dev_session **sess,
+    vdkim_error *err)
+{
+	vdkim_rc rc = lock_key(dk, err);
+	time_t now = mono_now();
+
+	if (rc != VDKIM_OK)
+		return rc;
+	if (dk->pid != getpid()) {
+		/* Forked: the handle is the parent's; open our own now. */
+		drop_handle(dk, 0);
+		dk->next_try = 0;
+	}
+	if (dk->tmpl == NULL) {
+		if (now < dk->next_try) {
+			rc = vdkim_fail(err, dk->last.rc, "%s (next attempt "
+			    "in %lds)", dk->last.msg,
+			    (long)(dk->next_try - now));
+		} else {
+			rc = open_handle(dk, err);
+			if (rc != VDKIM_OK) {
+				dk->last = *err;
+				dk->next_try = now + dk->dev->cfg.retry_s;
+			}
+		}
+	}
+	if (rc == VDKIM_OK) {
+		*ctx = EVP_PKEY_CTX_dup(dk->tmpl);
+		*sess = dk->sess;
+		if (*ctx == NULL)
+			rc = device_fail(dk->dev, err, VDKIM_EDEV_ERROR,
+			    "copying the signing context");
+		else
+			atomic_fetch_add(&dk->sess->refs, 1);
+	}
+	pthread_mutex_unlock(&dk->lock);
+	return rc;
+}
+
+/* After a failed signature: retire the handle so the next one reopens. */
+static void
+after_failure(struct dev_key *dk, dev_session *s, const vdkim_error *err)
+{
+	if (pthread_mutex_lock(&dk->lock) != 0)
+		return;
+	if (dk->sess == s && dk->pid == getpid()) {
+		drop_handle(dk, 1);
+		dk->last = *err;
+		dk->next_try = mono_now() + dk->dev->cfg.retry_s;
+	}
+	pthread_mutex_unlock(&dk->lock);
+}
+
+vdkim_rc
+dev_key_sign(struct dev_key *dk, const unsigned char *digest, size_t dlen,
+    unsigned char *sig, size_t *siglen, vdkim_error *err)
+{
+	device *d = dk->dev;
+	EVP_PKEY_CTX *ctx = NULL;
+	dev_session *s = NULL;
+	vdkim_rc rc;
+
+	*siglen = KEY_MAX_SIG_BYTES;
+	rc = get_context(dk, &ctx, &s, err);
+	if (rc == VDKIM_OK) {
+		rc = device_enter(d, err);
+		if (rc == VDKIM_OK) {
+			ERR_clear_error();
+			if (EVP_PKEY_sign(ctx, sig, siglen, digest, dlen) != 1)
+				rc = device_fail(d, err, VDKIM_EDEV_ERROR,
+				    "signing");
+			EVP_PKEY_CTX_free(ctx);
+			device_leave(d);
+		} else {
+			/* Not freed without the device's turn; it is a
+			 * copy of a context whose key stays referenced. */
+			EVP_PKEY_CTX_free(ctx);
+		}
+		if (rc != VDKIM_OK && rc != VDKIM_EDEV_TIMEOUT)
+			after_failure(dk, s, err);
+		session_unref(d, s);
+	}
+	if (rc != VDKIM_OK && dk->fallback != NULL)
+		return key_sign_digest(dk->fallback, digest, dlen, sig, siglen,
+		    err);
+	return rc;
+}
+
+void
+dev_key_free(struct dev_key *dk)
+{
+	if (dk == NULL)
+		return;
+	drop_handle(dk, 0);
+	OPENSSL_free(dk->pub_der);
+	vdkim_key_unref(dk->fallback);
+	pthread_mutex_destroy(&dk->lock);
+	device_unref(dk->dev);
+	free(dk->uri);
+	free(dk);
+}
+
+vdkim_rc
+key_device_open(device *d, const char *uri, vdkim_key **out,
+    vdkim_error *err)
+{
+	vdkim_key *key = calloc(1, sizeof(*key));
+	struct dev_key *dk = calloc(1, sizeof(*dk));
+	const unsigned char *p;
+	vdkim_rc rc;
+
+	if (key == NULL || dk == NULL || (dk->uri = strdup(uri)) == NULL) {
+		free(key);
+		free(dk);
+		return vdkim_fail(err, VDKIM_ENOMEM, "out of memory");
+	}
+	atomic_init(&key->refs, 1);
+	key->type = VDKIM_KEY_RSA;
+	key->dev = dk;
+	dk->dev = device_ref(d);
+	dk->pid = getpid();
+	pthread_mutex_init(&dk->lock, NULL);
+	rc = open_handle(dk, err);
+	if (rc != VDKIM_OK) {
+		dk->last = *err;
+		dk->next_try = mono_now() + d->cfg.retry_s;
+		*out = key;
+		return rc;
+	}
+	/* The public half, as a plain key, for DNS records and checks. */
+	p = dk->pub_der;
+	key->pkey = d2i_PUBKEY(NULL, &p, dk->pub_len);
+	if (key->pkey == NULL) {
+		vdkim_key_unref(key);
+		return vdkim_fail_ssl(err, VDKIM_ECRYPTO, "device %s: cannot "
+		    "read the public key of %s", d->cfg.name, uri);
+	}
+	rc = key_check_pkey(key->pkey, uri, &key->type, &key->bits,
+	    key->warning, sizeof(key->warning), err);
+	if (rc != VDKIM_OK) {
+		vdkim_key_unref(key);
+		return rc;
+	}
+	*out = key;
+	return VDKIM_OK;
+}
+
+vdkim_rc
+key_device_set_fallback(vdkim_key *key, vdkim_key *fallback,
+    vdkim_error *err)
+{
+	unsigned char *der = NULL;
+	struct dev_key *dk = key->dev;
+	int n;
+
+	if (dk == NULL || fallback->dev != NULL)
+		return vdkim_fail(err, VDKIM_EINVAL, "a fallback key is a "
+		    "software key given to a device key");
+	if (dk->pub_der != NULL) {
+		n = i2d_PUBKEY(fallback->pkey, &der);
+		if (n != dk->pub_len || memcmp(der, dk->pub_der,
+		    (size_t)n) != 0) {
+			OPENSSL_free(der);
+			return vdkim_fail(err, VDKIM_EKEY, "the fallback key is "
+			    "not the device's key pair (its public key "
+			    "differs), so its signatures would not verify "
+			    "against the published record");
+		}
+		OPENSSL_free(der);
+	}
+	dk->fallback = vdkim_key_ref(fallback);
+	return VDKIM_OK;
+}
+
+const char *
+key_device_name(const vdkim_key *key)
+{
+	return key->dev != NULL ? key->dev->dev->cfg.name : NULL;
+}

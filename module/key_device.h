@@ -1,0 +1,39 @@
+/*
+ * key_device.h - a DKIM key held by a device: the private key never leaves
+ * it; vdkim keeps the URI, the public half, and per process a handle.
+ */
+#ifndef VDKIM_KEY_DEVICE_H
+#define VDKIM_KEY_DEVICE_H
+
+#include "device.h"
+#include "key.h"
+
+struct dev_key;
+
+/*
+ * Opens the key at uri in device d.  Unless memory runs out, *out is a
+ * key even when the device cannot be reached now: it recovers by itself
+ * (reopening no sooner than the device's retry-interval) and until then
+ * signing fails with the device's code.  Such a key is taken for RSA
+ * (devices here hold RSA keys) until the device is reached.  Returns what
+ * the first attempt met.
+ */
+vdkim_rc key_device_open(device *d, const char *uri, vdkim_key **out,
+    vdkim_error *err);
+
+/*
+ * Gives a device key a software key to sign with while the device fails
+ * (off unless configured).  Both must be the same key pair, which is
+ * checked when the device's public key is known.
+ */
+vdkim_rc key_device_set_fallback(vdkim_key *key, vdkim_key *fallback,
+    vdkim_error *err);
+
+/* The device's name, or NULL for a software key. */
+const char *key_device_name(const vdkim_key *key);
+
+vdkim_rc dev_key_sign(struct dev_key *dk, const unsigned char *digest,
+    size_t dlen, unsigned char *sig, size_t *siglen, vdkim_error *err);
+void dev_key_free(struct dev_key *dk);
+
+#endif

@@ -1,0 +1,143 @@
+/*
+ * policy_device.c - the policy's device keys: opening them at load, their
+ * software fallbacks, their lines in config-test's table.
+ *
+ * A device key that cannot be opened at load is still kept (unlike a bad
+ * key file): the device may come back, and signing then resumes by
+ * itself.  Until it does, signing with it fails with the device's code
+ * (deferred under dkim-require), and config-test counts it as an error.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "device.h"
+#include "error.h"
+#include "key_device.h"
+#include "policy_model.h"
+#include "strbuf.h"
+
+device *
+policy_device_for(const vdkim_policy *p, const char *uri)
+{
+	for (size_t i = 0; i < p->ndevices; i++)
+		if (device_handles(p->devices[i], uri))
+			return p->devices[i];
+	return NULL;
+}
+
+static void
+attach_fallback(vdkim_policy *p, key_entry *k)
+{
+	vdkim_key *fb = NULL;
+	char why[VDKIM_ERRMSG_MAX];
+	vdkim_error err;
+
+	for (size_t i = 0; i < p->nfallbacks; i++) {
+		const key_fallback *f = &p->fallbacks[i];
+
+		if (strcmp(f->selector, k->selector) != 0 ||
+		    strcmp(f->domain, k->domain) != 0)
+			continue;
+		if (policy_load_key_file(p, f->path, f->line, &fb, why,
+		    sizeof(why)) != 0) {
+			policy_warn(p, 1, "%s:%d: domain-key-fallback %s,%s not "
+			    "loaded: %s", p->path, f->line, f->selector,
+			    f->domain, why);
+			return;
+		}
+		if (key_device_set_fallback(k->key, fb, &err) != VDKIM_OK)
+			policy_warn(p, 1, "%s:%d: domain-key-fallback %s,%s: "
+			    "%s", p->path, f->line, f->selector, f->domain,
+			    err.msg);
+		vdkim_key_unref(fb);
+		return;
+	}
+}
+
+void
+policy_load_device_key(vdkim_policy *p, key_entry *k)
+{
+	device *d = policy_device_for(p, k->path);
+	vdkim_error err;
+	vdkim_rc rc;
+
+	if (d == NULL) { /* conf_device.c refuses such a config */
+		snprintf(k->error, sizeof(k->error), "no device serves %s",
+		    k->path);
+		return;
+	}
+	rc = key_device_open(d, k->path, &k->key, &err);
+	if (rc != VDKIM_OK) {
+		if (k->key == NULL)
+			snprintf(k->error, sizeof(k->error), "%s", err.msg);
+		policy_warn(p, 1, "%s:%d: domain-key %s,%s: %s: %s%s", p->path,
+		    k->line, k->selector, k->domain, vdkim_rc_name(rc), err.msg,
+		    k->key != NULL ? " (kept: signing retries the device and "
+		    "resumes when it answers)" : "");
+	} else if (vdkim_key_warning(k->key) != NULL) {
+		policy_warn(p, 0, "%s:%d: %s", p->path, k->line,
+		    vdkim_key_warning(k->key));
+	}
+	if (k->key != NULL)
+		attach_fallback(p, k);
+}
+
+void
+policy_describe_devices(const vdkim_policy *p, strbuf *sb)
+{
+	for (size_t i = 0; i < p->ndevices; i++) {
+		const dev_config *c = &p->devices[i]->cfg;
+
+		sb_addf(sb, "%s %s (line %d): %s %s", c->kind == DEV_ENGINE ?
+		    "openssl-engine" : "openssl-provider", c->name, c->line,
+		    c->kind == DEV_ENGINE ? "engine-id" : "module", c->module);
+		if (c->module_path != NULL)
+			sb_addf(sb, " module-path %s", c->module_path);
+		if (c->propq != NULL)
+			sb_addf(sb, " property-query %s", c->propq);
+		sb_adds(sb, " uri-schemes");
+		for (size_t k = 0; k < c->nschemes; k++)
+			sb_addf(sb, " %s", c->schemes[k]);
+		/* Where the PIN comes from, never the PIN. */
+		if (c->pin_file != NULL)
+			sb_addf(sb, " pin from file %s", c->pin_file);
+		else if (c->pin_env != NULL)
+			sb_addf(sb, " pin from $%s", c->pin_env);
+		sb_addf(sb, " serialize %s retry-interval %lds timeout %ldms\n",
+		    c->serialize ? "yes" : "no", c->retry_s, c->timeout_ms);
+	}
+}
+
+void
+policy_free_devices(vdkim_policy *p)
+{
+	for (size_t i = 0; i < p->ndevices; i++)
+		device_unref(p->devices[i]);
+	free(p->devices);
+	for (size_t i = 0; i < p->nfallbacks; i++) {
+		free(p->fallbacks[i].selector);
+		free(p->fallbacks[i].domain);
+		free(p->fallbacks[i].path);
+	}
+	free(p->fallbacks);
+}
+
+vdkim_rc
+vdkim_policy_device_key(const vdkim_policy *p, const char *uri,
+    vdkim_key **out, vdkim_error *err)
+{
+	device *d = p && uri ? policy_device_for(p, uri) : NULL;
+	vdkim_rc rc;
+
+	if (d == NULL)
+		return vdkim_fail(err, VDKIM_EINVAL, "%s: no openssl-engine or "
+		    "openssl-provider in the config serves this URI",
+		    uri ? uri : "(none)");
+	rc = key_device_open(d, uri, out, err);
+	if (rc != VDKIM_OK) {
+		vdkim_key_unref(*out);
+		*out = NULL;
+	}
+	return rc;
+}
