@@ -302,8 +302,9 @@ add_fallbacks(vdkim_policy *p, cfg_t *root, const char *path,
 			if (*s >= 'A' && *s <= 'Z')
 				*s = (char)(*s + 32);
 		for (size_t k = 0; k < p->nkeytab && !found; k++)
-			found = strcmp(p->keytab[k].selector, f->selector) ==
-			    0 && strcmp(p->keytab[k].domain, f->domain) == 0 &&
+			found = p->keytab[k].rot == NULL &&
+			    strcmp(p->keytab[k].selector, f->selector) == 0 &&
+			    strcmp(p->keytab[k].domain, f->domain) == 0 &&
 			    device_is_uri(p->keytab[k].path);
 		if (!found)
 			return fail(err, path, f->line, "domain-key-fallback "
@@ -324,6 +325,8 @@ conf_device_build(vdkim_policy *p, cfg_t *root, const char *path,
 		return -1;
 	for (size_t i = 0; i < p->nkeytab; i++) {
 		const key_entry *k = &p->keytab[i];
+		if (k->rot != NULL)
+			continue; /* a rotation schedule's keys are files */
 		if (device_is_uri(k->path) && policy_device_for(p, k->path) == NULL)
 			return fail(err, path, k->line, "domain-key %s,%s: no "
 			    "openssl-engine or openssl-provider serves the URI "

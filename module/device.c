@@ -80,6 +80,8 @@ device_is_uri(const char *t)
 {
 	const char *p = t;
 
+	if (p == NULL)
+		return 0;
 	if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')))
 		return 0;
 	while ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
