@@ -206,6 +206,7 @@ device_session(device *d, dev_session **out, vdkim_error *err)
 		return rc;
 	}
 	atomic_init(&s->refs, 2); /* the device's and the caller's */
+	atomic_init(&s->retired, 0);
 	d->sess = s;
 	*out = s;
 	pthread_mutex_unlock(&d->sess_lock);
@@ -217,6 +218,7 @@ device_retire(device *d, dev_session *s)
 {
 	int was_current;
 
+	atomic_store(&s->retired, 1);
 	pthread_mutex_lock(&d->sess_lock);
 	was_current = d->sess == s;
 	if (was_current)

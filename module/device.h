@@ -58,6 +58,7 @@ typedef struct dev_session {
 	OSSL_LIB_CTX *libctx;   /* provider: the device's own */
 	OSSL_PROVIDER *prov[3]; /* the device's, default, base */
 	void *engine;           /* engine: ENGINE * */
+	atomic_int retired;     /* device_retire'd: keys reopen elsewhere */
 } dev_session;
 
 typedef struct device {
@@ -69,13 +70,17 @@ typedef struct device {
 	pthread_mutex_t sess_lock;
 	dev_session *sess;      /* this process's current session or NULL */
 	/*
-	 * Engine path: libp11 0.4.12 cannot load a second instance of its
+	 * Engine path: OpenSSL cannot load a second instance of a dynamic
 	 * engine into a process while one exists (nor in a child while the
 	 * parent's copy does), so the instance outlives sessions: a new
-	 * session (after a failure, or in a forked child) reuses it and only
-	 * opens its keys anew.  libp11 notices the fork itself and starts
-	 * its PKCS#11 module again in the child; the parent's key handles
-	 * are never used there.
+	 * session (after a failure, or in a forked child) reuses it.  Each
+	 * session holds the instance's only functional reference (keys do
+	 * not: device_engine.c), so once every key has let go of a retired
+	 * session, ENGINE_finish shuts libp11 down and the next session's
+	 * ENGINE_init starts it again with fresh slots and object handles:
+	 * a token that comes back is used again without a restart.  libp11
+	 * notices a fork itself and starts its PKCS#11 module again in the
+	 * child; the parent's key handles are never used there.
 	 */
 	void *engine;           /* ENGINE *, initialised */
 	pid_t engine_pid;       /* the process that made it */
@@ -96,7 +101,8 @@ int device_is_uri(const char *text);
  * done), opening one if there is none.  Fails with a device code.
  */
 vdkim_rc device_session(device *d, dev_session **out, vdkim_error *err);
-/* Retires s if it is still the current one (after a failure in it). */
+/* Retires s if it is still the current one (after a failure in it); keys
+ * still holding s let go of it at their next use. */
 void device_retire(device *d, dev_session *s);
 void session_unref(device *d, dev_session *s);
 

@@ -78,9 +78,10 @@ engine_open(device *d, dev_session *s, vdkim_error *err)
 
 	if (d->engine != NULL) {
 		/* The kept instance (device.h).  When no session holds it,
-		 * its functional count is 0 and this starts libp11 afresh:
-		 * slots, token and login are looked up again, which is how a
-		 * token that came back is found. */
+		 * its functional count is 0 (engine_load_key keeps keys from
+		 * holding it) and this starts libp11 afresh: module, slots,
+		 * token, login and object handles are looked up again, which
+		 * is how a token that came back is found. */
 		ERR_clear_error();
 		if (!ENGINE_init(d->engine))
 			return device_fail(d, err, VDKIM_EDEV_UNAVAILABLE,
@@ -183,6 +184,26 @@ engine_load_key(device *d, dev_session *s, const char *uri, EVP_PKEY **out,
 	if (*out == NULL)
 		return device_fail(d, err, VDKIM_EDEV_UNAVAILABLE,
 		    "opening the key");
+	/*
+	 * libp11 (0.4.12) keeps the EVP_PKEY it hands out in its own key
+	 * cache and sets the key's engine, a functional reference to the
+	 * instance.  That reference lives as long as the cache, and the
+	 * cache as long as the instance: the instance's functional count
+	 * never reaches 0 again, so ENGINE_finish never reaches libp11,
+	 * its slots, token and object handles are never looked up anew,
+	 * and a token that went away and came back stays unusable
+	 * ("Object handle invalid") until the process ends.  The key does
+	 * not need the reference: its RSA method (libp11's) does the
+	 * signing.  Dropping it makes the session's ENGINE_init the only
+	 * one, so a retired session's ENGINE_finish shuts libp11 down and
+	 * the next session starts it afresh (engine_open).
+	 */
+	if (!EVP_PKEY_set1_engine(*out, NULL)) {
+		EVP_PKEY_free(*out);
+		*out = NULL;
+		return device_fail(d, err, VDKIM_EDEV_ERROR,
+		    "detaching the key from the engine");
+	}
 	return VDKIM_OK;
 }
 

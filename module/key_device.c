@@ -199,6 +199,11 @@ get_context(struct dev_key *dk, EVP_PKEY_CTX **ctx, dev_session **sess,
 		/* Forked: the handle is the parent's; open our own now. */
 		drop_handle(dk, 0);
 		dk->next_try = 0;
+	} else if (dk->sess != NULL && atomic_load(&dk->sess->retired)) {
+		/* Another key found the session broken: let go of it, so the
+		 * device can start afresh (an engine only restarts once no
+		 * key holds its old session), and open in the new one. */
+		drop_handle(dk, 0);
 	}
 	if (dk->tmpl == NULL) {
 		if (now < dk->next_try) {

@@ -15,8 +15,8 @@
 #  3. many threads on each device; a forking host (keys opened after fork)
 #  4. failures at load (token absent, wrong PIN, TPM down): config-test
 #  5. failures while signing: deferred with the device's reason code under
-#     dkim-require; signing resumes by itself when the TPM is back (on the
-#     ENGINE path libp11 0.4.12 needs a host restart: see below)
+#     dkim-require; signing resumes by itself, in the same process, when
+#     the token (ENGINE path) or the TPM (provider path) is back
 #  6. software fallback (off by default) and its key-pair check
 #  7. the asynchronous path against the simulated card: every signature
 #     verifies, the card's in-flight bound holds and is used
@@ -283,18 +283,18 @@ mv "$WORK/hsm/tokens" "$WORK/hsm/tokens.away"
 mkdir "$WORK/hsm/tokens"
 expect_step sign "deferred device-*" "hsm: token gone: deferred with a device reason"
 expect_step sign "deferred device-*" "hsm: token still gone: deferred at once"
+sleep 1.2
+# While the token is still gone, a retry (after retry-interval) starts
+# libp11 afresh and finds no token: an unavailable device, not a stale one.
+expect_step sign "deferred device-unavailable*" "hsm: token still gone after retry-interval: device-unavailable"
 rmdir "$WORK/hsm/tokens"
 mv "$WORK/hsm/tokens.away" "$WORK/hsm/tokens"
 sleep 1.2
-# libp11 0.4.12 keeps the token's object handles for the life of its
-# engine instance and cannot load a second instance into the process, so
-# on the ENGINE path a token that was pulled out cannot be taken up again
-# without restarting the host.  What must hold: no crash, and every
-# message still deferred with a device reason (never sent unsigned).
-expect_step sign "deferred device-*" "hsm: token back, ENGINE path: still deferred with a device reason"
-steps_stop
-steps_start "$WORK/hsm.conf" || bad "hsm: host restarts" "$WORK/steps.err"
-expect_step "save $WORK/out/hsm-again.eml" "signed *" "hsm: a restarted host signs with the token again"
+# The same process: the engine's session was retired, libp11 restarted
+# (ENGINE_finish/ENGINE_init) and the key found again with a fresh handle.
+expect_step "save $WORK/out/hsm-again.eml" "signed d=example.com s=hsm1" \
+    "hsm: token back: signing resumes after retry-interval, no restart"
+expect_step sign "signed *" "hsm: and keeps signing"
 steps_stop
 verify "$WORK/out/hsm-again.eml" "a token signature after the token came back"
 
