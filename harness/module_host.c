@@ -185,25 +185,34 @@ copy_result(const vdkim_hook_result *r, hook_outcome *out)
 	    out->smtp_reply != NULL ? 0 : -1;
 }
 
-void
-module_host_run(module_host *m, int hook, const vdkim_msg_info *info,
-    const seglist *msg, hook_outcome *out)
+int
+module_host_begin(module_host *m, int hook, const vdkim_msg_info *info,
+    const seglist *msg, vdkim_msg **out, hook_outcome *failed)
 {
-	vdkim_msg *vm = NULL;
-	vdkim_hook_result res;
 	char why[512] = "";
 
-	memset(out, 0, sizeof(*out));
-	if (m->api->msg_begin(m->inst, hook, info, &vm, why,
+	*out = NULL;
+	if (m->api->msg_begin(m->inst, hook, info, out, why,
 	    sizeof(why)) != 0) {
-		module_failure(out, why[0] ? why : "msg_begin failed");
-		return;
+		*out = NULL;
+		memset(failed, 0, sizeof(*failed));
+		module_failure(failed, why[0] ? why : "msg_begin failed");
+		return -1;
 	}
 	/* A -1 from msg_chunk means the rest is pointless; msg_end says why. */
 	for (size_t i = 0; i < msg->n; i++)
-		if (m->api->msg_chunk(vm, msg->v[i].iov_base,
+		if (m->api->msg_chunk(*out, msg->v[i].iov_base,
 		    msg->v[i].iov_len) != 0)
 			break;
+	return 0;
+}
+
+void
+module_host_end(module_host *m, vdkim_msg *vm, hook_outcome *out)
+{
+	vdkim_hook_result res;
+
+	memset(out, 0, sizeof(*out));
 	memset(&res, 0, sizeof(res));
 	res.size = sizeof(res);
 	if (m->api->msg_end(vm, &res) != 0) {
@@ -216,4 +225,59 @@ module_host_run(module_host *m, int hook, const vdkim_msg_info *info,
 		module_failure(out, "out of memory");
 	}
 	m->api->msg_free(vm);
+}
+
+void
+module_host_run(module_host *m, int hook, const vdkim_msg_info *info,
+    const seglist *msg, hook_outcome *out)
+{
+	vdkim_msg *vm;
+
+	if (module_host_begin(m, hook, info, msg, &vm, out) == 0)
+		module_host_end(m, vm, out);
+}
+
+/* ----------------------------------------------------------- batches */
+
+int
+module_host_has_batches(const module_host *m)
+{
+	return VDKIM_API_HAS(m->api, batch_free);
+}
+
+vdkim_batch *
+module_host_batch_new(module_host *m, unsigned max_in_flight, char *err,
+    size_t errlen)
+{
+	vdkim_batch *b = NULL;
+
+	if (!module_host_has_batches(m)) {
+		snprintf(err, errlen, "the module (%s) has no batches (they "
+		    "came with module 0.2)", module_host_version(m));
+		return NULL;
+	}
+	err[0] = '\0';
+	if (m->api->batch_new(m->inst, max_in_flight, &b, err, errlen) != 0)
+		return NULL;
+	return b;
+}
+
+int
+module_host_batch_submit(module_host *m, vdkim_batch *b, vdkim_msg *vm)
+{
+	return m->api->batch_submit(b, vm);
+}
+
+int
+module_host_batch_poll(module_host *m, vdkim_batch *b, int timeout_ms,
+    vdkim_msg **done, size_t max)
+{
+	return m->api->batch_poll(b, timeout_ms, done, max);
+}
+
+void
+module_host_batch_free(module_host *m, vdkim_batch *b)
+{
+	if (b != NULL)
+		m->api->batch_free(b);
 }

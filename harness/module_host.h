@@ -46,6 +46,22 @@ typedef struct hook_outcome {
  */
 void module_host_run(module_host *m, int hook, const vdkim_msg_info *info,
     const seglist *msg, hook_outcome *out);
+/* module_host_run in two halves, for batches: begin feeds the whole
+ * message (0; or -1 with *failed filled as above and nothing to free),
+ * end decides (msg_end), copies the answer and frees vm. */
+int module_host_begin(module_host *m, int hook, const vdkim_msg_info *info,
+    const seglist *msg, vdkim_msg **vm, hook_outcome *failed);
+void module_host_end(module_host *m, vdkim_msg *vm, hook_outcome *out);
+
+/* The module's batches (vdkim.h), when it has them (module 0.2 on). */
+int module_host_has_batches(const module_host *m);
+/* NULL with err filled when the module has none or refuses. */
+vdkim_batch *module_host_batch_new(module_host *m, unsigned max_in_flight,
+    char *err, size_t errlen);
+int module_host_batch_submit(module_host *m, vdkim_batch *b, vdkim_msg *vm);
+int module_host_batch_poll(module_host *m, vdkim_batch *b, int timeout_ms,
+    vdkim_msg **done, size_t max);
+void module_host_batch_free(module_host *m, vdkim_batch *b);
 void hook_outcome_clear(hook_outcome *o);
 
 #endif
