@@ -24,6 +24,7 @@
 #include "log.h"
 #include "maildir.h"
 #include "message_edit.h"
+#include "sign_batch.h"
 #include "smtp_client.h"
 
 /* A kept connection idle longer than this is closed rather than reused
@@ -266,74 +267,96 @@ settle(struct worker *w, dq_item *it, struct rcpt_result *rr,
 	}
 }
 
-/* One attempt at one queued message. */
-static void
-attempt(struct worker *w, dq_item *it)
+/* An attempt under way: the message mapped, its signature pending. */
+struct pending {
+	dq_item *it;
+	spool_data data;
+	struct rcpt_result *rr;
+};
+
+/* Starts an attempt at it: counts it and maps the message.  NULL when it
+ * cannot go on (the message is then requeued or settled already). */
+static struct pending *
+begin_attempt(struct worker *w, dq_item *it)
 {
 	const harness_config *cfg = w->d->cfg;
-	struct rcpt_result *rr = calloc(it->env.nrcpts, sizeof(*rr));
+	struct pending *p = calloc(1, sizeof(*p));
 	struct signing sg = { it->env.signatures, it->env.reason_code,
 	    it->env.reason };
-	hook_outcome ho;
-	int hooked = 0;
-	spool_data data;
-	seglist msg;
 	char err[512];
 
-	memset(&ho, 0, sizeof(ho));
-	seglist_init(&msg);
 	it->attempts++;
-	if (rr == NULL) {
+	if (p == NULL || (p->rr = calloc(it->env.nrcpts,
+	    sizeof(*p->rr))) == NULL) {
 		log_msg(HLOG_ERR, "%s: out of memory; retried later", it->id);
+		free(p);
 		it->due_ms = monotonic_ms() + (uint64_t)cfg->retry_initial * 1000;
 		if (delivery_queue_push(w->d->queue, it) != 0)
 			dq_item_free(it);
-		return;
+		return NULL;
 	}
-	if (spool_map(w->d->spool, it->id, &data, err, sizeof(err)) != 0) {
+	p->it = it;
+	if (spool_map(w->d->spool, it->id, &p->data, err, sizeof(err)) != 0) {
 		log_msg(HLOG_ERR, "%s: cannot read the queued message: %s",
 		    it->id, err);
-		set_all(rr, it->env.nrcpts, R_DEFERRED, "451 4.3.0 cannot read "
-		    "the spooled message");
-		settle(w, it, rr, &sg);
-		free(rr);
-		return;
+		set_all(p->rr, it->env.nrcpts, R_DEFERRED, "451 4.3.0 cannot "
+		    "read the spooled message");
+		settle(w, it, p->rr, &sg);
+		free(p->rr);
+		free(p);
+		return NULL;
 	}
-	if (cfg->sign_at == SIGN_AT_PRE_DELIVERY) {
-		vdkim_msg_info info;
-		static const char *const drop_options[] = {
-			"X-DKIM-Options", NULL
-		};
-		static const char *const drop_none[] = { NULL };
+	return p;
+}
 
-		memset(&info, 0, sizeof(info));
-		info.size = sizeof(info);
-		info.vmta = it->env.vmta;
-		info.source = it->env.source;
-		info.mail_from = it->env.mail_from[0] != '\0' ?
-		    it->env.mail_from : NULL;
-		info.rcpt_domain = address_domain(it->env.rcpts[0]);
-		info.queue_id = it->id;
-		seglist_add(&msg, data.p, data.len);
-		module_host_run(w->d->module, VDKIM_HOOK_PRE_DELIVERY, &info,
-		    &msg, &ho);
-		hooked = 1;
-		seglist_free(&msg);
-		sg.signatures = ho.signatures;
-		sg.reason_code = ho.reason_code;
-		sg.reason = ho.reason;
-		if (ho.action == VDKIM_ACTION_CONTINUE) {
-			seglist_add(&msg, ho.add_headers, ho.add_headers_len);
-			msg_add_without(&msg, data.p, data.len,
-			    ho.strip_x_dkim_options ? drop_options : drop_none);
+/* The pre-delivery hook's view of the message. */
+static void
+hook_info(const dq_item *it, vdkim_msg_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	info->size = sizeof(*info);
+	info->vmta = it->env.vmta;
+	info->source = it->env.source;
+	info->mail_from = it->env.mail_from[0] != '\0' ? it->env.mail_from :
+	    NULL;
+	info->rcpt_domain = address_domain(it->env.rcpts[0]);
+	info->queue_id = it->id;
+}
+
+/*
+ * Ends an attempt: ho is the pre-delivery hook's answer, or NULL when
+ * signing happened before queueing.  Delivers (or not), settles the
+ * message and frees p.
+ */
+static void
+end_attempt(struct worker *w, struct pending *p, const hook_outcome *ho)
+{
+	static const char *const drop_options[] = { "X-DKIM-Options", NULL };
+	static const char *const drop_none[] = { NULL };
+	dq_item *it = p->it;
+	struct rcpt_result *rr = p->rr;
+	struct signing sg = { it->env.signatures, it->env.reason_code,
+	    it->env.reason };
+	seglist msg;
+
+	seglist_init(&msg);
+	if (ho != NULL) {
+		sg.signatures = ho->signatures;
+		sg.reason_code = ho->reason_code;
+		sg.reason = ho->reason;
+		if (ho->action == VDKIM_ACTION_CONTINUE) {
+			seglist_add(&msg, ho->add_headers, ho->add_headers_len);
+			msg_add_without(&msg, p->data.p, p->data.len,
+			    ho->strip_x_dkim_options ? drop_options :
+			    drop_none);
 		}
 	} else {
-		seglist_add(&msg, data.p, data.len);
+		seglist_add(&msg, p->data.p, p->data.len);
 	}
-	if (hooked && ho.action != VDKIM_ACTION_CONTINUE)
-		set_all(rr, it->env.nrcpts, ho.action == VDKIM_ACTION_REJECT ?
-		    R_FAILED : R_DEFERRED, ho.smtp_reply != NULL ?
-		    ho.smtp_reply : "451 4.3.0 DKIM signing failed");
+	if (ho != NULL && ho->action != VDKIM_ACTION_CONTINUE)
+		set_all(rr, it->env.nrcpts, ho->action == VDKIM_ACTION_REJECT ?
+		    R_FAILED : R_DEFERRED, ho->smtp_reply != NULL ?
+		    ho->smtp_reply : "451 4.3.0 DKIM signing failed");
 	else if (msg.failed)
 		set_all(rr, it->env.nrcpts, R_DEFERRED, "out of memory");
 	else if (w->d->md != NULL)
@@ -341,20 +364,155 @@ attempt(struct worker *w, dq_item *it)
 	else
 		to_smarthost(w, it, &msg, rr);
 	seglist_free(&msg);
-	spool_unmap(&data);
+	spool_unmap(&p->data);
 	settle(w, it, rr, &sg);
-	hook_outcome_clear(&ho);
 	free(rr);
+	free(p);
+}
+
+/* One attempt at one queued message, its signature made here and now. */
+static void
+attempt(struct worker *w, dq_item *it)
+{
+	struct pending *p = begin_attempt(w, it);
+	vdkim_msg_info info;
+	hook_outcome ho;
+	seglist msg;
+
+	if (p == NULL)
+		return;
+	if (w->d->cfg->sign_at != SIGN_AT_PRE_DELIVERY) {
+		end_attempt(w, p, NULL);
+		return;
+	}
+	hook_info(it, &info);
+	seglist_init(&msg);
+	seglist_add(&msg, p->data.p, p->data.len);
+	module_host_run(w->d->module, VDKIM_HOOK_PRE_DELIVERY, &info, &msg,
+	    &ho);
+	seglist_free(&msg);
+	end_attempt(w, p, &ho);
+	hook_outcome_clear(&ho);
+}
+
+/* ----------------------------------------------------------- batches */
+
+/* How long a worker with signatures in flight waits for one before it
+ * looks for newly due messages again. */
+#define COLLECT_WAIT_MS 10
+
+/* Starts an attempt whose signature is made in the batch. */
+static void
+start_batched(struct worker *w, sign_batch *sb, dq_item *it)
+{
+	struct pending *p = begin_attempt(w, it);
+	vdkim_msg_info info;
+	hook_outcome now;
+	seglist msg;
+
+	if (p == NULL)
+		return;
+	hook_info(it, &info);
+	seglist_init(&msg);
+	seglist_add(&msg, p->data.p, p->data.len);
+	/* The mapped bytes stay until end_attempt, as the batch needs. */
+	if (sign_batch_start(sb, p, &info, &msg, &now) != 0) {
+		end_attempt(w, p, &now);
+		hook_outcome_clear(&now);
+	}
+	seglist_free(&msg);
+}
+
+/* Forgets an attempt that never got its signature (shutdown): the message
+ * stays in the spool, as one whose relay was abandoned. */
+static void
+abandon(struct pending *p)
+{
+	spool_unmap(&p->data);
+	dq_item_free(p->it);
+	free(p->rr);
+	free(p);
+}
+
+/*
+ * A worker with sign-batch: it keeps up to sign-batch messages signing
+ * at once, starting every due message while there is room, and delivers
+ * each as soon as its signature is done.
+ */
+static void
+run_batched(struct worker *w, sign_batch *sb)
+{
+	delivery_queue *q = w->d->queue;
+	size_t max = (size_t)w->d->cfg->sign_batch, n;
+	sb_done *done = calloc(max, sizeof(*done));
+	dq_item *it;
+
+	if (done == NULL) {
+		log_msg(HLOG_ERR, "delivery worker: out of memory for its "
+		    "batch; signing one message at a time");
+		while ((it = delivery_queue_pop(q)) != NULL)
+			attempt(w, it);
+		return;
+	}
+	for (;;) {
+		if (sign_batch_outstanding(sb) == 0) {
+			if ((it = delivery_queue_pop(q)) == NULL)
+				break;
+			start_batched(w, sb, it);
+		}
+		while (sign_batch_room(sb) > 0 &&
+		    (it = delivery_queue_take_due(q)) != NULL)
+			start_batched(w, sb, it);
+		if (delivery_queue_stopped(q))
+			break;
+		n = sign_batch_collect(sb, COLLECT_WAIT_MS, done, max);
+		for (size_t i = 0; i < n; i++) {
+			end_attempt(w, done[i].tag, &done[i].ho);
+			hook_outcome_clear(&done[i].ho);
+		}
+	}
+	if (sign_batch_outstanding(sb) > 0)
+		log_msg(HLOG_INFO, "delivery worker: stopping; %u message(s) "
+		    "still signing stay queued", sign_batch_outstanding(sb));
+	while (sign_batch_outstanding(sb) > 0) {
+		n = sign_batch_collect(sb, -1, done, max);
+		for (size_t i = 0; i < n; i++) {
+			hook_outcome_clear(&done[i].ho);
+			abandon(done[i].tag);
+		}
+	}
+	free(done);
 }
 
 static void *
 worker_main(void *arg)
 {
 	struct worker *w = arg;
+	const harness_config *cfg = w->d->cfg;
+	sign_batch *sb = NULL;
+	char err[512];
 	dq_item *it;
 
-	while ((it = delivery_queue_pop(w->d->queue)) != NULL)
-		attempt(w, it);
+	/* A batch belongs to the thread that made it (vdkim.h). */
+	if (cfg->sign_batch > 0 && cfg->sign_at == SIGN_AT_PRE_DELIVERY) {
+		sb = sign_batch_new(w->d->module, (unsigned)cfg->sign_batch,
+		    err, sizeof(err));
+		if (sb == NULL)
+			log_msg(HLOG_ERR, "delivery worker: no batch (%s); "
+			    "signing one message at a time", err);
+	}
+	if (sb != NULL) {
+		run_batched(w, sb);
+		log_msg(HLOG_INFO, "delivery worker: sign-batch %d: %llu "
+		    "message(s) signed through the batch, at most %u in "
+		    "flight at once", cfg->sign_batch,
+		    (unsigned long long)sign_batch_total(sb),
+		    sign_batch_peak(sb));
+		sign_batch_free(sb);
+	} else {
+		while ((it = delivery_queue_pop(w->d->queue)) != NULL)
+			attempt(w, it);
+	}
 	smtp_client_close(w->conn);
 	free(w);
 	return NULL;
@@ -387,6 +545,17 @@ delivery_start(const harness_config *cfg, module_host *module, spool *sp,
 	if (cfg->maildir != NULL &&
 	    maildir_open(cfg->maildir, cfg->hostname, &d->md, err, errlen) != 0)
 		goto fail;
+	if (cfg->sign_batch > 0 && cfg->sign_at == SIGN_AT_PRE_DELIVERY) {
+		if (!module_host_has_batches(module)) {
+			snprintf(err, errlen, "sign-batch = %d: the module (%s) "
+			    "has no batches (they came with module 0.2)",
+			    cfg->sign_batch, module_host_version(module));
+			goto fail;
+		}
+		log_msg(HLOG_INFO, "delivery: each of %d worker(s) keeps up to "
+		    "%d pre-delivery signature(s) in flight (sign-batch)",
+		    cfg->delivery_workers, cfg->sign_batch);
+	}
 	for (; d->nthreads < cfg->delivery_workers; d->nthreads++) {
 		struct worker *w = calloc(1, sizeof(*w));
 		int rc = ENOMEM;

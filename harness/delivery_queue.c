@@ -170,6 +170,32 @@ delivery_queue_pop(delivery_queue *q)
 	return it;
 }
 
+dq_item *
+delivery_queue_take_due(delivery_queue *q)
+{
+	dq_item *it = NULL;
+
+	pthread_mutex_lock(&q->lock);
+	if (!q->stopped && q->n > 0 && q->heap[0]->due_ms <= monotonic_ms()) {
+		it = q->heap[0];
+		q->heap[0] = q->heap[--q->n];
+		sift_down(q->heap, q->n, 0);
+	}
+	pthread_mutex_unlock(&q->lock);
+	return it;
+}
+
+int
+delivery_queue_stopped(delivery_queue *q)
+{
+	int stopped;
+
+	pthread_mutex_lock(&q->lock);
+	stopped = q->stopped;
+	pthread_mutex_unlock(&q->lock);
+	return stopped;
+}
+
 void
 delivery_queue_stop(delivery_queue *q)
 {

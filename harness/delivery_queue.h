@@ -39,6 +39,10 @@ void dq_item_free(dq_item *it);
 int delivery_queue_push(delivery_queue *q, dq_item *it);
 /* The earliest item once it is due; NULL once the queue is stopped. */
 dq_item *delivery_queue_pop(delivery_queue *q);
+/* The earliest item if it is due now, else NULL at once (also once the
+ * queue is stopped). */
+dq_item *delivery_queue_take_due(delivery_queue *q);
+int delivery_queue_stopped(delivery_queue *q);
 /* Wakes every pop() for good. */
 void delivery_queue_stop(delivery_queue *q);
 size_t delivery_queue_length(delivery_queue *q);

@@ -57,6 +57,7 @@ struct int_range {
 static const struct int_range int_ranges[] = {
 	{ "delivery-workers", 1, 256 },
 	{ "intake-workers", 1, 64 },
+	{ "sign-batch", 0, 4096 },
 	{ "max-message-size", 1024, 1L << 30 },
 	{ "max-recipients", 1, 100000 },
 	{ "max-line-length", 80, 1L << 20 },
@@ -220,6 +221,7 @@ static cfg_opt_t harness_opts[] = {
 	CFG_STR("maildir", NULL, CFGF_NODEFAULT),
 	CFG_INT("delivery-workers", 4, CFGF_NONE),
 	CFG_INT("intake-workers", 2, CFGF_NONE),
+	CFG_INT("sign-batch", 0, CFGF_NONE),
 	CFG_INT("max-message-size", 20L * 1024 * 1024, CFGF_NONE),
 	CFG_INT("max-recipients", 100, CFGF_NONE),
 	CFG_INT("max-line-length", 1000, CFGF_NONE),
@@ -309,6 +311,7 @@ fill(harness_config *c, cfg_t *h)
 	c->sign_at = (int)cfg_getint(h, "sign-at");
 	c->delivery_workers = (int)cfg_getint(h, "delivery-workers");
 	c->intake_workers = (int)cfg_getint(h, "intake-workers");
+	c->sign_batch = (int)cfg_getint(h, "sign-batch");
 	c->max_message_size = (size_t)cfg_getint(h, "max-message-size");
 	c->max_recipients = (size_t)cfg_getint(h, "max-recipients");
 	c->max_line_length = (size_t)cfg_getint(h, "max-line-length");

@@ -38,6 +38,9 @@ typedef struct harness_config {
 	char *maildir;
 	int delivery_workers;
 	int intake_workers;
+	int sign_batch;           /* pre-delivery signatures in flight per
+	                             delivery worker (the module's batches);
+	                             0: one message at a time */
 	size_t max_message_size;  /* bytes of DATA, after dot-unstuffing */
 	size_t max_recipients;
 	size_t max_line_length;   /* bytes, CRLF included */
