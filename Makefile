@@ -207,14 +207,14 @@ rotation-san:
 
 # Keys in devices: SoftHSM2 (PKCS#11 engine), swtpm (tpm2 provider), the
 # simulated offload card; also under ASan+UBSan (hsm-san).
-hsm: $(SO) $(VDKIMCTL) $(PEERS) $(DEVICE_SIM) $(BUILD)/hsm_steps \
+hsm: $(SO) $(VDKIMCTL) $(HARNESS) $(PEERS) $(DEVICE_SIM) $(BUILD)/hsm_steps \
     $(BUILD)/device_bench
 	bash tests/hsm/run.sh $(BUILD)
 
 hsm-san:
 	$(MAKE) --no-print-directory BUILD=build/san SAN=1 build/san/vdkim.so \
 	    build/san/hsm_steps build/san/device_bench \
-	    build/san/device_sim/vdkim_sim.so
+	    build/san/device_sim/vdkim_sim.so build/san/vdkim-harness
 	$(MAKE) --no-print-directory $(VDKIMCTL) $(PEERS)
 	ASAN_OPTIONS=detect_leaks=0:abort_on_error=0 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
