@@ -14,7 +14,8 @@
 #      X-Virtual-MTA and X-DKIM-Options) and "strict" (may not)
 #   Q  the same policy, signs at pre-queue, relays to B; session-timeout 2
 #   B  a policy that signs nothing; delivers to a Maildir
-#   K, L  the crash test: K signs and relays to L, L delivers to a Maildir
+#   K, L  the crash test: K signs (in batches: sign-batch = 16, software
+#      key) and relays to L, L delivers to a Maildir
 #
 # Checks: --check and config errors (exit 2, FILE:LINE); messages through
 # A and Q arrive in B's Maildir signed (verified), including pipelined,
@@ -342,7 +343,8 @@ EOF
 	policy
 	harness_block k pre-delivery "smarthost = \"127.0.0.1:$L_PORT\"" "
     default-virtual-mta = \"mta1\"
-    listener in { address = \"127.0.0.1:$K_PORT\" }" "    intake-workers = 4"
+    listener in { address = \"127.0.0.1:$K_PORT\" }" "    intake-workers = 4
+    sign-batch = 16"
 } >"$WORK/k.conf"
 {
 	harness_block l pre-delivery "maildir = \"$L_MAILDIR\"" "
@@ -373,6 +375,8 @@ test_configs() {
 	    "bad-int-value.conf:$line:"
 	bad_config range 's/max-recipients = 5/max-recipients = 0/' \
 	    "bad-range.conf:$line: max-recipients = 0: expected a number"
+	bad_config sign-batch "${line}s/.*/    sign-batch = 5000/" \
+	    "bad-sign-batch.conf:$line: sign-batch = 5000: expected a number from 0 to 4096"
 	bad_config unknown "${line}s/.*/    frobnicate = 1/" \
 	    "bad-unknown.conf:$line:.*frobnicate"
 	line=$(grep -n "address = \"127.0.0.1:$A2_PORT\"" "$WORK/a.conf" | cut -d: -f1)
@@ -742,6 +746,10 @@ test_crash() {
 	    "$WORK/verify.out"
 	stop k
 	check $? "crash: K exits 0 on SIGTERM" "$(logtail "$WORK/k.log")"
+	# K signs with a software key through its workers' batches.
+	grep -q "sign-batch 16: [1-9][0-9]* message(s) signed through the batch" "$WORK/k.log"
+	check $? "crash: K's workers signed through their batches (sign-batch = 16)" \
+	    "$(logtail "$WORK/k.log")"
 	stop l
 	check $? "crash: L exits 0 on SIGTERM" "$(logtail "$WORK/l.log")"
 }
