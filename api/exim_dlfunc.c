@@ -30,9 +30,13 @@
  *                arguments): Exim logs it to the panic log as well, and
  *                treats it like FAIL.
  *
- * vdkim_exim_load(CONFIG) loads a config ahead of time, e.g. in the
- * connect ACL, so that the deliveries an SMTP session forks inherit the
- * parsed keys instead of loading them once each.
+ * vdkim_exim_load(CONFIG[, RELOAD_SECONDS]) loads a config ahead of time
+ * and returns "".  Expanded in the daemon (conf-examples/exim/ does it
+ * through smtp_accept_max_per_host, which the daemon expands for each
+ * connection before it forks), every SMTP session, delivery and queue
+ * runner inherits the parsed keys; with RELOAD_SECONDS the daemon reloads
+ * the config (keys, rotation state) when it is that old, so changes reach
+ * new processes without a restart (HUP Exim for at once).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -208,7 +212,7 @@ run_hook(int hook, uschar **yield, int argc, uschar *argv[])
 
 	ex = exim_api_get(err, sizeof(err));
 	if (ex == NULL || parse_args(argc, argv, &a, err, sizeof(err)) != 0 ||
-	    (inst = exim_instance(ex, a.config, &api, err,
+	    (inst = exim_instance(ex, a.config, -1, &api, err,
 	    sizeof(err))) == NULL) {
 		*yield = errmsg(ex, err);
 		return ERROR;
@@ -286,18 +290,30 @@ vdkim_exim_predelivery(uschar **yield, int argc, uschar *argv[])
 EXPORT int
 vdkim_exim_load(uschar **yield, int argc, uschar *argv[])
 {
-	char err[1024] = "";
+	char err[1024] = "", *end;
 	const exim_api *ex = exim_api_get(err, sizeof(err));
 	const vdkim_api *api;
+	long max_age = -1;
 
 	if (ex == NULL)
 		goto fail;
-	if (argc != 1) {
+	if (argc == 2) {
+		errno = 0;
+		max_age = strtol((const char *)argv[1], &end, 10);
+		if (errno != 0 || end == (char *)argv[1] || *end != '\0' ||
+		    max_age < 0) {
+			snprintf(err, sizeof(err), "vdkim: vdkim_exim_load: "
+			    "\"%s\" is not a number of seconds",
+			    (const char *)argv[1]);
+			goto fail;
+		}
+	} else if (argc != 1) {
 		snprintf(err, sizeof(err), "vdkim: vdkim_exim_load takes "
-		    "{CONFIG}; got %d argument(s)", argc);
+		    "{CONFIG} and optionally {RELOAD_SECONDS}; got %d "
+		    "argument(s)", argc);
 		goto fail;
 	}
-	if (exim_instance(ex, (const char *)argv[0], &api, err,
+	if (exim_instance(ex, (const char *)argv[0], max_age, &api, err,
 	    sizeof(err)) == NULL)
 		goto fail;
 	*yield = exim_copy(ex, "", 0);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "exim_host.h"
 
@@ -94,11 +95,28 @@ exim_log(void *ctx, int level, const char *line)
 static struct {
 	char *path;
 	vdkim_instance *inst;
+	time_t loaded;      /* when opened or last reloaded */
 } opened[EXIM_MAX_INSTANCES];
 static const vdkim_api *module_api;
 
+/* Reloads opened[i] when it is max_age seconds old (see exim_host.h). */
+static void
+refresh(const exim_api *ex, size_t i, long max_age)
+{
+	char why[1024];
+	time_t now = time(NULL);
+
+	if (max_age < 0 || now - opened[i].loaded < (time_t)max_age)
+		return;
+	opened[i].loaded = now;
+	if (module_api->reload(opened[i].inst, why, sizeof(why)) != 0)
+		ex->log_write(0, LOG_MAIN | LOG_PANIC, "vdkim: reloading %s "
+		    "failed, the loaded config stays in force: %s",
+		    opened[i].path, why);
+}
+
 vdkim_instance *
-exim_instance(const exim_api *ex, const char *config_path,
+exim_instance(const exim_api *ex, const char *config_path, long max_age,
     const vdkim_api **api, char *err, size_t errlen)
 {
 	vdkim_host host;
@@ -114,6 +132,7 @@ exim_instance(const exim_api *ex, const char *config_path,
 			if (free_slot == EXIM_MAX_INSTANCES)
 				free_slot = i;
 		} else if (strcmp(opened[i].path, config_path) == 0) {
+			refresh(ex, i, max_age);
 			return opened[i].inst;
 		}
 	}
@@ -136,5 +155,6 @@ exim_instance(const exim_api *ex, const char *config_path,
 		return NULL;
 	}
 	opened[free_slot].inst = inst;
+	opened[free_slot].loaded = time(NULL);
 	return inst;
 }

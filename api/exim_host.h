@@ -46,12 +46,18 @@ const exim_api *exim_api_get(char *why, size_t whylen);
 /*
  * The vdkim instance for config_path in this Exim process, opened on first
  * use and kept for every later message of the process (and of the
- * processes it forks: an SMTP session's deliveries inherit it).  NULL on
- * failure with err filled (the config does not load); the next call tries
- * again, so a fixed config takes effect without restarting Exim.
+ * processes it forks: an SMTP session's deliveries inherit it, and every
+ * process inherits it from a daemon that loaded it).  NULL on failure with
+ * err filled (the config does not load); the next call tries again, so a
+ * fixed config takes effect without restarting Exim.
+ *
+ * max_age >= 0: when the instance was (re)loaded at least max_age seconds
+ * ago, reload it first (config, keys, rotation state); a reload that fails
+ * keeps the loaded policy, is logged to the main and panic logs, and is
+ * tried again max_age later.  max_age < 0: never.
  */
 vdkim_instance *exim_instance(const exim_api *ex, const char *config_path,
-    const vdkim_api **api, char *err, size_t errlen);
+    long max_age, const vdkim_api **api, char *err, size_t errlen);
 
 /* A copy of s in Exim's memory (what a dlfunc returns lives there). */
 uschar *exim_copy(const exim_api *ex, const char *s, size_t len);

@@ -564,13 +564,15 @@ for i in "${!ids[@]}"; do
 done
 echo
 
-# ratio NAME NUM_ID DEN_ID [TARGET]: the median over the rounds of the
-# ratio of the two end-to-end rates measured in the same round.
-ratio() {
-	local name=$1 n=$2 d=$3 target=${4-} r q=""
+# median_ratio NAME ARRAY TOP_ID BOTTOM_ID [TARGET]: the median over the
+# rounds of ARRAY[TOP_ID.round] / ARRAY[BOTTOM_ID.round] (runs of one
+# round saw about the same machine load), with TARGET's verdict.
+median_ratio() {
+	local name=$1 top=$3 bottom=$4 target=${5-} r q=""
+	local -n arr=$2
 	for ((r = 1; r <= rounds; r++)); do
-		if [[ -n ${r_e2e[$n.$r]-} && -n ${r_e2e[$d.$r]-} ]]; then
-			q+="${r_e2e[$n.$r]} ${r_e2e[$d.$r]}"$'\n'
+		if [[ -n ${arr[$top.$r]-} && -n ${arr[$bottom.$r]-} ]]; then
+			q+="${arr[$top.$r]} ${arr[$bottom.$r]}"$'\n'
 		fi
 	done
 	if [[ -z $q ]]; then
@@ -588,6 +590,15 @@ ratio() {
 				printf "%-34s %8.2f   target >= %-4s  %s\n", name, m, t,
 				    (m >= t + 0) ? "PASS" : "BELOW"
 		}'
+}
+# ratio NAME NUM_ID DEN_ID [TARGET]: NUM's end-to-end rate / DEN's.
+ratio() {
+	median_ratio "$1" r_e2e "$2" "$3" "${4-}"
+}
+# cpu_ratio NAME A B [TARGET]: B's CPU per message / A's: how many times
+# B's per-core rate A's is.
+cpu_ratio() {
+	median_ratio "$1" r_cpu "$3" "$2" "${4-}"
 }
 echo "ratios of end-to-end rates:"
 ratio "harness signed / harness unsigned" d c 0.80
@@ -597,31 +608,6 @@ ratio "Exim+vdkim pre-queue / built-in" f b 1
 ratio "Exim signed / Exim unsigned" b a
 ratio "harness unsigned / Exim unsigned" c a
 
-# cpu_ratio NAME A B [TARGET]: B's CPU per message / A's, median over
-# the rounds: how many times A's per-core rate B's is.
-cpu_ratio() {
-	local name=$1 a=$2 b=$3 target=${4-} r q=""
-	for ((r = 1; r <= rounds; r++)); do
-		if [[ -n ${r_cpu[$a.$r]-} && -n ${r_cpu[$b.$r]-} ]]; then
-			q+="${r_cpu[$b.$r]} ${r_cpu[$a.$r]}"$'\n'
-		fi
-	done
-	if [[ -z $q ]]; then
-		printf '%-34s %8s\n' "$name" "n/a"
-		return
-	fi
-	printf '%s' "$q" | awk '{ printf "%.6f\n", ($2 > 0) ? $1 / $2 : 0 }' |
-		sort -g | awk -v t="$target" -v name="$name" '
-		{ v[NR] = $1 }
-		END {
-			m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-			if (t == "")
-				printf "%-34s %8.2f\n", name, m
-			else
-				printf "%-34s %8.2f   target >= %-4s  %s\n", name, m, t,
-				    (m >= t + 0) ? "PASS" : "BELOW"
-		}'
-}
 echo
 echo "ratios of CPU time per message (built-in's / vdkim's: above 1, vdkim costs less):"
 cpu_ratio "Exim+vdkim pre-delivery / built-in" e b 1

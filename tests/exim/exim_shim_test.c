@@ -450,7 +450,7 @@ START_TEST(bad_arguments_and_configs)
 	    NULL, "yield: %s", y);
 	ck_assert_int_eq(call(f_predelivery, &y, 4, g_conf, "",
 	    "pool=p1", "rcpt-domain=dest.example"), OK);
-	ck_assert_int_eq(call(f_load, &y, 2, g_conf, "x"), ERROR);
+	ck_assert_int_eq(call(f_load, &y, 3, g_conf, "1", "x"), ERROR);
 	/* A config that does not load: the file and line, every time. */
 	write_config("broken.conf", "domain \"*\" {\n dkim-sign = perhaps\n}\n");
 	snprintf(path, sizeof(path), "%s/broken.conf", g_work);
@@ -464,6 +464,44 @@ START_TEST(bad_arguments_and_configs)
 	write_config("broken.conf", "domain \"*\" {\n dkim-sign = no\n}\n");
 	ck_assert_int_eq(call(f_load, &y, 1, path), OK);
 	ck_assert_int_eq(call(f_prequeue, &y, 2, path, ""), FAIL_FORCED);
+}
+END_TEST
+
+/* vdkim_exim_load{CONFIG}{SECONDS}: what a daemon runs for each
+ * connection; a config it has loaded changes only by such a reload, and a
+ * broken one leaves the loaded policy in force. */
+START_TEST(load_reloads_when_old)
+{
+	char path[4200], text[4096];
+	uschar *y;
+
+	make_message("", 0, NULL, BODY);
+	snprintf(text, sizeof(text), "domain-key = \"rsa1,example.com,"
+	    "%s/rsa1.private\"\ndomain \"*\" {\n dkim-sign = yes\n}\n",
+	    g_work);
+	write_config("daemon.conf", text);
+	snprintf(path, sizeof(path), "%s/daemon.conf", g_work);
+	ck_assert_int_eq(call(f_load, &y, 2, path, "0"), OK);
+	ck_assert_str_eq((char *)y, "");
+	ck_assert_int_eq(call(f_predelivery, &y, 2, path, ""), OK);
+	write_config("daemon.conf", "domain \"*\" {\n dkim-sign = no\n}\n");
+	/* The message hooks never reload: the loaded policy still signs. */
+	ck_assert_int_eq(call(f_predelivery, &y, 2, path, ""), OK);
+	/* Not old enough (an hour): no reload either. */
+	ck_assert_int_eq(call(f_load, &y, 2, path, "3600"), OK);
+	ck_assert_int_eq(call(f_predelivery, &y, 2, path, ""), OK);
+	ck_assert_int_eq(call(f_load, &y, 2, path, "0"), OK);
+	ck_assert_int_eq(call(f_predelivery, &y, 2, path, ""), FAIL_FORCED);
+	/* Broken: the load still answers OK, the old policy stays, the log
+	 * says why. */
+	write_config("daemon.conf", "domain \"*\" {\n dkim-sign = maybe\n}\n");
+	ck_assert_int_eq(call(f_load, &y, 2, path, "0"), OK);
+	ck_assert_msg(strstr(g_log, "reloading ") != NULL && strstr(g_log,
+	    "daemon.conf:2:") != NULL, "log: %s", g_log);
+	ck_assert_int_eq(call(f_predelivery, &y, 2, path, ""), FAIL_FORCED);
+	ck_assert_int_eq(call(f_load, &y, 2, path, "soon"), ERROR);
+	ck_assert_msg(strstr((char *)y, "not a number of seconds") != NULL,
+	    "yield: %s", y);
 }
 END_TEST
 
@@ -503,6 +541,7 @@ shim_suite(void)
 	tcase_add_test(tc, require_is_plain_failure);
 	tcase_add_test(tc, data_file_problems);
 	tcase_add_test(tc, bad_arguments_and_configs);
+	tcase_add_test(tc, load_reloads_when_old);
 	tcase_add_test(tc, large_body);
 	suite_add_tcase(s, tc);
 	return s;

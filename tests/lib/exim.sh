@@ -26,8 +26,8 @@
 #                 sign with vdkim through ${dlfunc} (api/exim_dlfunc.c),
 #                 virtual MTA "default": STAGE "prequeue" (DATA ACL
 #                 add_header) or "predelivery" (transport headers_add);
-#                 the connect ACL loads CONF once per SMTP session, as
-#                 conf-examples/exim/ does.  CONF and its keys must be
+#                 the daemon loads CONF once (smtp_accept_max_per_host),
+#                 as conf-examples/exim/ does.  CONF and its keys must be
 #                 readable by the Exim user.
 #         EXIM_HEADERS_ADD, when set, is the default of --headers-add.
 #   exim_start CONF PORT [EXIM_ARG...]
@@ -212,11 +212,7 @@ exim_make_config() {
 	local acl_main="" acl_vdkim=""
 	if [[ -n $vdkim_stage ]]; then
 		local hook="\${dlfunc{$vdkim_so}{vdkim_exim_$vdkim_stage}{$vdkim_conf}{default}}"
-		acl_main="acl_smtp_connect = acl_connect"
-		acl_vdkim="acl_connect:
-  warn  set acl_c_vdkim = \${dlfunc{$vdkim_so}{vdkim_exim_load}{$vdkim_conf}}
-  accept
-"
+		acl_main="smtp_accept_max_per_host = \${dlfunc{$vdkim_so}{vdkim_exim_load}{$vdkim_conf}}500"
 		case $vdkim_stage in
 		prequeue)
 			acl_main+=$'\n'"acl_smtp_data = acl_data"
