@@ -154,6 +154,12 @@ trap 'echo "mta_bench: interrupted" >&2; exit 130' INT TERM HUP
 
 tmp=$(mktemp -d "${BENCH_TMPDIR:-${TMPDIR:-/tmp}}/mta_bench.XXXXXX")
 chmod 0755 "$tmp" # Exim runs as Debian-exim and must reach its folder
+# A copy of the module Exim (as Debian-exim) can reach: the build folder
+# may be inside a checkout only root can enter.
+if [[ -f $module ]]; then
+	install -m 0755 "$module" "$tmp/vdkim.so"
+	module=$tmp/vdkim.so
+fi
 
 # ------------------------------------------------------------ ports
 

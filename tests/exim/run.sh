@@ -52,10 +52,11 @@ fatal() {
 # test's own.
 
 inner() {
-	local build=$1
 	WORK=$2
-	VDKIMCTL=$build/vdkimctl
-	MODULE=$build/vdkim.so
+	# Copies the Exim user can reach: the build folder may be inside a
+	# checkout that only root can enter (a mktemp -d, /root).
+	VDKIMCTL=$WORK/bin/vdkimctl
+	MODULE=$WORK/bin/vdkim.so
 	# shellcheck source=../lib/exim.sh
 	. "$ROOT/tests/lib/exim.sh"
 	trap 'exim_stop >/dev/null 2>&1' EXIT
@@ -505,6 +506,9 @@ DNS_NETNS_EXIT_HOOK=cleanup
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/vdkim-exim.XXXXXX") || fatal "mktemp"
 chmod 0755 "$WORK" # Exim runs as its own user and must reach its folders
 mkdir -p "$WORK/keys"
+install -d -m 0755 "$WORK/bin"
+install -m 0755 "$BUILD/vdkim.so" "$BUILD/vdkimctl" "$WORK/bin/" ||
+    fatal "copy vdkim.so and vdkimctl to $WORK/bin"
 "$BUILD/vdkimctl" keygen --selector "$SELECTOR" --domain "$SIGN_DOMAIN" \
     --dir "$WORK/keys" >/dev/null || fatal "vdkimctl keygen"
 # The key is read by the Exim user, as in a real installation.
