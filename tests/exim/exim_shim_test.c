@@ -328,6 +328,10 @@ START_TEST(signs_every_layout)
 	    "signed d=example.com s=rsa1") != NULL, "log: %s", g_log);
 	ck_assert_msg(strstr(g_log, "vdkim: " ID " pre-delivery "
 	    "vmta=default signed") != NULL, "log: %s", g_log);
+	/* Loaded once for the process: the file is not read again. */
+	ck_assert_int_eq(unlink(g_conf), 0);
+	make_message("", 0, NULL, BODY);
+	ck_assert_int_eq(call(f_prequeue, &y, 2, g_conf, ""), OK);
 }
 END_TEST
 
