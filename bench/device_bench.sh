@@ -70,9 +70,9 @@ async=$(run "simulated card, async batch of 64, 1 thread" --config "$WORK/card.c
     --mode async --in-flight 64 --messages 16000)
 awk -v a="$async" -v s="$sync" -v soft="$soft" -v h="$hsm" -v t="$tpm" 'BEGIN {
 	printf "card ceiling 3200/s (64 slots / 20 ms): async reaches %.1f%% of it (%.0f/s), a synchronous caller %.0f/s (%.0fx)\n",
-	    100 * a / 3200, a, s, s > 0 ? a / s : 0
+	    100 * a / 3200, a, s, (s > 0 ? a / s : 0)
 	printf "SoftHSM2 %.2fx and TPM %.3fx the software rate\n",
-	    soft > 0 ? h / soft : 0, soft > 0 ? t / soft : 0
+	    (soft > 0 ? h / soft : 0), (soft > 0 ? t / soft : 0)
 	if (a >= 0.8 * 3200) print "async target (80% of the ceiling): met"
 	else print "async target (80% of the ceiling): NOT met (a loaded CPU? the card computes real signatures)"
 }'
