@@ -12,6 +12,7 @@
 
 #include <openssl/crypto.h>
 #include <openssl/err.h>
+#include <openssl/ui.h>
 
 #include "device.h"
 #include "error.h"
@@ -289,6 +290,37 @@ device_pin_cb(char *buf, int size, int rwflag, void *u)
 		return -1;
 	memcpy(buf, pin, (size_t)n);
 	return n;
+}
+
+vdkim_rc
+device_credentials_get(const device *d, device_credentials *c,
+    vdkim_error *err)
+{
+	vdkim_rc rc;
+
+	c->ui = NULL;
+	rc = device_pin(d, &c->pin, err);
+	if (rc != VDKIM_OK)
+		return rc;
+	c->ui = UI_UTIL_wrap_read_pem_callback(device_pin_cb, 0);
+	if (c->ui == NULL) {
+		device_credentials_free(c);
+		return vdkim_fail(err, VDKIM_ENOMEM, "out of memory");
+	}
+	return VDKIM_OK;
+}
+
+void
+device_credentials_free(device_credentials *c)
+{
+	if (c->ui != NULL)
+		UI_destroy_method(c->ui);
+	c->ui = NULL;
+	if (c->pin != NULL) {
+		OPENSSL_cleanse(c->pin, strlen(c->pin));
+		free(c->pin);
+	}
+	c->pin = NULL;
 }
 
 /* ------------------------------------------------------------- errors */

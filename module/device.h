@@ -119,6 +119,19 @@ vdkim_rc device_pin(const device *d, char **pin, vdkim_error *err);
 int device_pin_cb(char *buf, int size, int rwflag, void *u);
 
 /*
+ * What opening a key on the device needs: the PIN (NULL when none is
+ * configured) and a UI method that answers with it, never prompting.
+ * device_credentials_free cleanses the PIN and frees both.
+ */
+typedef struct device_credentials {
+	char *pin;
+	struct ui_method_st *ui;
+} device_credentials;
+vdkim_rc device_credentials_get(const device *d, device_credentials *c,
+    vdkim_error *err);
+void device_credentials_free(device_credentials *c);
+
+/*
  * Turns the OpenSSL error queue after a failed device call into a device
  * code and a sentence "DEVICE: WHAT failed: DETAIL"; clears the queue.
  */

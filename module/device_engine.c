@@ -159,28 +159,18 @@ engine_load_key(device *d, dev_session *s, const char *uri, EVP_PKEY **out,
     vdkim_error *err)
 {
 	ENGINE *e = s->engine;
-	UI_METHOD *ui;
-	char *pin = NULL;
+	device_credentials c;
 	vdkim_rc rc;
 
 	*out = NULL;
-	rc = device_pin(d, &pin, err);
+	rc = device_credentials_get(d, &c, err);
 	if (rc != VDKIM_OK)
 		return rc;
-	ui = UI_UTIL_wrap_read_pem_callback(device_pin_cb, 0);
-	if (ui == NULL) {
-		free(pin);
-		return vdkim_fail(err, VDKIM_ENOMEM, "out of memory");
-	}
 	ERR_clear_error();
 	/* libp11 logs in with the PIN given by control, else asks the UI. */
-	if (pin == NULL || ENGINE_ctrl_cmd_string(e, "PIN", pin, 0))
-		*out = ENGINE_load_private_key(e, uri, ui, pin);
-	UI_destroy_method(ui);
-	if (pin != NULL) {
-		OPENSSL_cleanse(pin, strlen(pin));
-		free(pin);
-	}
+	if (c.pin == NULL || ENGINE_ctrl_cmd_string(e, "PIN", c.pin, 0))
+		*out = ENGINE_load_private_key(e, uri, c.ui, c.pin);
+	device_credentials_free(&c);
 	if (*out == NULL)
 		return device_fail(d, err, VDKIM_EDEV_UNAVAILABLE,
 		    "opening the key");

@@ -64,22 +64,16 @@ provider_load_key(device *d, dev_session *s, const char *uri,
     EVP_PKEY **out, vdkim_error *err)
 {
 	OSSL_STORE_CTX *st;
-	UI_METHOD *ui;
-	char *pin = NULL;
+	device_credentials c;
 	vdkim_rc rc;
 
 	*out = NULL;
-	rc = device_pin(d, &pin, err);
+	rc = device_credentials_get(d, &c, err);
 	if (rc != VDKIM_OK)
 		return rc;
-	ui = UI_UTIL_wrap_read_pem_callback(device_pin_cb, 0);
-	if (ui == NULL) {
-		free(pin);
-		return vdkim_fail(err, VDKIM_ENOMEM, "out of memory");
-	}
 	ERR_clear_error();
-	st = OSSL_STORE_open_ex(uri, s->libctx, d->cfg.propq, ui, pin, NULL,
-	    NULL, NULL);
+	st = OSSL_STORE_open_ex(uri, s->libctx, d->cfg.propq, c.ui, c.pin,
+	    NULL, NULL, NULL);
 	if (st != NULL) {
 		OSSL_STORE_expect(st, OSSL_STORE_INFO_PKEY);
 		while (*out == NULL && !OSSL_STORE_eof(st)) {
@@ -97,11 +91,7 @@ provider_load_key(device *d, dev_session *s, const char *uri,
 		}
 		OSSL_STORE_close(st);
 	}
-	UI_destroy_method(ui);
-	if (pin != NULL) {
-		OPENSSL_cleanse(pin, strlen(pin));
-		free(pin);
-	}
+	device_credentials_free(&c);
 	if (*out == NULL) {
 		if (ERR_peek_error() == 0)
 			return vdkim_fail(err, VDKIM_EDEV_UNAVAILABLE,
