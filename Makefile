@@ -110,12 +110,13 @@ $(BUILD)/obj/api/exim_%.o: ALL_CFLAGS += -isystem $(EXIM_INCLUDE)
 
 # The Exim shim's test plays Exim: it exports Exim's API (-rdynamic) for
 # the vdkim.so it dlopens to find.
-$(EXIM_SHIM_TEST): $(BUILD)/obj/tests/exim/exim_shim_test.o $(ENGINE_LIB)
-	$(CC) -rdynamic -o $@ $< $(ENGINE_LIB) $(LDSAN) \
+$(EXIM_SHIM_TEST): $(BUILD)/obj/tests/exim/exim_shim_test.o \
+    $(BUILD)/obj/tests/abi/work_keys.o $(ENGINE_LIB)
+	$(CC) -rdynamic -o $@ $(filter %.o,$^) $(ENGINE_LIB) $(LDSAN) \
 	    $(shell pkg-config --libs $(CHECK_PKGS)) $(LIBS) -ldl
 
 $(BUILD)/obj/tests/exim/%.o: ALL_CFLAGS += $(shell pkg-config --cflags $(CHECK_PKGS)) \
-	-isystem $(EXIM_INCLUDE)
+	-isystem $(EXIM_INCLUDE) -Itests/abi
 
 $(BUILD)/obj/tests/abi/%.o: ALL_CFLAGS += $(shell pkg-config --cflags $(CHECK_PKGS))
 
@@ -260,4 +261,4 @@ clean:
 	rm -rf build
 
 -include $(MODULE_OBJ:.o=.d) $(API_OBJ:.o=.d) $(TOOL_OBJ:.o=.d) $(UNIT_OBJ:.o=.d) \
-	$(ABI_OBJ:.o=.d) $(HARNESS_OBJ:.o=.d)
+	$(ABI_OBJ:.o=.d) $(HARNESS_OBJ:.o=.d) $(BUILD)/obj/tests/exim/exim_shim_test.d

@@ -49,8 +49,9 @@
 
 #define EXPORT __attribute__((visibility("default")))
 
-/* Body bytes read from the spool per call: streaming, bounded memory. */
-#define BODY_CHUNK 65536
+/* Body bytes read from the spool per call: streaming, bounded memory, on
+ * the stack (Exim runs the shim in its main thread, 8 MB of stack). */
+#define BODY_CHUNK 32768
 
 exim_dlfunc_t vdkim_exim_prequeue;
 exim_dlfunc_t vdkim_exim_predelivery;
@@ -141,7 +142,7 @@ feed_message(const exim_api *ex, const vdkim_api *api, int hook,
     vdkim_msg *m, char *err, size_t errlen)
 {
 	const header_line *first = *ex->header_list;
-	char *buf;
+	char buf[BODY_CHUNK];
 	int fd;
 	ssize_t n;
 
@@ -160,14 +161,8 @@ feed_message(const exim_api *ex, const vdkim_api *api, int hook,
 	    errlen);
 	if (fd < 0)
 		return -1;
-	buf = malloc(BODY_CHUNK);
-	if (buf == NULL) {
-		close(fd);
-		snprintf(err, errlen, "vdkim: out of memory");
-		return -1;
-	}
 	for (;;) {
-		n = read(fd, buf, BODY_CHUNK);
+		n = read(fd, buf, sizeof(buf));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
@@ -179,7 +174,6 @@ feed_message(const exim_api *ex, const vdkim_api *api, int hook,
 		snprintf(err, errlen, "vdkim: cannot read the data file of "
 		    "message %s: %s", (const char *)*ex->message_id,
 		    strerror(errno));
-	free(buf);
 	close(fd);
 	return n < 0 ? -1 : 0;
 }

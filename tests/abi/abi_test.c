@@ -35,6 +35,7 @@
 
 #include "vdkim/dkim.h"
 #include "vdkim/vdkim.h"
+#include "work_keys.h"
 
 #define FIXED_NOW ((time_t)1700000000) /* 2023-11-14 22:13:20 UTC */
 #define SIGS_A "d=example.com s=rsa1; d=example.com s=ed1"
@@ -2446,32 +2447,10 @@ static int
 load_keys(void)
 {
 	static const char *const sels[] = { "rsa1", "ed1", "rsa2", "ed2" };
-	vdkim_error e;
 
-	if (vdkim_keymap_new(&g_keys, &e) != VDKIM_OK) {
-		fprintf(stderr, "abi_test: %s\n", e.msg);
-		return -1;
-	}
-	for (size_t i = 0; i < sizeof(sels) / sizeof(sels[0]); i++) {
-		char path[4096], qname[256], *rec = NULL;
-		vdkim_key *key = NULL;
-
-		fmt(path, sizeof(path), "%s/%s.private", g_work, sels[i]);
-		fmt(qname, sizeof(qname), "%s._domainkey.example.com",
-		    sels[i]);
-		if (vdkim_key_load_file(path, &key, &e) != VDKIM_OK ||
-		    vdkim_key_dns_value(key, &rec, &e) != VDKIM_OK ||
-		    vdkim_keymap_add(g_keys, qname, rec, &e) != VDKIM_OK) {
-			fprintf(stderr, "abi_test: key %s: %s (make the keys "
-			    "with tests/abi/run.sh)\n", path, e.msg);
-			vdkim_key_unref(key);
-			free(rec);
-			return -1;
-		}
-		vdkim_key_unref(key);
-		free(rec);
-	}
-	return 0;
+	g_keys = work_keys_load("abi_test", g_work, sels,
+	    sizeof(sels) / sizeof(sels[0]));
+	return g_keys != NULL ? 0 : -1;
 }
 
 int

@@ -32,6 +32,7 @@
 #include <local_scan.h>
 
 #include "vdkim/dkim.h"
+#include "work_keys.h"
 
 #define EXPORTED __attribute__((visibility("default")))
 
@@ -554,22 +555,10 @@ shim_suite(void)
 static int
 load_keys(void)
 {
-	char path[4096], *rec = NULL;
-	vdkim_key *key = NULL;
-	vdkim_error e;
+	static const char *const sels[] = { "rsa1" };
 
-	snprintf(path, sizeof(path), "%s/rsa1.private", g_work);
-	if (vdkim_keymap_new(&g_keys, &e) != VDKIM_OK ||
-	    vdkim_key_load_file(path, &key, &e) != VDKIM_OK ||
-	    vdkim_key_dns_value(key, &rec, &e) != VDKIM_OK ||
-	    vdkim_keymap_add(g_keys, "rsa1._domainkey.example.com", rec,
-	    &e) != VDKIM_OK) {
-		fprintf(stderr, "exim_shim_test: key %s: %s\n", path, e.msg);
-		return -1;
-	}
-	vdkim_key_unref(key);
-	free(rec);
-	return 0;
+	g_keys = work_keys_load("exim_shim_test", g_work, sels, 1);
+	return g_keys != NULL ? 0 : -1;
 }
 
 int
