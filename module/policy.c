@@ -124,7 +124,7 @@ alg_available(const scope *const *chain, size_t n, int alg)
 	for (size_t s = 0; s < n; s++)
 		for (size_t i = 0; i < chain[s]->nkeys; i++)
 			if (chain[s]->keys[i]->rot != NULL &&
-			    rotation_has_alg(chain[s]->keys[i]->rot, alg))
+			    rot_has_alg(chain[s]->keys[i]->rot->sched, alg))
 				return 1;
 			else if (chain[s]->keys[i]->key != NULL &&
 			    (int)vdkim_key_get_alg(chain[s]->keys[i]->key) ==

@@ -409,7 +409,7 @@ static int
 key_fits_alg(const key_entry *k, int alg)
 {
 	if (k->rot != NULL)
-		return alg == UNSET || rotation_has_alg(k->rot, alg);
+		return alg == UNSET || rot_has_alg(k->rot->sched, alg);
 	/* A key that failed to load is not skipped: picking it tells the
 	 * operator about it (key-not-loaded) instead of hiding it. */
 	return alg == UNSET || k->key == NULL ||

@@ -89,6 +89,8 @@ int rot_schedule_build(const rot_text *t, rot_schedule *s, int *line,
     char *why, size_t whylen);
 void rot_schedule_free(rot_schedule *s);
 
+/* 1 when s signs with alg (vdkim_alg). */
+int rot_has_alg(const rot_schedule *s, int alg);
 /* The period holding t (ROT_LIST: -1 before the first selector). */
 long rot_period_at(const rot_schedule *s, time_t t);
 /* When period i starts ((time_t)-1 when i names no period). */
@@ -189,8 +191,6 @@ struct rot_state_file {
 vdkim_rc rotation_load(vdkim_policy *p, vdkim_error *err);
 void rotation_free(vdkim_policy *p);
 void rotation_binding_free(rot_binding *b);
-/* 1 when the binding's schedule signs with alg. */
-int rotation_has_alg(const rot_binding *b, int alg);
 
 /* What signs now for a binding, and what to say about it. */
 typedef struct rot_choice {

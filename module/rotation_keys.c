@@ -290,15 +290,6 @@ rotation_free(vdkim_policy *p)
 	free(p->rot_states);
 }
 
-int
-rotation_has_alg(const rot_binding *b, int alg)
-{
-	for (size_t i = 0; i < b->sched->nalgs; i++)
-		if (b->sched->algs[i] == alg)
-			return 1;
-	return 0;
-}
-
 /* ------------------------------------------------------------- choice */
 
 /* Ready to sign: loaded, and seen in DNS, matching, for publish-ahead. */
@@ -369,7 +360,7 @@ rotation_choose(const rot_binding *b, int alg, time_t now,
 {
 	const rot_schedule *s = b->sched;
 	const rot_key *chosen = NULL, *seen = NULL, *held_key = NULL;
-	const rot_record *r;
+	const rot_record *r, *chosen_r = NULL, *seen_r = NULL;
 	char held[VDKIM_ERRMSG_MAX] = "", sel[ROT_SELECTOR_MAX];
 	long cur = rot_period_at(s, now);
 	int have_current = 0;
@@ -387,29 +378,32 @@ rotation_choose(const rot_binding *b, int alg, time_t now,
 		r = rot_state_find(st, b->domain, k->entry.selector);
 		if (is_ready(b, k, r, now)) {
 			chosen = k;
+			chosen_r = r;
 			break;
 		}
-		if (held[0] == '\0') {
+		/* The newest key speaks for the hold-back; when the current
+		 * period has no key at all, that says it (below) instead. */
+		if (held[0] == '\0' && have_current) {
 			not_ready(b, k, r, held, sizeof(held));
 			held_key = k;
 		}
 		if (seen == NULL && k->entry.key != NULL && r != NULL &&
-		    r->since != 0)
+		    r->since != 0) {
 			seen = k;
+			seen_r = r;
+		}
 	}
-	if (!have_current && rot_selector(s, cur, alg, sel, sizeof(sel)) == 0) {
-		held_key = NULL;
+	if (!have_current && rot_selector(s, cur, alg, sel, sizeof(sel)) == 0)
 		snprintf(held, sizeof(held), "selector %s is held back: there "
 		    "is no key file %s/%s.private (vdkimctl rotation prepare "
 		    "makes it)", sel, b->key_dir, sel);
-	}
 	if (chosen != NULL && held[0] != '\0') {
 		choice(out, chosen, VDKIM_WHY_ROTATION_HELD, "%s; signing "
 		    "with s=%s", held, chosen->entry.selector);
 		return;
 	}
 	if (chosen != NULL) {
-		r = rot_state_find(st, b->domain, chosen->entry.selector);
+		r = chosen_r;
 		if (r->status == ROT_MISSING || r->status == ROT_MISMATCHED) {
 			char when[32];
 			rot_format_time(r->checked, when, sizeof(when));
@@ -428,9 +422,8 @@ rotation_choose(const rot_binding *b, int alg, time_t now,
 	 * already beats leaving unsigned. */
 	if (seen != NULL) {
 		char since[32], ready[32];
-		r = rot_state_find(st, b->domain, seen->entry.selector);
-		rot_format_time(r->since, since, sizeof(since));
-		rot_format_time(r->since + s->publish_ahead, ready,
+		rot_format_time(seen_r->since, since, sizeof(since));
+		rot_format_time(seen_r->since + s->publish_ahead, ready,
 		    sizeof(ready));
 		choice(out, seen, VDKIM_WHY_ROTATION_HELD, "no selector is "
 		    "ready yet: s=%s signs, seen in DNS since %s (ready %s)%s%s",

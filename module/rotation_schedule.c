@@ -26,10 +26,22 @@
 
 /* ------------------------------------------------------------ dates */
 
+static time_t
+utc_date(int year, int mon0, int mday)
+{
+	struct tm tm;
+
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = year - 1900;
+	tm.tm_mon = mon0;
+	tm.tm_mday = mday;
+	return timegm(&tm);
+}
+
 int
 rot_parse_date(const char *text, time_t *t)
 {
-	struct tm tm, back;
+	struct tm back;
 	int y, m, d, n = 0;
 	time_t v;
 
@@ -37,11 +49,7 @@ rot_parse_date(const char *text, time_t *t)
 	    sscanf(text, "%4d-%2d-%2d%n", &y, &m, &d, &n) != 3 || n != 10 ||
 	    y < 1970 || y > 9999 || m < 1 || m > 12 || d < 1 || d > 31)
 		return -1;
-	memset(&tm, 0, sizeof(tm));
-	tm.tm_year = y - 1900;
-	tm.tm_mon = m - 1;
-	tm.tm_mday = d;
-	v = timegm(&tm);
+	v = utc_date(y, m - 1, d);
 	/* 2026-02-30 would roll over into March: not a date. */
 	if (v == (time_t)-1 || gmtime_r(&v, &back) == NULL ||
 	    back.tm_mday != d || back.tm_mon != m - 1)
@@ -58,18 +66,6 @@ rot_format_time(time_t t, char *buf, size_t len)
 	if (t <= 0 || gmtime_r(&t, &tm) == NULL ||
 	    strftime(buf, len, "%Y-%m-%d %H:%M UTC", &tm) == 0)
 		snprintf(buf, len, "never");
-}
-
-static time_t
-utc_date(int year, int mon0, int mday)
-{
-	struct tm tm;
-
-	memset(&tm, 0, sizeof(tm));
-	tm.tm_year = year - 1900;
-	tm.tm_mon = mon0;
-	tm.tm_mday = mday;
-	return timegm(&tm);
 }
 
 /* floor(a / b) for b > 0, also for negative a. */
@@ -131,8 +127,8 @@ alg_tag(int alg)
 	return alg == VDKIM_ALG_ED25519_SHA256 ? "ed" : "rsa";
 }
 
-static int
-has_alg(const rot_schedule *s, int alg)
+int
+rot_has_alg(const rot_schedule *s, int alg)
 {
 	for (size_t i = 0; i < s->nalgs; i++)
 		if (s->algs[i] == alg)
@@ -147,7 +143,7 @@ rot_selector(const rot_schedule *s, long i, int alg, char *buf, size_t len)
 	struct tm tm;
 	size_t used = 0;
 
-	if (!has_alg(s, alg) || start == (time_t)-1)
+	if (!rot_has_alg(s, alg) || start == (time_t)-1)
 		return -1;
 	if (s->period == ROT_LIST)
 		return (size_t)snprintf(buf, len, "%s", s->list[i].selector) <
@@ -251,7 +247,7 @@ rot_match(const rot_schedule *s, const char *name, long *period, int *alg)
 			return -1;
 		}
 	}
-	if (*n != '\0' || y < 1970 || !has_alg(s, a))
+	if (*n != '\0' || y < 1970 || !rot_has_alg(s, a))
 		return -1;
 	if (m < 0)
 		m = q >= 1 && q <= 4 ? (q - 1) * 3 + 1 : 1;
@@ -444,7 +440,7 @@ rot_schedule_build(const rot_text *t, rot_schedule *s, int *line, char *why,
 		s->nalgs = 0;
 		for (size_t i = 0; i < t->nalgs; i++) {
 			int a = (int)vdkim_alg_from_name(t->algs[i].v);
-			if (has_alg(s, a))
+			if (rot_has_alg(s, a))
 				return fail_at(line, t->algs[i].line, why,
 				    whylen, "algorithm: named twice");
 			s->algs[s->nalgs++] = a;

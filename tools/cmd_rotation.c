@@ -46,7 +46,6 @@ struct run {
 	int periods;           /* prepare --periods */
 	unsigned bits;         /* prepare --bits */
 	rot_state *st;         /* check: the state being updated */
-	const char *st_path;   /* check: its file */
 	int broken, attention, dns_down;
 };
 
@@ -326,7 +325,6 @@ check_file(struct run *r, const char *path)
 	}
 	before = rot_state_format(&st);
 	r->st = &st;
-	r->st_path = path;
 	rc = for_each_binding(r, path, check_one);
 	after = rot_state_format(&st);
 	if (rc == 0 && (before == NULL || after == NULL))
