@@ -309,10 +309,13 @@ begin_attempt(struct worker *w, dq_item *it)
 	return p;
 }
 
-/* The pre-delivery hook's view of the message. */
+/* The pre-delivery hook's view of the message: its details, and its
+ * mapped bytes in msg (seglist_free it). */
 static void
-hook_info(const dq_item *it, vdkim_msg_info *info)
+hook_input(const struct pending *p, vdkim_msg_info *info, seglist *msg)
 {
+	const dq_item *it = p->it;
+
 	memset(info, 0, sizeof(*info));
 	info->size = sizeof(*info);
 	info->vmta = it->env.vmta;
@@ -321,6 +324,8 @@ hook_info(const dq_item *it, vdkim_msg_info *info)
 	    NULL;
 	info->rcpt_domain = address_domain(it->env.rcpts[0]);
 	info->queue_id = it->id;
+	seglist_init(msg);
+	seglist_add(msg, p->data.p, p->data.len);
 }
 
 /*
@@ -385,9 +390,7 @@ attempt(struct worker *w, dq_item *it)
 		end_attempt(w, p, NULL);
 		return;
 	}
-	hook_info(it, &info);
-	seglist_init(&msg);
-	seglist_add(&msg, p->data.p, p->data.len);
+	hook_input(p, &info, &msg);
 	module_host_run(w->d->module, VDKIM_HOOK_PRE_DELIVERY, &info, &msg,
 	    &ho);
 	seglist_free(&msg);
@@ -412,9 +415,7 @@ start_batched(struct worker *w, sign_batch *sb, dq_item *it)
 
 	if (p == NULL)
 		return;
-	hook_info(it, &info);
-	seglist_init(&msg);
-	seglist_add(&msg, p->data.p, p->data.len);
+	hook_input(p, &info, &msg);
 	/* The mapped bytes stay until end_attempt, as the batch needs. */
 	if (sign_batch_start(sb, p, &info, &msg, &now) != 0) {
 		end_attempt(w, p, &now);
@@ -437,9 +438,10 @@ abandon(struct pending *p)
 /*
  * A worker with sign-batch: it keeps up to sign-batch messages signing
  * at once, starting every due message while there is room, and delivers
- * each as soon as its signature is done.
+ * each as soon as its signature is done.  -1 at once when it cannot (the
+ * worker then signs one message at a time).
  */
-static void
+static int
 run_batched(struct worker *w, sign_batch *sb)
 {
 	delivery_queue *q = w->d->queue;
@@ -450,9 +452,7 @@ run_batched(struct worker *w, sign_batch *sb)
 	if (done == NULL) {
 		log_msg(HLOG_ERR, "delivery worker: out of memory for its "
 		    "batch; signing one message at a time");
-		while ((it = delivery_queue_pop(q)) != NULL)
-			attempt(w, it);
-		return;
+		return -1;
 	}
 	for (;;) {
 		if (sign_batch_outstanding(sb) == 0) {
@@ -482,6 +482,7 @@ run_batched(struct worker *w, sign_batch *sb)
 		}
 	}
 	free(done);
+	return 0;
 }
 
 static void *
@@ -501,18 +502,16 @@ worker_main(void *arg)
 			log_msg(HLOG_ERR, "delivery worker: no batch (%s); "
 			    "signing one message at a time", err);
 	}
-	if (sb != NULL) {
-		run_batched(w, sb);
+	if (sb != NULL && run_batched(w, sb) == 0)
 		log_msg(HLOG_INFO, "delivery worker: sign-batch %d: %llu "
 		    "message(s) signed through the batch, at most %u in "
 		    "flight at once", cfg->sign_batch,
 		    (unsigned long long)sign_batch_total(sb),
 		    sign_batch_peak(sb));
-		sign_batch_free(sb);
-	} else {
+	else
 		while ((it = delivery_queue_pop(w->d->queue)) != NULL)
 			attempt(w, it);
-	}
+	sign_batch_free(sb);
 	smtp_client_close(w->conn);
 	free(w);
 	return NULL;

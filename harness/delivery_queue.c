@@ -139,6 +139,17 @@ delivery_queue_push(delivery_queue *q, dq_item *it)
 	return 0;
 }
 
+/* Takes the earliest item off the heap (q->lock held, q->n > 0). */
+static dq_item *
+take_first(delivery_queue *q)
+{
+	dq_item *it = q->heap[0];
+
+	q->heap[0] = q->heap[--q->n];
+	sift_down(q->heap, q->n, 0);
+	return it;
+}
+
 dq_item *
 delivery_queue_pop(delivery_queue *q)
 {
@@ -154,9 +165,7 @@ delivery_queue_pop(delivery_queue *q)
 			continue;
 		}
 		if (q->heap[0]->due_ms <= now) {
-			it = q->heap[0];
-			q->heap[0] = q->heap[--q->n];
-			sift_down(q->heap, q->n, 0);
+			it = take_first(q);
 			/* Another worker may take the next one. */
 			if (q->n > 0)
 				pthread_cond_signal(&q->cond);
@@ -176,11 +185,8 @@ delivery_queue_take_due(delivery_queue *q)
 	dq_item *it = NULL;
 
 	pthread_mutex_lock(&q->lock);
-	if (!q->stopped && q->n > 0 && q->heap[0]->due_ms <= monotonic_ms()) {
-		it = q->heap[0];
-		q->heap[0] = q->heap[--q->n];
-		sift_down(q->heap, q->n, 0);
-	}
+	if (!q->stopped && q->n > 0 && q->heap[0]->due_ms <= monotonic_ms())
+		it = take_first(q);
 	pthread_mutex_unlock(&q->lock);
 	return it;
 }

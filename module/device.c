@@ -19,6 +19,14 @@
 
 #define PIN_MAX 256
 
+static void
+free_strings(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
 void
 dev_config_free(dev_config *c)
 {
@@ -26,16 +34,12 @@ dev_config_free(dev_config *c)
 	free(c->module);
 	free(c->so_path);
 	free(c->module_path);
-	for (size_t i = 0; i < c->ninit; i++)
-		free(c->init_cmds[i]);
-	free(c->init_cmds);
+	free_strings(c->init_cmds, c->ninit);
 	free(c->propq);
 	free(c->ossl_config);
 	free(c->pin_file);
 	free(c->pin_env);
-	for (size_t i = 0; i < c->nschemes; i++)
-		free(c->schemes[i]);
-	free(c->schemes);
+	free_strings(c->schemes, c->nschemes);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -105,14 +109,13 @@ device_handles(const device *d, const char *uri)
 
 /* ------------------------------------------------------------ locking */
 
-vdkim_rc
-device_enter(device *d, vdkim_error *err)
+int
+device_timedlock(const device *d, pthread_mutex_t *m)
 {
 	struct timespec until;
-	int rc;
 
-	if (!d->cfg.serialize)
-		return VDKIM_OK;
+	if (pthread_mutex_trylock(m) == 0)
+		return 0; /* not contended: no clock read */
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += d->cfg.timeout_ms / 1000;
 	until.tv_nsec += (d->cfg.timeout_ms % 1000) * 1000000L;
@@ -120,7 +123,17 @@ device_enter(device *d, vdkim_error *err)
 		until.tv_sec++;
 		until.tv_nsec -= 1000000000L;
 	}
-	rc = pthread_mutex_timedlock(&d->call_lock, &until);
+	return pthread_mutex_timedlock(m, &until);
+}
+
+vdkim_rc
+device_enter(device *d, vdkim_error *err)
+{
+	int rc;
+
+	if (!d->cfg.serialize)
+		return VDKIM_OK;
+	rc = device_timedlock(d, &d->call_lock);
 	if (rc == ETIMEDOUT)
 		return vdkim_fail(err, VDKIM_EDEV_TIMEOUT, "device %s: busy, "
 		    "no turn within %ld ms (a call into it is hanging, or "

@@ -56,7 +56,7 @@ typedef struct dev_session {
 	atomic_int refs;
 	pid_t pid;
 	OSSL_LIB_CTX *libctx;   /* provider: the device's own */
-	OSSL_PROVIDER *prov[3]; /* the device's, default, base */
+	OSSL_PROVIDER *prov[2]; /* the device's, default */
 	void *engine;           /* engine: ENGINE * */
 	atomic_int retired;     /* device_retire'd: keys reopen elsewhere */
 } dev_session;
@@ -110,6 +110,8 @@ void session_unref(device *d, dev_session *s);
  * VDKIM_EDEV_TIMEOUT after timeout_ms. */
 vdkim_rc device_enter(device *d, vdkim_error *err);
 void device_leave(device *d);
+/* Locks m, waiting no longer than the device's timeout; 0 or an errno. */
+int device_timedlock(const device *d, pthread_mutex_t *m);
 
 /* The PIN (malloc'd, caller cleanses and frees) or NULL when none is
  * configured; fails when the file or variable is missing. */

@@ -75,6 +75,8 @@ engine_open(device *d, dev_session *s, vdkim_error *err)
 	char dir[512];
 	ENGINE *e;
 	int ok;
+	vdkim_rc code = VDKIM_EDEV_UNAVAILABLE;
+	const char *what;
 
 	if (d->engine != NULL) {
 		/* The kept instance (device.h).  When no session holds it,
@@ -105,26 +107,23 @@ engine_open(device *d, dev_session *s, vdkim_error *err)
 	ok = ok && ENGINE_ctrl_cmd_string(e, "LIST_ADD", "0", 0) &&
 	    ENGINE_ctrl_cmd_string(e, "LOAD", NULL, 0);
 	if (!ok) {
-		ENGINE_free(e);
-		return device_fail(d, err, VDKIM_EDEV_UNAVAILABLE,
-		    "loading the engine");
+		what = "loading the engine";
+		goto fail;
 	}
 	if (d->cfg.module_path != NULL &&
 	    !ENGINE_ctrl_cmd_string(e, "MODULE_PATH", d->cfg.module_path, 0)) {
-		ENGINE_free(e);
-		return device_fail(d, err, VDKIM_EDEV_UNAVAILABLE,
-		    "setting its MODULE_PATH");
+		what = "setting its MODULE_PATH";
+		goto fail;
 	}
 	for (size_t i = 0; i < d->cfg.ninit; i++)
 		if (!run_cmd(e, d->cfg.init_cmds[i])) {
-			ENGINE_free(e);
-			return device_fail(d, err, VDKIM_EDEV_ERROR,
-			    "an init-command");
+			code = VDKIM_EDEV_ERROR;
+			what = "an init-command";
+			goto fail;
 		}
 	if (!ENGINE_init(e)) {
-		ENGINE_free(e);
-		return device_fail(d, err, VDKIM_EDEV_UNAVAILABLE,
-		    "initialising the engine");
+		what = "initialising the engine";
+		goto fail;
 	}
 	/* The structural reference is the device's (engine_release), the
 	 * functional one the session's (engine_close). */
@@ -132,6 +131,9 @@ engine_open(device *d, dev_session *s, vdkim_error *err)
 	d->engine_pid = getpid();
 	s->engine = e;
 	return VDKIM_OK;
+fail:
+	ENGINE_free(e);
+	return device_fail(d, err, code, what);
 }
 
 void

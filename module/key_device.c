@@ -90,34 +90,45 @@ make_template(struct dev_key *dk, dev_session *s, EVP_PKEY *pkey,
 	return VDKIM_OK;
 }
 
+/* 1 when pkey's public half is the one first seen, 0 when it differs,
+ * -1 when it cannot be encoded. */
+static int
+same_public(const struct dev_key *dk, EVP_PKEY *pkey)
+{
+	unsigned char *der = NULL;
+	int n = i2d_PUBKEY(pkey, &der), same;
+
+	if (n <= 0)
+		return -1;
+	same = n == dk->pub_len && memcmp(der, dk->pub_der, (size_t)n) == 0;
+	OPENSSL_free(der);
+	return same;
+}
+
 /* Checks the key against what it was; records its public half. */
 static vdkim_rc
 check_identity(struct dev_key *dk, EVP_PKEY *pkey, vdkim_error *err)
 {
-	unsigned char *der = NULL;
-	int n;
+	int same;
 
 	if (!EVP_PKEY_is_a(pkey, "RSA"))
 		return vdkim_fail(err, VDKIM_EDEV_ERROR, "device %s: the key at "
 		    "%s is not an RSA key (device keys must be RSA)",
 		    dk->dev->cfg.name, dk->uri);
-	n = i2d_PUBKEY(pkey, &der);
-	if (n <= 0)
+	if (dk->pub_der == NULL) {
+		dk->pub_len = i2d_PUBKEY(pkey, &dk->pub_der);
+		same = dk->pub_len > 0 ? 1 : -1;
+	} else {
+		same = same_public(dk, pkey);
+	}
+	if (same < 0)
 		return device_fail(dk->dev, err, VDKIM_EDEV_ERROR,
 		    "reading the key's public half");
-	if (dk->pub_der == NULL) {
-		dk->pub_der = der;
-		dk->pub_len = n;
-		return VDKIM_OK;
-	}
-	if (n != dk->pub_len || memcmp(der, dk->pub_der, (size_t)n) != 0) {
-		OPENSSL_free(der);
+	if (same == 0)
 		return vdkim_fail(err, VDKIM_EDEV_ERROR, "device %s: the key at "
 		    "%s is no longer the one loaded with the config (its "
 		    "public key differs): reload the config", dk->dev->cfg.name,
 		    dk->uri);
-	}
-	OPENSSL_free(der);
 	return VDKIM_OK;
 }
 
@@ -168,17 +179,10 @@ open_handle(struct dev_key *dk, vdkim_error *err)
 static vdkim_rc
 lock_key(struct dev_key *dk, vdkim_error *err)
 {
-	struct timespec until;
-	long ms = dk->dev->cfg.timeout_ms;
-
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += ms / 1000 + ((until.tv_nsec + (ms % 1000) *
-	    1000000L) >= 1000000000L);
-	until.tv_nsec = (until.tv_nsec + (ms % 1000) * 1000000L) % 1000000000L;
-	if (pthread_mutex_timedlock(&dk->lock, &until) != 0)
+	if (device_timedlock(dk->dev, &dk->lock) != 0)
 		return vdkim_fail(err, VDKIM_EDEV_TIMEOUT, "device %s: the key "
 		    "%s is being opened by another thread for over %ld ms",
-		    dk->dev->cfg.name, dk->uri, ms);
+		    dk->dev->cfg.name, dk->uri, dk->dev->cfg.timeout_ms);
 	return VDKIM_OK;
 }
 
@@ -191,7 +195,6 @@ get_context(struct dev_key *dk, EVP_PKEY_CTX **ctx, dev_session **sess,
     vdkim_error *err)
 {
 	vdkim_rc rc = lock_key(dk, err);
-	time_t now = mono_now();
 
 	if (rc != VDKIM_OK)
 		return rc;
@@ -206,6 +209,8 @@ get_context(struct dev_key *dk, EVP_PKEY_CTX **ctx, dev_session **sess,
 		drop_handle(dk, 0);
 	}
 	if (dk->tmpl == NULL) {
+		time_t now = mono_now();
+
 		if (now < dk->next_try) {
 			rc = vdkim_fail(err, dk->last.rc, "%s (next attempt "
 			    "in %lds)", dk->last.msg,
@@ -343,25 +348,16 @@ vdkim_rc
 key_device_set_fallback(vdkim_key *key, vdkim_key *fallback,
     vdkim_error *err)
 {
-	unsigned char *der = NULL;
 	struct dev_key *dk = key->dev;
-	int n;
 
 	if (dk == NULL || fallback->dev != NULL)
 		return vdkim_fail(err, VDKIM_EINVAL, "a fallback key is a "
 		    "software key given to a device key");
-	if (dk->pub_der != NULL) {
-		n = i2d_PUBKEY(fallback->pkey, &der);
-		if (n != dk->pub_len || memcmp(der, dk->pub_der,
-		    (size_t)n) != 0) {
-			OPENSSL_free(der);
-			return vdkim_fail(err, VDKIM_EKEY, "the fallback key is "
-			    "not the device's key pair (its public key "
-			    "differs), so its signatures would not verify "
-			    "against the published record");
-		}
-		OPENSSL_free(der);
-	}
+	if (dk->pub_der != NULL && same_public(dk, fallback->pkey) != 1)
+		return vdkim_fail(err, VDKIM_EKEY, "the fallback key is not the "
+		    "device's key pair (its public key differs), so its "
+		    "signatures would not verify against the published "
+		    "record");
 	dk->fallback = vdkim_key_ref(fallback);
 	return VDKIM_OK;
 }

@@ -326,10 +326,9 @@ card_sign(card *c, request *rq)
 	} else {
 		pthread_mutex_unlock(&c->lock);
 		/* r lives on this job's stack: the job must not end before
-		 * the card is done with it, so a failed pause waits too. */
+		 * the card is done with it. */
 		while (!atomic_load(&r.done))
-			if (ASYNC_pause_job() != 1)
-				usleep(1000);
+			ASYNC_pause_job();
 		if (read(r.fd, &v, sizeof(v)) < 0)
 			(void)0; /* drained by an earlier wake-up */
 	}
