@@ -288,19 +288,13 @@ add_fallbacks(vdkim_policy *p, cfg_t *root, const char *path,
 		return fail(err, path, 0, "out of memory");
 	for (unsigned i = 0; i < n; i++) {
 		const conf_val *cv = cfg_getnptr(root, "domain-key-fallback", i);
-		const char *c1 = strchr(cv->s, ','), *c2 = strchr(c1 + 1, ',');
 		key_fallback *f = &p->fallbacks[p->nfallbacks++];
 		int found = 0;
 
 		f->line = cv->line;
-		f->selector = strndup(cv->s, (size_t)(c1 - cv->s));
-		f->domain = strndup(c1 + 1, (size_t)(c2 - c1 - 1));
-		f->path = strdup(c2 + 1);
-		if (f->selector == NULL || f->domain == NULL || f->path == NULL)
+		if (conf_split_key(cv->s, &f->selector, &f->domain,
+		    &f->path) != 0)
 			return fail(err, path, f->line, "out of memory");
-		for (char *s = f->domain; *s != '\0'; s++)
-			if (*s >= 'A' && *s <= 'Z')
-				*s = (char)(*s + 32);
 		for (size_t k = 0; k < p->nkeytab && !found; k++)
 			found = p->keytab[k].rot == NULL &&
 			    strcmp(p->keytab[k].selector, f->selector) == 0 &&

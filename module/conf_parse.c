@@ -416,6 +416,20 @@ build_binding(struct builder *b, key_entry *k, const char *v,
 	return 0;
 }
 
+int
+conf_split_key(const char *v, char **selector, char **domain, char **path)
+{
+	const char *c1 = strchr(v, ','), *c2 = strchr(c1 + 1, ',');
+
+	*selector = strndup(v, (size_t)(c1 - v));
+	*domain = strndup(c1 + 1, (size_t)(c2 - c1 - 1));
+	*path = strdup(c2 + 1);
+	if (*selector == NULL || *domain == NULL || *path == NULL)
+		return -1;
+	lower(*domain);
+	return 0;
+}
+
 /* Adds the keys of section sec to scope sc (and to the key table). */
 static int
 build_keys(struct builder *b, cfg_t *sec, scope *sc)
@@ -430,7 +444,7 @@ build_keys(struct builder *b, cfg_t *sec, scope *sc)
 	for (unsigned i = 0; i < n; i++) {
 		const char *rec = cfg_getnstr(sec, KEYS_ALL, i);
 		key_entry *k;
-		const char *tab, *c1, *c2;
+		const char *tab, *c1;
 
 		if (rec[0] != KEYS_ALL_MARK && rec[0] != KEYS_ALL_ROT_MARK)
 			return build_fail(b, sc->line, "unknown directive '%s'",
@@ -445,13 +459,9 @@ build_keys(struct builder *b, cfg_t *sec, scope *sc)
 				return -1;
 			continue;
 		}
-		c2 = strchr(c1 + 1, ',');
-		k->selector = strndup(tab + 1, (size_t)(c1 - tab - 1));
-		k->domain = strndup(c1 + 1, (size_t)(c2 - c1 - 1));
-		k->path = strdup(c2 + 1);
-		if (k->selector == NULL || k->domain == NULL || k->path == NULL)
+		if (conf_split_key(tab + 1, &k->selector, &k->domain,
+		    &k->path) != 0)
 			return build_fail(b, k->line, "out of memory");
-		lower(k->domain);
 	}
 	return 0;
 }

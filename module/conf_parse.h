@@ -27,4 +27,11 @@ void conf_value_free(void *p);
 int conf_section_line(const char *text, int from, int depth,
     const char *keyword, const char *title);
 
+/* Splits an already checked "SELECTOR,DOMAIN,PATH" (domain-key,
+ * domain-key-fallback) into copies, the domain lower-cased.  0, or -1 when
+ * out of memory (what was copied is in the outputs, for the caller to
+ * free). */
+int conf_split_key(const char *v, char **selector, char **domain,
+    char **path);
+
 #endif
