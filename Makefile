@@ -22,7 +22,32 @@ WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototyp
            -Wformat=2 -Wno-format-nonliteral
 CFLAGS  ?= -O2 -g
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(CFLAGS) $(WARN) -fPIC -fvisibility=hidden \
-           -Iinclude -Imodule $(shell pkg-config --cflags $(PKGS))
+           -Iinclude $(shell pkg-config --cflags $(PKGS))
+
+# The module's layers, lowest first.  A file sees the headers of its own
+# layer and of the layers below it, never of one above: the include paths
+# are the dependency graph, and the compiler refuses a reach upwards.
+#   util    buffers, errors, base64, intervals, names, the config-text reader
+#           (also linked by hosts: libvdkim-util.a)
+#   engine  DKIM itself: split, canonicalize, sign, verify, keys, DNS
+#   device  keys held by PKCS#11 tokens, TPMs and offload cards
+#   policy  the config, per-VMTA decisions, rotation, the message path
+# api/ (the ABI) and tools/ (vdkimctl) sit on top of policy; the harness
+# and other hosts see only include/vdkim/vdkim.h and util.
+UTIL_INC   := -Imodule/util
+ENGINE_INC := $(UTIL_INC) -Imodule/engine
+DEVICE_INC := $(ENGINE_INC) -Imodule/device
+POLICY_INC := $(DEVICE_INC) -Imodule/policy
+$(BUILD)/obj/module/util/%.o:   ALL_CFLAGS += $(UTIL_INC)
+$(BUILD)/obj/module/engine/%.o: ALL_CFLAGS += $(ENGINE_INC)
+$(BUILD)/obj/module/device/%.o: ALL_CFLAGS += $(DEVICE_INC)
+$(BUILD)/obj/module/policy/%.o: ALL_CFLAGS += $(POLICY_INC)
+$(BUILD)/obj/api/%.o:           ALL_CFLAGS += $(POLICY_INC)
+$(BUILD)/obj/tools/%.o:         ALL_CFLAGS += $(POLICY_INC)
+$(BUILD)/obj/tests/%.o:         ALL_CFLAGS += $(POLICY_INC)
+$(BUILD)/obj/harness/%.o:       ALL_CFLAGS += $(UTIL_INC)
+# The one reach upwards left: a key held by a device (to be removed).
+$(BUILD)/obj/module/engine/key.o: ALL_CFLAGS += -Imodule/device
 LIBS    := $(shell pkg-config --libs $(PKGS)) -lresolv -lpthread
 
 # VDKIM_ENGINE=0 builds without the OpenSSL ENGINE path (openssl-engine
@@ -36,13 +61,16 @@ ALL_CFLAGS += -O1 -fsanitize=address,undefined -fno-sanitize-recover=all \
 LDSAN      := -fsanitize=address,undefined
 endif
 
-MODULE_SRC := $(sort $(wildcard module/*.c))
-API_SRC    := $(sort $(wildcard api/*.c))
+UTIL_SRC   := $(sort $(wildcard module/util/*.c))
+MODULE_SRC := $(UTIL_SRC) $(sort $(wildcard module/engine/*.c module/device/*.c \
+              module/policy/*.c))
+API_SRC    := $(sort $(wildcard api/*.c api/exim/*.c))
 TOOL_SRC   := $(sort $(wildcard tools/*.c))
 UNIT_SRC   := $(sort $(wildcard tests/unit/*.c))
 ABI_SRC    := $(sort $(wildcard tests/abi/*.c))
 HARNESS_SRC := $(sort $(wildcard harness/*.c))
 
+UTIL_OBJ   := $(UTIL_SRC:%.c=$(BUILD)/obj/%.o)
 MODULE_OBJ := $(MODULE_SRC:%.c=$(BUILD)/obj/%.o)
 API_OBJ    := $(API_SRC:%.c=$(BUILD)/obj/%.o)
 TOOL_OBJ   := $(TOOL_SRC:%.c=$(BUILD)/obj/%.o)
@@ -50,6 +78,7 @@ UNIT_OBJ   := $(UNIT_SRC:%.c=$(BUILD)/obj/%.o)
 ABI_OBJ    := $(ABI_SRC:%.c=$(BUILD)/obj/%.o)
 HARNESS_OBJ := $(HARNESS_SRC:%.c=$(BUILD)/obj/%.o)
 
+UTIL_LIB   := $(BUILD)/libvdkim-util.a
 ENGINE_LIB := $(BUILD)/libvdkim.a
 SO         := $(BUILD)/vdkim.so
 VDKIMCTL   := $(BUILD)/vdkimctl
@@ -79,6 +108,12 @@ $(ENGINE_LIB): $(MODULE_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
+# The small library hosts share with the module: strbuf, errors, the
+# config-text reader (a host's own block lives in the same file).
+$(UTIL_LIB): $(UTIL_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
 $(SO): $(MODULE_OBJ) $(API_OBJ) api/vdkim.map
 	$(CC) -shared -o $@ $(MODULE_OBJ) $(API_OBJ) $(LDSAN) \
 	    -Wl,--version-script=api/vdkim.map -Wl,-z,defs $(LIBS)
@@ -90,13 +125,11 @@ $(UNIT): $(UNIT_OBJ) $(ENGINE_LIB)
 	$(CC) -o $@ $(UNIT_OBJ) $(ENGINE_LIB) $(LDSAN) \
 	    $(shell pkg-config --libs $(CHECK_PKGS)) $(LIBS)
 
-# The harness loads vdkim.so like any MTA; from the module's sources it
-# shares only the config-text reader (its settings live in the same file)
-# and the growable string.
-$(HARNESS): $(HARNESS_OBJ) $(BUILD)/obj/module/conf_text.o \
-    $(BUILD)/obj/module/error.o $(BUILD)/obj/module/strbuf.o
-	$(CC) -o $@ $^ $(LDSAN) $(shell pkg-config --libs libconfuse openssl) \
-	    -ldl -lpthread
+# The harness loads vdkim.so like any MTA; of the module it links only
+# the util library (its settings live in the same file as the policy).
+$(HARNESS): $(HARNESS_OBJ) $(UTIL_LIB)
+	$(CC) -o $@ $(HARNESS_OBJ) $(UTIL_LIB) $(LDSAN) \
+	    $(shell pkg-config --libs libconfuse openssl) -ldl -lpthread
 
 # The ABI test dlopens vdkim.so and checks its signatures with the engine.
 $(ABI_TEST): $(ABI_OBJ) $(ENGINE_LIB)
@@ -106,7 +139,7 @@ $(ABI_TEST): $(ABI_OBJ) $(ENGINE_LIB)
 # The Exim shim uses the dlfunc API of exim4-dev's local_scan.h (types and
 # return codes only: Exim's functions are found at run time).
 EXIM_INCLUDE ?= /usr/include/exim4
-$(BUILD)/obj/api/exim_%.o: ALL_CFLAGS += -isystem $(EXIM_INCLUDE)
+$(BUILD)/obj/api/exim/%.o: ALL_CFLAGS += -isystem $(EXIM_INCLUDE)
 
 # The Exim shim's test plays Exim: it exports Exim's API (-rdynamic) for
 # the vdkim.so it dlopens to find.
@@ -150,7 +183,7 @@ $(BUILD)/device_bench: bench/device_bench.c
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LDSAN) -ldl -lpthread
 
 $(BUILD)/bench_engine: bench/bench_engine.c $(ENGINE_LIB)
-	$(CC) $(ALL_CFLAGS) $(shell pkg-config --cflags opendkim) -o $@ $< \
+	$(CC) $(ALL_CFLAGS) $(ENGINE_INC) $(shell pkg-config --cflags opendkim) -o $@ $< \
 	    $(ENGINE_LIB) $(shell pkg-config --libs opendkim) $(LIBS)
 
 unit: $(UNIT)
