@@ -15,7 +15,9 @@
  * then optional NAME=VALUE settings: pool=NAME, source=NAME (the policy's
  * "source" block, which may allow X-DKIM-Options), rcpt-domain=DOMAIN
  * (default: the first recipient's domain before queueing, $domain in a
- * transport).
+ * transport), skip=NAME:NAME (the fields Exim will remove after signing:
+ * a DATA ACL's remove_header, a router's or transport's headers_remove;
+ * they are not signed, see exim_skip.h).
  *
  * The message comes from Exim itself: the header from Exim's header list
  * (headers removed by ACLs or routers skipped), the body from the spool
@@ -45,6 +47,7 @@
 #include <unistd.h>
 
 #include "exim_host.h"
+#include "exim_skip.h"
 #include "exim_spool.h"
 
 #define EXPORT __attribute__((visibility("default")))
@@ -64,6 +67,7 @@ typedef struct hook_args {
 	const char *pool;
 	const char *source;
 	const char *rcpt_domain;
+	const char *skip;       /* checked by exim_skip_check */
 } hook_args;
 
 /*
@@ -89,7 +93,7 @@ parse_args(int argc, uschar *argv[], hook_args *a, char *err, size_t errlen)
 	if (argc < 2) {
 		snprintf(err, errlen, "vdkim: the Exim functions take "
 		    "{CONFIG}{VMTA} and optional {pool=..}{source=..}"
-		    "{rcpt-domain=..}; got %d argument(s)", argc);
+		    "{rcpt-domain=..}{skip=..}; got %d argument(s)", argc);
 		return -1;
 	}
 	a->config = (const char *)argv[0];
@@ -107,15 +111,18 @@ parse_args(int argc, uschar *argv[], hook_args *a, char *err, size_t errlen)
 		else if (eq != NULL && eq - s == 11 &&
 		    strncmp(s, "rcpt-domain", 11) == 0)
 			slot = &a->rcpt_domain;
+		else if (eq != NULL && eq - s == 4 &&
+		    strncmp(s, "skip", 4) == 0)
+			slot = &a->skip;
 		if (slot == NULL) {
 			snprintf(err, errlen, "vdkim: unknown argument \"%s\" "
-			    "(expected pool=NAME, source=NAME or "
-			    "rcpt-domain=DOMAIN)", s);
+			    "(expected pool=NAME, source=NAME, "
+			    "rcpt-domain=DOMAIN or skip=FIELD:FIELD)", s);
 			return -1;
 		}
 		*slot = eq[1] ? eq + 1 : NULL;
 	}
-	return 0;
+	return exim_skip_check(a->skip, err, errlen);
 }
 
 /* The domain of the first recipient (before queueing, one message). */
@@ -132,14 +139,14 @@ first_rcpt_domain(const exim_api *ex)
 
 /*
  * Gives the module the message as Exim will send it: the header fields
- * Exim has not removed, the empty line, the body from the spool.  Before
- * queueing, the first field is the Received: Exim has just made for this
- * message and may still rewrite (its "for" part, when the ACL changes the
- * recipients): it is never signed.
+ * Exim has not removed and will not remove (skip), the empty line, the
+ * body from the spool.  Before queueing, the first field is the Received:
+ * Exim has just made for this message and may still rewrite (its "for"
+ * part, when the ACL changes the recipients): it is never signed.
  */
 static int
 feed_message(const exim_api *ex, const vdkim_api *api, int hook,
-    vdkim_msg *m, char *err, size_t errlen)
+    const char *skip, vdkim_msg *m, char *err, size_t errlen)
 {
 	const header_line *first = *ex->header_list;
 	char buf[BODY_CHUNK];
@@ -151,6 +158,9 @@ feed_message(const exim_api *ex, const vdkim_api *api, int hook,
 			continue;
 		if (h == first && hook == VDKIM_HOOK_PRE_QUEUE &&
 		    h->type == EXIM_HTYPE_RECEIVED)
+			continue;
+		if (exim_skip_match(skip, (const char *)h->text,
+		    (size_t)h->slen))
 			continue;
 		if (api->msg_chunk(m, h->text, (size_t)h->slen) != 0)
 			return 0; /* msg_end says why */
@@ -234,7 +244,7 @@ run_hook(int hook, uschar **yield, int argc, uschar *argv[])
 		*yield = errmsg(ex, err);
 		return FAIL;
 	}
-	if (feed_message(ex, api, hook, m, err, sizeof(err)) != 0) {
+	if (feed_message(ex, api, hook, a.skip, m, err, sizeof(err)) != 0) {
 		/* Without its body the message cannot be signed: it waits. */
 		api->msg_free(m);
 		ex->log_write(0, LOG_MAIN, "vdkim: %s deferred reason=spool: "

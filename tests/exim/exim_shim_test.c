@@ -2,7 +2,8 @@
  * exim_shim_test.c - the Exim ${dlfunc} shim (api/exim_*.c) driven by a
  * stand-in for Exim, for the paths a real Exim rarely takes: a missing or
  * foreign spool data file, bad arguments, a config that does not load,
- * removed header fields, Exim's own Received: changing after signing.
+ * removed header fields, fields Exim removes after signing ({skip=..}),
+ * Exim's own Received: changing after signing.
  * Built with the sanitizers in "make abi-san".  (tests/exim/run.sh runs the
  * real Exim 4.96.)
  *
@@ -17,6 +18,7 @@
  * (Check's default), so each starts with the shim's per-process cache
  * empty.
  */
+#include <ctype.h>
 #include <dlfcn.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -230,7 +232,8 @@ standard_config(void)
 	    "  dkim-require = yes\n }\n}\n"
 	    "domain \"*\" {\n dkim-sign = yes\n"
 	    " dkim-headers = {\"From\", \"To\", \"Subject\", \"Date\",\n"
-	    "    \"Message-ID\", \"Received\"}\n}\n",
+	    "    \"Message-ID\", \"Received\", \"Reply-To\", "
+	    "\"X-Foo-Bar\"}\n}\n",
 	    g_work);
 	write_config("shim.conf", text);
 	snprintf(g_conf, sizeof(g_conf), "%s/shim.conf", g_work);
@@ -352,6 +355,113 @@ START_TEST(own_received_and_removed_fields)
 	    "other@dest.example; Mon, 23 Nov 2026 08:23:17 +0000\n"));
 	ck_assert_msg(verify_sent((char *)y, BODY, why, sizeof(why)) == 0,
 	    "%s", why);
+}
+END_TEST
+
+/* The fields named in h= (lower case, between "h=" and ";"). */
+static void
+signed_names(const char *sig, char *out, size_t outlen)
+{
+	const char *h = strstr(sig, " h=");
+	size_t n = 0;
+
+	if (h == NULL)
+		h = strstr(sig, "\th=");
+	out[0] = '\0';
+	if (h == NULL)
+		return;
+	for (h += 3; *h != '\0' && *h != ';' && n + 1 < outlen; h++)
+		if (*h != ' ' && *h != '\t' && *h != '\n' && *h != '\r')
+			out[n++] = (char)tolower((unsigned char)*h);
+	out[n] = '\0';
+}
+
+/*
+ * {skip=..}: the fields a DATA ACL's remove_header or a transport's
+ * headers_remove will take out after the dlfunc has run.  Exim still
+ * lists them when the shim reads the header; signed, they would be in h=
+ * and gone at the receiver.  Named in skip=, they are not signed, and the
+ * message verifies once Exim has removed them.
+ */
+START_TEST(skip_fields_removed_after_signing)
+{
+	exim_dlfunc_t *stages[] = { f_prequeue, f_predelivery };
+	char why[512], names[512];
+	header_line *reply, *foo;
+	uschar *y;
+
+	standard_config();
+	for (size_t s = 0; s < 2; s++) {
+		make_message("", 0, NULL, BODY);
+		reply = add_field("Reply-To: <other@example.com>\n", ' ');
+		foo = add_field("x-foo-bar : 1\n", ' ');
+		add_field("X-Virtual-MTA: bulk\n", ' ');
+		/* Blanks around names and case as a macro shared with
+		 * headers_remove may have them; a prefix with "*". */
+		ck_assert_int_eq(call(stages[s], &y, 3, g_conf, "",
+		    "skip= reply-TO : X-Foo-* :X-Virtual-MTA "), OK);
+		signed_names((char *)y, names, sizeof(names));
+		ck_assert_msg(strstr(names, "from") != NULL, "h=%s", names);
+		ck_assert_msg(strstr(names, "reply-to") == NULL &&
+		    strstr(names, "x-foo") == NULL, "stage %zu: h=%s", s,
+		    names);
+		/* What Exim then sends: those fields gone. */
+		reply->type = '*';
+		foo->type = '*';
+		header_last->type = '*';
+		ck_assert_msg(verify_sent((char *)y, BODY, why, sizeof(why)) ==
+		    0, "stage %zu: %s", s, why);
+	}
+	/* Without skip= the removed field is signed: the failure skip=
+	 * exists for. */
+	make_message("", 0, NULL, BODY);
+	reply = add_field("Reply-To: <other@example.com>\n", ' ');
+	ck_assert_int_eq(call(f_predelivery, &y, 2, g_conf, ""), OK);
+	reply->type = '*';
+	ck_assert_msg(verify_sent((char *)y, BODY, why, sizeof(why)) != 0,
+	    "a removed, signed field still verifies?");
+	/* An empty list (an empty macro) skips nothing. */
+	make_message("", 0, NULL, BODY);
+	add_field("Reply-To: <other@example.com>\n", ' ');
+	ck_assert_int_eq(call(f_prequeue, &y, 3, g_conf, "", "skip= \t"), OK);
+	signed_names((char *)y, names, sizeof(names));
+	ck_assert_msg(strstr(names, "reply-to") != NULL, "h=%s", names);
+}
+END_TEST
+
+/* A skip list that is not a list of field names is an expansion error
+ * with a sentence, at both stages, before anything is signed. */
+START_TEST(skip_bad_lists)
+{
+	static const struct {
+		const char *arg;
+		const char *says;
+	} bad[] = {
+		{ "skip=Reply-To::X-Foo", "has an empty field name" },
+		{ "skip=Reply-To:", "has an empty field name" },
+		{ "skip=:Reply-To", "has an empty field name" },
+		{ "skip=Reply To", "\"Reply To\" is not a header field name" },
+		{ "skip=*", "\"*\" is not a header field name" },
+		{ "skip=X-*-Foo", "\"X-*-Foo\" is not a header field name" },
+		{ "skip=X-F\xc3\xb6o", "non-ASCII" },
+		{ "skip=A:B\r", "is not a header field name" },
+	};
+	exim_dlfunc_t *stages[] = { f_prequeue, f_predelivery };
+	uschar *y;
+
+	standard_config();
+	make_message("", 0, NULL, BODY);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		for (size_t s = 0; s < 2; s++) {
+			ck_assert_int_eq(call(stages[s], &y, 3, g_conf, "",
+			    bad[i].arg), ERROR);
+			ck_assert_msg(y != NULL && strncmp((char *)y,
+			    "vdkim: skip=", 12) == 0 && strstr((char *)y,
+			    bad[i].says) != NULL, "%s: yield: %s", bad[i].arg,
+			    y);
+		}
+	}
+	ck_assert_msg(strstr(g_log, "signed") == NULL, "log: %s", g_log);
 }
 END_TEST
 
@@ -542,6 +652,8 @@ shim_suite(void)
 	tcase_add_test(tc, signs_every_layout);
 	tcase_add_test(tc, own_received_and_removed_fields);
 	tcase_add_test(tc, x_dkim_options_removed);
+	tcase_add_test(tc, skip_fields_removed_after_signing);
+	tcase_add_test(tc, skip_bad_lists);
 	tcase_add_test(tc, not_signed_is_forced_failure);
 	tcase_add_test(tc, require_is_plain_failure);
 	tcase_add_test(tc, data_file_problems);
