@@ -72,6 +72,14 @@ int cli_zone_line(const char *cmd, const vdkim_key *key, const char *selector,
 int cli_keygen_write(const char *cmd, vdkim_key_type type, unsigned bits,
     const char *selector, const char *domain, const char *dir, char **line);
 
+/*
+ * config-test --user NAME (cmd_access.c): opens every file of p as user
+ * NAME would (a child process with NAME's uid, gid and groups), printing
+ * one line per file.  0 when all can be read, EX_CONFIG (78) when one
+ * cannot, another sysexits code when the check itself cannot run.
+ */
+int cli_access_test(const vdkim_policy *p, const char *user);
+
 int cmd_keygen(int argc, char **argv);
 int cmd_dns_record(int argc, char **argv);
 int cmd_sign(int argc, char **argv);

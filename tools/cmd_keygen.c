@@ -1,10 +1,14 @@
 /*
  * cmd_keygen.c - "vdkimctl keygen" and "vdkimctl dns-record".
  */
+#include <errno.h>
 #include <getopt.h>
+#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 
@@ -83,6 +87,27 @@ out:
 	return rc;
 }
 
+/*
+ * --group: the private key becomes readable by the MTA's group (0640,
+ * owner unchanged, group gid), e.g. Debian-exim, which reads keys as its
+ * own user.  Only the file: the folder it lies in is the operator's
+ * (it must let the group through, and often holds other keys).  The key
+ * was written 0600, so it is never readable by more than owner and group.
+ */
+static int
+share_with_group(const char *dir, const char *selector, const char *group,
+    gid_t gid)
+{
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s/%s.private", dir, selector);
+	if (chown(path, (uid_t)-1, gid) != 0 || chmod(path, 0640) != 0)
+		return cli_error("keygen", "%s: cannot give group %s read "
+		    "access: %s (the key stays 0600)", path, group,
+		    strerror(errno));
+	return 0;
+}
+
 int
 cmd_keygen(int argc, char **argv)
 {
@@ -92,9 +117,12 @@ cmd_keygen(int argc, char **argv)
 		{ "type", required_argument, NULL, 't' },
 		{ "bits", required_argument, NULL, 'b' },
 		{ "dir", required_argument, NULL, 'D' },
+		{ "group", required_argument, NULL, 'g' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *selector = NULL, *domain = NULL, *dir = ".";
+	const char *group = NULL;
+	gid_t gid = 0;
 	vdkim_key_type type = VDKIM_KEY_RSA;
 	unsigned long bits = 2048;
 	char *end, *line = NULL;
@@ -105,6 +133,7 @@ cmd_keygen(int argc, char **argv)
 		case 's': selector = optarg; break;
 		case 'd': domain = optarg; break;
 		case 'D': dir = optarg; break;
+		case 'g': group = optarg; break;
 		case 't':
 			if (strcmp(optarg, "rsa") == 0)
 				type = VDKIM_KEY_RSA;
@@ -133,9 +162,24 @@ cmd_keygen(int argc, char **argv)
 		    "\"/\"", selector);
 	if (type == VDKIM_KEY_RSA && bits > 16384)
 		return cli_error("keygen", "--bits %lu is out of range", bits);
+	/* Before the key exists: a wrong name leaves nothing behind. */
+	if (group != NULL) {
+		struct group *gr;
+
+		errno = 0;
+		gr = getgrnam(group);
+		if (gr == NULL)
+			return cli_error("keygen", "--group %s: %s", group,
+			    errno ? strerror(errno) : "no such group");
+		gid = gr->gr_gid;
+	}
 	if (cli_keygen_write("keygen", type, (unsigned)bits, selector, domain,
 	    dir, &line) != 0)
 		return 1;
+	if (group != NULL && share_with_group(dir, selector, group, gid) != 0) {
+		free(line);
+		return 1;
+	}
 	printf("%s\n", line);
 	free(line);
 	return 0;

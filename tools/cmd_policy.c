@@ -244,20 +244,24 @@ cmd_config_test(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
+		{ "user", required_argument, NULL, 'u' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *path = DEFAULT_CONFIG;
+	const char *path = DEFAULT_CONFIG, *user = NULL;
 	vdkim_policy *p = NULL;
 	vdkim_error err;
 	char *text = NULL;
 	size_t nerr = 0;
-	int c;
+	int c, access_rc = 0;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c != 'c')
+		if (c == 'c')
+			path = optarg;
+		else if (c == 'u')
+			user = optarg;
+		else
 			return cli_error("config-test", "unknown option (see "
 			    "vdkimctl help)");
-		path = optarg;
 	}
 	if (optind != argc)
 		return cli_error("config-test", "unexpected argument \"%s\" "
@@ -281,15 +285,18 @@ cmd_config_test(int argc, char **argv)
 	if (*text != '\0' && text[strlen(text) - 1] != '\n')
 		putchar('\n');
 	free(text);
-	vdkim_policy_unref(p);
 	if (nerr == 0)
 		printf("config OK\n");
 	else
 		printf("config has %zu error(s)\n", nerr);
+	/* The files as the MTA's user opens them (cmd_access.c). */
+	if (user != NULL)
+		access_rc = cli_access_test(p, user);
+	vdkim_policy_unref(p);
 	if (fflush(stdout) != 0)
 		return cli_error("config-test", "cannot write: %s",
 		    strerror(errno));
-	return nerr == 0 ? 0 : 1;
+	return access_rc != 0 ? access_rc : nerr == 0 ? 0 : 1;
 }
 
 /* -------------------------------------------------------------- explain */

@@ -15,7 +15,10 @@ static const struct command {
 } commands[] = {
 	{ "keygen", cmd_keygen,
 	  "keygen --selector S --domain D [--type rsa|ed25519] [--bits N] "
-	  "[--dir DIR]" },
+	  "[--dir DIR]\n"
+	  "           [--group NAME]  (the private key 0640, group NAME: "
+	  "readable by the MTA's\n"
+	  "           group, e.g. Debian-exim; the folder is left as it is)" },
 	{ "dns-record", cmd_dns_record,
 	  "dns-record --key FILE|URI --selector S --domain D [--config FILE]" },
 	{ "sign", cmd_sign,
@@ -37,8 +40,12 @@ static const struct command {
 	{ "verify", cmd_verify,
 	  "verify [--key SELECTOR._domainkey.DOMAIN=FILE]... < message" },
 	{ "config-test", cmd_config_test,
-	  "config-test [--config FILE]   (default /etc/vdkim/vdkim.conf; "
-	  "exit 1 on errors)" },
+	  "config-test [--config FILE] [--user NAME]   (default "
+	  "/etc/vdkim/vdkim.conf;\n"
+	  "           exit 1 on errors; --user: also opens every key, PIN "
+	  "and state file\n"
+	  "           as user NAME, the MTA's (e.g. Debian-exim), exit 78 "
+	  "if one cannot be read)" },
 	{ "explain", cmd_explain,
 	  "explain --config FILE --vmta NAME [--pool NAME] [--source NAME]\n"
 	  "           [--rcpt-domain D] [--mail-from A] [--time SECONDS] "

@@ -18,7 +18,13 @@
 #    and body (streaming across chunks), bad input (nothing written);
 # 3. broken configs: a bad line (exit 1, FILE:LINE), a group-writable key
 #    and a missing key (exit 1, naming the key file);
-# 4. prints one line per failed check and ends with "N passed, N failed";
+# 4. keys the MTA's user cannot read: "config-test --user NAME" as root,
+#    for a scratch system user and group made for the test (useradd,
+#    groupadd; removed at the end): a root-only key fails (exit 78, naming
+#    the file and the reason), a key from "keygen --group NAME" passes.
+#    Needs root; without it these checks are reported as not run (and
+#    not counted);
+# 5. prints one line per failed check and ends with "N passed, N failed";
 #    exits 1 when anything failed.
 #
 # Environment: POLICY_KEEP=1 keeps the work folder (its path is printed);
@@ -62,8 +68,13 @@ check() {
 }
 
 
+SCRATCH_USER=""
 # shellcheck disable=SC2317 # called by the EXIT trap
 cleanup() {
+	if [[ -n $SCRATCH_USER ]]; then
+		userdel "$SCRATCH_USER" 2>/dev/null
+		groupdel "$SCRATCH_USER" 2>/dev/null
+	fi
 	if [[ -n $WORK && -d $WORK ]]; then
 		if [[ -n ${POLICY_KEEP:-} ]]; then
 			echo "policy: work folder kept: $WORK" >&2
@@ -539,8 +550,86 @@ test_broken() {
 	    "$d/nofile.out"
 }
 
+# --------------------------------------------------------- access
+
+# Keys as the MTA's user reads them: config-test --user, keygen --group.
+test_access() {
+	local d=$WORK/access u mode owner
+	if [[ $(id -u) != 0 ]]; then
+		echo "note: access checks not run (they need root for useradd)"
+		return
+	fi
+	u=vdkimt$$
+	SCRATCH_USER=$u
+	if ! groupadd -r "$u" 2>"$WORK/groupadd.err" ||
+	    ! useradd -r -g "$u" -M -d /nonexistent -s /usr/sbin/nologin \
+	    "$u" 2>"$WORK/useradd.err"; then
+		bad "access: make the scratch user $u" "$WORK/groupadd.err" \
+		    "$WORK/useradd.err"
+		return
+	fi
+	# The scratch user must reach the folder (mktemp -d is 0700).
+	chmod 0755 "$WORK"
+	mkdir -p "$d/keys" && chmod 0755 "$d" "$d/keys"
+	ctl "$d/kg1" keygen --selector s1 --domain example.com --dir "$d/keys"
+	check $? "access: keygen without --group" "$d/kg1.err"
+	printf 'domain-key = "s1,example.com,%s/keys/s1.private"\n' "$d" \
+	    >"$d/root-only.conf"
+	printf 'domain "*" {\n    dkim-sign = yes\n}\n' >>"$d/root-only.conf"
+	chmod 0644 "$d/root-only.conf"
+
+	# Root reads the 0600 root:root key; the user cannot.
+	ctl "$d/ro" config-test --config "$d/root-only.conf" --user "$u"
+	[[ $RC -eq 78 ]] &&
+	    grep -q "^  FAILED  key $d/keys/s1.private (domain-key s1,example.com, line 1): Permission denied$" "$d/ro.out" &&
+	    grep -q "^  ok      config $d/root-only.conf$" "$d/ro.out" &&
+	    has "$d/ro.out" "1 of 2 file(s) cannot be read by $u"
+	check $? "access: a root-only key fails for $u (exit 78, the file and why)" \
+	    "rc=$RC" "$d/ro.out" "$d/ro.err"
+	# What the MTA would see: the same key not loaded.
+	runuser -u "$u" -- "$CTL" config-test --config "$d/root-only.conf" \
+	    >"$d/as-user.out" 2>&1
+	RC=$?
+	[[ $RC -eq 1 ]] && grep -q "^error: .*s1.private.*Permission denied" "$d/as-user.out"
+	check $? "access: as $u the key does not load (what --user foretells)" \
+	    "rc=$RC" "$d/as-user.out"
+
+	# keygen --group: 0640 root:GROUP, and config-test --user passes.
+	ctl "$d/kg2" keygen --selector s2 --domain example.com --dir "$d/keys" \
+	    --group "$u"
+	mode=$(stat -c %a "$d/keys/s2.private" 2>/dev/null)
+	owner=$(stat -c %U:%G "$d/keys/s2.private" 2>/dev/null)
+	[[ $RC -eq 0 && $mode == 640 && $owner == "root:$u" ]]
+	check $? "access: keygen --group writes the key 0640 root:$u" \
+	    "rc=$RC mode=$mode owner=$owner" "$d/kg2.err"
+	sed 's/s1/s2/g' "$d/root-only.conf" >"$d/group.conf"
+	chmod 0644 "$d/group.conf"
+	ctl "$d/grp" config-test --config "$d/group.conf" --user "$u"
+	[[ $RC -eq 0 ]] &&
+	    grep -q "^  ok      key $d/keys/s2.private (domain-key s2,example.com, line 1)$" "$d/grp.out" &&
+	    has "$d/grp.out" "all 2 file(s) readable by $u" &&
+	    ! grep -q "^warning:" "$d/grp.out"
+	check $? "access: the --group key passes for $u (exit 0, no warning)" \
+	    "rc=$RC" "$d/grp.out" "$d/grp.err"
+	runuser -u "$u" -- "$CTL" config-test --config "$d/group.conf" \
+	    >"$d/as-user2.out" 2>&1
+	check $? "access: as $u the --group key loads" "$d/as-user2.out"
+
+	ctl "$d/nogroup" keygen --selector s3 --domain example.com \
+	    --dir "$d/keys" --group "no-such-group-$$"
+	[[ $RC -eq 1 && ! -e $d/keys/s3.private ]] &&
+	    has "$d/nogroup.err" "--group no-such-group-$$: no such group"
+	check $? "access: keygen --group with an unknown group writes nothing" \
+	    "rc=$RC" "$d/nogroup.err"
+	ctl "$d/nouser" config-test --config "$d/group.conf" --user "no-such-user-$$"
+	[[ $RC -eq 67 ]] && has "$d/nouser.err" "--user no-such-user-$$: no such user"
+	check $? "access: config-test --user with an unknown user (exit 67)" \
+	    "rc=$RC" "$d/nouser.err"
+}
+
 test_one_domain
 test_esp
 test_dual
 test_broken
+test_access
 finish
