@@ -11,6 +11,8 @@
 
 #include "exim_skip.h"
 
+#define OPTIONS_FIELD "X-DKIM-Options"
+
 /* One item of the list: [start, start + len), blanks trimmed. */
 typedef struct skip_item {
 	const char *start;
@@ -111,6 +113,12 @@ exim_skip_match(const char *list, const char *field, size_t len)
 	nlen = (size_t)(colon - field);
 	while (nlen > 0 && is_blank(field[nlen - 1]))
 		nlen--;
+	/* vdkim reads its per-message instructions from X-DKIM-Options and
+	 * never signs it: the module must see it, whatever the list says
+	 * (the predelivery example removes it with the other fields). */
+	if (nlen == sizeof(OPTIONS_FIELD) - 1 &&
+	    strncasecmp(field, OPTIONS_FIELD, nlen) == 0)
+		return 0;
 	while (next_item(&pos, &it)) {
 		int prefix = it.len > 0 && it.start[it.len - 1] == '*';
 		size_t cmp = prefix ? it.len - 1 : it.len;

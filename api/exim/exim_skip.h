@@ -12,6 +12,8 @@
  * The list is Exim's own syntax for headers_remove, so one macro can feed
  * both: field names separated by colons, blanks around them ignored, case
  * ignored, a trailing "*" matching every name with that prefix.
+ * X-DKIM-Options is never skipped: the module reads it, and never signs
+ * it anyway.
  */
 #ifndef VDKIM_API_EXIM_SKIP_H
 #define VDKIM_API_EXIM_SKIP_H

@@ -19,7 +19,13 @@
 # message over 10 MB sent with BDAT, a virtual MTA that does not sign
 # (delivered unsigned, reason in A's log), X-DKIM-Options removed, and
 # dkim-require with no key for the From domain (pre-queue: 451 to the
-# client; pre-delivery: the delivery is deferred, nothing reaches B).
+# client; pre-delivery: the delivery is deferred, nothing reaches B);
+# fields removed after signing (Reply-To added to the examples'
+# REMOVED_FIELDS: the DATA ACL's remove_header, the transport's
+# headers_remove) and still verifying; one message to two recipient
+# domains (each domain's own decision at delivery); a 1200-character body
+# line (relayed, not bounced) and one over the examples' MAX_LINE_LENGTH
+# (refused at DATA).
 # Then the spool layouts (split_spool_directory and a named queue), and
 # everything again with B not offering CHUNKING (A sends with DATA
 # instead of BDAT).
@@ -99,6 +105,11 @@ virtual-mta strict {
 domain "*" {
     dkim-sign = yes
 }
+# A destination the policy does not sign for (domain blocks are per
+# recipient domain).
+domain "nosign.example" {
+    dkim-sign = no
+}
 EOF
 	chmod 0644 "$WORK/vdkim.conf"
 	if ! out=$(runuser -u "$EXIM_USER" -- "$VDKIMCTL" config-test \
@@ -146,10 +157,13 @@ start_signer() {
 	fi
 	A_DIR=$dir
 	A_CONF=$dir/exim.conf
+	# Reply-To is signed by default: removed after signing, it shows
+	# whether the examples keep removal and skip= together.
 	if ! exim_start "$A_CONF" "$A_PORT" -DVDKIM_SO="$MODULE" \
 	    -DVDKIM_CONF="$WORK/vdkim.conf" -DSPOOL="$dir/spool" \
 	    -DLOGDIR="$dir/log" -DSMARTHOST=127.0.0.1 \
-	    -DREMOTE_PORT="$B_PORT"; then
+	    -DREMOTE_PORT="$B_PORT" \
+	    -DREMOVED_FIELDS="X-Virtual-MTA : Reply-To"; then
 		fatal "A ($stage, $layout) starts" "$(exim_log_tail 10 "$dir")"
 	fi
 }
@@ -161,7 +175,8 @@ stop_signer() {
 # make_msg KIND VMTA [FROM] [EXTRA_HEADER]: a new message file; prints
 # its path.  Its subject is unique ("vdkim-exim-test N").  KIND: text,
 # 8bit (UTF-8 and Latin-1 bytes in a text/plain 8bit body), big (over
-# 10 MB: 190,000 lines of text).
+# 10 MB: 190,000 lines of text), longline (a body line of 1200
+# characters), toolong (a body line of 70,000).
 make_msg() {
 	local kind=$1 vmta=$2 from=${3:-"Sender <sender@$SIGN_DOMAIN>"}
 	local extra=${4:-} f n
@@ -186,6 +201,13 @@ make_msg() {
 			printf 'Gr\xc3\xbc\xc3\x9fe aus K\xc3\xb6ln, \xe2\x82\xac 10,\n'
 			printf 'a Latin-1 byte: \xe9, trailing spaces:   \n'
 			printf '\tand a tab line.\n\n\n'
+			;;
+		longline | toolong)
+			printf 'Content-Type: text/plain\n\n'
+			printf 'A long line follows.\n'
+			"$PY" -c 'import sys; sys.stdout.write("x" * int(sys.argv[1]) + "\n")' \
+			    "$( [[ $kind == longline ]] && echo 1200 || echo 70000)"
+			printf 'And a short one.\n'
 			;;
 		big)
 			printf 'Content-Type: text/plain\n\n'
@@ -361,15 +383,8 @@ stage_tests() {
 	fi
 
 	# X-DKIM-Options never leaves (and this source may not use it).
-	f=$(make_msg text default "" "X-DKIM-Options: s=other; d=$SIGN_DOMAIN")
-	send "$stage: X-DKIM-Options" "$f" &&
-	    signed_and_verified "$stage: X-DKIM-Options" "$f"
-	copy=$(delivered "$(subject_of "$f")")
-	if [[ -n $copy ]] && ! grep -qi '^X-DKIM-Options' "$copy"; then
-		ok "$stage: X-DKIM-Options removed"
-	else
-		bad "$stage: X-DKIM-Options removed" "${copy:-not delivered}"
-	fi
+	removed_after_signing "$stage: X-DKIM-Options" X-DKIM-Options \
+	    "X-DKIM-Options: s=other; d=$SIGN_DOMAIN"
 
 	# A virtual MTA that does not sign: delivered unsigned, reason logged.
 	f=$(make_msg text nosign)
@@ -429,7 +444,122 @@ stage_tests() {
 	else
 		bad "$stage: dkim-require, no key: nothing left unsigned"
 	fi
+	removed_field_tests "$stage"
+	two_domain_tests "$stage"
+	long_line_tests "$stage"
 	stop_signer
+}
+
+# removed_after_signing WHAT FIELD HEADER_LINE: a message with that
+# header line goes through A; B's copy verifies and has no FIELD.  The
+# copy's path in COPY ("" when none came).
+removed_after_signing() {
+	local what=$1 field=$2 f
+	f=$(make_msg text default "" "$3")
+	send "$what" "$f" && signed_and_verified "$what" "$f"
+	COPY=$(delivered "$(subject_of "$f")")
+	if [[ -n $COPY ]] && ! grep -qi "^$field:" "$COPY"; then
+		ok "$what: $field removed"
+	else
+		bad "$what: $field removed" "${COPY:-not delivered}"
+	fi
+}
+
+# A field the example removes after vdkim has signed (REMOVED_FIELDS:
+# the DATA ACL's remove_header before queueing, the transport's
+# headers_remove at delivery): gone at B, and the signature verifies.
+removed_field_tests() {
+	local stage=$1 copy
+	removed_after_signing "$stage: removed after signing" Reply-To \
+	    "Reply-To: Replies <replies@$SIGN_DOMAIN>"
+	copy=$COPY
+	if [[ -n $copy ]] && ! grep -A3 -i '^DKIM-Signature:' "$copy" |
+	    tr -d ' \t\n' | grep -qi 'h=[^;]*reply-to'; then
+		ok "$stage: Reply-To not in h="
+	else
+		bad "$stage: Reply-To not in h=" "$(grep -A3 -i '^DKIM-Signature:' "${copy:-/dev/null}")"
+	fi
+}
+
+# copies_of SUBJECT: B's copies of a message, one file per recipient.
+copies_of() {
+	grep -lF "Subject: $1" "$MAILDIR"/new/* 2>/dev/null
+}
+
+# One message to two domains.  Before queueing it is signed once, for
+# all recipients (the first one's domain decides): B gets it in one
+# transaction, and both copies verify.  At delivery each domain gets its
+# own transaction and decision (the example's multi_domain = false): the
+# copy to nosign.example leaves unsigned (the policy's domain block for
+# that destination), the other verifies.  A delivery batching both
+# domains would have neither $domain nor a per-domain decision.
+two_domain_tests() {
+	local stage=$1 f subj deadline copies=() c c1="" c2=""
+	local what="$stage: two recipient domains"
+	f=$(make_msg text default)
+	subj=$(subject_of "$f")
+	send "$what" --to rcpt@dest.example --to rcpt@nosign.example "$f" ||
+	    return
+	deadline=$((SECONDS + 30))
+	while mapfile -t copies < <(copies_of "$subj") && ((${#copies[@]} < 2)) &&
+	    ((SECONDS < deadline)); do
+		sleep 0.2
+	done
+	if ((${#copies[@]} != 2)); then
+		bad "$what: two copies delivered to B" "${#copies[@]} copies" \
+		    "$(exim_log_tail 8 "$A_DIR")"
+		return
+	fi
+	ok "$what: two copies delivered to B"
+	if [[ $stage == prequeue ]]; then
+		verify_copy "$what (#1)" "${copies[0]}"
+		verify_copy "$what (#2)" "${copies[1]}"
+		return
+	fi
+	# B's Received: names the recipient when a transaction has one.
+	for c in "${copies[@]}"; do
+		grep -qF "for rcpt@dest.example;" "$c" && c1=$c
+		grep -qF "for rcpt@nosign.example;" "$c" && c2=$c
+	done
+	if [[ -z $c1 || -z $c2 ]]; then
+		bad "$what: one transaction per domain" \
+		    "$(grep -h -A3 '^Received: from' "${copies[@]}")"
+		return
+	fi
+	ok "$what: one transaction per domain"
+	verify_copy "$what (dest.example)" "$c1"
+	if ! grep -qi '^DKIM-Signature:' "$c2" &&
+	    a_log_has "vdkim: [^ ]+ pre-delivery vmta=default unsigned reason=signing-disabled: "; then
+		ok "$what: nosign.example's own decision (unsigned, reason logged)"
+	else
+		bad "$what: nosign.example's own decision (unsigned, reason logged)" \
+		    "$(grep -i '^DKIM-Signature:' "$c2")" "$(exim_log_tail 8 "$A_DIR")"
+	fi
+}
+
+# A body line of 1200 characters from the client: relayed and verified,
+# not bounced by the smtp transport's message_linelength_limit; one of
+# 70,000 characters (over the examples' MAX_LINE_LENGTH) is refused at
+# DATA instead of bouncing later.
+long_line_tests() {
+	local stage=$1 f out
+	f=$(make_msg longline default)
+	COPIES=()
+	send "$stage: a 1200-character line" "$f" &&
+	    signed_and_verified "$stage: a 1200-character line" "$f"
+	if [[ -n ${COPIES[0]:-} ]] && grep -qE '^x{1200}$' "${COPIES[0]}"; then
+		ok "$stage: the 1200-character line arrives whole"
+	else
+		bad "$stage: the 1200-character line arrives whole" "$(exim_log_tail 8 "$A_DIR")"
+	fi
+	f=$(make_msg toolong default)
+	out=$(timeout 60 "$PY" "$ROOT/tests/exim/smtp_send.py" \
+	    --port "$A_PORT" "$f" 2>&1)
+	if [[ $out == *" 550 "*"longer than 65536 characters"* ]]; then
+		ok "$stage: a 70,000-character line: refused at DATA"
+	else
+		bad "$stage: a 70,000-character line: refused at DATA" "$out"
+	fi
 }
 
 # The data file in a split spool and a named queue.

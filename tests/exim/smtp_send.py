@@ -1,12 +1,13 @@
 #!/usr/bin/python3
 """Sends messages over one SMTP session, with DATA or with BDAT (CHUNKING).
 
-    smtp_send.py --port P [--host H] [--from A] [--to B] [--bdat]
+    smtp_send.py --port P [--host H] [--from A] [--to B]... [--bdat]
                  [--chunk BYTES] [--8bit] FILE...
 
 Each FILE is a whole message (header, empty line, body; LF or CRLF line
-ends).  All go through one connection, one transaction each, and for each
-the final reply is printed:
+ends).  All go through one connection, one transaction each (to every
+--to recipient; default rcpt@dest.example), and for each the final reply
+is printed:
 
     FILE CODE TEXT
 
@@ -46,7 +47,7 @@ def main():
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--from", dest="sender", default="sender@sign.example")
-    ap.add_argument("--to", default="rcpt@dest.example")
+    ap.add_argument("--to", action="append")
     ap.add_argument("--bdat", action="store_true")
     ap.add_argument("--chunk", type=int, default=1 << 20)
     ap.add_argument("--8bit", dest="eightbit", action="store_true")
@@ -65,13 +66,16 @@ def main():
               file=sys.stderr)
         return 2
     opts = ["BODY=8BITMIME"] if a.eightbit else []
+    rcpts = a.to or ["rcpt@dest.example"]
     rc = 0
     for name in a.files:
         with open(name, "rb") as f:
             data = crlf(f.read())
         code, text = smtp.mail(a.sender, opts)
-        if code == 250:
-            code, text = smtp.rcpt(a.to)
+        for rcpt in rcpts:
+            if code not in (250, 251):
+                break
+            code, text = smtp.rcpt(rcpt)
         if code in (250, 251):
             if a.bdat:
                 code, text = send_bdat(smtp, data, a.chunk)
