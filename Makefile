@@ -16,7 +16,7 @@ PREFIX  ?= /usr/local
 DESTDIR ?=
 CC      ?= cc
 
-PKGS       := openssl libconfuse libpsl
+PKGS       := openssl libconfuse libpsl libidn2
 CHECK_PKGS := check
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Wformat=2 -Wno-format-nonliteral

@@ -6,7 +6,7 @@ set -eu
 
 PACKAGES="
 build-essential pkg-config libssl-dev openssl check libsubunit-dev
-libconfuse-dev libpsl-dev publicsuffix
+libconfuse-dev libpsl-dev libidn2-dev publicsuffix
 iproute2 dnsmasq-base swaks
 python3 python3-dkim python3-dnspython
 libmail-dkim-perl libnet-dns-perl

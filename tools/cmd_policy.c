@@ -215,7 +215,8 @@ cli_why_hint(vdkim_why why)
 		    "domain, or set dkim-align off";
 	case VDKIM_WHY_OPTIONS_REFUSED:
 		return "set process-x-dkim-options yes in the source's block "
-		    "if this source may choose keys";
+		    "if this source may choose keys; if it may, make its i= "
+		    "an address within the signing domain";
 	case VDKIM_WHY_OPTIONS_INVALID:
 		return "fix the X-DKIM-Options field (s=, d=, i=, key-list=)";
 	case VDKIM_WHY_OPTIONS_NO_KEY:
@@ -223,6 +224,9 @@ cli_why_hint(vdkim_why why)
 		    "(domain-key, domain-key-list)";
 	case VDKIM_WHY_BAD_MESSAGE:
 		return "fix the message's From:/Sender: fields";
+	case VDKIM_WHY_MULTIPLE_FROM:
+		return "send the message with one From: field (several "
+		    "authors go in one field, with a Sender:)";
 	case VDKIM_WHY_ROTATION_HELD:
 		return "publish the held-back selector's record (vdkimctl "
 		    "rotation prepare prints it), then run vdkimctl rotation "

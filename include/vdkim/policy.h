@@ -73,7 +73,8 @@ typedef enum vdkim_verdict {
 typedef enum vdkim_why {
 	VDKIM_WHY_OK = 0,
 	VDKIM_WHY_UNKNOWN_VMTA,      /* the VMTA is not in a config that
-	                                defines VMTAs */
+	                                defines VMTAs (DEFER under a global
+	                                dkim-require) */
 	VDKIM_WHY_DISABLED,          /* dkim-sign no for this VMTA/domain */
 	VDKIM_WHY_NO_IDENTITY,       /* no usable From:/Sender: address */
 	VDKIM_WHY_NO_KEY,            /* no key for the identity's domain */
@@ -88,8 +89,11 @@ typedef enum vdkim_why {
 	                                is not ready in DNS; an older one signs */
 	VDKIM_WHY_ROTATION_NOT_IN_DNS, /* note: the selector in use was
 	                                missing or different at the last check */
-	VDKIM_WHY_ROTATION_UNVERIFIED /* no selector of the schedule has been
+	VDKIM_WHY_ROTATION_UNVERIFIED, /* no selector of the schedule has been
 	                                seen in DNS: none may sign */
+	VDKIM_WHY_MULTIPLE_FROM      /* more than one From: field (RFC 5322
+	                                allows one; DMARC receivers reject
+	                                such a message): never signed */
 } vdkim_why;
 
 VDKIM_API const char *vdkim_why_name(vdkim_why why);

@@ -18,6 +18,7 @@
 #include "error.h"
 #include "header_canon.h"
 #include "header_fields.h"
+#include "identity.h"
 #include "key.h"
 #include "msg_split.h"
 #include "sig_fold.h"
@@ -37,8 +38,6 @@ static const char *const default_headers[] = {
 static const char *const default_oversign[] = { "From", NULL };
 
 #define MAX_SIGNED_NAMES 64
-/* A local-part (64) and a domain (253) with room to spare. */
-#define IDENTITY_MAX 320
 
 typedef struct sig_job {
 	vdkim_key *key;
@@ -90,21 +89,10 @@ vdkim_sig_spec_init(vdkim_sig_spec *spec)
 
 /* ----------------------------------------------------------- validation */
 
-/* Tag values we write must not break the tag list. */
-static int
-valid_tag_text(const char *s)
-{
-	for (; *s != '\0'; s++)
-		if ((unsigned char)*s < 0x21 || (unsigned char)*s > 0x7e ||
-		    *s == ';')
-			return 0;
-	return 1;
-}
-
 static vdkim_rc
 check_spec(const vdkim_sig_spec *spec, vdkim_error *err)
 {
-	const char *at;
+	char why[VDKIM_ERRMSG_MAX];
 
 	if (spec->size != sizeof(*spec))
 		return vdkim_fail(err, VDKIM_EINVAL, "signature spec of "
@@ -131,22 +119,11 @@ check_spec(const vdkim_sig_spec *spec, vdkim_error *err)
 	if (spec->expire_after < 0)
 		return vdkim_fail(err, VDKIM_EINVAL, "the expiry interval "
 		    "must not be negative");
-	if (spec->identity != NULL) {
-		at = strrchr(spec->identity, '@');
-		if (strlen(spec->identity) > IDENTITY_MAX)
-			return vdkim_fail(err, VDKIM_EINVAL, "identity i= is "
-			    "longer than %d bytes", IDENTITY_MAX);
-		if (at == NULL || !valid_tag_text(spec->identity))
-			return vdkim_fail(err, VDKIM_EINVAL, "identity i=\"%s\" "
-			    "is not of the form [local-part]@domain",
-			    spec->identity);
-		if (!domain_is_valid(at + 1) ||
-		    !domain_within(at + 1, spec->domain))
-			return vdkim_fail(err, VDKIM_EINVAL, "identity i=\"%s\" "
-			    "is not in the signing domain %s or a subdomain "
-			    "of it (RFC 6376 3.5)", spec->identity,
-			    spec->domain);
-	}
+	/* The policy checks i= with the same function (identity.c). */
+	if (spec->identity != NULL &&
+	    identity_check(spec->identity, spec->domain, why,
+	    sizeof(why)) != 0)
+		return vdkim_fail(err, VDKIM_EINVAL, "%s", why);
 	return VDKIM_OK;
 }
 

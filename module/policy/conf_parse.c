@@ -25,9 +25,11 @@
 #include "conf_device.h"
 #include "conf_parse.h"
 #include "conf_text.h"
+#include "domain_idn.h"
 #include "domain_name.h"
 #include "error.h"
 #include "header_fields.h"
+#include "identity.h"
 #include "interval.h"
 #include "policy_model.h"
 #include "rotation.h"
@@ -97,14 +99,13 @@ is_one_of(const char *v, const char *const *names)
 	return 0;
 }
 
-/* "user@domain" or "@domain" with a valid domain. */
+/* "user@domain" or "@domain" as i= can carry it (the signer's check). */
 static int
 is_identity(const char *v)
 {
-	const char *at = strrchr(v, '@');
+	char why[VDKIM_ERRMSG_MAX];
 
-	return at != NULL && domain_is_valid(at + 1) && strlen(v) <= 320 &&
-	    strpbrk(v, " \t;") == NULL;
+	return identity_check(v, NULL, why, sizeof(why)) == 0;
 }
 
 /* "SELECTOR,DOMAIN|*,PATH". */
@@ -112,7 +113,7 @@ static const char *
 check_domain_key(const char *v)
 {
 	const char *c1 = strchr(v, ','), *c2 = c1 ? strchr(c1 + 1, ',') : NULL;
-	char sel[256], dom[256];
+	char sel[256], dom[256], ace[254];
 
 	if (c1 == NULL || c2 == NULL)
 		return "domain-key must be \"SELECTOR,DOMAIN,KEYFILE\" (DOMAIN "
@@ -127,8 +128,12 @@ check_domain_key(const char *v)
 	if (!domain_is_valid(sel))
 		return "domain-key: the selector must be a DNS label "
 		    "(letters, digits, -, _)";
-	if (strcmp(dom, "*") != 0 && !domain_is_valid(dom))
-		return "domain-key: the domain must be a domain name or *";
+	/* A domain in U-labels is taken, and used in A-labels
+	 * (conf_split_key), as a From: domain in UTF-8 is. */
+	if (strcmp(dom, "*") != 0 && domain_to_alabels(dom, ace,
+	    sizeof(ace)) != 0)
+		return "domain-key: the domain must be a domain name (an "
+		    "internationalized one in UTF-8 or xn-- form) or *";
 	if (c2[1] == '\0')
 		return "domain-key: the key file is missing";
 	return conf_device_check_key(c2 + 1);
@@ -152,7 +157,8 @@ check_value(const char *name, const char *v)
 		return strcasecmp(v, "sender-or-from") == 0 ||
 		    strcasecmp(v, "strict-from") == 0 || is_identity(v) ? NULL :
 		    "dkim-identity must be sender-or-from, strict-from, an "
-		    "address or @domain";
+		    "address or @domain that i= can carry (RFC 6376 3.5: no "
+		    "spaces, \"=\", \";\", control or 8-bit bytes)";
 	if (strcmp(name, "dkim-identity-fallback") == 0)
 		return is_identity(v) ? NULL : "dkim-identity-fallback must "
 		    "be an address or @domain";
@@ -420,6 +426,7 @@ int
 conf_split_key(const char *v, char **selector, char **domain, char **path)
 {
 	const char *c1 = strchr(v, ','), *c2 = strchr(c1 + 1, ',');
+	char ace[254];
 
 	*selector = strndup(v, (size_t)(c1 - v));
 	*domain = strndup(c1 + 1, (size_t)(c2 - c1 - 1));
@@ -427,6 +434,13 @@ conf_split_key(const char *v, char **selector, char **domain, char **path)
 	if (*selector == NULL || *domain == NULL || *path == NULL)
 		return -1;
 	lower(*domain);
+	/* U-labels become A-labels (check_domain_key let them through). */
+	if (domain_has_8bit(*domain) && domain_to_alabels(*domain, ace,
+	    sizeof(ace)) == 0) {
+		free(*domain);
+		if ((*domain = strdup(ace)) == NULL)
+			return -1;
+	}
 	return 0;
 }
 

@@ -7,6 +7,7 @@
  */
 #include <string.h>
 
+#include "domain_idn.h"
 #include "domain_name.h"
 #include "mail_address.h"
 
@@ -112,7 +113,19 @@ mail_address_first(const char *v, size_t len, char *out, size_t outlen)
 	if (copy_spec(v, start, end, out, outlen) != 0)
 		return -1;
 	dom = strrchr(out, '@');
-	if (dom == NULL || dom == out || !domain_is_valid(dom + 1))
+	if (dom == NULL || dom == out)
+		return -1;
+	if (domain_has_8bit(dom + 1)) {
+		/* A domain in UTF-8 (RFC 6532): keys and d= use A-labels. */
+		char ace[254];
+		size_t at = (size_t)(dom + 1 - out);
+
+		if (domain_to_alabels(dom + 1, ace, sizeof(ace)) != 0 ||
+		    at + strlen(ace) >= outlen)
+			return -1;
+		strcpy(dom + 1, ace);
+	}
+	if (!domain_is_valid(dom + 1))
 		return -1;
 	for (char *d = dom + 1; *d != '\0'; d++)
 		if (*d >= 'A' && *d <= 'Z')

@@ -8,10 +8,10 @@
 #include <stddef.h>
 
 /*
- * Writes the first mailbox's addr-spec ("local@domain", domain lower-cased)
- * of a field value to out.  Handles display names, quoted strings, comments,
- * folding and "<...>"; returns 0, or -1 when no address with a valid domain
- * is there (or it does not fit).
+ * Writes the first mailbox's addr-spec ("local@domain", domain lower-cased,
+ * a UTF-8 domain in A-labels) of a field value to out.  Handles display
+ * names, quoted strings, comments, folding and "<...>"; returns 0, or -1
+ * when no address with a valid domain is there (or it does not fit).
  */
 int mail_address_first(const char *value, size_t len, char *out,
     size_t outlen);

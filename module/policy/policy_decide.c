@@ -13,6 +13,11 @@
  *      under dkim-align, then the fallback identity;
  *   4. the verdict: sign what could be signed; under dkim-require a
  *      signature that should be made and cannot be defers the message.
+ *      The second signature is only ever made beside the first: a scope
+ *      that says dkim-sign no sends nothing signed.  A VMTA the config
+ *      does not know is deferred when the global scope requires
+ *      signing, and a message with several From: fields is never
+ *      signed.
  * A key bound to a rotation schedule stands for the selector the clock
  * and the recorded DNS checks make current (rotation_keys.c).
  */
@@ -23,6 +28,7 @@
 
 #include "domain_name.h"
 #include "error.h"
+#include "identity.h"
 #include "mail_address.h"
 #include "policy_model.h"
 #include "rotation.h"
@@ -48,6 +54,7 @@ vdkim_why_name(vdkim_why why)
 		[VDKIM_WHY_ROTATION_HELD] = "rotation-held",
 		[VDKIM_WHY_ROTATION_NOT_IN_DNS] = "rotation-not-in-dns",
 		[VDKIM_WHY_ROTATION_UNVERIFIED] = "rotation-unverified",
+		[VDKIM_WHY_MULTIPLE_FROM] = "multiple-from",
 	};
 
 	if ((size_t)why < sizeof(names) / sizeof(names[0]) && names[why])
@@ -62,11 +69,19 @@ vdkim_verdict_name(vdkim_verdict v)
 	    v == VDKIM_VERDICT_DEFER ? "defer" : "nosign";
 }
 
+/* The domain block that set a value in step 2 (rule NULL: the default). */
+typedef struct origin {
+	const scope *sc;
+	const domain_rule *rule;
+} origin;
+
 /* What step 2 yields. */
 typedef struct effective {
 	sig_opts sig[VDKIM_POLICY_MAX_SIGS]; /* pointers into the model */
 	int require;
 	int align;
+	origin sign_from[VDKIM_POLICY_MAX_SIGS]; /* for the sentences */
+	origin require_from;
 } effective;
 
 /* X-DKIM-Options, parsed. */
@@ -82,6 +97,7 @@ typedef struct decide_ctx {
 	const char *vmta_name;
 	const char *rcpt;
 	char from[ADDR_MAX], sender[ADDR_MAX];
+	size_t nfrom;            /* From: fields in the message */
 	dkim_options xo;
 	time_t now;              /* chooses rotating selectors */
 	vdkim_decision *out;
@@ -191,14 +207,23 @@ resolve(const decide_ctx *c, effective *e)
 {
 	const domain_rule *rules[MAX_RULES_PER_SCOPE];
 
+	memset(e, 0, sizeof(*e));
 	for (size_t k = 0; k < VDKIM_POLICY_MAX_SIGS; k++)
 		unset_opts(&e->sig[k]);
 	e->require = e->align = UNSET;
 	for (size_t s = 0; s < c->nchain; s++) {
 		size_t n = matching_rules(c->chain[s], c->rcpt, rules);
+		origin here = { c->chain[s], NULL };
 		for (size_t i = 0; i < n; i++) {
-			for (size_t k = 0; k < VDKIM_POLICY_MAX_SIGS; k++)
+			here.rule = rules[i];
+			for (size_t k = 0; k < VDKIM_POLICY_MAX_SIGS; k++) {
+				if (e->sig[k].sign == UNSET &&
+				    rules[i]->sig[k].sign != UNSET)
+					e->sign_from[k] = here;
 				merge_opts(&e->sig[k], &rules[i]->sig[k]);
+			}
+			if (e->require == UNSET && rules[i]->require != UNSET)
+				e->require_from = here;
 			if (e->require == UNSET)
 				e->require = rules[i]->require;
 			if (e->align == UNSET)
@@ -238,6 +263,24 @@ resolve(const decide_ctx *c, effective *e)
 		e->align = ALIGN_OFF;
 }
 
+/* "virtual-mta "news" domain "*" (FILE:LINE)": the block o names. */
+static void
+describe_origin(const decide_ctx *c, const origin *o, char *buf, size_t n)
+{
+	const domain_rule *r = o->rule;
+	int global = o->sc->kind == SCOPE_GLOBAL;
+	char line[16] = "";
+
+	/* section_line() finds every block's line; 0 is "not found". */
+	if (r->line > 0)
+		snprintf(line, sizeof(line), ":%d", r->line);
+	snprintf(buf, n, "%s%s%s%sdomain \"%s\" (%s%s)",
+	    global ? "the top-level " : o->sc->kind == SCOPE_POOL ?
+	    "virtual-mta-pool " : "virtual-mta ", global ? "" : "\"",
+	    global ? "" : o->sc->name, global ? "" : "\" ", r->pattern,
+	    c->p->path, line);
+}
+
 /* ---------------------------------------------------------- the chain */
 
 static int
@@ -248,9 +291,14 @@ set_chain(decide_ctx *c, const vdkim_envelope *env)
 
 	c->vmta_name = env->vmta ? env->vmta : "default";
 	vm = policy_find(p->vmtas, p->nvmtas, c->vmta_name);
-	/* A config without any virtual-mta signs with the global scope. */
-	if (vm == NULL && p->nvmtas > 0 && env->vmta != NULL)
+	/* A config without any virtual-mta signs with the global scope.
+	 * A VMTA it does not know sees the global scope only, for its
+	 * dkim-require. */
+	if (vm == NULL && p->nvmtas > 0 && env->vmta != NULL) {
+		c->chain[0] = &p->global;
+		c->nchain = 1;
 		return -1;
+	}
 	if (env->pool != NULL) {
 		pool = policy_find(p->pools, p->npools, env->pool);
 	} else if (vm != NULL) {
@@ -348,10 +396,10 @@ parse_dkim_options(const char *v, size_t len, dkim_options *xo)
 			return -1;
 		strcpy(dst, val);
 	}
+	/* i= is checked once the source is known to be trusted
+	 * (check_options_identity). */
 	if ((xo->s[0] && !domain_is_valid(xo->s)) ||
-	    (xo->d[0] && !domain_is_valid(xo->d)) ||
-	    (xo->i[0] && (mail_address_domain(xo->i) == NULL ||
-	    !domain_is_valid(mail_address_domain(xo->i)))))
+	    (xo->d[0] && !domain_is_valid(xo->d)))
 		return -1;
 	return 0;
 }
@@ -361,7 +409,7 @@ static void
 read_fields(decide_ctx *c, const vdkim_header *h, size_t n,
     sig_failure *note)
 {
-	int have_from = 0, have_sender = 0, have_xo = 0;
+	int have_sender = 0, have_xo = 0;
 
 	for (size_t i = 0; i < n; i++) {
 		size_t len;
@@ -371,10 +419,11 @@ read_fields(decide_ctx *c, const vdkim_header *h, size_t n,
 		    NULL)
 			continue;
 		v = field_value(&h[i], &len);
-		if (!have_from && field_is(&h[i], "From")) {
-			have_from = 1;
-			if (mail_address_first(v, len, c->from,
-			    sizeof(c->from)) != 0)
+		if (field_is(&h[i], "From")) {
+			/* The first one is the identity; the decision
+			 * refuses a message with more (multiple-from). */
+			if (c->nfrom++ == 0 && mail_address_first(v, len,
+			    c->from, sizeof(c->from)) != 0)
 				c->from[0] = '\0';
 		} else if (!have_sender && field_is(&h[i], "Sender")) {
 			have_sender = 1;
@@ -540,9 +589,13 @@ fill_spec(decide_ctx *c, const sig_opts *o, const key_entry *k,
 	out->nsigs++;
 }
 
+/* plan_signature's answer when X-DKIM-Options' i= cannot go with the d=
+ * chosen: the options are to be refused and the message planned again. */
+#define PLAN_REFUSE_OPTIONS (-2)
+
 /*
  * Chooses identity and key for signature k.  Returns 0 and fills a spec,
- * or -1 with the failure.
+ * -1 with the failure, or PLAN_REFUSE_OPTIONS with the reason in f.
  */
 static int
 plan_signature(decide_ctx *c, size_t k, const effective *e,
@@ -628,6 +681,16 @@ plan_signature(decide_ctx *c, size_t k, const effective *e,
 		    c->p->path, key->line, key->error);
 		return -1;
 	}
+	if (use_options && explicit_id == c->xo.i) {
+		char why[VDKIM_ERRMSG_MAX];
+
+		if (identity_check(c->xo.i, signing_domain(key, domain), why,
+		    sizeof(why)) != 0) {
+			failf(f, VDKIM_WHY_OPTIONS_REFUSED, "X-DKIM-Options "
+			    "ignored: %s", why);
+			return PLAN_REFUSE_OPTIONS;
+		}
+	}
 	fill_spec(c, o, key, signing_domain(key, domain), explicit_id);
 	if (k == 0) {
 		c->out->aligned = is_aligned(c, c->out->domain[0],
@@ -647,6 +710,106 @@ plan_signature(decide_ctx *c, size_t k, const effective *e,
 
 /* ------------------------------------------------------------- verdict */
 
+/*
+ * X-DKIM-Options from a source that may not give them, or whose i= the
+ * signer would refuse, is ignored as a whole: the message is signed by
+ * the config's rules, with the reason as a note.  The field is one
+ * request (s=, d=, i= and key-list= together); honouring part of it would
+ * make a signature nobody asked for, while the config's rules are what
+ * the operator set for messages without options.
+ */
+static void
+refuse_options(decide_ctx *c, sig_failure *note, const char *why)
+{
+	c->xo.honoured = 0;
+	failf(note, VDKIM_WHY_OPTIONS_REFUSED, "X-DKIM-Options ignored: %s",
+	    why);
+}
+
+/* Step 4's input: whether X-DKIM-Options is honoured, or why not (in
+ * note), or the failure it causes (in fail). */
+static void
+judge_options(decide_ctx *c, const vdkim_envelope *env, sig_failure *fail,
+    sig_failure *note)
+{
+	const vdkim_policy *p = c->p;
+	const source_policy *src = NULL;
+	char why[VDKIM_ERRMSG_MAX];
+
+	for (size_t i = 0; env->source && i < p->nsources; i++)
+		if (strcmp(p->sources[i].name, env->source) == 0)
+			src = &p->sources[i];
+	c->xo.honoured = src != NULL && src->allow_options;
+	if (!c->xo.honoured) {
+		snprintf(why, sizeof(why), "source %s may not set them (add "
+		    "process-x-dkim-options yes to its source block)",
+		    env->source ? env->source : "(none)");
+		refuse_options(c, note, why);
+	} else if (c->xo.i[0] != '\0' && identity_check(c->xo.i,
+	    c->xo.d[0] ? c->xo.d : NULL, why, sizeof(why)) != 0) {
+		/* The d= the key gives is checked once it is chosen. */
+		refuse_options(c, note, why);
+	} else if (c->xo.list[0] != '\0' && policy_find(p->lists, p->nlists,
+	    c->xo.list) == NULL) {
+		failf(fail, VDKIM_WHY_OPTIONS_INVALID, "X-DKIM-Options names "
+		    "key-list %s, which is not a domain-key-list in %s",
+		    c->xo.list, p->path);
+	}
+}
+
+/*
+ * Plans the signatures e asks for, the second only beside the first, and
+ * stops at the first failure (into fail).  Returns PLAN_REFUSE_OPTIONS
+ * when the message must be planned again without X-DKIM-Options.
+ */
+static int
+plan_all(decide_ctx *c, const effective *e, sig_failure *fail,
+    sig_failure *note)
+{
+	for (size_t k = 0; k < VDKIM_POLICY_MAX_SIGS && e->sig[k].sign; k++) {
+		int rc = plan_signature(c, k, e, fail, note);
+
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* signing-disabled, with the block that said no, or that none said yes. */
+static void
+fail_disabled(const decide_ctx *c, const effective *e, sig_failure *f)
+{
+	char block[VDKIM_ERRMSG_MAX] = "";
+	const char *rcpt = c->rcpt ? c->rcpt : "(none)";
+	const char *second = e->sig[1].sign ? "; second-dkim-sign yes only "
+	    "adds a second signature to a signed message" : "";
+
+	if (e->sign_from[0].rule == NULL) {
+		failf(f, VDKIM_WHY_DISABLED, "signing is off for virtual-mta %s "
+		    "and domain %s (no matching domain block says dkim-sign "
+		    "yes%s)", c->vmta_name, rcpt, second);
+		return;
+	}
+	describe_origin(c, &e->sign_from[0], block, sizeof(block));
+	failf(f, VDKIM_WHY_DISABLED, "signing is off for virtual-mta %s and "
+	    "domain %s: dkim-sign no in %s%s", c->vmta_name, rcpt, block,
+	    second);
+}
+
+/* unknown-vmta, with the global dkim-require that defers it, if any. */
+static void
+fail_unknown_vmta(const decide_ctx *c, const effective *e, sig_failure *f)
+{
+	char block[VDKIM_ERRMSG_MAX] = "";
+
+	if (e->require)
+		describe_origin(c, &e->require_from, block, sizeof(block));
+	failf(f, VDKIM_WHY_UNKNOWN_VMTA, "virtual-mta %s is not in %s "
+	    "(define it, or route the message to a known one)%s%s",
+	    c->vmta_name, c->p->path, e->require ? "; deferred by "
+	    "dkim-require yes in " : "", block);
+}
+
 vdkim_rc
 vdkim_policy_decide(const vdkim_policy *p, const vdkim_envelope *env,
     const vdkim_header *hdrs, size_t nhdrs, time_t now, vdkim_decision *out,
@@ -656,7 +819,7 @@ vdkim_policy_decide(const vdkim_policy *p, const vdkim_envelope *env,
 	effective e;
 	sig_failure first_fail = { VDKIM_WHY_OK, "" };
 	sig_failure note = { VDKIM_WHY_OK, "" };
-	int wanted = 0;
+	int known;
 
 	if (p == NULL || env == NULL || out == NULL ||
 	    (hdrs == NULL && nhdrs > 0))
@@ -675,65 +838,53 @@ vdkim_policy_decide(const vdkim_policy *p, const vdkim_envelope *env,
 
 	/* First, so that X-DKIM-Options is stripped whatever happens. */
 	read_fields(&c, hdrs, nhdrs, &note);
-	if (set_chain(&c, env) != 0) {
-		out->why = VDKIM_WHY_UNKNOWN_VMTA;
-		snprintf(out->detail, sizeof(out->detail), "virtual-mta %s is "
-		    "not in %s (define it, or route the message to a known "
-		    "one)", env->vmta, p->path);
-		return VDKIM_OK;
-	}
-	if (c.xo.present) {
-		const source_policy *src = NULL;
-		for (size_t i = 0; env->source && i < p->nsources; i++)
-			if (strcmp(p->sources[i].name, env->source) == 0)
-				src = &p->sources[i];
-		c.xo.honoured = src != NULL && src->allow_options;
-		if (!c.xo.honoured)
-			failf(&note, VDKIM_WHY_OPTIONS_REFUSED, "X-DKIM-Options "
-			    "ignored: source %s may not set them (add "
-			    "process-x-dkim-options yes to its source block)",
-			    env->source ? env->source : "(none)");
-		else if (c.xo.list[0] != '\0' && policy_find(p->lists,
-		    p->nlists, c.xo.list) == NULL) {
-			failf(&first_fail, VDKIM_WHY_OPTIONS_INVALID,
-			    "X-DKIM-Options names key-list %s, which is not "
-			    "a domain-key-list in %s", c.xo.list, p->path);
-		}
-	}
+	known = set_chain(&c, env) == 0;
 	resolve(&c, &e);
 	out->require = e.require;
-	for (size_t k = 0; k < VDKIM_POLICY_MAX_SIGS; k++) {
-		sig_failure f = { VDKIM_WHY_OK, "" };
-		if (!e.sig[k].sign)
-			continue;
-		wanted++;
-		if (first_fail.why != VDKIM_WHY_OK)
-			break;
-		if (plan_signature(&c, k, &e, &f, &note) != 0 &&
-		    first_fail.why == VDKIM_WHY_OK)
-			first_fail = f;
-	}
-	if (wanted == 0) {
-		out->why = VDKIM_WHY_DISABLED;
-		snprintf(out->detail, sizeof(out->detail), "signing is off for "
-		    "virtual-mta %s and domain %s (no matching domain block "
-		    "says dkim-sign yes)", c.vmta_name,
-		    c.rcpt ? c.rcpt : "(none)");
+	if (!known || !e.sig[0].sign) {
+		/* Nothing to plan: unsigned, or deferred by the global
+		 * dkim-require when the VMTA is unknown. */
+		if (!known)
+			fail_unknown_vmta(&c, &e, &first_fail);
+		else
+			fail_disabled(&c, &e, &first_fail);
+		out->why = first_fail.why;
+		memcpy(out->detail, first_fail.detail, sizeof(out->detail));
+		if (!known && e.require)
+			out->verdict = VDKIM_VERDICT_DEFER;
 		return VDKIM_OK;
+	}
+	if (c.nfrom > 1)
+		failf(&first_fail, VDKIM_WHY_MULTIPLE_FROM, "the message has "
+		    "%zu From: fields; receivers that apply DMARC reject such "
+		    "a message (RFC 7489 6.6.1), so it is not signed (send it "
+		    "with one From: field)", c.nfrom);
+	else if (c.xo.present)
+		judge_options(&c, env, &first_fail, &note);
+	if (first_fail.why == VDKIM_WHY_OK &&
+	    plan_all(&c, &e, &first_fail, &note) == PLAN_REFUSE_OPTIONS) {
+		/* Planned again by the config's rules alone. */
+		note = first_fail;
+		c.xo.honoured = 0;
+		first_fail.why = VDKIM_WHY_OK;
+		out->nsigs = 0;
+		plan_all(&c, &e, &first_fail, &note);
 	}
 	if (first_fail.why != VDKIM_WHY_OK) {
 		out->why = first_fail.why;
 		memcpy(out->detail, first_fail.detail, sizeof(out->detail));
-		if (e.require) {
+		if (e.require)
 			out->verdict = VDKIM_VERDICT_DEFER;
+		/* The second signature only beside the first. */
+		if (e.require || out->nsigs == 0) {
 			out->nsigs = 0;
+			out->aligned = 0;
 			return VDKIM_OK;
 		}
 	} else {
 		out->why = note.why;
 		memcpy(out->detail, note.detail, sizeof(out->detail));
 	}
-	if (out->nsigs > 0)
-		out->verdict = VDKIM_VERDICT_SIGN;
+	out->verdict = VDKIM_VERDICT_SIGN;
 	return VDKIM_OK;
 }

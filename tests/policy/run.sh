@@ -204,6 +204,15 @@ expect_signed() {
 	check $? "$what: the message is otherwise unchanged" "$name.out"
 }
 
+# expect_unsigned NAME WHAT REASON (after "ctl NAME sign ..." on NAME.in):
+# exit 0, the message unchanged, "not signed (REASON)" on stderr.
+expect_unsigned() {
+	local name=$1 what=$2 reason=$3
+	[[ $RC -eq 0 ]] && cmp -s "$name.out" "$name.in" &&
+	    has "$name.err" "not signed ($reason)"
+	check $? "$what" "rc=$RC" "$name.err" "$name.out"
+}
+
 # ------------------------------------------------------ one-domain.conf
 
 test_one_domain() {
@@ -497,6 +506,116 @@ test_dual() {
 	check $? "dual: over-signed headers (disallow-adding-headers)" "$t.out"
 }
 
+# ------------------------------------------ no unsigned message unasked
+
+# A config of its own (not an example): a global dkim-require and
+# second-dkim-sign, a VMTA saying dkim-sign no, a key given in U-labels,
+# a source whose X-DKIM-Options are honoured.
+test_unsigned() {
+	local d=$WORK/unsigned t conf
+	local key=s1._domainkey.example.com=$d/keys/s1.private
+	local ed=e1._domainkey.example.com=$d/keys/e1.private
+	local idn=idn._domainkey.xn--bcher-kva.example=$d/keys/idn.private
+	local idned=idned._domainkey.xn--bcher-kva.example=$d/keys/idned.private
+	mkdir -p "$d/keys"
+	chmod 700 "$d/keys"
+	for k in s1:rsa e1:ed25519 idn:rsa idned:ed25519; do
+		ctl "$d/keygen" keygen --selector "${k%%:*}" --domain example.com \
+		    --type "${k##*:}" --dir "$d/keys"
+		check $RC "unsigned: keygen ${k%%:*}" "$d/keygen.err"
+	done
+	conf=$d/vdkim.conf
+	cat >"$conf" <<EOC
+source trusted { process-x-dkim-options = yes }
+domain-key = "s1,example.com,$d/keys/s1.private"
+domain-key = "e1,example.com,$d/keys/e1.private"
+domain-key = "idn,bücher.example,$d/keys/idn.private"
+domain-key = "idned,bücher.example,$d/keys/idned.private"
+domain "*" {
+	dkim-sign = yes
+	dkim-require = yes
+	dkim-algorithm = rsa-sha256
+	second-dkim-sign = yes
+	second-dkim-algorithm = ed25519-sha256
+}
+virtual-mta mta1 { }
+virtual-mta news {
+	domain "*" {
+		dkim-sign = no
+	}
+}
+virtual-mta loose {
+	domain "*" {
+		dkim-require = no
+	}
+}
+EOC
+	ctl "$d/config-test" config-test --config "$conf"
+	check $RC "unsigned: config-test passes (a domain-key in U-labels)" \
+	    "$d/config-test.out" "$d/config-test.err"
+
+	# An unknown VMTA under the global dkim-require: deferred.
+	t=$d/unknown
+	msg "$t.in" 'Alice <alice@example.com>'
+	ctl "$t.x" explain --config "$conf" --vmta nosuch <"$t.in"
+	[[ $RC -eq 2 ]] && has "$t.x.out" "verdict: defer (unknown-vmta)" &&
+	    has "$t.x.out" 'dkim-require yes in the top-level domain "*"'
+	check $? "unsigned: explain: unknown VMTA under dkim-require defers" \
+	    "rc=$RC" "$t.x.out" "$t.x.err"
+	ctl "$t" sign --config "$conf" --vmta nosuch <"$t.in"
+	[[ $RC -eq 75 && ! -s $t.out ]] && has "$t.err" "deferred (unknown-vmta)"
+	check $? "unsigned: sign: unknown VMTA under dkim-require exits 75" \
+	    "rc=$RC" "$t.err"
+
+	# dkim-sign no beside a global second-dkim-sign: nothing signed.
+	t=$d/news
+	msg "$t.in" 'News <news@example.com>'
+	ctl "$t.x" explain --config "$conf" --vmta news <"$t.in"
+	[[ $RC -eq 1 ]] && has "$t.x.out" "verdict: nosign (signing-disabled)" &&
+	    has "$t.x.out" "dkim-sign no in virtual-mta \"news\" domain \"*\" ($conf:15)" &&
+	    ! grep -qi 'align' "$t.x.out"
+	check $? "unsigned: explain: dkim-sign no names its block, no alignment note" \
+	    "rc=$RC" "$t.x.out" "$t.x.err"
+	ctl "$t" sign --config "$conf" --vmta news <"$t.in"
+	expect_unsigned "$t" "unsigned: sign: dkim-sign no sends no Ed25519-only signature" \
+	    signing-disabled
+
+	# X-DKIM-Options i= the signer would refuse (the shared reproducer
+	# xdkim-options-identity.sh): refused, signed by the config's rules.
+	t=$d/xo-identity
+	printf 'From: alice@example.com\r\nX-DKIM-Options: d=example.com; i=a b@example.com\r\nSubject: x\r\n\r\nbody\r\n' >"$t.in"
+	grep -v '^X-DKIM-Options:' "$t.in" >"$t.exp"
+	ctl "$t.x" explain --config "$conf" --vmta mta1 --source trusted <"$t.in"
+	[[ $RC -eq 0 ]] && has "$t.x.out" "d=example.com s=s1 i=none" &&
+	    has "$t.x.out" "note: x-dkim-options-refused" &&
+	    has "$t.x.out" 'i="a b@example.com"'
+	check $? "unsigned: explain: X-DKIM-Options i= with a space is refused" \
+	    "rc=$RC" "$t.x.out" "$t.x.err"
+	ctl "$t" sign --config "$conf" --vmta mta1 --source trusted <"$t.in"
+	expect_signed "$t" "unsigned: X-DKIM-Options bad i=" example.com s1 \
+	    "$key" "$ed"
+	has "$t.err" "x-dkim-options-refused"
+	check $? "unsigned: sign notes x-dkim-options-refused" "$t.err"
+
+	# Two From: fields: never signed; deferred under dkim-require.
+	t=$d/two-from
+	msg "$t.in" 'Alice <alice@example.com>' 'From: Mallory <m@example.com>'
+	ctl "$t.x" explain --config "$conf" --vmta mta1 <"$t.in"
+	[[ $RC -eq 2 ]] && has "$t.x.out" "verdict: defer (multiple-from)"
+	check $? "unsigned: explain: two From: fields defer (multiple-from)" \
+	    "rc=$RC" "$t.x.out" "$t.x.err"
+	ctl "$t" sign --config "$conf" --vmta loose <"$t.in"
+	expect_unsigned "$t" "unsigned: sign: two From: fields without dkim-require: unsigned, said" \
+	    multiple-from
+
+	# A From: domain in UTF-8: d= in A-labels, the U-label key.
+	t=$d/idn
+	msg "$t.in" 'Jörg <jörg@bücher.example>'
+	ctl "$t" sign --config "$conf" --vmta mta1 <"$t.in"
+	expect_signed "$t" "unsigned: From: domain in UTF-8" \
+	    xn--bcher-kva.example idn "$idn" "$idned"
+}
+
 # ---------------------------------------------------------- broken ones
 
 test_broken() {
@@ -630,6 +749,7 @@ test_access() {
 test_one_domain
 test_esp
 test_dual
+test_unsigned
 test_broken
 test_access
 finish

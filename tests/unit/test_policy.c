@@ -5,8 +5,11 @@
  * (parent domains, Sender:/From:, "*" keys, VMTA/pool/global order,
  * Ed25519, dual signatures, identity fallback), domain blocks and option
  * inheritance, the signature options, X-DKIM-Options, dkim-require and
- * dkim-align.  Every SIGN decision is signed and the signatures verified
- * against the DNS records of the keys the decision picked.
+ * dkim-align, and no message left unsigned without a reason (unknown
+ * VMTAs under dkim-require, dkim-sign no beside second-dkim-sign, i= the
+ * signer would refuse, several From: fields, From: domains in UTF-8).
+ * Every SIGN decision is signed and the signatures verified against the
+ * DNS records of the keys the decision picked.
  *
  * The configs are templates in tests/data/policy: "@DIR@" becomes a
  * temporary folder, made once per test case in the parent process, that
@@ -218,7 +221,7 @@ decide_env(const vdkim_policy *p, const denv *de,
 	    d->verdict == VDKIM_VERDICT_NOSIGN ||
 	    d->verdict == VDKIM_VERDICT_DEFER, "verdict %d", (int)d->verdict);
 	ck_assert_msg((int)d->why >= VDKIM_WHY_OK &&
-	    d->why <= VDKIM_WHY_BAD_MESSAGE, "why %d", (int)d->why);
+	    d->why <= VDKIM_WHY_MULTIPLE_FROM, "why %d", (int)d->why);
 	ck_assert_msg(d->strip_x_dkim_options == 0 ||
 	    d->strip_x_dkim_options == 1, "strip_x_dkim_options %d",
 	    d->strip_x_dkim_options);
@@ -423,6 +426,8 @@ static const struct {
 	  { "loose", "second-dkim-headers-canon" } },
 	{ "bad_expire.conf", 10, 0, 0, { "soon", "dkim-expire-after" } },
 	{ "bad_identity.conf", 10, 0, 0, { "nonsense", "dkim-identity" } },
+	/* An i= the signer would refuse is refused at its line. */
+	{ "bad_identity_8bit.conf", 7, 0, 0, { "dkim-identity" } },
 	{ "bad_align.conf", 10, 0, 0, { "maybe", "dkim-align" } },
 	{ "bad_sign.conf", 10, 0, 0, { "perhaps", "dkim-sign" } },
 	{ "bad_source.conf", 10, 0, 0,
@@ -592,6 +597,10 @@ START_TEST(why_names)
 		{ VDKIM_WHY_OPTIONS_INVALID, "x-dkim-options-invalid" },
 		{ VDKIM_WHY_OPTIONS_NO_KEY, "x-dkim-options-no-key" },
 		{ VDKIM_WHY_BAD_MESSAGE, "bad-message" },
+		{ VDKIM_WHY_ROTATION_HELD, "rotation-held" },
+		{ VDKIM_WHY_ROTATION_NOT_IN_DNS, "rotation-not-in-dns" },
+		{ VDKIM_WHY_ROTATION_UNVERIFIED, "rotation-unverified" },
+		{ VDKIM_WHY_MULTIPLE_FROM, "multiple-from" },
 	};
 	const char *v[3];
 
@@ -1489,6 +1498,199 @@ START_TEST(align_public_suffix)
 }
 END_TEST
 
+/* ------------------------------------- never unsigned by surprise */
+
+/* The detail holds needle. */
+static void
+expect_detail(const vdkim_decision *d, const char *needle)
+{
+	ck_assert_msg(strstr(d->detail, needle) != NULL, "the detail should "
+	    "say \"%s\": %.*s", needle, DETAIL(d));
+}
+
+START_TEST(unknown_vmta_required)
+{
+	vdkim_policy *p = load_ok("unsigned.conf");
+	const char *const *h = HDRS("From: alice@example.com");
+	vdkim_decision d;
+	char where[PATH_MAX + 64];
+
+	/* The global scope requires signing: a VMTA it does not know is
+	 * deferred, not sent unsigned, and the sentence says why. */
+	decide(p, "nosuch", h, &d);
+	expect_not(&d, VDKIM_VERDICT_DEFER, VDKIM_WHY_UNKNOWN_VMTA);
+	expect_detail(&d, "nosuch");
+	snprintf(where, sizeof(where), "dkim-require yes in the top-level "
+	    "domain \"*\" (%s/unsigned.conf:16)", tmpdir);
+	expect_detail(&d, where);
+	ck_assert_int_eq(d.require, 1);
+	vdkim_policy_unref(p);
+
+	/* Without a global dkim-require it still goes unsigned. */
+	p = load_ok("select.conf");
+	check_not(p, "nosuch", h, VDKIM_VERDICT_NOSIGN,
+	    VDKIM_WHY_UNKNOWN_VMTA);
+	vdkim_policy_unref(p);
+}
+END_TEST
+
+START_TEST(sign_no_means_none)
+{
+	vdkim_policy *p = load_ok("unsigned.conf");
+	const char *const *h = HDRS("From: alice@example.com");
+	vdkim_decision d;
+	char where[PATH_MAX + 64];
+
+	/* Both signatures elsewhere. */
+	decide(p, "plain", h, &d);
+	expect_sign(&d, "example.com", "rsel", VDKIM_ALG_RSA_SHA256);
+	ck_assert_uint_eq(d.nsigs, 2);
+	ck_assert_str_eq(d.specs[1].selector, "edsel");
+	free(sign_verify(&d, h));
+
+	/* dkim-sign no in the VMTA: no Ed25519-only signature from the
+	 * global second-dkim-sign, and no deferral either (the message is
+	 * not to be signed, so dkim-require has nothing to require). */
+	decide(p, "news", h, &d);
+	expect_not(&d, VDKIM_VERDICT_NOSIGN, VDKIM_WHY_DISABLED);
+	ck_assert_int_eq(d.aligned, 0);
+	snprintf(where, sizeof(where), "dkim-sign no in virtual-mta \"news\" "
+	    "domain \"*\" (%s/unsigned.conf:28)", tmpdir);
+	expect_detail(&d, where);
+	expect_detail(&d, "second-dkim-sign");
+	vdkim_policy_unref(p);
+
+	/* The most specific block that said no is the one named. */
+	p = load_ok("inherit.conf");
+	{
+		denv de = { "blocks", NULL, NULL, "quiet.example.net" };
+
+		decide_env(p, &de, h, &d);
+		expect_not(&d, VDKIM_VERDICT_NOSIGN, VDKIM_WHY_DISABLED);
+		snprintf(where, sizeof(where), "virtual-mta \"blocks\" domain "
+		    "\"quiet.example.net\" (%s/inherit.conf:50)", tmpdir);
+		expect_detail(&d, where);
+	}
+	/* Where no block says anything, the sentence says so. */
+	decide(p, "bare", h, &d);
+	expect_not(&d, VDKIM_VERDICT_NOSIGN, VDKIM_WHY_DISABLED);
+	expect_detail(&d, "no matching domain block says dkim-sign yes");
+	vdkim_policy_unref(p);
+}
+END_TEST
+
+START_TEST(second_only_beside_first)
+{
+	vdkim_policy *p = load_ok("unsigned.conf");
+	const char *const *h = HDRS("From: alice@edonly.example");
+	vdkim_decision d;
+
+	/* No RSA key for the first signature: the Ed25519 key alone does
+	 * not sign, with or without dkim-require. */
+	decide(p, "plain", h, &d);
+	expect_not(&d, VDKIM_VERDICT_DEFER, VDKIM_WHY_NO_KEY);
+	decide(p, "loose", h, &d);
+	expect_not(&d, VDKIM_VERDICT_NOSIGN, VDKIM_WHY_NO_KEY);
+	vdkim_policy_unref(p);
+}
+END_TEST
+
+START_TEST(xopts_identity)
+{
+	/* i= values the signer refuses: the options are refused as a
+	 * whole, the message signed by the config's rules (and it signs:
+	 * sign_verify). */
+	static const char *const refused[] = {
+		"X-DKIM-Options: d=example.com; i=a b@example.com",
+		"X-DKIM-Options: i=a=b@example.com",
+		"X-DKIM-Options: i=b\xc3\xbc@example.com",
+		"X-DKIM-Options: i=a..b@example.com",
+		/* Not within the d= named ... */
+		"X-DKIM-Options: d=example.com; i=@other.example",
+		/* ... or the d= of the key s= names. */
+		"X-DKIM-Options: s=alt; i=@other.example",
+	};
+	vdkim_policy *p = load_ok("xopts.conf");
+	const char *const *f;
+	vdkim_decision d;
+	char buf[256];
+	char *s;
+
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		xdecide(p, "trusted", refused[i], &d, &f);
+		ck_assert_msg(d.verdict == VDKIM_VERDICT_SIGN &&
+		    d.why == VDKIM_WHY_OPTIONS_REFUSED, "%s: %s (%s: %.*s)",
+		    refused[i], vdkim_verdict_name(d.verdict),
+		    vdkim_why_name(d.why), DETAIL(&d));
+		expect_sign(&d, "example.com", "main", VDKIM_ALG_RSA_SHA256);
+		ck_assert_ptr_null(d.specs[0].identity);
+		expect_detail(&d, "i=");
+		ck_assert_int_eq(d.strip_x_dkim_options, 1);
+		free(sign_verify(&d, f));
+	}
+	/* What i= can carry is still honoured. */
+	xdecide(p, "trusted", "X-DKIM-Options: s=alt; "
+	    "i=first.last+tag@news.example.com", &d, &f);
+	expect_sign(&d, "example.com", "alt", VDKIM_ALG_ED25519_SHA256);
+	ck_assert_int_eq(d.why, VDKIM_WHY_OK);
+	s = sign_verify(&d, f);
+	ck_assert(tag_of(s, 0, "i", buf, sizeof(buf)));
+	ck_assert_str_eq(buf, "first.last+tag@news.example.com");
+	free(s);
+	vdkim_policy_unref(p);
+}
+END_TEST
+
+START_TEST(multiple_from)
+{
+	vdkim_policy *p = load_ok("unsigned.conf");
+	const char *const *two = HDRS("From: alice@example.com",
+	    "From: bob@example.com");
+	vdkim_decision d;
+
+	decide(p, "plain", two, &d);
+	expect_not(&d, VDKIM_VERDICT_DEFER, VDKIM_WHY_MULTIPLE_FROM);
+	expect_detail(&d, "2 From: fields");
+	decide(p, "loose", two, &d);
+	expect_not(&d, VDKIM_VERDICT_NOSIGN, VDKIM_WHY_MULTIPLE_FROM);
+	/* A From: with two mailboxes is one field. */
+	check_signs(p, "loose", HDRS("From: alice@example.com, "
+	    "bob@example.com", "Sender: alice@example.com"), "example.com",
+	    "rsel");
+	/* Not to be signed anyway: that is the reason given. */
+	check_not(p, "news", two, VDKIM_VERDICT_NOSIGN, VDKIM_WHY_DISABLED);
+	vdkim_policy_unref(p);
+}
+END_TEST
+
+START_TEST(utf8_domains)
+{
+	vdkim_policy *p = load_ok("unsigned.conf");
+	vdkim_decision d;
+
+	/* A key given in U-labels, a From: domain in UTF-8 (RFC 6532). */
+	check_signs(p, "plain", HDRS("From: J\xc3\xb6rg <j\xc3\xb6rg@"
+	    "b\xc3\xbc" "cher.example>"), "xn--bcher-kva.example", "idn");
+	/* Upper case folds (UTS #46 mapping). */
+	check_signs(p, "plain", HDRS("From: j@B\xc3\x9c" "CHER.example"),
+	    "xn--bcher-kva.example", "idn");
+	/* A key given in A-labels, the From: domain in UTF-8. */
+	decide(p, "plain", HDRS("From: info@m\xc3\xbcnchen.example"), &d);
+	expect_sign(&d, "xn--mnchen-3ya.example", "muc",
+	    VDKIM_ALG_RSA_SHA256);
+	ck_assert_uint_eq(d.nsigs, 2);
+	ck_assert_str_eq(d.specs[1].selector, "muced");
+	free(sign_verify(&d, HDRS("From: info@m\xc3\xbcnchen.example")));
+	/* ... and in A-labels. */
+	check_signs(p, "plain", HDRS("From: info@xn--mnchen-3ya.example"),
+	    "xn--mnchen-3ya.example", "muc");
+	/* Bytes that are no UTF-8: no identity, deferred. */
+	check_not(p, "plain", HDRS("From: a@b\xff.example"),
+	    VDKIM_VERDICT_DEFER, VDKIM_WHY_NO_IDENTITY);
+	vdkim_policy_unref(p);
+}
+END_TEST
+
 Suite *
 policy_suite(void)
 {
@@ -1548,6 +1750,12 @@ policy_suite(void)
 	tcase_add_test(rules, require_outcomes);
 	tcase_add_test(rules, align_modes);
 	tcase_add_test(rules, align_public_suffix);
+	tcase_add_test(rules, unknown_vmta_required);
+	tcase_add_test(rules, sign_no_means_none);
+	tcase_add_test(rules, second_only_beside_first);
+	tcase_add_test(rules, xopts_identity);
+	tcase_add_test(rules, multiple_from);
+	tcase_add_test(rules, utf8_domains);
 	suite_add_tcase(s, rules);
 	return s;
 }

@@ -395,7 +395,9 @@ END_TEST
 START_TEST(identity_inside)
 {
 	static const char *const ids[] = { "user@example.com",
-		"@example.com", "joe@mail.example.com", "x@A.B.EXAMPLE.COM" };
+		"@example.com", "joe@mail.example.com", "x@A.B.EXAMPLE.COM",
+		"first.last+tag@example.com", "\"odd..dots\"@example.com",
+		"!#$%&'*+-/?^_`{|}~@example.com" };
 	vdkim_sig_spec spec;
 	size_t len = strlen(STD_MSG), slen;
 
@@ -422,7 +424,17 @@ START_TEST(identity_outside)
 	static const char *const ids[] = { "user@example.org",
 		"user@badexample.com", "user@com", "no-at-sign",
 		"a;b@example.com", "a b@example.com", "user@",
-		"user@exa..mple.com" };
+		"user@exa..mple.com",
+		/* i= is dkim-quoted-printable: "=" starts an escape, and
+		 * 8-bit bytes, controls and spaces must be encoded, which
+		 * the signer does not do. */
+		"a=b@example.com", "b\xc3\xbc@example.com", "a\tb@example.com",
+		"a\x7f@example.com", "\"a b\"@example.com",
+		/* RFC 5321 Dot-string; a local-part of at most 64 bytes. */
+		"a..b@example.com", ".a@example.com", "a.@example.com",
+		"\"open@example.com", "\"a\"b\"@example.com",
+		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		"@example.com" };
 	vdkim_signer *s;
 	vdkim_error err;
 
