@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "policy_message.h"
 #include "vdkim/policy.h"
 
 /* Prints "vdkimctl CMD: sentence" on stderr; returns 1 (an exit status). */
@@ -30,29 +31,21 @@ int cli_write_file(const char *path, const void *data, size_t len,
     int mode, int excl, char *why, size_t whylen);
 
 /*
- * The header of a message read from a stream, field by field, with the
- * engine's own splitter (msg_split: a field is a line and its continuation
- * lines, up to the empty line), within the engine's limits
- * (VDKIM_MAX_HEADER_BYTES, VDKIM_MAX_HEADER_FIELDS).
+ * A message on the module's own path (policy_message, as vdkim.so runs
+ * it) for env, decided by the clock at (0: now); decide_only makes no
+ * signer (explain).  0, or prints why on behalf of cmd and returns 1.
  */
-typedef struct cli_head {
-	vdkim_header *fields; /* "Name: value" without the final line end */
-	long *offset;         /* where each field starts in the input */
-	size_t *rawlen;       /* its length there, line end included */
-	unsigned char *is_options; /* 1 for X-DKIM-Options fields */
-	size_t n, cap;
-	size_t bytes;         /* header bytes seen */
-	int complete;         /* the end of the header was reached */
-} cli_head;
-
+int cli_message_new(const char *cmd, vdkim_policy *p,
+    const vdkim_envelope *env, time_t at, int decide_only,
+    policy_message **out);
 /*
- * Reads in until the end of the header (the empty line, or the end of
- * input), copying every byte read to copy when it is not NULL (bytes past
- * the header too: the reads are in chunks).  Returns 0, or prints why on
- * behalf of cmd and returns 1.
+ * Feeds in to pm until the policy has decided (at the end of the header,
+ * or of the input), copying every byte read to copy when it is not NULL
+ * (bytes past the header too: the reads are in chunks).  Returns 0, or
+ * prints why on behalf of cmd and returns 1.
  */
-int cli_head_read(const char *cmd, FILE *in, FILE *copy, cli_head *h);
-void cli_head_free(cli_head *h);
+int cli_message_decide(const char *cmd, policy_message *pm, FILE *in,
+    FILE *copy);
 
 /* Loads the policy, printing load warnings as "vdkimctl CMD: warning: ..."
  * on stderr; returns 0, or prints the error and returns 1. */

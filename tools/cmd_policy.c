@@ -2,20 +2,17 @@
  * cmd_policy.c - the signing policy from the operator's side:
  * "vdkimctl config-test" (is vdkim.conf usable, and what does it mean) and
  * "vdkimctl explain" (what would the policy do with this message, and
- * why), plus what "vdkimctl sign --config" shares with them: reading a
- * message's header and loading a policy.
+ * why), plus what "vdkimctl sign --config" shares with them: loading a
+ * policy and starting a message on the module's message path.
  */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 #include "cli.h"
-#include "error.h"
-#include "msg_split.h"
 #include "vdkim/dkim.h"
 #include "vdkim/policy.h"
 
@@ -28,120 +25,44 @@
 #define EXPLAIN_DEFER 2
 #define EXPLAIN_ERROR 3
 
-/* ------------------------------------------------------ reading a header */
-
-static int
-is_options_field(const char *f, size_t len)
-{
-	static const char name[] = "X-DKIM-Options";
-	size_t nl = sizeof(name) - 1, i = nl;
-
-	if (len <= nl || strncasecmp(f, name, nl) != 0)
-		return 0;
-	while (i < len && (f[i] == ' ' || f[i] == '\t'))
-		i++;
-	return i < len && f[i] == ':';
-}
-
-static vdkim_rc
-head_field(void *ctx, const char *field, size_t len, vdkim_error *err)
-{
-	cli_head *h = ctx;
-	size_t vlen = len;
-	char *copy;
-
-	if (h->n >= VDKIM_MAX_HEADER_FIELDS)
-		return vdkim_fail(err, VDKIM_ELIMIT, "the message has more "
-		    "than %d header fields", VDKIM_MAX_HEADER_FIELDS);
-	if (h->bytes + len > VDKIM_MAX_HEADER_BYTES)
-		return vdkim_fail(err, VDKIM_ELIMIT, "the message header is "
-		    "larger than %d bytes", VDKIM_MAX_HEADER_BYTES);
-	if (h->n == h->cap) {
-		size_t ncap = h->cap ? h->cap * 2 : 32;
-		vdkim_header *nf = realloc(h->fields, ncap * sizeof(*nf));
-		long *no;
-		size_t *nr;
-		unsigned char *nx;
-
-		if (nf != NULL)
-			h->fields = nf;
-		no = nf ? realloc(h->offset, ncap * sizeof(*no)) : NULL;
-		if (no != NULL)
-			h->offset = no;
-		nr = no ? realloc(h->rawlen, ncap * sizeof(*nr)) : NULL;
-		if (nr != NULL)
-			h->rawlen = nr;
-		nx = nr ? realloc(h->is_options, ncap) : NULL;
-		if (nx == NULL)
-			return vdkim_fail(err, VDKIM_ENOMEM, "out of memory");
-		h->is_options = nx;
-		h->cap = ncap;
-	}
-	/* "Name: value" as in the message, without its last line end. */
-	if (vlen > 0 && field[vlen - 1] == '\n')
-		vlen--;
-	if (vlen > 0 && field[vlen - 1] == '\r')
-		vlen--;
-	copy = malloc(vlen + 1);
-	if (copy == NULL)
-		return vdkim_fail(err, VDKIM_ENOMEM, "out of memory");
-	memcpy(copy, field, vlen);
-	copy[vlen] = '\0';
-	h->fields[h->n].field = copy;
-	h->fields[h->n].len = vlen;
-	/* The splitter holds every header byte but the empty line, so the
-	 * fields lie end to end from the first byte of the message. */
-	h->offset[h->n] = (long)h->bytes;
-	h->rawlen[h->n] = len;
-	h->is_options[h->n] = (unsigned char)is_options_field(field, vlen);
-	h->n++;
-	h->bytes += len;
-	return VDKIM_OK;
-}
-
-static vdkim_rc
-head_eoh(void *ctx, vdkim_error *err)
-{
-	(void)err;
-	((cli_head *)ctx)->complete = 1;
-	return VDKIM_OK;
-}
-
-static vdkim_rc
-head_body(void *ctx, const void *data, size_t len, vdkim_error *err)
-{
-	(void)ctx;
-	(void)data;
-	(void)len;
-	(void)err;
-	return VDKIM_OK;
-}
-
-static const msg_split_ops head_ops = { head_field, head_eoh, head_body };
+/* ----------------------------------------------- a message by policy */
 
 int
-cli_head_read(const char *cmd, FILE *in, FILE *copy, cli_head *h)
+cli_message_new(const char *cmd, vdkim_policy *p, const vdkim_envelope *env,
+    time_t at, int decide_only, policy_message **out)
 {
-	msg_split split;
+	policy_message_info info;
 	vdkim_error err;
+
+	memset(&info, 0, sizeof(info));
+	info.env = env;
+	info.hook = POLICY_HOOK_PRE_DELIVERY;
+	info.decide_at = at;
+	info.decide_only = decide_only;
+	if (policy_message_new(out, p, &info, &err) != VDKIM_OK)
+		return cli_error(cmd, "%s", err.msg);
+	return 0;
+}
+
+int
+cli_message_decide(const char *cmd, policy_message *pm, FILE *in,
+    FILE *copy)
+{
 	char *buf = malloc(CHUNK);
 	size_t n;
 	int rc = 1;
 
-	memset(h, 0, sizeof(*h));
-	msg_split_init(&split, &head_ops, h);
-	if (buf == NULL) {
-		cli_error(cmd, "out of memory");
-		goto out;
-	}
-	while (!h->complete && (n = fread(buf, 1, CHUNK, in)) > 0) {
+	if (buf == NULL)
+		return cli_error(cmd, "out of memory");
+	while (!policy_message_decided(pm) &&
+	    (n = fread(buf, 1, CHUNK, in)) > 0) {
 		if (copy != NULL && fwrite(buf, 1, n, copy) != n) {
 			cli_error(cmd, "cannot spool the message: %s",
 			    strerror(errno));
 			goto out;
 		}
-		if (msg_split_feed(&split, buf, n, &err) != VDKIM_OK) {
-			cli_error(cmd, "%s", err.msg);
+		if (policy_message_chunk(pm, buf, n) != VDKIM_OK) {
+			cli_error(cmd, "%s", policy_message_error(pm));
 			goto out;
 		}
 	}
@@ -149,27 +70,16 @@ cli_head_read(const char *cmd, FILE *in, FILE *copy, cli_head *h)
 		cli_error(cmd, "cannot read the message: %s", strerror(errno));
 		goto out;
 	}
-	if (!h->complete && msg_split_finish(&split, &err) != VDKIM_OK) {
-		cli_error(cmd, "%s", err.msg);
+	/* A header up to the end of the input: the message has no body. */
+	if (!policy_message_decided(pm) &&
+	    policy_message_eom(pm) != VDKIM_OK) {
+		cli_error(cmd, "%s", policy_message_error(pm));
 		goto out;
 	}
 	rc = 0;
 out:
-	msg_split_free(&split);
 	free(buf);
 	return rc;
-}
-
-void
-cli_head_free(cli_head *h)
-{
-	for (size_t i = 0; i < h->n; i++)
-		free((char *)h->fields[i].field);
-	free(h->fields);
-	free(h->offset);
-	free(h->rawlen);
-	free(h->is_options);
-	memset(h, 0, sizeof(*h));
 }
 
 /* ------------------------------------------------------------- policies */
@@ -329,40 +239,22 @@ print_interval(long secs)
 		}
 }
 
-static int
-head_has(const cli_head *h, const char *name)
-{
-	size_t nl = strlen(name);
-
-	for (size_t i = 0; i < h->n; i++) {
-		const char *f = h->fields[i].field;
-		size_t k = nl;
-
-		if (h->fields[i].len <= nl || strncasecmp(f, name, nl) != 0)
-			continue;
-		while (k < h->fields[i].len && (f[k] == ' ' || f[k] == '\t'))
-			k++;
-		if (k < h->fields[i].len && f[k] == ':')
-			return 1;
-	}
-	return 0;
-}
-
 /* The names of list the message has (those h= will hold). */
 static void
-print_present(const char *const *list, const cli_head *h)
+print_present(const char *const *list, const policy_message *pm)
 {
 	size_t n = 0;
 
 	for (size_t i = 0; list[i] != NULL; i++)
-		if (head_has(h, list[i]))
+		if (policy_message_has_field(pm, list[i]))
 			printf("%s%s", n++ ? ", " : "", list[i]);
 	if (n == 0)
 		printf("none");
 }
 
 static void
-print_signature(size_t i, const vdkim_sig_spec *sp, const cli_head *h)
+print_signature(size_t i, const vdkim_sig_spec *sp,
+    const policy_message *pm)
 {
 	const char *const *set = sp->headers ? sp->headers :
 	    vdkim_default_headers();
@@ -391,7 +283,7 @@ print_signature(size_t i, const vdkim_sig_spec *sp, const cli_head *h)
 		print_list(sp->extra_headers);
 	}
 	printf("\n  signed here (h=): ");
-	print_present(set, h);
+	print_present(set, pm);
 	printf("\n  over-signed:      ");
 	if (sp->oversign == NULL)
 		printf("From");
@@ -426,14 +318,12 @@ cmd_explain(int argc, char **argv)
 	const char *path = NULL;
 	vdkim_envelope env;
 	vdkim_policy *p = NULL;
-	vdkim_decision *d = NULL;
-	vdkim_error err;
-	cli_head head;
+	policy_message *pm = NULL;
+	const vdkim_decision *d;
 	time_t now = 0;
 	int c, rc = EXPLAIN_ERROR;
 
 	memset(&env, 0, sizeof(env));
-	memset(&head, 0, sizeof(head));
 	env.size = sizeof(env);
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
@@ -464,26 +354,18 @@ cmd_explain(int argc, char **argv)
 	}
 	if (now == 0)
 		now = time(NULL);
-	d = malloc(sizeof(*d));
-	if (d == NULL) {
-		cli_error("explain", "out of memory");
-		return EXPLAIN_ERROR;
-	}
 	if (cli_policy_load("explain", path, &p) != 0 ||
-	    cli_head_read("explain", stdin, NULL, &head) != 0)
+	    cli_message_new("explain", p, &env, now, 1, &pm) != 0 ||
+	    cli_message_decide("explain", pm, stdin, NULL) != 0)
 		goto out;
-	if (vdkim_policy_decide(p, &env, head.fields, head.n, now, d, &err) !=
-	    VDKIM_OK) {
-		cli_error("explain", "%s", err.msg);
-		goto out;
-	}
+	d = policy_message_decision(pm);
 	switch (d->verdict) {
 	case VDKIM_VERDICT_SIGN:
 		printf("verdict: %s: the message would be signed (%zu "
 		    "signature%s)\n", vdkim_verdict_name(d->verdict),
 		    d->nsigs, d->nsigs == 1 ? "" : "s");
 		for (size_t i = 0; i < d->nsigs; i++)
-			print_signature(i, &d->specs[i], &head);
+			print_signature(i, &d->specs[i], pm);
 		rc = EXPLAIN_SIGN;
 		break;
 	case VDKIM_VERDICT_NOSIGN:
@@ -514,10 +396,8 @@ cmd_explain(int argc, char **argv)
 		printf("note: d=%s does not align with the From: domain "
 		    "(DMARC)\n", d->specs[0].domain);
 	if (d->strip_x_dkim_options) {
-		size_t k = 0;
+		size_t k = policy_message_removed_count(pm);
 
-		for (size_t i = 0; i < head.n; i++)
-			k += head.is_options[i];
 		printf("note: X-DKIM-Options removed before sending (%zu "
 		    "field%s)\n", k, k == 1 ? "" : "s");
 	}
@@ -526,8 +406,7 @@ cmd_explain(int argc, char **argv)
 		rc = EXPLAIN_ERROR;
 	}
 out:
-	cli_head_free(&head);
-	free(d);
+	policy_message_free(pm);
 	vdkim_policy_unref(p);
 	return rc;
 }

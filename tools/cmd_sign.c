@@ -6,9 +6,9 @@
  * nothing is written to stdout until every signature is made.
  *
  * The signatures are those the options name (--domain, --selector, --key),
- * or those the policy decides (--config, --vmta): then the header is read
- * first (and spooled), the policy decides on it, and what was read is
- * replayed through the signer before the rest is streamed; X-DKIM-Options
+ * or those the policy decides (--config, --vmta): then the message goes
+ * through the module's message path (policy_message), which decides at
+ * the end of the header and signs the rest as it streams; X-DKIM-Options
  * fields are left out of both the signed and the written message when the
  * decision says so.
  */
@@ -23,6 +23,7 @@
 
 #include "cli.h"
 #include "interval.h"
+#include "strbuf.h"
 #include "vdkim/dkim.h"
 
 #define CHUNK (64 * 1024)
@@ -214,73 +215,72 @@ spool_seek_end(FILE *spool)
 	    strerror(errno));
 }
 
-/* Where spool_copy() puts the bytes it copies. */
+/* Where pump() hands the bytes it reads: 0, or -1 after saying why. */
 typedef int (*sink_fn)(void *ctx, const char *data, size_t len);
-
-static int
-to_stdout(void *ctx, const char *data, size_t len)
-{
-	(void)ctx;
-	return cli_write(stdout, data, len);
-}
-
-struct to_signer {
-	vdkim_signer *s;
-	vdkim_error err;
-};
 
 static int
 to_signer(void *ctx, const char *data, size_t len)
 {
-	struct to_signer *t = ctx;
+	vdkim_error err;
 
-	return vdkim_signer_message(t->s, data, len, &t->err) == VDKIM_OK ?
-	    0 : -1;
+	if (vdkim_signer_message(ctx, data, len, &err) == VDKIM_OK)
+		return 0;
+	cli_error("sign", "%s", err.msg);
+	return -1;
+}
+
+static int
+to_message(void *ctx, const char *data, size_t len)
+{
+	if (policy_message_chunk(ctx, data, len) == VDKIM_OK)
+		return 0;
+	cli_error("sign", "%s", policy_message_error(ctx));
+	return -1;
 }
 
 /*
- * Copies the whole spool to sink, leaving out the X-DKIM-Options fields of
- * strip (NULL: everything).  Returns 0, 1 when the spool cannot be read,
- * -1 when the sink fails.
+ * Copies the whole spool to stdout, leaving out the fields strip removes
+ * (NULL: none).  Returns 0, 1 when the spool cannot be read, -1 when
+ * stdout fails.
  */
 static int
-spool_copy(FILE *spool, const cli_head *strip, sink_fn sink, void *ctx)
+spool_copy(FILE *spool, const policy_message *strip)
 {
+	size_t nskip = strip != NULL ? policy_message_removed_count(strip) : 0;
+	size_t pos = 0, n, k = 0, off = 0, len = 0;
 	char *buf = malloc(CHUNK);
-	long pos = 0;
-	size_t n, k = 0;
 	int rc = 0;
 
 	if (buf == NULL)
 		return 1;
+	if (nskip > 0)
+		policy_message_removed(strip, 0, &off, &len);
 	rewind(spool);
 	while (rc == 0 && (n = fread(buf, 1, CHUNK, spool)) > 0) {
 		size_t i = 0;
 
 		while (rc == 0 && i < n) {
-			long at = pos + (long)i;
-			size_t run = n - i;
+			size_t at = pos + i, run = n - i;
 
-			/* The next field to leave out that ends after at. */
-			while (strip != NULL && k < strip->n &&
-			    (!strip->is_options[k] || strip->offset[k] +
-			    (long)strip->rawlen[k] <= at))
-				k++;
-			if (strip != NULL && k < strip->n &&
-			    strip->offset[k] <= at) {
-				size_t skip = (size_t)(strip->offset[k] +
-				    (long)strip->rawlen[k] - at);
+			if (k < nskip && off + len <= at) {
+				/* Past the field k: on to the next one. */
+				if (++k < nskip)
+					policy_message_removed(strip, k, &off,
+					    &len);
+				continue;
+			}
+			if (k < nskip && off <= at) {
+				size_t skip = off + len - at;
 				i += skip < run ? skip : run;
 				continue;
 			}
-			if (strip != NULL && k < strip->n &&
-			    (size_t)(strip->offset[k] - at) < run)
-				run = (size_t)(strip->offset[k] - at);
-			if (sink(ctx, buf + i, run) != 0)
+			if (k < nskip && off - at < run)
+				run = off - at;
+			if (cli_write(stdout, buf + i, run) != 0)
 				rc = -1;
 			i += run;
 		}
-		pos += (long)n;
+		pos += n;
 	}
 	if (rc == 0 && ferror(spool))
 		rc = 1;
@@ -288,42 +288,35 @@ spool_copy(FILE *spool, const cli_head *strip, sink_fn sink, void *ctx)
 	return rc;
 }
 
-/* Writes the signatures of s (none when s is NULL), then the spooled
- * message without the fields of strip. */
+/* Writes the signatures, then the spooled message without the fields of
+ * strip, then eol: the line end the message lacked, as SMTP will add it
+ * (the signatures cover it). */
 static int
-emit(vdkim_signer *s, FILE *spool, const cli_head *strip)
+emit(const char *sigs, size_t siglen, FILE *spool,
+    const policy_message *strip, const char *eol)
 {
-	int rc = 0;
+	int rc = cli_write(stdout, sigs, siglen);
 
-	for (size_t i = 0; s != NULL && i < vdkim_signer_count(s); i++) {
-		size_t len;
-		const char *h = vdkim_signer_result(s, i, &len);
-		rc |= cli_write(stdout, h, len);
-	}
 	if (rc == 0) {
-		int crc = spool_copy(spool, strip, to_stdout, NULL);
+		int crc = spool_copy(spool, strip);
 		if (crc == 1)
 			return cli_error("sign", "cannot read the spooled "
 			    "message: %s", strerror(errno));
 		rc = crc;
 	}
-	/* The line end the message lacked, as SMTP will add it. */
-	if (s != NULL && vdkim_signer_added_final_eol(s))
-		rc |= cli_write(stdout, vdkim_signer_eol(s),
-		    strlen(vdkim_signer_eol(s)));
+	rc |= cli_write(stdout, eol, strlen(eol));
 	if (fflush(stdout) != 0)
 		rc = -1;
 	return rc ? cli_error("sign", "cannot write the signed message: %s",
 	    strerror(errno)) : 0;
 }
 
-/* Reads the rest of stdin into the spool and, when s is not NULL, through
- * the signer.  Returns 0, or prints why and returns 1. */
+/* Reads the rest of stdin into the spool and through sink.  Returns 0, or
+ * prints why and returns 1. */
 static int
-pump(vdkim_signer *s, FILE *spool)
+pump(FILE *spool, sink_fn sink, void *ctx)
 {
 	char *buf = malloc(CHUNK);
-	vdkim_error err;
 	size_t n;
 	int rc = 1;
 
@@ -335,11 +328,8 @@ pump(vdkim_signer *s, FILE *spool)
 			    strerror(errno));
 			goto out;
 		}
-		if (s != NULL &&
-		    vdkim_signer_message(s, buf, n, &err) != VDKIM_OK) {
-			cli_error("sign", "%s", err.msg);
+		if (sink(ctx, buf, n) != 0)
 			goto out;
-		}
 	}
 	if (ferror(stdin)) {
 		cli_error("sign", "cannot read the message: %s",
@@ -357,18 +347,33 @@ out:
 	return rc;
 }
 
-/* The rest of the message through s, then the signatures and the message
- * on stdout. */
+/* The message through s, then the signatures and the message on
+ * stdout. */
 static int
-finish(vdkim_signer *s, FILE *spool, const cli_head *strip)
+finish(vdkim_signer *s, FILE *spool)
 {
 	vdkim_error err;
+	strbuf sigs;
+	int rc;
 
-	if (pump(s, spool) != 0)
+	if (pump(spool, to_signer, s) != 0)
 		return 1;
 	if (vdkim_signer_eom(s, &err) != VDKIM_OK)
 		return cli_error("sign", "%s", err.msg);
-	return emit(s, spool, strip);
+	sb_init(&sigs);
+	for (size_t i = 0; i < vdkim_signer_count(s); i++) {
+		size_t len;
+		const char *h = vdkim_signer_result(s, i, &len);
+		sb_add(&sigs, h, len);
+	}
+	if (sigs.failed) {
+		sb_free(&sigs);
+		return cli_error("sign", "out of memory");
+	}
+	rc = emit(sigs.s != NULL ? sigs.s : "", sigs.len, spool, NULL,
+	    vdkim_signer_added_final_eol(s) ? vdkim_signer_eol(s) : "");
+	sb_free(&sigs);
+	return rc;
 }
 
 static int
@@ -424,7 +429,7 @@ sign_explicit(const struct sign_opts *o)
 	spool = spool_open();
 	if (spool == NULL)
 		goto out;
-	rc = finish(s, spool, NULL);
+	rc = finish(s, spool);
 out:
 	if (spool != NULL)
 		fclose(spool);
@@ -435,88 +440,57 @@ out:
 }
 
 /*
- * Signs as the policy decides.  NOSIGN writes the message as it came
- * (exit 0); DEFER writes nothing and exits EX_TEMPFAIL; both say why on
- * stderr with the reason's name.
+ * Signs as the policy decides, through the module's own message path
+ * (policy_message, as vdkim.so does).  NOSIGN writes the message as it
+ * came (exit 0); DEFER writes nothing and exits EX_TEMPFAIL; both say why
+ * on stderr with the reason's name.  X-DKIM-Options fields are left out
+ * of the written message when the decision says so.
  */
 static int
 sign_by_policy(const struct sign_opts *o)
 {
 	vdkim_policy *p = NULL;
-	vdkim_decision *d = malloc(sizeof(*d));
-	vdkim_signer *s = NULL;
-	const cli_head *strip;
-	struct to_signer ts;
-	vdkim_error err;
-	cli_head head;
+	policy_message *pm = NULL;
+	const vdkim_decision *d;
+	const char *sigs;
+	size_t siglen;
 	FILE *spool = NULL;
-	int rc = 1, crc;
+	int rc = 1;
 
-	memset(&head, 0, sizeof(head));
-	if (d == NULL) {
-		cli_error("sign", "out of memory");
-		goto out;
-	}
-	if (cli_policy_load("sign", o->config, &p) != 0)
-		goto out;
-	spool = spool_open();
-	if (spool == NULL)
-		goto out;
-	if (cli_head_read("sign", stdin, spool, &head) != 0)
-		goto out;
 	/* --time moves the policy's clock (which rotating selector signs);
 	 * t= stays the real time of signing. */
-	if (vdkim_policy_decide(p, &o->env, head.fields, head.n,
-	    o->now ? o->now : time(NULL), d, &err) != VDKIM_OK) {
-		cli_error("sign", "%s", err.msg);
+	if (cli_policy_load("sign", o->config, &p) != 0 ||
+	    cli_message_new("sign", p, &o->env, o->now, 0, &pm) != 0)
 		goto out;
-	}
-	strip = d->strip_x_dkim_options ? &head : NULL;
+	spool = spool_open();
+	if (spool == NULL || cli_message_decide("sign", pm, stdin, spool) != 0)
+		goto out;
+	d = policy_message_decision(pm);
 	if (d->verdict == VDKIM_VERDICT_DEFER) {
 		fprintf(stderr, "vdkimctl sign: deferred (%s): %s\n",
 		    vdkim_why_name(d->why), d->detail);
 		rc = EX_TEMPFAIL;
 		goto out;
 	}
-	if (d->verdict != VDKIM_VERDICT_SIGN) {
+	if (d->verdict != VDKIM_VERDICT_SIGN)
 		fprintf(stderr, "vdkimctl sign: not signed (%s): %s\n",
 		    vdkim_why_name(d->why), d->detail);
-		if (spool_seek_end(spool) == 0 && pump(NULL, spool) == 0)
-			rc = emit(NULL, spool, strip);
-		goto out;
-	}
-	if (d->why != VDKIM_WHY_OK)
+	else if (d->why != VDKIM_WHY_OK)
 		fprintf(stderr, "vdkimctl sign: note (%s): %s\n",
 		    vdkim_why_name(d->why), d->detail);
-	if (vdkim_signer_new(&s, &err) != VDKIM_OK) {
-		cli_error("sign", "%s", err.msg);
+	/* The rest of the message, through the path and into the spool. */
+	if (spool_seek_end(spool) != 0 || pump(spool, to_message, pm) != 0)
+		goto out;
+	if (policy_message_eom(pm) != VDKIM_OK) {
+		cli_error("sign", "%s", policy_message_error(pm));
 		goto out;
 	}
-	for (size_t i = 0; i < d->nsigs; i++)
-		if (vdkim_signer_add(s, &d->specs[i], &err) != VDKIM_OK) {
-			cli_error("sign", "%s", err.msg);
-			goto out;
-		}
-	/* What was read to decide goes through the signer first. */
-	ts.s = s;
-	crc = spool_copy(spool, strip, to_signer, &ts);
-	if (crc != 0) {
-		if (crc == 1)
-			cli_error("sign", "cannot read the spooled message: "
-			    "%s", strerror(errno));
-		else
-			cli_error("sign", "%s", ts.err.msg);
-		goto out;
-	}
-	if (spool_seek_end(spool) != 0)
-		goto out;
-	rc = finish(s, spool, strip);
+	sigs = policy_message_signatures(pm, &siglen);
+	rc = emit(sigs, siglen, spool, pm, policy_message_final_eol(pm));
 out:
 	if (spool != NULL)
 		fclose(spool);
-	vdkim_signer_free(s);
-	cli_head_free(&head);
-	free(d);
+	policy_message_free(pm);
 	vdkim_policy_unref(p);
 	return rc;
 }

@@ -130,6 +130,19 @@ header_fields_count(const header_fields *h, const char *name,
 }
 
 size_t
+header_fields_drop(header_fields *h, const char *name, size_t name_len)
+{
+	size_t kept = 0, dropped;
+
+	for (size_t i = 0; i < h->n; i++)
+		if (!header_fields_is(h, i, name, name_len))
+			h->f[kept++] = h->f[i];
+	dropped = h->n - kept;
+	h->n = kept;
+	return dropped;
+}
+
+size_t
 header_fields_pick(const header_fields *h, const char *name,
     size_t name_len, unsigned char *used)
 {

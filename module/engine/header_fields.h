@@ -56,6 +56,11 @@ int header_fields_is(const header_fields *h, size_t i, const char *name,
 /* How many fields are named name. */
 size_t header_fields_count(const header_fields *h, const char *name,
     size_t name_len);
+/* Takes the fields named name out of the index (their bytes stay in the
+ * arena until header_fields_free); returns how many were taken.  The
+ * message's line-end style stays that of its first line. */
+size_t header_fields_drop(header_fields *h, const char *name,
+    size_t name_len);
 
 /*
  * Selection of fields for h=, bottom-up as RFC 6376 5.4.2 says: the k-th

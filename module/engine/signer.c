@@ -22,6 +22,7 @@
 #include "key.h"
 #include "msg_split.h"
 #include "sig_fold.h"
+#include "signer_header.h"
 #include "strbuf.h"
 
 /* PowerMTA's base set, signed when present. */
@@ -319,6 +320,20 @@ vdkim_signer_header(vdkim_signer *s, const char *field, size_t len,
 	if (s->state != S_HEADERS)
 		return fail_state(s, err, "vdkim_signer_header");
 	return track(s, header_fields_add(&s->hf, field, len, err));
+}
+
+vdkim_rc
+signer_take_header(vdkim_signer *s, header_fields *hf, vdkim_error *err)
+{
+	if (s == NULL || hf == NULL)
+		return vdkim_fail(err, VDKIM_EINVAL, "no signer or header");
+	if (s->state != S_NEW)
+		return fail_state(s, err, "signer_take_header");
+	header_fields_free(&s->hf);
+	s->hf = *hf;
+	header_fields_init(hf);
+	s->state = S_HEADERS;
+	return VDKIM_OK;
 }
 
 vdkim_rc

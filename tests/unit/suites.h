@@ -19,6 +19,7 @@ Suite *threads_suite(void);
 Suite *memory_suite(void);
 Suite *policy_suite(void);
 Suite *policy_reload_suite(void);
+Suite *policy_message_suite(void);
 Suite *rotation_suite(void);
 
 #endif
