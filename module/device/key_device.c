@@ -150,9 +150,7 @@ open_handle(struct dev_key *dk, vdkim_error *err)
 		session_unref(d, s);
 		return rc;
 	}
-	rc = d->cfg.kind == DEV_ENGINE ?
-	    engine_load_key(d, s, dk->uri, &pkey, err) :
-	    provider_load_key(d, s, dk->uri, &pkey, err);
+	rc = device_load_key(d, s, dk->uri, &pkey, err);
 	if (rc == VDKIM_OK)
 		rc = check_identity(dk, pkey, err);
 	if (rc == VDKIM_OK)
