@@ -79,7 +79,7 @@ feed_signer_header(vdkim_msg *m, vdkim_error *err)
 		if (m->dec.strip_x_dkim_options &&
 		    field_named(&m->hf, i, "X-DKIM-Options"))
 			continue; /* the host removes it before sending */
-		sb.len = 0;
+		sb_reset(&sb);
 		sb_add(&sb, header_fields_text(&m->hf, i), m->hf.f[i].len);
 		sb_adds(&sb, eol);
 		if (sb.failed)
