@@ -46,8 +46,6 @@ $(BUILD)/obj/api/%.o:           ALL_CFLAGS += $(POLICY_INC)
 $(BUILD)/obj/tools/%.o:         ALL_CFLAGS += $(POLICY_INC)
 $(BUILD)/obj/tests/%.o:         ALL_CFLAGS += $(POLICY_INC)
 $(BUILD)/obj/harness/%.o:       ALL_CFLAGS += $(UTIL_INC)
-# The one reach upwards left: a key held by a device (to be removed).
-$(BUILD)/obj/module/engine/key.o: ALL_CFLAGS += -Imodule/device
 LIBS    := $(shell pkg-config --libs $(PKGS)) -lresolv -lpthread
 
 # VDKIM_ENGINE=0 builds without the OpenSSL ENGINE path (openssl-engine

@@ -118,9 +118,8 @@ smtp_session_input_space(smtp_session *s, size_t *avail)
 	 * that fails the smaller buffer still works, so the failure is not
 	 * kept (this buffer is filled by recv(), never by sb_add()). */
 	if (s->phase == PH_DATA && s->in_cap < INPUT_DATA &&
-	    sb_reserve(&s->in, INPUT_DATA - s->in.len) == 0)
+	    sb_try_reserve(&s->in, INPUT_DATA - s->in.len) == 0)
 		s->in_cap = INPUT_DATA;
-	s->in.failed = 0;
 	*avail = smtp_session_wants_input(s) ? s->in_cap - s->in.len : 0;
 	return s->in.s + s->in.len;
 }
@@ -128,7 +127,7 @@ smtp_session_input_space(smtp_session *s, size_t *avail)
 void
 smtp_session_input_added(smtp_session *s, size_t n)
 {
-	s->in.len += n;
+	sb_commit(&s->in, n);
 }
 
 int

@@ -304,7 +304,7 @@ read_small_file(spool *s, const char *name, strbuf *text)
 			continue;
 		if (r <= 0)
 			break;
-		text->len += (size_t)r;
+		sb_commit(text, (size_t)r);
 	}
 	close(fd);
 	return r < 0 ? -1 : 0;

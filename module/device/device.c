@@ -14,7 +14,7 @@
 #include <openssl/err.h>
 #include <openssl/ui.h>
 
-#include "device.h"
+#include "device_backend.h"
 #include "error.h"
 
 #define PIN_MAX 256
@@ -53,6 +53,8 @@ device_new(dev_config *cfg)
 	atomic_init(&d->refs, 1);
 	d->cfg = *cfg;
 	memset(cfg, 0, sizeof(*cfg));
+	d->ops = d->cfg.kind == DEV_ENGINE ? &device_engine_ops :
+	    &device_provider_ops;
 	pthread_mutex_init(&d->call_lock, NULL);
 	pthread_mutex_init(&d->sess_lock, NULL);
 	return d;
@@ -73,7 +75,8 @@ device_unref(device *d)
 		return;
 	if (d->sess != NULL)
 		session_unref(d, d->sess);
-	engine_release(d);
+	if (d->ops->release != NULL)
+		d->ops->release(d);
 	pthread_mutex_destroy(&d->call_lock);
 	pthread_mutex_destroy(&d->sess_lock);
 	dev_config_free(&d->cfg);
@@ -153,15 +156,6 @@ device_leave(device *d)
 
 /* ----------------------------------------------------------- sessions */
 
-static void
-session_close(device *d, dev_session *s)
-{
-	if (d->cfg.kind == DEV_ENGINE)
-		engine_close(s);
-	else
-		provider_close(s);
-}
-
 void
 session_unref(device *d, dev_session *s)
 {
@@ -179,7 +173,7 @@ session_unref(device *d, dev_session *s)
 		return;
 	if (device_enter(d, &ignored) != VDKIM_OK)
 		return; /* a hung device: leak the session, do not hang too */
-	session_close(d, s);
+	d->ops->close(s);
 	device_leave(d);
 	free(s);
 }
@@ -208,10 +202,9 @@ device_session(device *d, dev_session **out, vdkim_error *err)
 	s->pid = pid;
 	rc = device_enter(d, err);
 	if (rc == VDKIM_OK) {
-		rc = d->cfg.kind == DEV_ENGINE ? engine_open(d, s, err) :
-		    provider_open(d, s, err);
+		rc = d->ops->open(d, s, err);
 		if (rc != VDKIM_OK)
-			session_close(d, s); /* what was opened of it */
+			d->ops->close(s); /* what was opened of it */
 		device_leave(d);
 	}
 	if (rc != VDKIM_OK) {
@@ -225,6 +218,13 @@ device_session(device *d, dev_session **out, vdkim_error *err)
 	*out = s;
 	pthread_mutex_unlock(&d->sess_lock);
 	return VDKIM_OK;
+}
+
+vdkim_rc
+device_load_key(device *d, dev_session *s, const char *uri, EVP_PKEY **out,
+    vdkim_error *err)
+{
+	return d->ops->load_key(d, s, uri, out, err);
 }
 
 void

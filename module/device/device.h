@@ -30,6 +30,9 @@
 
 typedef enum dev_kind { DEV_PROVIDER = 1, DEV_ENGINE = 2 } dev_kind;
 
+/* A kind of device, as device.c reaches it (device_backend.h). */
+typedef struct device_ops device_ops;
+
 /* What the config says about one device; strings are owned. */
 typedef struct dev_config {
 	char *name;
@@ -64,26 +67,17 @@ typedef struct dev_session {
 typedef struct device {
 	atomic_int refs;
 	dev_config cfg;
+	const device_ops *ops;  /* the backend of cfg.kind */
 	/* Held around every call into a serialised device. */
 	pthread_mutex_t call_lock;
 	/* Guards sess. */
 	pthread_mutex_t sess_lock;
 	dev_session *sess;      /* this process's current session or NULL */
-	/*
-	 * Engine path: OpenSSL cannot load a second instance of a dynamic
-	 * engine into a process while one exists (nor in a child while the
-	 * parent's copy does), so the instance outlives sessions: a new
-	 * session (after a failure, or in a forked child) reuses it.  Each
-	 * session holds the instance's only functional reference (keys do
-	 * not: device_engine.c), so once every key has let go of a retired
-	 * session, ENGINE_finish shuts libp11 down and the next session's
-	 * ENGINE_init starts it again with fresh slots and object handles:
-	 * a token that comes back is used again without a restart.  libp11
-	 * notices a fork itself and starts its PKCS#11 module again in the
-	 * child; the parent's key handles are never used there.
-	 */
-	void *engine;           /* ENGINE *, initialised */
-	pid_t engine_pid;       /* the process that made it */
+	/* What the backend keeps per device beyond sessions, and the
+	 * process that made it (the engine's instance: device_engine.c);
+	 * device.c never reads it. */
+	void *backend_state;
+	pid_t backend_pid;
 } device;
 
 device *device_new(dev_config *cfg); /* takes cfg's strings */
@@ -140,18 +134,12 @@ void device_credentials_free(device_credentials *c);
 vdkim_rc device_fail(const device *d, vdkim_error *err, vdkim_rc dflt,
     const char *what);
 
-/* The backends (device_provider.c, device_engine.c). */
-vdkim_rc provider_open(device *d, dev_session *s, vdkim_error *err);
-void provider_close(dev_session *s);
-vdkim_rc provider_load_key(device *d, dev_session *s, const char *uri,
+/* Loads the private key at uri in session s, through the device's
+ * backend; call between device_enter and device_leave. */
+vdkim_rc device_load_key(device *d, dev_session *s, const char *uri,
     EVP_PKEY **out, vdkim_error *err);
-vdkim_rc engine_open(device *d, dev_session *s, vdkim_error *err);
-void engine_close(dev_session *s);
-/* Frees the device's engine instance (device_unref). */
-void engine_release(device *d);
-vdkim_rc engine_load_key(device *d, dev_session *s, const char *uri,
-    EVP_PKEY **out, vdkim_error *err);
-/* 1 when this build has the ENGINE path. */
+
+/* 1 when this build has the ENGINE path (device_engine.c). */
 int engine_supported(void);
 
 #endif

@@ -11,6 +11,18 @@
  * private instance loaded through "dynamic" with LIST_ADD=0, so it is not
  * in the list, is never shared with an engine the host configured, and is
  * never made a default for any algorithm (the host's TLS is untouched).
+ *
+ * The instance is the device's, not a session's (d->backend_state):
+ * OpenSSL cannot load a second instance of a dynamic engine into a process
+ * while one exists (nor in a child while the parent's copy does), so the
+ * instance outlives sessions: a new session (after a failure, or in a
+ * forked child) reuses it.  Each session holds the instance's only
+ * functional reference (keys do not: engine_load_key), so once every key
+ * has let go of a retired session, ENGINE_finish shuts libp11 down and the
+ * next session's ENGINE_init starts it again with fresh slots and object
+ * handles: a token that comes back is used again without a restart.
+ * libp11 notices a fork itself and starts its PKCS#11 module again in the
+ * child; the parent's key handles are never used there.
  */
 #define OPENSSL_SUPPRESS_DEPRECATED 1
 
@@ -23,7 +35,7 @@
 #include <openssl/err.h>
 #include <openssl/opensslconf.h>
 
-#include "device.h"
+#include "device_backend.h"
 #include "error.h"
 
 #if defined(VDKIM_ENGINE) && VDKIM_ENGINE && !defined(OPENSSL_NO_ENGINE) && \
@@ -69,7 +81,7 @@ run_cmd(ENGINE *e, const char *cmd)
 	return ENGINE_ctrl_cmd_string(e, name, colon + 1, 0);
 }
 
-vdkim_rc
+static vdkim_rc
 engine_open(device *d, dev_session *s, vdkim_error *err)
 {
 	char dir[512];
@@ -78,17 +90,17 @@ engine_open(device *d, dev_session *s, vdkim_error *err)
 	vdkim_rc code = VDKIM_EDEV_UNAVAILABLE;
 	const char *what;
 
-	if (d->engine != NULL) {
-		/* The kept instance (device.h).  When no session holds it,
+	if (d->backend_state != NULL) {
+		/* The kept instance (above).  When no session holds it,
 		 * its functional count is 0 (engine_load_key keeps keys from
 		 * holding it) and this starts libp11 afresh: module, slots,
 		 * token, login and object handles are looked up again, which
 		 * is how a token that came back is found. */
 		ERR_clear_error();
-		if (!ENGINE_init(d->engine))
+		if (!ENGINE_init(d->backend_state))
 			return device_fail(d, err, VDKIM_EDEV_UNAVAILABLE,
 			    "initialising the engine");
-		s->engine = d->engine;
+		s->engine = d->backend_state;
 		return VDKIM_OK;
 	}
 	ERR_clear_error();
@@ -127,8 +139,8 @@ engine_open(device *d, dev_session *s, vdkim_error *err)
 	}
 	/* The structural reference is the device's (engine_release), the
 	 * functional one the session's (engine_close). */
-	d->engine = e;
-	d->engine_pid = getpid();
+	d->backend_state = e;
+	d->backend_pid = getpid();
 	s->engine = e;
 	return VDKIM_OK;
 fail:
@@ -136,7 +148,7 @@ fail:
 	return device_fail(d, err, code, what);
 }
 
-void
+static void
 engine_close(dev_session *s)
 {
 	if (s->engine != NULL)
@@ -144,19 +156,19 @@ engine_close(dev_session *s)
 	s->engine = NULL;
 }
 
-void
+static void
 engine_release(device *d)
 {
-	ENGINE *e = d->engine;
+	ENGINE *e = d->backend_state;
 
 	/* A child leaves the parent's instance alone, as with sessions. */
-	if (e == NULL || d->engine_pid != getpid())
+	if (e == NULL || d->backend_pid != getpid())
 		return;
 	ENGINE_free(e);
-	d->engine = NULL;
+	d->backend_state = NULL;
 }
 
-vdkim_rc
+static vdkim_rc
 engine_load_key(device *d, dev_session *s, const char *uri, EVP_PKEY **out,
     vdkim_error *err)
 {
@@ -199,6 +211,10 @@ engine_load_key(device *d, dev_session *s, const char *uri, EVP_PKEY **out,
 	return VDKIM_OK;
 }
 
+const device_ops device_engine_ops = {
+	engine_open, engine_close, engine_load_key, engine_release
+};
+
 #else /* no ENGINE path in this build */
 
 int
@@ -207,7 +223,7 @@ engine_supported(void)
 	return 0;
 }
 
-vdkim_rc
+static vdkim_rc
 engine_open(device *d, dev_session *s, vdkim_error *err)
 {
 	(void)s;
@@ -216,19 +232,13 @@ engine_open(device *d, dev_session *s, vdkim_error *err)
 	    "without ENGINEs); use an openssl-provider", d->cfg.name);
 }
 
-void
+static void
 engine_close(dev_session *s)
 {
 	(void)s;
 }
 
-void
-engine_release(device *d)
-{
-	(void)d;
-}
-
-vdkim_rc
+static vdkim_rc
 engine_load_key(device *d, dev_session *s, const char *uri, EVP_PKEY **out,
     vdkim_error *err)
 {
@@ -236,5 +246,9 @@ engine_load_key(device *d, dev_session *s, const char *uri, EVP_PKEY **out,
 	*out = NULL;
 	return engine_open(d, s, err);
 }
+
+const device_ops device_engine_ops = {
+	engine_open, engine_close, engine_load_key, NULL
+};
 
 #endif

@@ -20,10 +20,10 @@
 #include <openssl/store.h>
 #include <openssl/ui.h>
 
-#include "device.h"
+#include "device_backend.h"
 #include "error.h"
 
-vdkim_rc
+static vdkim_rc
 provider_open(device *d, dev_session *s, vdkim_error *err)
 {
 	ERR_clear_error();
@@ -49,7 +49,7 @@ provider_open(device *d, dev_session *s, vdkim_error *err)
 	return VDKIM_OK;
 }
 
-void
+static void
 provider_close(dev_session *s)
 {
 	for (size_t i = 0; i < sizeof(s->prov) / sizeof(s->prov[0]); i++)
@@ -59,7 +59,7 @@ provider_close(dev_session *s)
 	s->libctx = NULL;
 }
 
-vdkim_rc
+static vdkim_rc
 provider_load_key(device *d, dev_session *s, const char *uri,
     EVP_PKEY **out, vdkim_error *err)
 {
@@ -102,3 +102,8 @@ provider_load_key(device *d, dev_session *s, const char *uri,
 	}
 	return VDKIM_OK;
 }
+
+/* A provider keeps nothing beyond its sessions: no release. */
+const device_ops device_provider_ops = {
+	provider_open, provider_close, provider_load_key, NULL
+};

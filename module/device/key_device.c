@@ -150,9 +150,7 @@ open_handle(struct dev_key *dk, vdkim_error *err)
 		session_unref(d, s);
 		return rc;
 	}
-	rc = d->cfg.kind == DEV_ENGINE ?
-	    engine_load_key(d, s, dk->uri, &pkey, err) :
-	    provider_load_key(d, s, dk->uri, &pkey, err);
+	rc = device_load_key(d, s, dk->uri, &pkey, err);
 	if (rc == VDKIM_OK)
 		rc = check_identity(dk, pkey, err);
 	if (rc == VDKIM_OK)
@@ -250,10 +248,12 @@ after_failure(struct dev_key *dk, dev_session *s, const vdkim_error *err)
 	pthread_mutex_unlock(&dk->lock);
 }
 
-vdkim_rc
-dev_key_sign(struct dev_key *dk, const unsigned char *digest, size_t dlen,
+/* key_backend.sign */
+static vdkim_rc
+dev_key_sign(void *key_ctx, const unsigned char *digest, size_t dlen,
     unsigned char *sig, size_t *siglen, vdkim_error *err)
 {
+	struct dev_key *dk = key_ctx;
 	device *d = dk->dev;
 	EVP_PKEY_CTX *ctx = NULL;
 	dev_session *s = NULL;
@@ -285,9 +285,12 @@ dev_key_sign(struct dev_key *dk, const unsigned char *digest, size_t dlen,
 	return rc;
 }
 
-void
-dev_key_free(struct dev_key *dk)
+/* key_backend.free */
+static void
+dev_key_free(void *ctx)
 {
+	struct dev_key *dk = ctx;
+
 	if (dk == NULL)
 		return;
 	drop_handle(dk, 0);
@@ -299,23 +302,39 @@ dev_key_free(struct dev_key *dk)
 	free(dk);
 }
 
+/* key_backend.name */
+static const char *
+dev_key_name(const void *ctx)
+{
+	const struct dev_key *dk = ctx;
+
+	return dk->dev->cfg.name;
+}
+
+/* How the engine's key reaches a device key. */
+static const key_backend dev_key_backend = {
+	dev_key_sign, dev_key_free, dev_key_name
+};
+
 vdkim_rc
 key_device_open(device *d, const char *uri, vdkim_key **out,
     vdkim_error *err)
 {
-	vdkim_key *key = calloc(1, sizeof(*key));
 	struct dev_key *dk = calloc(1, sizeof(*dk));
+	vdkim_key *key;
 	const unsigned char *p;
 	vdkim_rc rc;
 
-	if (key == NULL || dk == NULL || (dk->uri = strdup(uri)) == NULL) {
-		free(key);
+	if (dk == NULL || (dk->uri = strdup(uri)) == NULL) {
 		free(dk);
 		return vdkim_fail(err, VDKIM_ENOMEM, "out of memory");
 	}
-	atomic_init(&key->refs, 1);
-	key->type = VDKIM_KEY_RSA;
-	key->dev = dk;
+	rc = key_new_external(&dev_key_backend, dk, &key, err);
+	if (rc != VDKIM_OK) {
+		free(dk->uri);
+		free(dk);
+		return rc;
+	}
 	dk->dev = device_ref(d);
 	dk->pid = getpid();
 	pthread_mutex_init(&dk->lock, NULL);
@@ -348,9 +367,9 @@ vdkim_rc
 key_device_set_fallback(vdkim_key *key, vdkim_key *fallback,
     vdkim_error *err)
 {
-	struct dev_key *dk = key->dev;
+	struct dev_key *dk = key_external_ctx(key, &dev_key_backend);
 
-	if (dk == NULL || fallback->dev != NULL)
+	if (dk == NULL || key_is_external(fallback))
 		return vdkim_fail(err, VDKIM_EINVAL, "a fallback key is a "
 		    "software key given to a device key");
 	if (dk->pub_der != NULL && same_public(dk, fallback->pkey) != 1)
@@ -365,5 +384,6 @@ key_device_set_fallback(vdkim_key *key, vdkim_key *fallback,
 const char *
 key_device_name(const vdkim_key *key)
 {
-	return key->dev != NULL ? key->dev->dev->cfg.name : NULL;
+	return key_external_ctx(key, &dev_key_backend) != NULL ?
+	    key_holder_name(key) : NULL;
 }

@@ -8,8 +8,6 @@
 #include "device.h"
 #include "key.h"
 
-struct dev_key;
-
 /*
  * Opens the key at uri in device d.  Unless memory runs out, *out is a
  * key even when the device cannot be reached now: it recovers by itself
@@ -29,11 +27,7 @@ vdkim_rc key_device_open(device *d, const char *uri, vdkim_key **out,
 vdkim_rc key_device_set_fallback(vdkim_key *key, vdkim_key *fallback,
     vdkim_error *err);
 
-/* The device's name, or NULL for a software key. */
+/* The device's name, or NULL for a key no device holds. */
 const char *key_device_name(const vdkim_key *key);
-
-vdkim_rc dev_key_sign(struct dev_key *dk, const unsigned char *digest,
-    size_t dlen, unsigned char *sig, size_t *siglen, vdkim_error *err);
-void dev_key_free(struct dev_key *dk);
 
 #endif

@@ -23,7 +23,6 @@
 #include "base64.h"
 #include "error.h"
 #include "key.h"
-#include "key_device.h"
 
 #define KEY_FILE_MAX (64 * 1024)
 
@@ -314,7 +313,7 @@ vdkim_key_private_pem(const vdkim_key *key, char **pem, size_t *len,
 	char *data;
 	long n;
 
-	if (key->dev != NULL)
+	if (key->backend != NULL)
 		return vdkim_fail(err, VDKIM_EKEY, "the key is held by a "
 		    "device and never leaves it");
 	bio = BIO_new(BIO_s_secmem());
@@ -387,8 +386,9 @@ key_sign_digest(const vdkim_key *key, const unsigned char *digest,
 {
 	vdkim_rc rc = VDKIM_OK;
 
-	if (key->dev != NULL)
-		return dev_key_sign(key->dev, digest, dlen, sig, siglen, err);
+	if (key->backend != NULL)
+		return key->backend->sign(key->backend_ctx, digest, dlen, sig,
+		    siglen, err);
 	*siglen = KEY_MAX_SIG_BYTES;
 	if (key->type == VDKIM_KEY_RSA) {
 		EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_dup(key->rsa_tmpl);
@@ -409,6 +409,41 @@ key_sign_digest(const vdkim_key *key, const unsigned char *digest,
 		EVP_MD_CTX_free(md);
 	}
 	return rc;
+}
+
+vdkim_rc
+key_new_external(const key_backend *backend, void *ctx, vdkim_key **out,
+    vdkim_error *err)
+{
+	vdkim_key *key = calloc(1, sizeof(*key));
+
+	if (key == NULL)
+		return vdkim_fail(err, VDKIM_ENOMEM, "out of memory");
+	atomic_init(&key->refs, 1);
+	key->type = VDKIM_KEY_RSA;
+	key->backend = backend;
+	key->backend_ctx = ctx;
+	*out = key;
+	return VDKIM_OK;
+}
+
+void *
+key_external_ctx(const vdkim_key *key, const key_backend *backend)
+{
+	return key->backend == backend ? key->backend_ctx : NULL;
+}
+
+int
+key_is_external(const vdkim_key *key)
+{
+	return key->backend != NULL;
+}
+
+const char *
+key_holder_name(const vdkim_key *key)
+{
+	return key->backend != NULL ? key->backend->name(key->backend_ctx) :
+	    NULL;
 }
 
 vdkim_key_type
@@ -449,7 +484,8 @@ vdkim_key_unref(vdkim_key *key)
 {
 	if (key == NULL || atomic_fetch_sub(&key->refs, 1) != 1)
 		return;
-	dev_key_free(key->dev);
+	if (key->backend != NULL)
+		key->backend->free(key->backend_ctx);
 	EVP_PKEY_CTX_free(key->rsa_tmpl);
 	EVP_MD_CTX_free(key->ed_tmpl);
 	EVP_PKEY_free(key->pkey);

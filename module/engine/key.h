@@ -13,6 +13,21 @@
 
 #include "vdkim/dkim.h"
 
+/*
+ * A key whose private half is held elsewhere (a device: key_device.c, in
+ * the layer above).  The engine signs with it and frees it only through
+ * this table, so it never needs to know what holds it.
+ */
+typedef struct key_backend {
+	/* As key_sign_digest, with the backend's context. */
+	vdkim_rc (*sign)(void *ctx, const unsigned char *digest, size_t dlen,
+	    unsigned char *sig, size_t *siglen, vdkim_error *err);
+	/* Frees the context (the key's last reference went). */
+	void (*free)(void *ctx);
+	/* What holds the key, for messages (a device's name). */
+	const char *(*name)(const void *ctx);
+} key_backend;
+
 struct vdkim_key {
 	atomic_int refs;
 	EVP_PKEY *pkey;
@@ -27,10 +42,11 @@ struct vdkim_key {
 	vdkim_key_type type;
 	unsigned bits;
 	char warning[160]; /* empty when there is nothing to say */
-	/* A key held by a device (key_device.c): pkey is then only its
-	 * public half (NULL until the device was first reached), and
-	 * signing goes through the device. */
-	struct dev_key *dev;
+	/* A key held elsewhere (key_backend): pkey is then only its public
+	 * half (NULL until the holder was first reached), and signing goes
+	 * through the backend.  NULL for a software key. */
+	const key_backend *backend;
+	void *backend_ctx;
 };
 
 /* The largest signature any accepted key makes (RSA-4096). */
@@ -52,5 +68,20 @@ vdkim_rc key_check_pkey(EVP_PKEY *pkey, const char *label,
 /* Wraps an EVP_PKEY (taking ownership) after checking type and size. */
 vdkim_rc key_from_pkey(EVP_PKEY *pkey, const char *label, vdkim_key **out,
     vdkim_error *err);
+
+/*
+ * A key held elsewhere: signing and freeing go to backend, with ctx, which
+ * the key owns once this succeeds (on failure the caller still does).  It
+ * is taken for RSA with no public half until the caller fills them in
+ * (pkey, then key_check_pkey).
+ */
+vdkim_rc key_new_external(const key_backend *backend, void *ctx,
+    vdkim_key **out, vdkim_error *err);
+/* The backend's context when key is held by backend, else NULL. */
+void *key_external_ctx(const vdkim_key *key, const key_backend *backend);
+/* 1 when the key's private half is held elsewhere. */
+int key_is_external(const vdkim_key *key);
+/* What holds the key (its backend's name), or NULL for a software key. */
+const char *key_holder_name(const vdkim_key *key);
 
 #endif

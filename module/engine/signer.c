@@ -20,7 +20,7 @@
 #include "header_fields.h"
 #include "identity.h"
 #include "key.h"
-#include "msg_split.h"
+#include "msg_stream.h"
 #include "sig_fold.h"
 #include "signer_header.h"
 #include "strbuf.h"
@@ -60,15 +60,11 @@ typedef struct sig_job {
 	size_t result_len;
 } sig_job;
 
-enum signer_state { S_NEW, S_HEADERS, S_BODY, S_DONE, S_FAILED };
-
 struct vdkim_signer {
-	enum signer_state state;
+	msg_stream ms;      /* call order, body hashes, raw input */
 	size_t njobs;
 	sig_job jobs[VDKIM_MAX_SIGNATURES];
 	header_fields hf;
-	body_set bodies;
-	msg_split split;
 	int lacked_final_eol;
 };
 
@@ -248,25 +244,6 @@ job_init(sig_job *j, const vdkim_sig_spec *spec, vdkim_error *err)
 
 /* ---------------------------------------------------- the streaming API */
 
-static vdkim_rc
-fail_state(vdkim_signer *s, vdkim_error *err, const char *call)
-{
-	if (s->state == S_FAILED)
-		return vdkim_fail(err, VDKIM_ESTATE, "%s: the signer has "
-		    "already failed on this message", call);
-	return vdkim_fail(err, VDKIM_ESTATE, "%s called out of order",
-	    call);
-}
-
-/* Marks the signer failed when rc is an error; returns rc. */
-static vdkim_rc
-track(vdkim_signer *s, vdkim_rc rc)
-{
-	if (rc != VDKIM_OK)
-		s->state = S_FAILED;
-	return rc;
-}
-
 vdkim_rc
 vdkim_signer_new(vdkim_signer **out, vdkim_error *err)
 {
@@ -278,8 +255,7 @@ vdkim_signer_new(vdkim_signer **out, vdkim_error *err)
 	if (s == NULL)
 		return vdkim_fail(err, VDKIM_ENOMEM, "out of memory");
 	header_fields_init(&s->hf);
-	body_set_init(&s->bodies);
-	s->state = S_NEW;
+	msg_stream_init(&s->ms, "signer");
 	*out = s;
 	return VDKIM_OK;
 }
@@ -292,8 +268,8 @@ vdkim_signer_add(vdkim_signer *s, const vdkim_sig_spec *spec,
 
 	if (s == NULL || spec == NULL)
 		return vdkim_fail(err, VDKIM_EINVAL, "no signer or spec");
-	if (s->state != S_NEW)
-		return fail_state(s, err, "vdkim_signer_add");
+	if (s->ms.phase != MSG_NEW)
+		return msg_stream_refuse(&s->ms, "vdkim_signer_add", err);
 	if (s->njobs == VDKIM_MAX_SIGNATURES)
 		return vdkim_fail(err, VDKIM_ELIMIT, "at most %d signatures "
 		    "per message", VDKIM_MAX_SIGNATURES);
@@ -313,13 +289,15 @@ vdkim_rc
 vdkim_signer_header(vdkim_signer *s, const char *field, size_t len,
     vdkim_error *err)
 {
+	vdkim_rc rc;
+
 	if (s == NULL || field == NULL)
 		return vdkim_fail(err, VDKIM_EINVAL, "no signer or field");
-	if (s->state == S_NEW)
-		s->state = S_HEADERS;
-	if (s->state != S_HEADERS)
-		return fail_state(s, err, "vdkim_signer_header");
-	return track(s, header_fields_add(&s->hf, field, len, err));
+	rc = msg_stream_header_turn(&s->ms, "vdkim_signer_header", err);
+	if (rc != VDKIM_OK)
+		return rc;
+	return msg_stream_track(&s->ms, header_fields_add(&s->hf, field, len,
+	    err));
 }
 
 vdkim_rc
@@ -339,25 +317,29 @@ signer_take_header(vdkim_signer *s, header_fields *hf, vdkim_error *err)
 vdkim_rc
 vdkim_signer_eoh(vdkim_signer *s, vdkim_error *err)
 {
+	vdkim_rc rc;
+
 	if (s == NULL)
 		return vdkim_fail(err, VDKIM_EINVAL, "no signer");
-	if (s->state != S_NEW && s->state != S_HEADERS)
-		return fail_state(s, err, "vdkim_signer_eoh");
+	rc = msg_stream_eoh_turn(&s->ms, "vdkim_signer_eoh", err);
+	if (rc != VDKIM_OK)
+		return rc;
 	if (s->njobs == 0)
-		return track(s, vdkim_fail(err, VDKIM_ESTATE,
+		return msg_stream_track(&s->ms, vdkim_fail(err, VDKIM_ESTATE,
 		    "no signature was requested (vdkim_signer_add)"));
 	if (header_fields_count(&s->hf, "From", 4) == 0)
-		return track(s, vdkim_fail(err, VDKIM_ESYNTAX, "the message "
+		return msg_stream_track(&s->ms, vdkim_fail(err, VDKIM_ESYNTAX,
+		    "the message "
 		    "has no From: header field, which DKIM must sign "
 		    "(RFC 6376 5.4)"));
 	for (size_t i = 0; i < s->njobs; i++) {
 		sig_job *j = &s->jobs[i];
-		j->body_idx = body_set_get(&s->bodies, j->bcanon, -1);
+		j->body_idx = body_set_get(&s->ms.bodies, j->bcanon, -1);
 		if (j->body_idx < 0)
-			return track(s, vdkim_fail(err, VDKIM_ENOMEM,
-			    "out of memory"));
+			return msg_stream_track(&s->ms, vdkim_fail(err,
+			    VDKIM_ENOMEM, "out of memory"));
 	}
-	s->state = S_BODY;
+	msg_stream_to_body(&s->ms);
 	return VDKIM_OK;
 }
 
@@ -367,34 +349,24 @@ vdkim_signer_body(vdkim_signer *s, const void *data, size_t len,
 {
 	if (s == NULL || (data == NULL && len > 0))
 		return vdkim_fail(err, VDKIM_EINVAL, "no signer or data");
-	if (s->state != S_BODY)
-		return fail_state(s, err, "vdkim_signer_body");
-	if (body_set_update(&s->bodies, data, len) != 0)
-		return track(s, vdkim_fail(err, VDKIM_ECRYPTO,
-		    "hashing the body failed"));
-	return VDKIM_OK;
+	return msg_stream_body(&s->ms, data, len, "vdkim_signer_body", err);
+}
+
+/* Raw input's header fields go through the same checks as the caller's. */
+static vdkim_rc
+raw_header(void *signer, const char *field, size_t len, vdkim_error *err)
+{
+	return vdkim_signer_header(signer, field, len, err);
 }
 
 static vdkim_rc
-split_header(void *ctx, const char *field, size_t len, vdkim_error *err)
+raw_eoh(void *signer, vdkim_error *err)
 {
-	return vdkim_signer_header(ctx, field, len, err);
+	return vdkim_signer_eoh(signer, err);
 }
 
-static vdkim_rc
-split_eoh(void *ctx, vdkim_error *err)
-{
-	return vdkim_signer_eoh(ctx, err);
-}
-
-static vdkim_rc
-split_body(void *ctx, const void *data, size_t len, vdkim_error *err)
-{
-	return vdkim_signer_body(ctx, data, len, err);
-}
-
-static const msg_split_ops signer_split_ops = {
-	split_header, split_eoh, split_body
+static const msg_stream_owner signer_input = {
+	raw_header, raw_eoh, "vdkim_signer_body"
 };
 
 vdkim_rc
@@ -403,12 +375,8 @@ vdkim_signer_message(vdkim_signer *s, const void *data, size_t len,
 {
 	if (s == NULL || (data == NULL && len > 0))
 		return vdkim_fail(err, VDKIM_EINVAL, "no signer or data");
-	if (s->split.ops == NULL) {
-		if (s->state != S_NEW)
-			return fail_state(s, err, "vdkim_signer_message");
-		msg_split_init(&s->split, &signer_split_ops, s);
-	}
-	return track(s, msg_split_feed(&s->split, data, len, err));
+	return msg_stream_feed(&s->ms, &signer_input, s, data, len,
+	    "vdkim_signer_message", err);
 }
 
 /* --------------------------------------------------- building the field */
@@ -544,7 +512,7 @@ to_message_eol(char *text, size_t *len, int crlf)
 static vdkim_rc
 make_signature(vdkim_signer *s, sig_job *j, vdkim_error *err)
 {
-	const body_hash *bh = s->bodies.h[j->body_idx];
+	const body_hash *bh = s->ms.bodies.h[j->body_idx];
 	time_t now = j->now ? j->now : time(NULL);
 	unsigned char digest[EVP_MAX_MD_SIZE], sig[KEY_MAX_SIG_BYTES];
 	char b64[KEY_MAX_SIG_BYTES * 2];
@@ -590,36 +558,29 @@ vdkim_signer_eom(vdkim_signer *s, vdkim_error *err)
 
 	if (s == NULL)
 		return vdkim_fail(err, VDKIM_EINVAL, "no signer");
-	if (s->split.ops != NULL && s->state != S_FAILED) {
-		rc = track(s, msg_split_finish(&s->split, err));
-		if (rc != VDKIM_OK)
-			return rc;
-	}
-	if (s->state != S_BODY)
-		return fail_state(s, err, "vdkim_signer_eom");
-	s->lacked_final_eol = body_set_lacked_final_eol(&s->bodies);
-	if (body_set_final(&s->bodies) != 0)
-		return track(s, vdkim_fail(err, VDKIM_ECRYPTO,
-		    "hashing the body failed"));
+	rc = msg_stream_eom(&s->ms, "vdkim_signer_eom", err);
+	if (rc != VDKIM_OK)
+		return rc;
+	s->lacked_final_eol = body_set_lacked_final_eol(&s->ms.bodies);
 	for (size_t i = 0; i < s->njobs; i++) {
 		rc = make_signature(s, &s->jobs[i], err);
 		if (rc != VDKIM_OK)
-			return track(s, rc);
+			return msg_stream_track(&s->ms, rc);
 	}
-	s->state = S_DONE;
+	msg_stream_done(&s->ms);
 	return VDKIM_OK;
 }
 
 size_t
 vdkim_signer_count(const vdkim_signer *s)
 {
-	return s != NULL && s->state == S_DONE ? s->njobs : 0;
+	return s != NULL && s->ms.phase == MSG_DONE ? s->njobs : 0;
 }
 
 const char *
 vdkim_signer_result(const vdkim_signer *s, size_t i, size_t *len)
 {
-	if (s == NULL || s->state != S_DONE || i >= s->njobs)
+	if (s == NULL || s->ms.phase != MSG_DONE || i >= s->njobs)
 		return NULL;
 	if (len != NULL)
 		*len = s->jobs[i].result_len;
@@ -646,7 +607,6 @@ vdkim_signer_free(vdkim_signer *s)
 	for (size_t i = 0; i < s->njobs; i++)
 		job_free(&s->jobs[i]);
 	header_fields_free(&s->hf);
-	body_set_free(&s->bodies);
-	msg_split_free(&s->split);
+	msg_stream_free(&s->ms);
 	free(s);
 }

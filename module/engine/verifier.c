@@ -22,7 +22,7 @@
 #include "header_fields.h"
 #include "key.h"
 #include "key_record.h"
-#include "msg_split.h"
+#include "msg_stream.h"
 #include "tag_list.h"
 
 #define TXT_MAX 8192
@@ -45,16 +45,12 @@ typedef struct sig_check {
 	long blen;
 } sig_check;
 
-enum verifier_state { V_HEADERS, V_BODY, V_DONE, V_FAILED };
-
 struct vdkim_verifier {
-	enum verifier_state state;
+	msg_stream ms;      /* call order, body hashes, raw input */
 	vdkim_txt_lookup_fn lookup;
 	void *lookup_ctx;
 	time_t now;
 	header_fields hf;
-	body_set bodies;
-	msg_split split;
 	size_t nsigs;
 	sig_check sigs[VDKIM_MAX_VERIFY + 1];
 };
@@ -339,7 +335,7 @@ parse_signature(vdkim_verifier *v, sig_check *c)
 		    c->bhlen != 32 ? "bh=" : "b=");
 		goto out;
 	}
-	c->body_idx = body_set_get(&v->bodies, c->bcanon, c->limit);
+	c->body_idx = body_set_get(&v->ms.bodies, c->bcanon, c->limit);
 	if (c->body_idx < 0)
 		set_result(c, VDKIM_RES_TEMPERROR, VDKIM_R_INTERNAL,
 		    "out of memory");
@@ -490,7 +486,7 @@ fetch_key(vdkim_verifier *v, sig_check *c, key_record *rec)
 static void
 check_signature(vdkim_verifier *v, sig_check *c)
 {
-	const body_hash *bh = v->bodies.h[c->body_idx];
+	const body_hash *bh = v->ms.bodies.h[c->body_idx];
 	unsigned char digest[EVP_MAX_MD_SIZE];
 	unsigned dlen = 0;
 	key_record rec;
@@ -536,7 +532,7 @@ vdkim_verifier_new(vdkim_txt_lookup_fn lookup, void *lookup_ctx,
 	v->lookup = lookup ? lookup : vdkim_dns_txt_lookup;
 	v->lookup_ctx = lookup_ctx;
 	header_fields_init(&v->hf);
-	body_set_init(&v->bodies);
+	msg_stream_init(&v->ms, "verifier");
 	*out = v;
 	return VDKIM_OK;
 }
@@ -547,41 +543,31 @@ vdkim_verifier_set_time(vdkim_verifier *v, time_t now)
 	v->now = now;
 }
 
-static vdkim_rc
-v_fail_state(vdkim_verifier *v, vdkim_error *err, const char *call)
-{
-	if (v->state == V_FAILED)
-		return vdkim_fail(err, VDKIM_ESTATE, "%s: the verifier has "
-		    "already failed on this message", call);
-	return vdkim_fail(err, VDKIM_ESTATE, "%s called out of order", call);
-}
-
-static vdkim_rc
-v_track(vdkim_verifier *v, vdkim_rc rc)
-{
-	if (rc != VDKIM_OK)
-		v->state = V_FAILED;
-	return rc;
-}
-
 vdkim_rc
 vdkim_verifier_header(vdkim_verifier *v, const char *field, size_t len,
     vdkim_error *err)
 {
+	vdkim_rc rc;
+
 	if (v == NULL || field == NULL)
 		return vdkim_fail(err, VDKIM_EINVAL, "no verifier or field");
-	if (v->state != V_HEADERS)
-		return v_fail_state(v, err, "vdkim_verifier_header");
-	return v_track(v, header_fields_add(&v->hf, field, len, err));
+	rc = msg_stream_header_turn(&v->ms, "vdkim_verifier_header", err);
+	if (rc != VDKIM_OK)
+		return rc;
+	return msg_stream_track(&v->ms, header_fields_add(&v->hf, field, len,
+	    err));
 }
 
 vdkim_rc
 vdkim_verifier_eoh(vdkim_verifier *v, vdkim_error *err)
 {
+	vdkim_rc rc;
+
 	if (v == NULL)
 		return vdkim_fail(err, VDKIM_EINVAL, "no verifier");
-	if (v->state != V_HEADERS)
-		return v_fail_state(v, err, "vdkim_verifier_eoh");
+	rc = msg_stream_eoh_turn(&v->ms, "vdkim_verifier_eoh", err);
+	if (rc != VDKIM_OK)
+		return rc;
 	for (size_t i = 0; i < v->hf.n; i++) {
 		sig_check *c;
 
@@ -601,7 +587,7 @@ vdkim_verifier_eoh(vdkim_verifier *v, vdkim_error *err)
 		}
 		parse_signature(v, c);
 	}
-	v->state = V_BODY;
+	msg_stream_to_body(&v->ms);
 	return VDKIM_OK;
 }
 
@@ -611,34 +597,24 @@ vdkim_verifier_body(vdkim_verifier *v, const void *data, size_t len,
 {
 	if (v == NULL || (data == NULL && len > 0))
 		return vdkim_fail(err, VDKIM_EINVAL, "no verifier or data");
-	if (v->state != V_BODY)
-		return v_fail_state(v, err, "vdkim_verifier_body");
-	if (body_set_update(&v->bodies, data, len) != 0)
-		return v_track(v, vdkim_fail(err, VDKIM_ECRYPTO,
-		    "hashing the body failed"));
-	return VDKIM_OK;
+	return msg_stream_body(&v->ms, data, len, "vdkim_verifier_body", err);
+}
+
+/* Raw input's header fields go through the same checks as the caller's. */
+static vdkim_rc
+raw_header(void *verifier, const char *field, size_t len, vdkim_error *err)
+{
+	return vdkim_verifier_header(verifier, field, len, err);
 }
 
 static vdkim_rc
-vsplit_header(void *ctx, const char *field, size_t len, vdkim_error *err)
+raw_eoh(void *verifier, vdkim_error *err)
 {
-	return vdkim_verifier_header(ctx, field, len, err);
+	return vdkim_verifier_eoh(verifier, err);
 }
 
-static vdkim_rc
-vsplit_eoh(void *ctx, vdkim_error *err)
-{
-	return vdkim_verifier_eoh(ctx, err);
-}
-
-static vdkim_rc
-vsplit_body(void *ctx, const void *data, size_t len, vdkim_error *err)
-{
-	return vdkim_verifier_body(ctx, data, len, err);
-}
-
-static const msg_split_ops verifier_split_ops = {
-	vsplit_header, vsplit_eoh, vsplit_body
+static const msg_stream_owner verifier_input = {
+	raw_header, raw_eoh, "vdkim_verifier_body"
 };
 
 vdkim_rc
@@ -647,12 +623,8 @@ vdkim_verifier_message(vdkim_verifier *v, const void *data, size_t len,
 {
 	if (v == NULL || (data == NULL && len > 0))
 		return vdkim_fail(err, VDKIM_EINVAL, "no verifier or data");
-	if (v->split.ops == NULL) {
-		if (v->state != V_HEADERS || v->hf.n > 0)
-			return v_fail_state(v, err, "vdkim_verifier_message");
-		msg_split_init(&v->split, &verifier_split_ops, v);
-	}
-	return v_track(v, msg_split_feed(&v->split, data, len, err));
+	return msg_stream_feed(&v->ms, &verifier_input, v, data, len,
+	    "vdkim_verifier_message", err);
 }
 
 vdkim_rc
@@ -662,33 +634,26 @@ vdkim_verifier_eom(vdkim_verifier *v, vdkim_error *err)
 
 	if (v == NULL)
 		return vdkim_fail(err, VDKIM_EINVAL, "no verifier");
-	if (v->split.ops != NULL && v->state != V_FAILED) {
-		rc = v_track(v, msg_split_finish(&v->split, err));
-		if (rc != VDKIM_OK)
-			return rc;
-	}
-	if (v->state != V_BODY)
-		return v_fail_state(v, err, "vdkim_verifier_eom");
-	if (body_set_final(&v->bodies) != 0)
-		return v_track(v, vdkim_fail(err, VDKIM_ECRYPTO,
-		    "hashing the body failed"));
+	rc = msg_stream_eom(&v->ms, "vdkim_verifier_eom", err);
+	if (rc != VDKIM_OK)
+		return rc;
 	for (size_t i = 0; i < v->nsigs; i++)
 		if (!v->sigs[i].done)
 			check_signature(v, &v->sigs[i]);
-	v->state = V_DONE;
+	msg_stream_done(&v->ms);
 	return VDKIM_OK;
 }
 
 size_t
 vdkim_verifier_count(const vdkim_verifier *v)
 {
-	return v != NULL && v->state == V_DONE ? v->nsigs : 0;
+	return v != NULL && v->ms.phase == MSG_DONE ? v->nsigs : 0;
 }
 
 const vdkim_sig_result *
 vdkim_verifier_result(const vdkim_verifier *v, size_t i)
 {
-	if (v == NULL || v->state != V_DONE || i >= v->nsigs)
+	if (v == NULL || v->ms.phase != MSG_DONE || i >= v->nsigs)
 		return NULL;
 	return &v->sigs[i].res;
 }
@@ -701,7 +666,6 @@ vdkim_verifier_free(vdkim_verifier *v)
 	for (size_t i = 0; i < v->nsigs; i++)
 		sig_check_free(&v->sigs[i]);
 	header_fields_free(&v->hf);
-	body_set_free(&v->bodies);
-	msg_split_free(&v->split);
+	msg_stream_free(&v->ms);
 	free(v);
 }

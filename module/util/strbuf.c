@@ -2,6 +2,8 @@
  * strbuf.c - growable strings.
  */
 #include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,27 +18,80 @@ sb_init(strbuf *sb)
 	sb->failed = 0;
 }
 
-int
-sb_reserve(strbuf *sb, size_t extra)
+/* No object may be larger than PTRDIFF_MAX (pointer differences within
+ * it would overflow); malloc refuses such sizes anyway. */
+#define STRBUF_MAX ((size_t)PTRDIFF_MAX)
+
+/* Grows the storage to hold extra more bytes and a NUL; -1 when that
+ * size is over STRBUF_MAX (or would wrap a size_t) or memory runs out. */
+static int
+grow(strbuf *sb, size_t extra)
 {
-	size_t ncap;
+	size_t need, ncap;
 	char *ns;
 
-	if (sb->failed)
-		return -1;
-	if (sb->len + extra + 1 <= sb->cap)
+	if (extra > STRBUF_MAX - 1 - sb->len)
+		return -1; /* len + extra + 1 too large, or wrapping */
+	need = sb->len + extra + 1;
+	if (need <= sb->cap)
 		return 0;
 	ncap = sb->cap ? sb->cap : 128;
-	while (ncap < sb->len + extra + 1)
-		ncap *= 2;
+	/* Doubling past STRBUF_MAX would be refused (or wrap): take just
+	 * what is needed then. */
+	while (ncap < need)
+		ncap = ncap > STRBUF_MAX / 2 ? need : ncap * 2;
 	ns = realloc(sb->s, ncap);
-	if (ns == NULL) {
-		sb->failed = 1;
+	if (ns == NULL)
 		return -1;
-	}
 	sb->s = ns;
 	sb->cap = ncap;
 	return 0;
+}
+
+int
+sb_reserve(strbuf *sb, size_t extra)
+{
+	if (sb->failed)
+		return -1;
+	if (grow(sb, extra) != 0) {
+		sb->failed = 1;
+		return -1;
+	}
+	return 0;
+}
+
+int
+sb_try_reserve(strbuf *sb, size_t extra)
+{
+	return sb->failed ? -1 : grow(sb, extra);
+}
+
+void
+sb_commit(strbuf *sb, size_t n)
+{
+	if (n == 0)
+		return;
+	if (sb->s == NULL || n > sb->cap - sb->len - 1) {
+		sb->failed = 1;
+		return;
+	}
+	sb->len += n;
+	sb->s[sb->len] = '\0';
+}
+
+void
+sb_reset(strbuf *sb)
+{
+	sb_truncate(sb, 0);
+}
+
+void
+sb_truncate(strbuf *sb, size_t n)
+{
+	if (n >= sb->len)
+		return;
+	sb->len = n;
+	sb->s[n] = '\0';
 }
 
 void

@@ -33,6 +33,7 @@ main(void)
 	SRunner *sr = srunner_create(base64_suite());
 	int failed;
 
+	srunner_add_suite(sr, strbuf_suite());
 	srunner_add_suite(sr, tag_list_suite());
 	srunner_add_suite(sr, canon_suite());
 	srunner_add_suite(sr, header_fields_suite());

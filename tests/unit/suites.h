@@ -7,6 +7,7 @@
 #include <check.h>
 
 Suite *base64_suite(void);
+Suite *strbuf_suite(void);
 Suite *tag_list_suite(void);
 Suite *canon_suite(void);
 Suite *header_fields_suite(void);

@@ -1,0 +1,40 @@
+/*
+ * device_backend.h - what a kind of device (an OpenSSL provider, an
+ * OpenSSL ENGINE) gives device.c, and the little device.c gives back.
+ *
+ * device.c reaches a backend only through its device_ops table, chosen
+ * once by the config's kind (device_new), as Redis's ae reaches epoll or
+ * kqueue.  A backend calls into device.c only through the helpers below:
+ * the PIN, and turning OpenSSL's error queue into a device code.
+ */
+#ifndef VDKIM_DEVICE_BACKEND_H
+#define VDKIM_DEVICE_BACKEND_H
+
+#include "device.h"
+
+struct device_ops {
+	/*
+	 * Opens the device in this process into s (under the device's
+	 * lock).  On failure device.c closes what was opened of it.
+	 */
+	vdkim_rc (*open)(device *d, dev_session *s, vdkim_error *err);
+	/* Closes a session this process opened (under the device's lock). */
+	void (*close)(dev_session *s);
+	/* Loads the private key at uri in session s (under the lock). */
+	vdkim_rc (*load_key)(device *d, dev_session *s, const char *uri,
+	    EVP_PKEY **out, vdkim_error *err);
+	/* Frees what the backend keeps per device (d->backend_state) at
+	 * the device's last reference; NULL when it keeps nothing. */
+	void (*release)(device *d);
+};
+
+extern const device_ops device_provider_ops;  /* device_provider.c */
+extern const device_ops device_engine_ops;    /* device_engine.c */
+
+/*
+ * The helpers a backend may call (device.c; declared in device.h):
+ *   device_credentials_get / device_credentials_free  the PIN and a UI
+ *   device_fail  the OpenSSL error queue as a device code and a sentence
+ */
+
+#endif
