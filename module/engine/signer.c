@@ -305,13 +305,12 @@ signer_take_header(vdkim_signer *s, header_fields *hf, vdkim_error *err)
 {
 	if (s == NULL || hf == NULL)
 		return vdkim_fail(err, VDKIM_EINVAL, "no signer or header");
-	if (s->state != S_NEW)
-		return fail_state(s, err, "signer_take_header");
+	if (s->ms.phase != MSG_NEW) /* only before any field was given */
+		return msg_stream_refuse(&s->ms, "signer_take_header", err);
 	header_fields_free(&s->hf);
 	s->hf = *hf;
 	header_fields_init(hf);
-	s->state = S_HEADERS;
-	return VDKIM_OK;
+	return msg_stream_header_turn(&s->ms, "signer_take_header", err);
 }
 
 vdkim_rc
