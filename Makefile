@@ -194,6 +194,7 @@ unit-san:
 
 abi: $(SO) $(VDKIMCTL) $(ABI_TEST) $(EXIM_SHIM_TEST)
 	bash tests/abi/run.sh $(BUILD)
+	bash tests/install/run.sh $(BUILD)
 
 # An ASan module must be loaded by an ASan program: both come from build/san.
 abi-san:
@@ -281,12 +282,24 @@ bench: deps
 	bash bench/device_bench.sh $(BUILD)
 	bash bench/mta_bench.sh $(BUILD)
 
+# A host gets what it can use: vdkim.so, the one header of its ABI, and a
+# pkg-config file with that header's -I (no Libs: hosts dlopen the module)
+# and the module's path (pkg-config --variable=module vdkim).  dkim.h and
+# policy.h declare the static engine library's functions, which vdkim.so
+# does not export: they are not installed (tests/install/run.sh checks).
+INSTALL_HEADERS := include/vdkim/vdkim.h
+MODULE_VERSION := $(shell sed -n 's/^\#define VDKIM_MODULE_VERSION "\(.*\)"/\1/p' \
+    api/get_api.c)
+
 install: $(SO) $(VDKIMCTL)
 	install -d $(DESTDIR)$(PREFIX)/lib/vdkim $(DESTDIR)$(PREFIX)/bin \
-	    $(DESTDIR)$(PREFIX)/include/vdkim
+	    $(DESTDIR)$(PREFIX)/include/vdkim $(DESTDIR)$(PREFIX)/lib/pkgconfig
 	install -m 0755 $(SO) $(DESTDIR)$(PREFIX)/lib/vdkim/vdkim.so
 	install -m 0755 $(VDKIMCTL) $(DESTDIR)$(PREFIX)/bin/vdkimctl
-	install -m 0644 include/vdkim/*.h $(DESTDIR)$(PREFIX)/include/vdkim/
+	install -m 0644 $(INSTALL_HEADERS) $(DESTDIR)$(PREFIX)/include/vdkim/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(MODULE_VERSION)|' \
+	    api/vdkim.pc.in >$(DESTDIR)$(PREFIX)/lib/pkgconfig/vdkim.pc
+	chmod 0644 $(DESTDIR)$(PREFIX)/lib/pkgconfig/vdkim.pc
 
 clean:
 	rm -rf build

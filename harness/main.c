@@ -17,6 +17,7 @@
 #include "accounting.h"
 #include "delivery.h"
 #include "delivery_queue.h"
+#include "event_loop.h"
 #include "harness_config.h"
 #include "intake.h"
 #include "log.h"
@@ -36,6 +37,7 @@ struct harness {
 	accounting *acct;
 	spool *spool;
 	delivery_queue *queue;
+	event_loop *loop;
 	intake in;
 	smtp_server *server;
 	delivery *delivery;
@@ -54,9 +56,8 @@ usage(FILE *f)
  * a restart (listeners and the spool cannot change under a running
  * queue). */
 static void
-reload(void *ctx)
+reload(struct harness *h)
 {
-	struct harness *h = ctx;
 	char err[512];
 
 	if (module_host_reload(h->module, err, sizeof(err)) == 0)
@@ -66,6 +67,21 @@ reload(void *ctx)
 	else
 		log_msg(HLOG_ERR, "module config reload failed, the old one "
 		    "stays in force: %s", err);
+}
+
+/* On the loop: SIGHUP reloads, SIGTERM and SIGINT stop. */
+static void
+on_signal(void *ctx, int signo)
+{
+	struct harness *h = ctx;
+
+	if (signo == SIGHUP) {
+		log_msg(HLOG_INFO, "SIGHUP: reloading the module's config");
+		reload(h);
+	} else {
+		log_msg(HLOG_INFO, "signal %d: stopping", signo);
+		smtp_server_stop(h->server);
+	}
 }
 
 /* Each queued message found in the spool at start goes to the queue. */
@@ -92,6 +108,7 @@ teardown(struct harness *h)
 	rotation_runner_stop(h->rotation);
 	delivery_stop(h->delivery);
 	smtp_server_free(h->server);
+	event_loop_free(h->loop);
 	delivery_queue_free(h->queue);
 	spool_close(h->spool);
 	accounting_close(h->acct);
@@ -99,6 +116,10 @@ teardown(struct harness *h)
 	harness_config_free(h->cfg);
 	log_close();
 }
+
+/* The signals the event loop takes (on_signal). */
+static const int loop_signals[] = { SIGTERM, SIGINT, SIGHUP };
+#define NLOOP_SIGNALS (sizeof(loop_signals) / sizeof(loop_signals[0]))
 
 /* Signals are taken by the event loop's signalfd: block them in every
  * thread, which means before the first one is created. */
@@ -108,9 +129,8 @@ block_signals(void)
 	sigset_t sigs;
 
 	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGTERM);
-	sigaddset(&sigs, SIGINT);
-	sigaddset(&sigs, SIGHUP);
+	for (size_t i = 0; i < NLOOP_SIGNALS; i++)
+		sigaddset(&sigs, loop_signals[i]);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 }
@@ -167,7 +187,10 @@ run(struct harness *h)
 	h->in.module = h->module;
 	h->in.spool = h->spool;
 	h->in.queue = h->queue;
-	if (smtp_server_new(h->cfg, &h->in, reload, h, &h->server, err,
+	if (event_loop_new(&h->loop, err, sizeof(err)) != 0 ||
+	    event_loop_signals(h->loop, loop_signals, NLOOP_SIGNALS, on_signal,
+	    h, err, sizeof(err)) != 0 ||
+	    smtp_server_new(h->cfg, &h->in, h->loop, &h->server, err,
 	    sizeof(err)) != 0 ||
 	    delivery_start(h->cfg, h->module, h->spool, h->queue, h->acct,
 	    &h->delivery, err, sizeof(err)) != 0 ||
@@ -182,8 +205,10 @@ run(struct harness *h)
 	    h->cfg->maildir != NULL ? "Maildir" : "smarthost",
 	    h->cfg->maildir != NULL ? h->cfg->maildir : h->cfg->smarthost_text,
 	    h->cfg->delivery_workers);
-	if (smtp_server_run(h->server) != 0)
+	if (event_loop_run(h->loop, err, sizeof(err)) != 0) {
+		log_msg(HLOG_ERR, "%s", err);
 		return fail(h, "the event loop failed", EXIT_RUN);
+	}
 	log_msg(HLOG_INFO, "stopped; %zu message(s) left queued for the next "
 	    "start", delivery_queue_length(h->queue));
 	return EXIT_SUCCESS;

@@ -1,16 +1,13 @@
 /*
- * smtp_server.c - listeners, sessions and the event loop.
+ * smtp_server.c - listeners and sessions on the event loop (event_loop.c).
  */
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -20,33 +17,30 @@
 #include "smtp_session.h"
 #include "task_pool.h"
 
-#define MAX_EVENTS 128
 #define SWEEP_MS 1000
 #define LISTEN_BACKLOG 1024
 
-/* Every object registered with epoll starts with its kind. */
-enum src_kind { SRC_LISTENER, SRC_CONN, SRC_SIGNAL, SRC_POOL };
-
 struct listener_sock {
-	enum src_kind kind;
+	smtp_server *server;
+	loop_io io;
 	int fd;
 	int paused;                 /* out of descriptors: retried later */
 	const hc_listener *l;
 };
 
 struct conn {
-	enum src_kind kind;
+	smtp_server *server;
+	loop_io io;
 	int fd;
 	smtp_session *s;
 	const hc_listener *l;
 	char peer[NET_ADDR_TEXT];
 	uint64_t start_ms;
 	uint64_t last_ms;           /* the last bytes from the client */
-	uint32_t events;            /* what epoll watches for it */
 	int busy;                   /* its message is on the task pool */
 	int eof;                    /* the client sent all it will send */
 	int gone;                   /* the connection broke while busy */
-	int dead;                   /* closed; freed after this batch */
+	int dead;                   /* closed; freed by reap() */
 	struct conn *prev;
 	struct conn *next;
 };
@@ -54,6 +48,7 @@ struct conn {
 /* A finished message on its way through the task pool. */
 struct intake_job {
 	task t;                     /* first: the pool links tasks */
+	smtp_server *s;
 	struct conn *c;
 	const hc_listener *l;
 	char peer[NET_ADDR_TEXT];
@@ -65,44 +60,37 @@ struct smtp_server {
 	const harness_config *cfg;
 	const intake *in;
 	session_limits lim;
-	server_reload_fn on_reload;
-	void *reload_ctx;
-	int ep;
-	enum src_kind sig_kind;     /* epoll tag of sig_fd */
-	int sig_fd;
-	enum src_kind pool_kind;    /* epoll tag of the pool's fd */
+	event_loop *loop;
+	loop_timer sweep_timer;
 	task_pool *pool;
 	struct listener_sock *ls;
 	size_t nls;
 	struct conn *conns;
-	struct conn *dead;          /* closed during the current batch */
+	/* Closed sessions, freed at the top of the loop (reap), never while
+	 * a callback further up the stack may still look at them. */
+	struct conn *dead;
+	loop_call reap_call;
+	int reap_posted;
 	size_t nconns;
 	size_t njobs;
 	int stopping;
-	uint64_t last_sweep_ms;
+	int freeing;                /* smtp_server_free: jobs come back unseen */
 };
+
+static void sweep(void *ctx);
+static void listener_event(void *ctx, unsigned ready);
+static void conn_event(void *ctx, unsigned ready);
 
 /* ------------------------------------------------------------ set-up */
 
+/* On an intake worker: queue the message (pre-queue hook, spool). */
 static void
-run_intake(task *t, void *ctx)
+run_intake(task *t)
 {
 	struct intake_job *job = (struct intake_job *)t;
-	const smtp_server *s = ctx;
 
-	intake_message(s->in, job->l, job->peer, &job->m, job->reply,
+	intake_message(job->s->in, job->l, job->peer, &job->m, job->reply,
 	    sizeof(job->reply));
-}
-
-static int
-watch(smtp_server *s, int fd, uint32_t events, void *tag)
-{
-	struct epoll_event ev;
-
-	memset(&ev, 0, sizeof(ev));
-	ev.events = events;
-	ev.data.ptr = tag;
-	return epoll_ctl(s->ep, EPOLL_CTL_ADD, fd, &ev);
 }
 
 static int
@@ -112,7 +100,7 @@ open_listener(smtp_server *s, struct listener_sock *ls, char *err,
 	const net_addr *a = &ls->l->addr;
 	int one = 1;
 
-	ls->kind = SRC_LISTENER;
+	ls->server = s;
 	ls->fd = socket(a->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0);
 	if (ls->fd < 0) {
@@ -126,7 +114,8 @@ open_listener(smtp_server *s, struct listener_sock *ls, char *err,
 		    sizeof(one));
 	if (bind(ls->fd, (const struct sockaddr *)&a->ss, a->len) != 0 ||
 	    listen(ls->fd, LISTEN_BACKLOG) != 0 ||
-	    watch(s, ls->fd, EPOLLIN, ls) != 0) {
+	    event_loop_add(s->loop, &ls->io, ls->fd, LOOP_IN, listener_event,
+	    ls) != 0) {
 		snprintf(err, errlen, "listener %s: cannot listen on %s: %s",
 		    ls->l->name, a->text, strerror(errno));
 		return -1;
@@ -138,11 +127,9 @@ open_listener(smtp_server *s, struct listener_sock *ls, char *err,
 
 int
 smtp_server_new(const harness_config *cfg, const intake *in,
-    server_reload_fn on_reload, void *reload_ctx, smtp_server **out,
-    char *err, size_t errlen)
+    event_loop *loop, smtp_server **out, char *err, size_t errlen)
 {
 	smtp_server *s = calloc(1, sizeof(*s));
-	sigset_t sigs;
 
 	*out = NULL;
 	if (s == NULL) {
@@ -151,20 +138,14 @@ smtp_server_new(const harness_config *cfg, const intake *in,
 	}
 	s->cfg = cfg;
 	s->in = in;
-	s->on_reload = on_reload;
-	s->reload_ctx = reload_ctx;
+	s->loop = loop;
 	s->lim.hostname = cfg->hostname;
 	s->lim.max_message_size = cfg->max_message_size;
 	s->lim.max_recipients = cfg->max_recipients;
 	s->lim.max_line_length = cfg->max_line_length;
-	s->sig_kind = SRC_SIGNAL;
-	s->pool_kind = SRC_POOL;
-	s->sig_fd = -1;
-	s->ep = epoll_create1(EPOLL_CLOEXEC);
 	s->ls = calloc(cfg->nlisteners, sizeof(*s->ls));
-	if (s->ep < 0 || s->ls == NULL) {
-		snprintf(err, errlen, "cannot start the server: %s",
-		    s->ls == NULL ? "out of memory" : strerror(errno));
+	if (s->ls == NULL) {
+		snprintf(err, errlen, "cannot start the server: out of memory");
 		goto fail;
 	}
 	for (size_t i = 0; i < cfg->nlisteners; i++)
@@ -176,21 +157,12 @@ smtp_server_new(const harness_config *cfg, const intake *in,
 			goto fail;
 		}
 	}
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGTERM);
-	sigaddset(&sigs, SIGINT);
-	sigaddset(&sigs, SIGHUP);
-	s->sig_fd = signalfd(-1, &sigs, SFD_NONBLOCK | SFD_CLOEXEC);
-	if (s->sig_fd < 0 || watch(s, s->sig_fd, EPOLLIN, &s->sig_kind) != 0) {
-		snprintf(err, errlen, "signalfd: %s", strerror(errno));
-		goto fail;
-	}
-	if (task_pool_new(cfg->intake_workers, run_intake, s, &s->pool) != 0 ||
-	    watch(s, task_pool_fd(s->pool), EPOLLIN, &s->pool_kind) != 0) {
+	if (task_pool_new(loop, cfg->intake_workers, &s->pool) != 0) {
 		snprintf(err, errlen, "cannot start the intake workers: %s",
 		    strerror(errno));
 		goto fail;
 	}
+	loop_timer_start(loop, &s->sweep_timer, SWEEP_MS, sweep, s);
 	*out = s;
 	return 0;
 fail:
@@ -200,14 +172,43 @@ fail:
 
 /* ------------------------------------------------------- connections */
 
+/* Frees the closed sessions; ends the loop once a stop has drained. */
+static void
+reap(loop_call *call)
+{
+	smtp_server *s = (smtp_server *)((char *)call -
+	    offsetof(smtp_server, reap_call));
+
+	s->reap_posted = 0;
+	while (s->dead != NULL) {
+		struct conn *c = s->dead;
+		s->dead = c->next;
+		smtp_session_free(c->s);
+		free(c);
+		s->nconns--;
+	}
+	if (s->stopping && s->nconns == 0 && s->njobs == 0)
+		event_loop_stop(s->loop);
+}
+
+static void
+schedule_reap(smtp_server *s)
+{
+	if (!s->reap_posted) {
+		s->reap_posted = 1;
+		event_loop_post(s->loop, &s->reap_call, reap);
+	}
+}
+
 static void
 conn_close(smtp_server *s, struct conn *c)
 {
 	if (c->dead)
 		return;
 	log_msg(HLOG_DEBUG, "session from %s closed", c->peer);
+	event_loop_remove(s->loop, &c->io);
 	if (c->fd >= 0)
-		close(c->fd); /* also leaves the epoll set */
+		close(c->fd);
 	c->fd = -1;
 	c->dead = 1;
 	if (c->prev != NULL)
@@ -216,21 +217,10 @@ conn_close(smtp_server *s, struct conn *c)
 		s->conns = c->next;
 	if (c->next != NULL)
 		c->next->prev = c->prev;
-	/* Events of this batch may still name it: freed after the batch. */
+	/* Callbacks further up the stack may still look at it. */
 	c->next = s->dead;
 	s->dead = c;
-}
-
-static void
-free_dead(smtp_server *s)
-{
-	while (s->dead != NULL) {
-		struct conn *c = s->dead;
-		s->dead = c->next;
-		smtp_session_free(c->s);
-		free(c);
-		s->nconns--;
-	}
+	schedule_reap(s);
 }
 
 /* The connection broke.  A session whose message is being queued stays
@@ -243,26 +233,21 @@ conn_lost(smtp_server *s, struct conn *c)
 		return;
 	}
 	c->gone = 1;
-	epoll_ctl(s->ep, EPOLL_CTL_DEL, c->fd, NULL);
-	c->events = 0;
+	event_loop_remove(s->loop, &c->io);
 }
 
 static void
 set_events(smtp_server *s, struct conn *c)
 {
-	struct epoll_event ev;
 	size_t pending;
 
 	if (c->dead || c->gone)
 		return;
 	smtp_session_output(c->s, &pending);
-	memset(&ev, 0, sizeof(ev));
-	ev.events = (!c->eof && smtp_session_wants_input(c->s) ? EPOLLIN : 0) |
-	    (pending > 0 ? EPOLLOUT : 0);
-	ev.data.ptr = c;
-	if (ev.events != c->events &&
-	    epoll_ctl(s->ep, EPOLL_CTL_MOD, c->fd, &ev) == 0)
-		c->events = ev.events;
+	/* On failure the old events stay, and the next change tries again. */
+	event_loop_modify(s->loop, &c->io,
+	    (!c->eof && smtp_session_wants_input(c->s) ? LOOP_IN : 0) |
+	    (pending > 0 ? LOOP_OUT : 0));
 }
 
 /* Sends what output the socket takes now.  -1 when the client is gone. */
@@ -289,6 +274,8 @@ conn_flush(smtp_server *s, struct conn *c)
 	return 0;
 }
 
+static void job_done(task *t);
+
 static void
 submit(smtp_server *s, struct conn *c)
 {
@@ -301,13 +288,14 @@ submit(smtp_server *s, struct conn *c)
 		smtp_session_message_done(c->s, "451 4.3.0 Out of memory");
 		return;
 	}
+	job->s = s;
 	job->c = c;
 	job->l = c->l;
 	snprintf(job->peer, sizeof(job->peer), "%s", c->peer);
 	smtp_session_take_message(c->s, &job->m);
 	c->busy = 1;
 	s->njobs++;
-	task_pool_submit(s->pool, &job->t);
+	task_pool_submit(s->pool, &job->t, run_intake, job_done);
 }
 
 /* Runs what input the session has, sends the answers, and starts queueing
@@ -367,16 +355,19 @@ conn_read(smtp_server *s, struct conn *c)
 }
 
 static void
-conn_event(smtp_server *s, struct conn *c, uint32_t events)
+conn_event(void *ctx, unsigned ready)
 {
+	struct conn *c = ctx;
+	smtp_server *s = c->server;
+
 	if (c->dead || c->gone)
 		return;
-	/* EPOLLHUP after our reading ended: nothing will go out either. */
-	if ((events & EPOLLERR) || ((events & EPOLLHUP) && c->eof)) {
+	/* A hang-up after our reading ended: nothing will go out either. */
+	if ((ready & LOOP_ERR) || ((ready & LOOP_HUP) && c->eof)) {
 		conn_lost(s, c);
 		return;
 	}
-	if (events & (EPOLLIN | EPOLLHUP)) {
+	if (ready & (LOOP_IN | LOOP_HUP)) {
 		conn_read(s, c);
 		if (c->dead || c->gone)
 			return;
@@ -417,7 +408,7 @@ accept_all(smtp_server *s, struct listener_sock *ls)
 				log_msg(HLOG_ERR, "listener %s: cannot accept: "
 				    "%s (paused for a second)", ls->l->name,
 				    strerror(errno));
-				epoll_ctl(s->ep, EPOLL_CTL_DEL, ls->fd, NULL);
+				event_loop_remove(s->loop, &ls->io);
 				ls->paused = 1;
 			}
 			return;
@@ -433,13 +424,13 @@ accept_all(smtp_server *s, struct listener_sock *ls)
 			continue;
 		}
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		c->kind = SRC_CONN;
+		c->server = s;
 		c->fd = fd;
 		c->l = ls->l;
 		net_addr_format((struct sockaddr *)&ss, len, c->peer,
 		    sizeof(c->peer));
 		c->start_ms = c->last_ms = monotonic_ms();
-		if (watch(s, fd, 0, c) != 0) {
+		if (event_loop_add(s->loop, &c->io, fd, 0, conn_event, c) != 0) {
 			smtp_session_free(c->s);
 			free(c);
 			close(fd);
@@ -456,6 +447,25 @@ accept_all(smtp_server *s, struct listener_sock *ls)
 	}
 }
 
+static void
+close_listener(smtp_server *s, struct listener_sock *ls)
+{
+	event_loop_remove(s->loop, &ls->io);
+	if (ls->fd >= 0)
+		close(ls->fd);
+	ls->fd = -1;
+}
+
+static void
+listener_event(void *ctx, unsigned ready)
+{
+	struct listener_sock *ls = ctx;
+
+	(void)ready;
+	if (!ls->server->stopping)
+		accept_all(ls->server, ls);
+}
+
 /* ------------------------------------------------------------ events */
 
 /* Ends a session from our side with a 421 (timeout, shutdown). */
@@ -470,16 +480,21 @@ conn_abort(smtp_server *s, struct conn *c, const char *why)
 		conn_close(s, c);
 }
 
-/* A message went through the pool: answer it and go on. */
+/* On the loop: a message went through the pool: answer it and go on. */
 static void
-job_done(smtp_server *s, struct intake_job *job)
+job_done(task *t)
 {
+	struct intake_job *job = (struct intake_job *)t;
+	smtp_server *s = job->s;
 	struct conn *c = job->c;
 
 	s->njobs--;
 	c->busy = 0;
 	session_message_clear(&job->m);
-	if (c->gone) {
+	if (s->freeing) {
+		/* The loop is over: the message was queued or not, as the
+		 * reply says, and its session is closed without it. */
+	} else if (c->gone) {
 		log_msg(HLOG_INFO, "session from %s: the connection broke "
 		    "before the answer to its DATA (%s)", c->peer, job->reply);
 		conn_close(s, c);
@@ -493,8 +508,8 @@ job_done(smtp_server *s, struct intake_job *job)
 	free(job);
 }
 
-static void
-begin_stop(smtp_server *s)
+void
+smtp_server_stop(smtp_server *s)
 {
 	struct conn *c, *next;
 
@@ -503,46 +518,26 @@ begin_stop(smtp_server *s)
 	s->stopping = 1;
 	log_msg(HLOG_INFO, "stopping: no new sessions; %zu session(s), %zu "
 	    "message(s) being queued", s->nconns, s->njobs);
-	for (size_t i = 0; i < s->nls; i++) {
-		if (s->ls[i].fd >= 0)
-			close(s->ls[i].fd);
-		s->ls[i].fd = -1;
-	}
+	for (size_t i = 0; i < s->nls; i++)
+		close_listener(s, &s->ls[i]);
 	for (c = s->conns; c != NULL; c = next) {
 		next = c->next;
 		if (!c->busy)
 			conn_abort(s, c, "Service shutting down");
 	}
-}
-
-static void
-on_signal(smtp_server *s)
-{
-	struct signalfd_siginfo si;
-
-	while (read(s->sig_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-		if (si.ssi_signo == SIGHUP) {
-			log_msg(HLOG_INFO, "SIGHUP: reloading the module's "
-			    "config");
-			if (s->on_reload != NULL)
-				s->on_reload(s->reload_ctx);
-		} else {
-			log_msg(HLOG_INFO, "signal %u: stopping",
-			    si.ssi_signo);
-			begin_stop(s);
-		}
-	}
+	schedule_reap(s); /* stops the loop now if nothing is left */
 }
 
 /* Once a second: timeouts, and listeners paused for lack of descriptors. */
 static void
-sweep(smtp_server *s, uint64_t now)
+sweep(void *ctx)
 {
+	smtp_server *s = ctx;
+	uint64_t now = monotonic_ms();
 	uint64_t idle = (uint64_t)s->cfg->session_timeout * 1000;
 	uint64_t life = (uint64_t)s->cfg->max_session_time * 1000;
 	struct conn *c, *next;
 
-	s->last_sweep_ms = now;
 	for (c = s->conns; c != NULL; c = next) {
 		next = c->next;
 		if (c->busy)
@@ -559,59 +554,10 @@ sweep(smtp_server *s, uint64_t now)
 	}
 	for (size_t i = 0; i < s->nls; i++)
 		if (s->ls[i].paused && s->ls[i].fd >= 0 &&
-		    watch(s, s->ls[i].fd, EPOLLIN, &s->ls[i]) == 0)
+		    event_loop_add(s->loop, &s->ls[i].io, s->ls[i].fd, LOOP_IN,
+		    listener_event, &s->ls[i]) == 0)
 			s->ls[i].paused = 0;
-}
-
-int
-smtp_server_run(smtp_server *s)
-{
-	struct epoll_event ev[MAX_EVENTS];
-
-	s->last_sweep_ms = monotonic_ms();
-	while (!s->stopping || s->nconns > 0 || s->njobs > 0) {
-		int n = epoll_wait(s->ep, ev, MAX_EVENTS, SWEEP_MS);
-		uint64_t now;
-
-		if (n < 0 && errno != EINTR) {
-			log_msg(HLOG_ERR, "epoll_wait: %s", strerror(errno));
-			return -1;
-		}
-		for (int i = 0; i < n; i++) {
-			enum src_kind *kind = ev[i].data.ptr;
-
-			switch (*kind) {
-			case SRC_LISTENER: {
-				struct listener_sock *ls = ev[i].data.ptr;
-				if (!s->stopping)
-					accept_all(s, ls);
-				break;
-			}
-			case SRC_CONN:
-				conn_event(s, ev[i].data.ptr, ev[i].events);
-				break;
-			case SRC_SIGNAL:
-				on_signal(s);
-				break;
-			case SRC_POOL: {
-				task *t = task_pool_collect(s->pool);
-				while (t != NULL) {
-					task *next = t->next;
-					job_done(s, (struct intake_job *)t);
-					t = next;
-				}
-				break;
-			}
-			}
-		}
-		free_dead(s);
-		now = monotonic_ms();
-		if (now - s->last_sweep_ms >= SWEEP_MS) {
-			sweep(s, now);
-			free_dead(s);
-		}
-	}
-	return 0;
+	loop_timer_start(s->loop, &s->sweep_timer, SWEEP_MS, sweep, s);
 }
 
 void
@@ -620,24 +566,16 @@ smtp_server_free(smtp_server *s)
 	if (s == NULL)
 		return;
 	/* The pool first: its threads may still name sessions.  Jobs it
-	 * finished that the loop never collected (the loop failed) are
-	 * freed here; their messages were queued or not, as they said. */
-	for (task *t = task_pool_free(s->pool); t != NULL;) {
-		struct intake_job *job = (struct intake_job *)t;
-		t = t->next;
-		session_message_clear(&job->m);
-		free(job);
-	}
+	 * finished that the loop never ran (the loop failed) come back
+	 * through job_done, which only frees them now. */
+	s->freeing = 1;
+	task_pool_free(s->pool);
 	while (s->conns != NULL)
 		conn_close(s, s->conns);
-	free_dead(s);
+	event_loop_run_posted(s->loop); /* job_done, then reap */
+	loop_timer_stop(s->loop, &s->sweep_timer);
 	for (size_t i = 0; i < s->nls; i++)
-		if (s->ls[i].fd >= 0)
-			close(s->ls[i].fd);
+		close_listener(s, &s->ls[i]);
 	free(s->ls);
-	if (s->sig_fd >= 0)
-		close(s->sig_fd);
-	if (s->ep >= 0)
-		close(s->ep);
 	free(s);
 }

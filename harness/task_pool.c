@@ -1,89 +1,67 @@
 /*
- * task_pool.c - worker threads with a FIFO in and a FIFO out.
+ * task_pool.c - worker threads with a FIFO in; finished tasks go back
+ * through event_loop_post().
  */
 #include <errno.h>
 #include <pthread.h>
-#include <stdint.h>
+#include <stddef.h>
 #include <stdlib.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
 
 #include "task_pool.h"
 
-struct fifo {
-	task *head;
-	task *tail;
-};
-
 struct task_pool {
+	event_loop *loop;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
-	struct fifo pending;
-	struct fifo done;
-	int stopping;
-	int event_fd;
-	task_fn run;
-	void *ctx;
+	loop_call_queue pending;    /* guarded by lock; tasks by their call */
+	int stopping;               /* guarded by lock */
 	pthread_t *threads;
 	int nthreads;
 };
 
-static void
-fifo_push(struct fifo *f, task *t)
+static task *
+task_of(loop_call *c)
 {
-	t->next = NULL;
-	if (f->tail != NULL)
-		f->tail->next = t;
-	else
-		f->head = t;
-	f->tail = t;
+	return (task *)((char *)c - offsetof(task, call));
 }
 
-static task *
-fifo_pop(struct fifo *f)
+/* On the loop thread: the task's own completion. */
+static void
+finished(loop_call *c)
 {
-	task *t = f->head;
+	task *t = task_of(c);
 
-	if (t != NULL) {
-		f->head = t->next;
-		if (f->head == NULL)
-			f->tail = NULL;
-		t->next = NULL;
-	}
-	return t;
+	t->done(t);
 }
 
 static void *
 worker(void *arg)
 {
 	task_pool *p = arg;
-	uint64_t one = 1;
 
 	pthread_mutex_lock(&p->lock);
 	for (;;) {
-		task *t = fifo_pop(&p->pending);
+		loop_call *c = loop_call_queue_pop(&p->pending);
+		task *t;
 
-		if (t == NULL) {
+		if (c == NULL) {
 			if (p->stopping)
 				break;
 			pthread_cond_wait(&p->cond, &p->lock);
 			continue;
 		}
 		pthread_mutex_unlock(&p->lock);
-		p->run(t, p->ctx);
+		t = task_of(c);
+		t->work(t);
+		event_loop_post(p->loop, &t->call, finished);
 		pthread_mutex_lock(&p->lock);
-		fifo_push(&p->done, t);
-		/* The counter only wakes the loop; its value is ignored. */
-		if (write(p->event_fd, &one, sizeof(one)) < 0) {
-			/* EAGAIN: already signalled, nothing is lost. */
-		}
 	}
 	pthread_mutex_unlock(&p->lock);
 	return NULL;
 }
 
 int
-task_pool_new(int nthreads, task_fn run, void *ctx, task_pool **out)
+task_pool_new(event_loop *loop, int nthreads, task_pool **out)
 {
 	task_pool *p = calloc(1, sizeof(*p));
 
@@ -91,18 +69,13 @@ task_pool_new(int nthreads, task_fn run, void *ctx, task_pool **out)
 	if (p == NULL)
 		return -1;
 	p->threads = calloc((size_t)nthreads, sizeof(*p->threads));
-	p->event_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (p->threads == NULL || p->event_fd < 0) {
-		if (p->event_fd >= 0)
-			close(p->event_fd);
-		free(p->threads);
+	if (p->threads == NULL) {
 		free(p);
 		return -1;
 	}
+	p->loop = loop;
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->cond, NULL);
-	p->run = run;
-	p->ctx = ctx;
 	for (; p->nthreads < nthreads; p->nthreads++) {
 		int rc = pthread_create(&p->threads[p->nthreads], NULL, worker,
 		    p);
@@ -117,55 +90,29 @@ task_pool_new(int nthreads, task_fn run, void *ctx, task_pool **out)
 }
 
 void
-task_pool_submit(task_pool *p, task *t)
+task_pool_submit(task_pool *p, task *t, task_fn work, task_fn done)
 {
+	t->work = work;
+	t->done = done;
 	pthread_mutex_lock(&p->lock);
-	fifo_push(&p->pending, t);
+	loop_call_queue_push(&p->pending, &t->call);
 	pthread_cond_signal(&p->cond);
 	pthread_mutex_unlock(&p->lock);
 }
 
-int
-task_pool_fd(const task_pool *p)
-{
-	return p->event_fd;
-}
-
-task *
-task_pool_collect(task_pool *p)
-{
-	uint64_t n;
-	task *list;
-
-	if (read(p->event_fd, &n, sizeof(n)) < 0) {
-		/* EAGAIN: nothing signalled; the list may still hold tasks
-		 * signalled in an earlier read. */
-	}
-	pthread_mutex_lock(&p->lock);
-	list = p->done.head;
-	p->done.head = p->done.tail = NULL;
-	pthread_mutex_unlock(&p->lock);
-	return list;
-}
-
-task *
+void
 task_pool_free(task_pool *p)
 {
-	task *left;
-
 	if (p == NULL)
-		return NULL;
+		return;
 	pthread_mutex_lock(&p->lock);
 	p->stopping = 1;
 	pthread_cond_broadcast(&p->cond);
 	pthread_mutex_unlock(&p->lock);
 	for (int i = 0; i < p->nthreads; i++)
 		pthread_join(p->threads[i], NULL);
-	left = p->done.head;
 	pthread_cond_destroy(&p->cond);
 	pthread_mutex_destroy(&p->lock);
-	close(p->event_fd);
 	free(p->threads);
 	free(p);
-	return left;
 }

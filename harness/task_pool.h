@@ -1,33 +1,62 @@
 /*
- * task_pool.h - a few threads that run the blocking part of accepting a
- * message (the pre-queue hook, the spool's fsync) off the event loop, and
- * hand finished tasks back to it through an eventfd.
+ * task_pool.h - run this off the loop, then call back on the loop.
  *
- * A task is embedded in the caller's job struct; the pool never allocates
- * or frees tasks, it only links them.
+ * A few worker threads run the blocking part of a job (the pre-queue hook
+ * and the spool's fsync today; a module reload or a key check tomorrow)
+ * so that the event loop (event_loop.h) never waits for it, and hand the
+ * job back to the loop thread when it is done:
+ *
+ *   struct reload_job { task t; module_host *m; int rc; char err[512]; };
+ *
+ *   static void reload_work(task *t)     on a worker: may block
+ *   {
+ *       struct reload_job *j = (struct reload_job *)t;
+ *       j->rc = module_host_reload(j->m, j->err, sizeof(j->err));
+ *   }
+ *   static void reload_done(task *t)     on the loop thread, afterwards
+ *   {
+ *       struct reload_job *j = (struct reload_job *)t;
+ *       log_msg(...j->rc, j->err...);
+ *       free(j);
+ *   }
+ *
+ *   task_pool_submit(pool, &j->t, reload_work, reload_done);
+ *
+ * work() must not touch what the loop owns (sessions, timers, the loop
+ * itself): it gets only its job.  done() runs among the loop's callbacks
+ * (at the end of an iteration, see event_loop_post), where it may use
+ * anything the loop owns; it is where the job is freed.
+ *
+ * A task is embedded in the caller's job struct (first, so that a job
+ * pointer and its task pointer are the same); the pool never allocates or
+ * frees tasks, it only links them.
  */
 #ifndef HARNESS_TASK_POOL_H
 #define HARNESS_TASK_POOL_H
 
-typedef struct task {
-	struct task *next;
-} task;
+#include "event_loop.h"
 
-typedef void (*task_fn)(task *t, void *ctx);
+typedef struct task task;
+typedef void (*task_fn)(task *t);
+
+/* The fields are the pool's and the loop's. */
+struct task {
+	loop_call call;             /* in the pool's queue, then posted */
+	task_fn work;
+	task_fn done;
+};
 
 typedef struct task_pool task_pool;
 
-/* nthreads threads that call run(t, ctx) for each task submitted.
- * 0, or -1 (errno) when the threads or the eventfd cannot be made. */
-int task_pool_new(int nthreads, task_fn run, void *ctx, task_pool **out);
-/* Queues t (run in submission order, by whichever thread is free). */
-void task_pool_submit(task_pool *p, task *t);
-/* Readable when finished tasks wait to be collected. */
-int task_pool_fd(const task_pool *p);
-/* The finished tasks, oldest first (linked through next); NULL if none. */
-task *task_pool_collect(task_pool *p);
-/* Runs what is queued, stops the threads and frees the pool.  Returns
- * the tasks finished but never collected, for the caller to free. */
-task *task_pool_free(task_pool *p);
+/* nthreads threads whose finished tasks go back to loop.  0, or -1
+ * (errno) when the threads cannot be made. */
+int task_pool_new(event_loop *loop, int nthreads, task_pool **out);
+/* Queues t: work(t) runs on whichever thread is free, in submission
+ * order, then done(t) on the loop thread.  Loop thread only. */
+void task_pool_submit(task_pool *p, task *t, task_fn work, task_fn done);
+/* Runs what is queued, stops the threads and frees the pool; NULL is
+ * fine.  The finished tasks' done() calls are then posted to the loop but
+ * not yet run: event_loop_run_posted() runs them. */
+void task_pool_free(task_pool *p);
 
 #endif

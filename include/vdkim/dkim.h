@@ -10,15 +10,25 @@
  *
  * Ownership: every object returned through an "out" pointer belongs to the
  * caller and is released with the matching *_free/_unref function.  Strings
- * passed in are copied unless stated otherwise.
+ * passed in are copied unless stated otherwise.  Text returned through a
+ * "char **" is malloc'd: the caller frees it with free().  A "const char *"
+ * returned is borrowed: never freed by the caller, valid as long as each
+ * function says (static strings: for ever).  Every *_free/_unref accepts
+ * NULL.
  *
  * Errors: every function that can fail returns a vdkim_rc and, when the
  * caller passes a vdkim_error, fills it with a one-sentence explanation.
- * Nothing in the engine aborts, exits or prints.
+ * Nothing in the engine aborts, exits or prints.  On failure there is
+ * nothing to free: an "out" pointer is left alone or set to NULL.
  *
  * Threads: a vdkim_key is immutable after loading and may be used by any
  * number of threads at once.  Signer and verifier contexts belong to one
- * thread at a time.
+ * thread at a time.  Functions without a context (names, parsing) are
+ * thread-safe.
+ *
+ * These functions are those of the engine's static library (libvdkim.a,
+ * linked by vdkimctl and the tests).  vdkim.so does not export them, and
+ * "make install" does not install this header: an MTA uses vdkim/vdkim.h.
  */
 #ifndef VDKIM_DKIM_H
 #define VDKIM_DKIM_H
@@ -64,7 +74,8 @@ typedef struct vdkim_error {
 	char msg[VDKIM_ERRMSG_MAX]; /* one human sentence, no trailing newline */
 } vdkim_error;
 
-/* A short stable name for a result code, e.g. "key-error". */
+/* A short stable name for a result code, e.g. "key-error"; "unknown" for a
+ * value out of range.  Static, never NULL. */
 VDKIM_API const char *vdkim_rc_name(vdkim_rc rc);
 
 /* ------------------------------------------------------------------ keys */
@@ -81,7 +92,7 @@ typedef enum vdkim_alg {
 	VDKIM_ALG_RSA_SHA1 = 3 /* recognised when verifying, always refused */
 } vdkim_alg;
 
-/* "rsa-sha256", "ed25519-sha256", "rsa-sha1". */
+/* "rsa-sha256", "ed25519-sha256", "rsa-sha1" ("none" otherwise).  Static. */
 VDKIM_API const char *vdkim_alg_name(vdkim_alg alg);
 /* Parses an algorithm name; VDKIM_ALG_NONE when unknown. */
 VDKIM_API vdkim_alg vdkim_alg_from_name(const char *name);
@@ -97,36 +108,51 @@ typedef struct vdkim_key vdkim_key;
  * Ed25519 key as base64 of the 32-byte seed (RFC 8463's form) or of the
  * 64-byte seed+public pair.  RSA keys outside 1024..4096 bits are refused.
  * The file is read once; the parsed key is reused for every message.
+ * VDKIM_OK with *out holding one reference (vdkim_key_unref when done);
+ * else VDKIM_EIO (unreadable), VDKIM_EKEY (not a key), VDKIM_EKEYSIZE,
+ * VDKIM_EINVAL or VDKIM_ENOMEM.
  */
 VDKIM_API vdkim_rc vdkim_key_load_file(const char *path, vdkim_key **out,
     vdkim_error *err);
-/* Same from memory; label names the source in error messages. */
+/* Same from memory (data is only read during the call); label names the
+ * source in error messages.  Same results and ownership. */
 VDKIM_API vdkim_rc vdkim_key_load_mem(const void *data, size_t len,
     const char *label, vdkim_key **out, vdkim_error *err);
-/* Generates a new key (bits is ignored for Ed25519; 0 means 2048). */
+/* Generates a new key (bits is ignored for Ed25519; 0 means 2048).
+ * VDKIM_OK with *out holding one reference; VDKIM_EKEYSIZE, VDKIM_EINVAL
+ * (type), VDKIM_ECRYPTO. */
 VDKIM_API vdkim_rc vdkim_key_generate(vdkim_key_type type, unsigned bits,
     vdkim_key **out, vdkim_error *err);
-/* The private key as PKCS#8 PEM text (malloc'd, caller frees and should
- * wipe it). */
+/* The private key as PKCS#8 PEM text: VDKIM_OK with *pem malloc'd,
+ * NUL-terminated, *len bytes (the caller wipes it, then free()s it);
+ * VDKIM_EKEY for a key held by a device, VDKIM_ECRYPTO, VDKIM_ENOMEM. */
 VDKIM_API vdkim_rc vdkim_key_private_pem(const vdkim_key *key, char **pem,
     size_t *len, vdkim_error *err);
-/* The DNS TXT value "v=DKIM1; k=rsa; p=..." (malloc'd). For Ed25519, p= is
- * the raw 32-byte public key (RFC 8463). */
+/* The DNS TXT value "v=DKIM1; k=rsa; p=..." (malloc'd: the caller free()s
+ * *value). For Ed25519, p= is the raw 32-byte public key (RFC 8463).
+ * VDKIM_OK; a device code when the key's device cannot be reached;
+ * VDKIM_ECRYPTO, VDKIM_ENOMEM. */
 VDKIM_API vdkim_rc vdkim_key_dns_value(const vdkim_key *key, char **value,
     vdkim_error *err);
+/* The key's type, and its size in bits (as OpenSSL counts it).  key must
+ * not be NULL. */
 VDKIM_API vdkim_key_type vdkim_key_get_type(const vdkim_key *key);
 VDKIM_API unsigned vdkim_key_get_bits(const vdkim_key *key);
 /* The signing algorithm this key produces. */
 VDKIM_API vdkim_alg vdkim_key_get_alg(const vdkim_key *key);
-/* A warning sentence about the key (e.g. RSA under 2048 bits), or NULL. */
+/* A warning sentence about the key (e.g. RSA under 2048 bits), or NULL.
+ * Borrowed from the key: valid while the caller holds a reference. */
 VDKIM_API const char *vdkim_key_warning(const vdkim_key *key);
-/* Reference counting: keys are shared; the last unref wipes and frees. */
+/* Reference counting: keys are shared; the last unref wipes and frees.
+ * ref returns key (NULL stays NULL); both are atomic, from any thread. */
 VDKIM_API vdkim_key *vdkim_key_ref(vdkim_key *key);
 VDKIM_API void vdkim_key_unref(vdkim_key *key);
 
 /*
  * The zone-file line for a TXT record: NAME. IN TXT ( "..." "..." ) with the
- * value split into quoted strings of at most 255 bytes. malloc'd.
+ * value split into quoted strings of at most 255 bytes.  VDKIM_OK with *line
+ * malloc'd (the caller free()s it); VDKIM_EINVAL for a selector or domain
+ * that is not a DNS name; VDKIM_ENOMEM.
  */
 VDKIM_API vdkim_rc vdkim_dns_zone_line(const char *selector,
     const char *domain, const char *value, char **line, vdkim_error *err);
@@ -138,12 +164,13 @@ typedef enum vdkim_canon {
 	VDKIM_CANON_RELAXED = 1
 } vdkim_canon;
 
-/* "simple" / "relaxed"; parse returns -1 on an unknown name. */
+/* "simple" / "relaxed" (static); parse returns 0 with *out set, or -1 on
+ * an unknown name (*out untouched). */
 VDKIM_API const char *vdkim_canon_name(vdkim_canon c);
 VDKIM_API int vdkim_canon_from_name(const char *name, vdkim_canon *out);
 
 /* The default h= set (PowerMTA's base set), NULL-terminated. Each name is
- * signed when the message has it. */
+ * signed when the message has it.  Static: never freed. */
 VDKIM_API const char *const *vdkim_default_headers(void);
 
 /*
@@ -168,13 +195,24 @@ typedef struct vdkim_sig_spec {
 	time_t now;            /* signing time; 0 = time(NULL) at eoh */
 } vdkim_sig_spec;
 
+/* Sets size and every default; the caller's struct (no allocation). */
 VDKIM_API void vdkim_sig_spec_init(vdkim_sig_spec *spec);
 
 typedef struct vdkim_signer vdkim_signer;
 
+/*
+ * Signer calls return VDKIM_OK or an error; a call out of order (or any
+ * call after one that failed) is VDKIM_ESTATE: a signer that failed stays
+ * failed.  Other codes: VDKIM_ENOMEM, VDKIM_ELIMIT, VDKIM_ESYNTAX (a
+ * header that is not a field), VDKIM_EINVAL, and at eom VDKIM_ECRYPTO or a
+ * device code.  One signer per message; it is the caller's until
+ * vdkim_signer_free(), and one thread uses it at a time.
+ */
 VDKIM_API vdkim_rc vdkim_signer_new(vdkim_signer **out, vdkim_error *err);
 /* Adds one signature to make; call before the first header. Up to
- * VDKIM_MAX_SIGNATURES per message. */
+ * VDKIM_MAX_SIGNATURES per message.  The signer copies spec's strings and
+ * header lists and takes its own reference to spec->key: the spec may go
+ * once this returns. */
 #define VDKIM_MAX_SIGNATURES 8
 VDKIM_API vdkim_rc vdkim_signer_add(vdkim_signer *s,
     const vdkim_sig_spec *spec, vdkim_error *err);
@@ -192,17 +230,19 @@ VDKIM_API vdkim_rc vdkim_signer_body(vdkim_signer *s, const void *data,
  * any size; do not mix with _header/_eoh/_body. */
 VDKIM_API vdkim_rc vdkim_signer_message(vdkim_signer *s, const void *data,
     size_t len, vdkim_error *err);
-/* Finishes: computes every signature. */
+/* Finishes: computes every signature (waits for a device's answer). */
 VDKIM_API vdkim_rc vdkim_signer_eom(vdkim_signer *s, vdkim_error *err);
+/* The number of signatures made (after a successful eom; 0 before). */
 VDKIM_API size_t vdkim_signer_count(const vdkim_signer *s);
 /*
  * The i-th signature header, "DKIM-Signature: ..." folded at 78 columns,
  * with the message's line ends and a final line end; valid until the
- * signer is freed.  Prepend it to the message.
+ * signer is freed.  Prepend it to the message.  NULL when i is out of
+ * range or eom has not succeeded.  Borrowed: never freed by the caller.
  */
 VDKIM_API const char *vdkim_signer_result(const vdkim_signer *s, size_t i,
     size_t *len);
-/* The line end the message uses: "\r\n" or "\n". */
+/* The line end the message uses: "\r\n" or "\n" (static). */
 VDKIM_API const char *vdkim_signer_eol(const vdkim_signer *s);
 /* 1 when the body's last line had no line end (signed as if it had). */
 VDKIM_API int vdkim_signer_added_final_eol(const vdkim_signer *s);
@@ -246,6 +286,7 @@ typedef enum vdkim_reason {
 	VDKIM_R_INTERNAL           /* out of memory or a crypto failure */
 } vdkim_reason;
 
+/* Static names ("unknown" out of range), never NULL. */
 VDKIM_API const char *vdkim_result_name(vdkim_result r); /* "pass"... */
 VDKIM_API const char *vdkim_reason_name(vdkim_reason r); /* stable code */
 
@@ -271,28 +312,43 @@ typedef enum vdkim_lookup_rc {
 /*
  * Looks up the TXT record at qname ("sel._domainkey.example.com"); writes
  * the record (strings of one record joined, NUL-terminated) to buf.  When
- * several TXT records exist the first is used.
+ * several TXT records exist the first is used.  Returns FOUND, NOTFOUND or
+ * TEMPFAIL (also a record longer than buflen).  A verifier may call it
+ * from whichever thread runs the verifier.
  */
 typedef vdkim_lookup_rc (*vdkim_txt_lookup_fn)(void *ctx, const char *qname,
     char *buf, size_t buflen);
 
-/* The default: DNS through the system resolver (thread-safe res_nquery). */
+/* The default: DNS through the system resolver (thread-safe res_nquery;
+ * ctx is unused). */
 VDKIM_API vdkim_lookup_rc vdkim_dns_txt_lookup(void *ctx, const char *qname,
     char *buf, size_t buflen);
 
-/* A static map qname -> record, for tests and tools. */
+/* A static map qname -> record, for tests and tools.  new: VDKIM_OK with
+ * *out the caller's until vdkim_keymap_free; add copies both strings
+ * (VDKIM_EINVAL for a NULL, VDKIM_ENOMEM).  Once filled, lookups may run
+ * from any number of threads; add must not run beside them. */
 typedef struct vdkim_keymap vdkim_keymap;
 VDKIM_API vdkim_rc vdkim_keymap_new(vdkim_keymap **out, vdkim_error *err);
 VDKIM_API vdkim_rc vdkim_keymap_add(vdkim_keymap *map, const char *qname,
     const char *record, vdkim_error *err);
 VDKIM_API void vdkim_keymap_free(vdkim_keymap *map);
-/* Use with ctx = the map. */
+/* Use with ctx = the map (names compare without case or final dot);
+ * the map must outlive every verifier using it. */
 VDKIM_API vdkim_lookup_rc vdkim_keymap_lookup(void *ctx, const char *qname,
     char *buf, size_t buflen);
 
 typedef struct vdkim_verifier vdkim_verifier;
 
-/* lookup NULL means vdkim_dns_txt_lookup. */
+/*
+ * Verifier calls follow the signer's rules: VDKIM_OK or an error, and
+ * VDKIM_ESTATE out of order or after a failure.  Signatures that do not
+ * verify are results, not errors.  One verifier per message, the caller's
+ * until vdkim_verifier_free(), one thread at a time.
+ *
+ * lookup NULL means vdkim_dns_txt_lookup.  lookup and lookup_ctx are
+ * borrowed: they must stay valid until the verifier is freed.
+ */
 VDKIM_API vdkim_rc vdkim_verifier_new(vdkim_txt_lookup_fn lookup,
     void *lookup_ctx, vdkim_verifier **out, vdkim_error *err);
 /* The time used for t=/x= checks; 0 (default) = time(NULL). */
@@ -306,7 +362,9 @@ VDKIM_API vdkim_rc vdkim_verifier_body(vdkim_verifier *v, const void *data,
 VDKIM_API vdkim_rc vdkim_verifier_message(vdkim_verifier *v,
     const void *data, size_t len, vdkim_error *err);
 VDKIM_API vdkim_rc vdkim_verifier_eom(vdkim_verifier *v, vdkim_error *err);
-/* One result per DKIM-Signature field, top to bottom. */
+/* One result per DKIM-Signature field, top to bottom (after eom).  A
+ * result is borrowed from the verifier: valid until vdkim_verifier_free;
+ * NULL when i is out of range. */
 VDKIM_API size_t vdkim_verifier_count(const vdkim_verifier *v);
 VDKIM_API const vdkim_sig_result *vdkim_verifier_result(
     const vdkim_verifier *v, size_t i);

@@ -13,6 +13,16 @@
  *
  * A vdkim_policy is immutable once loaded and reference counted: any
  * number of threads may decide and sign with it at once.
+ *
+ * Results, ownership and errors follow vdkim/dkim.h: a vdkim_rc, and the
+ * sentence in the vdkim_error when one is passed; objects returned through
+ * "out" pointers are the caller's, to give back with their *_unref or *_free
+ * (NULL accepted); "char **" text is malloc'd, free() it; a "const char *"
+ * returned is borrowed for as long as each function says.
+ *
+ * Like dkim.h, these are functions of the engine's static library, which
+ * vdkim.so does not export: hosts use vdkim/vdkim.h, and "make install"
+ * installs only that.
  */
 #ifndef VDKIM_POLICY_H
 #define VDKIM_POLICY_H
@@ -32,29 +42,41 @@ typedef struct vdkim_policy vdkim_policy;
  * algorithm for its selector) does not fail the load: it is recorded, a
  * warning says why, and decisions that would pick it answer
  * VDKIM_WHY_KEY_NOT_LOADED.  vdkimctl config-test treats such warnings as
- * errors.
+ * errors.  VDKIM_OK with *out holding one reference (vdkim_policy_unref);
+ * else an error with err filled: VDKIM_ESYNTAX for what the file says,
+ * VDKIM_EIO when it (or the rotation state) cannot be read, VDKIM_EINVAL,
+ * VDKIM_ENOMEM.  It reads files (the config, every key): not for a thread that
+ * must not block.
  */
 VDKIM_API vdkim_rc vdkim_policy_load(const char *path, vdkim_policy **out,
     vdkim_error *err);
+/* ref returns p (NULL stays NULL); the last unref frees the policy and
+ * the keys only it held.  Both atomic, from any thread. */
 VDKIM_API vdkim_policy *vdkim_policy_ref(vdkim_policy *p);
 VDKIM_API void vdkim_policy_unref(vdkim_policy *p);
 
 /* Problems found while loading (keys that failed, weak keys, keys readable
- * by everyone); each a sentence naming the file. */
+ * by everyone); each a sentence naming the file, borrowed from p (valid
+ * while the caller holds its reference); NULL when i >= the count. */
 VDKIM_API size_t vdkim_policy_warning_count(const vdkim_policy *p);
 VDKIM_API const char *vdkim_policy_warning(const vdkim_policy *p, size_t i);
-/* 1 when a warning is an error for config-test (a key that is unusable). */
+/* 1 when a warning is an error for config-test (a key that is unusable);
+ * 0 otherwise, also when i is out of range. */
 VDKIM_API int vdkim_policy_warning_is_error(const vdkim_policy *p, size_t i);
 
 /* Writes the effective table per VMTA (keys, domains, options) to a
- * malloc'd text, for config-test. */
+ * malloc'd text, for config-test: VDKIM_OK with *text the caller's to
+ * free(); VDKIM_ENOMEM. */
 VDKIM_API vdkim_rc vdkim_policy_describe(const vdkim_policy *p, char **text,
     vdkim_error *err);
 
 /*
  * Opens the key at uri ("pkcs11:...", "handle:0x81000001") through the
  * device p declares for its scheme (openssl-engine / openssl-provider),
- * e.g. for its DNS record.  Fails with a device code when unreachable.
+ * e.g. for its DNS record.  VDKIM_OK with *out holding one reference
+ * (vdkim_key_unref); VDKIM_EINVAL when p declares no device for the
+ * scheme; a device code (VDKIM_EDEV_*) when it cannot be reached, and
+ * then *out is NULL.  May block for as long as the device takes.
  */
 VDKIM_API vdkim_rc vdkim_policy_device_key(const vdkim_policy *p,
     const char *uri, vdkim_key **out, vdkim_error *err);
@@ -96,9 +118,11 @@ typedef enum vdkim_why {
 	                                such a message): never signed */
 } vdkim_why;
 
+/* Static names, never NULL ("sign", "nosign", "defer" for verdicts). */
 VDKIM_API const char *vdkim_why_name(vdkim_why why);
 VDKIM_API const char *vdkim_verdict_name(vdkim_verdict v);
 
+/* Borrowed for the call only: vdkim_policy_decide copies what it keeps. */
 typedef struct vdkim_envelope {
 	size_t size;             /* sizeof(vdkim_envelope) */
 	const char *vmta;        /* the virtual MTA (NULL: "default") */
@@ -143,6 +167,9 @@ typedef struct vdkim_decision {
  * schedule (dkim-rotation-key), by the DNS checks recorded when the policy
  * was loaded.  Returns VDKIM_OK with the outcome in *out (NOSIGN and
  * DEFER are outcomes, not errors), or an error for bad arguments.
+ * env and hdrs (and the fields they point to) are only read during the
+ * call; *out is the caller's struct, filled in place (its specs borrow
+ * from p: see vdkim_decision).  Thread-safe on a shared p.
  */
 VDKIM_API vdkim_rc vdkim_policy_decide(const vdkim_policy *p,
     const vdkim_envelope *env, const vdkim_header *hdrs, size_t nhdrs,
@@ -150,15 +177,23 @@ VDKIM_API vdkim_rc vdkim_policy_decide(const vdkim_policy *p,
 
 /* ---------------------------------------------------------------- reload */
 
-/* Holds the current policy of an instance; reload swaps it atomically. */
+/* Holds the current policy of an instance; reload swaps it atomically.
+ * acquire and reload may run from any number of threads at once. */
 typedef struct vdkim_slot vdkim_slot;
 
+/* Loads path (copied) as vdkim_policy_load does: VDKIM_OK with *out the
+ * caller's until vdkim_slot_free; else that load's error. */
 VDKIM_API vdkim_rc vdkim_slot_new(const char *path, vdkim_slot **out,
     vdkim_error *err);
-/* Loads the file anew; on failure the old policy stays and err says why. */
+/* Loads the file anew; on failure the old policy stays and err says why
+ * (the load's code).  Reads files outside any lock: acquire never waits
+ * for a reload.  Policies already acquired stay as they were. */
 VDKIM_API vdkim_rc vdkim_slot_reload(vdkim_slot *s, vdkim_error *err);
-/* The current policy, referenced: vdkim_policy_unref() when done. */
+/* The current policy, referenced: vdkim_policy_unref() when done.
+ * Never NULL. */
 VDKIM_API vdkim_policy *vdkim_slot_acquire(vdkim_slot *s);
+/* Drops the slot's reference to its policy (acquired ones live on) and
+ * frees it; NULL is fine.  Not beside another call on s. */
 VDKIM_API void vdkim_slot_free(vdkim_slot *s);
 
 #ifdef __cplusplus

@@ -22,6 +22,23 @@
  * are plain memory; nothing holds a descriptor or a thread).  Nothing in
  * the module exits, aborts or prints: failures come back as codes and
  * sentences, and through the host's log callback.
+ *
+ * Conventions for every entry point below:
+ *   - Results: int functions return 0 on success and -1 on failure; a
+ *     function that takes (char *err, size_t errlen) then writes one
+ *     NUL-terminated sentence there, cut to errlen bytes (err may be NULL
+ *     or errlen 0: nothing is written).  err is never written on success.
+ *   - Ownership: the host owns what it passes in; the module copies what
+ *     it keeps (paths, the vdkim_host struct, the vdkim_msg_info strings),
+ *     so those may be freed or reused as soon as the call returns.  What
+ *     the module hands out through an "out" pointer (instance, message,
+ *     batch) belongs to the host until given back to its own release
+ *     function (close, msg_free, batch_free), never free().  Strings the
+ *     module returns (module_version, the vdkim_hook_result fields) are
+ *     borrowed: never freed by the host, valid for as long as each says.
+ *   - Threads: an instance, and anything that only reads the table, may
+ *     be used from any number of threads at once; one message or one
+ *     batch is used by one thread at a time.
  */
 #ifndef VDKIM_VDKIM_H
 #define VDKIM_VDKIM_H
@@ -46,7 +63,10 @@ enum vdkim_log_level {
 	VDKIM_LOG_DEBUG = 7
 };
 
-/* What the host gives the module. */
+/* What the host gives the module.  open() copies the struct; the
+ * callbacks and ctx must stay valid until close() returns, after which
+ * the module calls neither (messages still open then stay quiet and use
+ * time(NULL)). */
 typedef struct vdkim_host {
 	size_t size;           /* sizeof(vdkim_host) */
 	void *ctx;             /* passed back to the callbacks */
@@ -64,7 +84,8 @@ enum vdkim_hook_point {
 
 /*
  * The message's envelope and routing, as the host knows it.  msg_begin
- * copies the strings.  rcpt_domain is one domain: a host delivering one
+ * copies the struct and its strings: the host may free them when it
+ * returns.  rcpt_domain is one domain: a host delivering one
  * message to several domains runs one hook per domain (the policy's
  * domain blocks are per destination).  The null sender is NULL.
  */
@@ -84,7 +105,10 @@ enum vdkim_action {
 	VDKIM_ACTION_REJECT = 2    /* answer smtp_reply (5xx) */
 };
 
-/* What the module answers at the end of a message. */
+/* What the module answers at the end of a message.  The host sets size;
+ * msg_end fills the rest.  Every string is borrowed from the message
+ * (reason_code from the module itself): valid, unchanged, until
+ * msg_free(m), never freed by the host. */
 typedef struct vdkim_hook_result {
 	size_t size;               /* set by the host: sizeof(vdkim_hook_result) */
 	int action;                /* enum vdkim_action */
@@ -99,33 +123,55 @@ typedef struct vdkim_hook_result {
 	const char *signatures;    /* "d=example.com s=k1; d=... s=..." or "" */
 } vdkim_hook_result;
 
+/*
+ * The table is the module's, static and read-only: the host never frees
+ * it, and it stays valid while the module is loaded (until dlclose).
+ */
 typedef struct vdkim_api {
 	size_t size;               /* sizeof(vdkim_api) of the module */
 	unsigned abi_version;
-	const char *module_version;
+	const char *module_version; /* e.g. "0.2"; static, borrowed */
 
-	/* Opens an instance on a config file.  0, or -1 with err filled. */
+	/* Opens an instance on a config file: parses it and loads every key
+	 * (it reads files: call it where blocking is fine).  0 with *out
+	 * set, to be given back with close(); or -1 with err filled and
+	 * *out untouched.  config_path is resolved to an absolute path and
+	 * copied; host (NULL: quiet, time(NULL)) is copied. */
 	int (*open)(const char *config_path, const vdkim_host *host,
 	    vdkim_instance **out, char *err, size_t errlen);
-	/* Re-reads the config; on failure the old one stays in force.  Safe
-	 * while other threads have messages open: each message keeps the
-	 * policy it began with. */
+	/* Re-reads the config and keys (blocks like open; may run on any
+	 * thread, beside messages).  0; or -1 with err filled, and the old
+	 * config stays in force.  Safe while other threads have messages
+	 * open: each message keeps the policy it began with. */
 	int (*reload)(vdkim_instance *inst, char *err, size_t errlen);
+	/* Gives the instance back; NULL is fine.  Open messages and batches
+	 * keep what they use and stay valid until their own release; inst
+	 * itself must not be passed to the module again.  Call it once, when
+	 * no other thread is still using inst (reload,
+	 * msg_begin, batch_new). */
 	void (*close)(vdkim_instance *inst);
 
-	/* One message through one hook.  Returns 0, or -1 with err (the
-	 * message could not even be started: treat as a temporary failure). */
+	/* One message through one hook (hook_point: enum vdkim_hook_point).
+	 * Returns 0 with *out set, the host's until msg_free(); or -1 with
+	 * err filled (the message could not even be started: treat as a
+	 * temporary failure).  info and its strings are copied. */
 	int (*msg_begin)(vdkim_instance *inst, int hook_point,
 	    const vdkim_msg_info *info, vdkim_msg **out, char *err,
 	    size_t errlen);
-	/* Raw message bytes (header, empty line, body), any chunking.
-	 * Returns 0; -1 once the message is known to be unusable (msg_end
-	 * then tells why). */
+	/* Raw message bytes (header, empty line, body), any chunking; data
+	 * is only read during the call.  Returns 0; -1 once the message is
+	 * known to be unusable (msg_end then tells why). */
 	int (*msg_chunk)(vdkim_msg *m, const void *data, size_t len);
-	/* Decides and signs.  res stays valid until msg_free.  Returns 0;
+	/* Decides and signs (this is where a device is waited for, unless
+	 * the message went through a batch).  Fills res (see
+	 * vdkim_hook_result: its strings are the message's, valid until
+	 * msg_free).  Returns 0, also when the answer is DEFER or REJECT;
 	 * -1 only for a bad argument (res->size too small, or a message
-	 * still signing in a batch). */
+	 * still signing in a batch).  A second call gives the same answer. */
 	int (*msg_end)(vdkim_msg *m, vdkim_hook_result *res);
+	/* Frees the message and everything msg_end handed out; NULL is
+	 * fine.  Not while it is outstanding in a batch (poll it back, or
+	 * batch_free, first). */
 	void (*msg_free)(vdkim_msg *m);
 
 	/*
@@ -140,6 +186,17 @@ typedef struct vdkim_api {
 	 * them answers at once.  batch_free waits for what is outstanding
 	 * (msg_end still works on those messages).  Devices that do not
 	 * answer asynchronously simply finish within batch_submit.
+	 *
+	 * Ownership: batch_new: 0 with *out set, the host's until
+	 * batch_free(); or -1 with err filled (max_in_flight must be 1 to
+	 * 4096).  The batch holds the instance: close() may come first.
+	 * batch_submit lends m to the batch (m stays the host's: do not
+	 * msg_end or msg_free it) until batch_poll writes it to done[]
+	 * (at most max pointers; the messages, not the array, are the
+	 * batch's answer) or batch_free returns.  batch_outstanding: the
+	 * messages lent and not yet handed back (0 for NULL).  batch_free:
+	 * NULL is fine; the messages still lent come back to the host
+	 * finished, to msg_end and msg_free as usual.
 	 */
 	int (*batch_new)(vdkim_instance *inst, unsigned max_in_flight,
 	    vdkim_batch **out, char *err, size_t errlen);
@@ -158,7 +215,11 @@ typedef struct vdkim_api {
 typedef int (*vdkim_get_api_fn)(unsigned abi_version, const vdkim_api **api,
     char *err, size_t errlen);
 
-/* The module's only entry point (besides host shims such as Exim's). */
+/* The module's only entry point (besides host shims such as Exim's).
+ * 0 with *api set to the module's static table (borrowed, never freed,
+ * valid until the module is unloaded); -1 with *api NULL and err filled
+ * when the module does not speak abi_version (or api is NULL).  Any
+ * thread, any number of times. */
 int vdkim_get_api(unsigned abi_version, const vdkim_api **api, char *err,
     size_t errlen);
 
