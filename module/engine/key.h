@@ -8,6 +8,7 @@
 #define VDKIM_KEY_H
 
 #include <stdatomic.h>
+#include <sys/types.h>
 
 #include <openssl/evp.h>
 
@@ -52,5 +53,14 @@ vdkim_rc key_check_pkey(EVP_PKEY *pkey, const char *label,
 /* Wraps an EVP_PKEY (taking ownership) after checking type and size. */
 vdkim_rc key_from_pkey(EVP_PKEY *pkey, const char *label, vdkim_key **out,
     vdkim_error *err);
+
+/*
+ * vdkim_key_load_file, refusing a file whose mode has any bit of refuse
+ * (S_IWGRP | S_IWOTH: others could replace the key; secret.h reads it);
+ * *mode, when not NULL, gets the file's permission bits (to warn about a
+ * key every user can read).
+ */
+vdkim_rc key_load_file_mode(const char *path, mode_t refuse, mode_t *mode,
+    vdkim_key **out, vdkim_error *err);
 
 #endif
