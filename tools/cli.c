@@ -11,17 +11,20 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "secret.h"
 
 int
 cli_error(const char *cmd, const char *fmt, ...)
 {
+	char raw[2048], masked[sizeof(raw)];
 	va_list ap;
 
-	fprintf(stderr, "vdkimctl %s: ", cmd);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	/* An argument may be a key URI someone put a PIN in. */
+	fprintf(stderr, "vdkimctl %s: %s\n", cmd,
+	    vdkim_mask_pin(raw, masked, sizeof(masked)));
 	return 1;
 }
 

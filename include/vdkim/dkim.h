@@ -67,7 +67,9 @@ typedef enum vdkim_rc {
 	VDKIM_EDEV_ERROR        /* the device failed the operation */
 } vdkim_rc;
 
-#define VDKIM_ERRMSG_MAX 320
+/* Room for a sentence and the chain of causes a device reports (a
+ * PKCS#11 module's own error comes after its engine's and OpenSSL's). */
+#define VDKIM_ERRMSG_MAX 512
 
 typedef struct vdkim_error {
 	vdkim_rc rc;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -16,8 +17,10 @@
 
 #include "device_backend.h"
 #include "error.h"
+#include "secret.h"
 
 #define PIN_MAX 256
+#define PIN_FILE_MAX 4096 /* the first line is the PIN */
 
 static void
 free_strings(char **v, size_t n)
@@ -129,11 +132,19 @@ device_timedlock(const device *d, pthread_mutex_t *m)
 	return pthread_mutex_timedlock(m, &until);
 }
 
+/*
+ * A call into the device starts with OpenSSL's error queue empty, so the
+ * errors device_fail reports are the call's own, and leaves it empty, so
+ * what a device leaves behind when it succeeds (SoftHSM2's failed lookup
+ * of an "rdrand" engine at every start) never shows up in a later,
+ * unrelated sentence.  Hence the clearing even when not serialised.
+ */
 vdkim_rc
 device_enter(device *d, vdkim_error *err)
 {
 	int rc;
 
+	ERR_clear_error();
 	if (!d->cfg.serialize)
 		return VDKIM_OK;
 	rc = device_timedlock(d, &d->call_lock);
@@ -150,6 +161,7 @@ device_enter(device *d, vdkim_error *err)
 void
 device_leave(device *d)
 {
+	ERR_clear_error();
 	if (d->cfg.serialize)
 		pthread_mutex_unlock(&d->call_lock);
 }
@@ -247,8 +259,9 @@ device_retire(device *d, dev_session *s)
 vdkim_rc
 device_pin(const device *d, char **pin, vdkim_error *err)
 {
-	char *buf;
-	FILE *f;
+	vdkim_secret file;
+	vdkim_error why;
+	size_t n;
 
 	*pin = NULL;
 	if (d->cfg.pin_env != NULL) {
@@ -264,29 +277,25 @@ device_pin(const device *d, char **pin, vdkim_error *err)
 	}
 	if (d->cfg.pin_file == NULL)
 		return VDKIM_OK;
-	f = fopen(d->cfg.pin_file, "re");
-	if (f == NULL)
-		return vdkim_fail(err, VDKIM_EDEV_PIN, "device %s: cannot read "
-		    "the pin-file %s: %s", d->cfg.name, d->cfg.pin_file,
-		    strerror(errno));
-	buf = calloc(1, PIN_MAX + 2);
-	if (buf == NULL) {
-		fclose(f);
-		return vdkim_fail(err, VDKIM_ENOMEM, "out of memory");
-	}
-	if (fgets(buf, PIN_MAX + 2, f) == NULL)
-		buf[0] = '\0';
-	fclose(f);
-	buf[strcspn(buf, "\r\n")] = '\0';
-	if (buf[0] == '\0' || strlen(buf) > PIN_MAX) {
-		OPENSSL_cleanse(buf, PIN_MAX + 2);
-		free(buf);
+	/* The PIN opens the device to whoever reads it: only the file's
+	 * owner may (no group either, unlike a key file, which a service
+	 * group may read: the device holds the key, the PIN is all it
+	 * takes to use it). */
+	if (vdkim_secret_read(d->cfg.pin_file, "pin-file", S_IRWXG | S_IRWXO,
+	    PIN_FILE_MAX, VDKIM_EDEV_PIN, &file, &why) != VDKIM_OK)
+		return vdkim_fail(err, why.rc, "device %s: %s", d->cfg.name,
+		    why.msg);
+	n = strcspn(file.data, "\r\n");
+	if (n == 0 || n > PIN_MAX) {
+		vdkim_secret_free(&file);
 		return vdkim_fail(err, VDKIM_EDEV_PIN, "device %s: the pin-file "
 		    "%s holds no PIN on its first line (or one over %d "
 		    "bytes)", d->cfg.name, d->cfg.pin_file, PIN_MAX);
 	}
-	*pin = buf;
-	return VDKIM_OK;
+	*pin = strndup(file.data, n);
+	vdkim_secret_free(&file);
+	return *pin ? VDKIM_OK : vdkim_fail(err, VDKIM_ENOMEM,
+	    "out of memory");
 }
 
 int
@@ -338,6 +347,18 @@ device_credentials_free(device_credentials *c)
 
 /* ------------------------------------------------------------- errors */
 
+/* OpenSSL's ENGINE_R_NO_SUCH_ENGINE and ENGINE_R_DSO_NOT_FOUND (engineerr.h,
+ * which a build without ENGINEs may not have): the queue of a process
+ * holds them whichever path the device takes. */
+#define ENGINE_REASON_NO_SUCH_ENGINE 116
+#define ENGINE_REASON_DSO_NOT_FOUND 132
+
+/* Where skip_engine_probe is in the queue. */
+typedef struct engine_probe {
+	const device *d;
+	int in_probe; /* inside a lookup's errors */
+} engine_probe;
+
 static int
 has_any(const char *text, const char *const *words)
 {
@@ -375,28 +396,47 @@ classify(const char *text, vdkim_rc dflt)
 	return dflt;
 }
 
+/*
+ * 1 for the errors of a lookup, inside the failed call, of an ENGINE
+ * that is not the device's: SoftHSM2's C_Initialize asks OpenSSL for the
+ * "rdrand" engine, which Debian's OpenSSL 3 does not have, and goes on
+ * without it; the "no such engine" and the failed loading of rdrand.so
+ * before it stay in the queue and would hide the device's own error.
+ * Called newest first: the "no such engine" comes before (is newer than)
+ * the DSO and "dso not found" errors of the same lookup.
+ */
+static int
+skip_engine_probe(unsigned long code, const char *data, void *arg)
+{
+	engine_probe *p = arg;
+	int lib = ERR_GET_LIB(code), reason = ERR_GET_REASON(code);
+	char own[160];
+
+	if (lib == ERR_LIB_ENGINE && reason == ENGINE_REASON_NO_SUCH_ENGINE) {
+		snprintf(own, sizeof(own), "id=%s", p->d->cfg.module);
+		p->in_probe = p->d->cfg.kind != DEV_ENGINE ||
+		    strcmp(data, own) != 0;
+		return p->in_probe;
+	}
+	if (p->in_probe && (lib == ERR_LIB_DSO || (lib == ERR_LIB_ENGINE &&
+	    reason == ENGINE_REASON_DSO_NOT_FOUND)))
+		return 1;
+	p->in_probe = 0;
+	return 0;
+}
+
 vdkim_rc
 device_fail(const device *d, vdkim_error *err, vdkim_rc dflt,
     const char *what)
 {
-	char text[VDKIM_ERRMSG_MAX] = "", one[200];
-	const char *data;
-	unsigned long e;
-	int flags;
-	size_t used = 0;
+	engine_probe probe = { d, 0 };
+	char text[VDKIM_ERRMSG_MAX];
 	vdkim_rc rc;
 
-	/* Oldest first: the device's own words come before OpenSSL's
-	 * generic "init fail". */
-	while ((e = ERR_get_error_all(NULL, NULL, NULL, &data, &flags)) != 0) {
-		ERR_error_string_n(e, one, sizeof(one));
-		if (used < sizeof(text))
-			used += (size_t)snprintf(text + used, sizeof(text) -
-			    used, "%s%s%s%s", used ? "; " : "", one,
-			    (flags & ERR_TXT_STRING) && data && *data ? ": " :
-			    "", (flags & ERR_TXT_STRING) && data ? data : "");
-	}
-	if (text[0] == '\0')
+	/* Newest first: the failure, then the device's own words for it
+	 * (a PKCS#11 module's CKR_..., a TSS2 code), then OpenSSL's. */
+	if (vdkim_ssl_errors(text, sizeof(text), skip_engine_probe,
+	    &probe) == 0)
 		snprintf(text, sizeof(text), "no detail from the device");
 	rc = classify(text, dflt);
 	return vdkim_fail(err, rc, "device %s: %s failed (%s): %s",

@@ -5,14 +5,10 @@
  * PEM text again.  Buffers that held key material are wiped before they are
  * freed, and EVP_PKEY_free clears the key's own storage.
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <openssl/bio.h>
 #include <openssl/crypto.h>
@@ -23,6 +19,7 @@
 #include "base64.h"
 #include "error.h"
 #include "key.h"
+#include "secret.h"
 
 #define KEY_FILE_MAX (64 * 1024)
 
@@ -100,11 +97,16 @@ key_check_pkey(EVP_PKEY *pkey, const char *label, vdkim_key_type *type,
 			    "%s: RSA key of %u bits refused: verifiers are "
 			    "only required to handle up to %u bits", label,
 			    *bits, VDKIM_RSA_MAX_BITS);
-		if (*bits < VDKIM_RSA_WARN_BITS && warning != NULL)
-			snprintf(warning, wlen, "%s: RSA key of %u bits: keys "
-			    "under %u bits are weak and some receivers "
+		if (*bits < VDKIM_RSA_WARN_BITS && warning != NULL) {
+			char raw[VDKIM_ERRMSG_MAX];
+
+			/* label may be a key URI: masked like errors. */
+			snprintf(raw, sizeof(raw), "%s: RSA key of %u bits: "
+			    "keys under %u bits are weak and some receivers "
 			    "distrust them", label, *bits,
 			    VDKIM_RSA_WARN_BITS);
+			vdkim_mask_pin(raw, warning, wlen);
+		}
 		return VDKIM_OK;
 	}
 	if (EVP_PKEY_is_a(pkey, "ED25519")) {
@@ -226,55 +228,30 @@ vdkim_key_load_mem(const void *data, size_t len, const char *label,
 }
 
 vdkim_rc
-vdkim_key_load_file(const char *path, vdkim_key **out, vdkim_error *err)
+key_load_file_mode(const char *path, mode_t refuse, mode_t *mode,
+    vdkim_key **out, vdkim_error *err)
 {
-	struct stat st;
-	char *buf;
-	ssize_t got;
-	size_t used = 0;
-	int fd;
+	vdkim_secret file;
 	vdkim_rc rc;
 
 	if (path == NULL || out == NULL)
 		return vdkim_fail(err, VDKIM_EINVAL, "no key file given");
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return vdkim_fail(err, VDKIM_EIO, "%s: cannot open the key "
-		    "file: %s", path, strerror(errno));
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return vdkim_fail(err, VDKIM_EIO, "%s: not a regular file",
-		    path);
-	}
-	if (st.st_size > KEY_FILE_MAX) {
-		close(fd);
-		return vdkim_fail(err, VDKIM_EKEY, "%s: %lld bytes is too "
-		    "large for a key file", path, (long long)st.st_size);
-	}
-	buf = malloc(KEY_FILE_MAX + 1);
-	if (buf == NULL) {
-		close(fd);
-		return vdkim_fail(err, VDKIM_ENOMEM, "out of memory");
-	}
-	while (used < KEY_FILE_MAX) {
-		got = read(fd, buf + used, KEY_FILE_MAX - used);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got < 0) {
-			rc = vdkim_fail(err, VDKIM_EIO, "%s: cannot read the "
-			    "key file: %s", path, strerror(errno));
-			goto done;
-		}
-		if (got == 0)
-			break;
-		used += (size_t)got;
-	}
-	rc = vdkim_key_load_mem(buf, used, path, out, err);
-done:
-	OPENSSL_cleanse(buf, KEY_FILE_MAX + 1);
-	free(buf);
-	close(fd);
+	rc = vdkim_secret_read(path, "key file", refuse, KEY_FILE_MAX,
+	    VDKIM_EIO, &file, err);
+	if (rc != VDKIM_OK)
+		return rc;
+	if (mode != NULL)
+		*mode = file.mode;
+	rc = vdkim_key_load_mem(file.data, file.len, path, out, err);
+	vdkim_secret_free(&file);
 	return rc;
+}
+
+vdkim_rc
+vdkim_key_load_file(const char *path, vdkim_key **out, vdkim_error *err)
+{
+	/* Who may change the file is the caller's rule (the policy's). */
+	return key_load_file_mode(path, 0, NULL, out, err);
 }
 
 vdkim_rc

@@ -8,6 +8,7 @@
 #define VDKIM_KEY_H
 
 #include <stdatomic.h>
+#include <sys/types.h>
 
 #include <openssl/evp.h>
 
@@ -83,5 +84,14 @@ void *key_external_ctx(const vdkim_key *key, const key_backend *backend);
 int key_is_external(const vdkim_key *key);
 /* What holds the key (its backend's name), or NULL for a software key. */
 const char *key_holder_name(const vdkim_key *key);
+
+/*
+ * vdkim_key_load_file, refusing a file whose mode has any bit of refuse
+ * (S_IWGRP | S_IWOTH: others could replace the key; secret.h reads it);
+ * *mode, when not NULL, gets the file's permission bits (to warn about a
+ * key every user can read).
+ */
+vdkim_rc key_load_file_mode(const char *path, mode_t refuse, mode_t *mode,
+    vdkim_key **out, vdkim_error *err);
 
 #endif

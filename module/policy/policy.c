@@ -2,7 +2,6 @@
  * policy.c - loading a policy, its keys, its warnings, its description,
  * and the slot that lets a running instance reload it atomically.
  */
-#include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -13,8 +12,10 @@
 #include "conf_parse.h"
 #include "device.h"
 #include "error.h"
+#include "key.h"
 #include "policy_model.h"
 #include "rotation.h"
+#include "secret.h"
 #include "strbuf.h"
 
 const scope *
@@ -30,7 +31,7 @@ int
 policy_warn(vdkim_policy *p, int is_error, const char *fmt, ...)
 {
 	policy_warning *nw;
-	char buf[2 * VDKIM_ERRMSG_MAX];
+	char buf[2 * VDKIM_ERRMSG_MAX], masked[sizeof(buf)];
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -40,7 +41,9 @@ policy_warn(vdkim_policy *p, int is_error, const char *fmt, ...)
 	if (nw == NULL)
 		return -1;
 	p->warnings = nw;
-	nw[p->nwarnings].text = strdup(buf);
+	/* Warnings reach logs and config-test: never with a PIN. */
+	nw[p->nwarnings].text = strdup(vdkim_mask_pin(buf, masked,
+	    sizeof(masked)));
 	if (nw[p->nwarnings].text == NULL)
 		return -1;
 	nw[p->nwarnings++].is_error = is_error;
@@ -57,27 +60,21 @@ int
 policy_load_key_file(vdkim_policy *p, const char *path, int line,
     vdkim_key **out, char *error, size_t errlen)
 {
-	struct stat st;
+	mode_t mode;
 	vdkim_error err;
 
-	if (stat(path, &st) != 0) {
-		snprintf(error, errlen, "%s: %s", path, strerror(errno));
-	} else if (st.st_mode & (S_IWGRP | S_IWOTH)) {
-		snprintf(error, errlen, "%s: refused: the key file is "
-		    "%s-writable (chmod 0600 it)", path,
-		    (st.st_mode & S_IWOTH) ? "world" : "group");
-	} else if (vdkim_key_load_file(path, out, &err) != VDKIM_OK) {
+	if (key_load_file_mode(path, S_IWGRP | S_IWOTH, &mode, out, &err) !=
+	    VDKIM_OK) {
 		snprintf(error, errlen, "%s", err.msg);
-	} else {
-		if (st.st_mode & S_IROTH)
-			policy_warn(p, 0, "%s:%d: key %s is readable by every "
-			    "user (chmod 0600 it)", p->path, line, path);
-		if (vdkim_key_warning(*out) != NULL)
-			policy_warn(p, 0, "%s:%d: %s", p->path, line,
-			    vdkim_key_warning(*out));
-		return 0;
+		return -1;
 	}
-	return -1;
+	if (mode & S_IROTH)
+		policy_warn(p, 0, "%s:%d: key %s is readable by every user "
+		    "(chmod 0600 it)", p->path, line, path);
+	if (vdkim_key_warning(*out) != NULL)
+		policy_warn(p, 0, "%s:%d: %s", p->path, line,
+		    vdkim_key_warning(*out));
+	return 0;
 }
 
 void

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conf_device.h"
 #include "device.h"
 #include "error.h"
 #include "key_device.h"
@@ -130,6 +131,12 @@ vdkim_policy_device_key(const vdkim_policy *p, const char *uri,
 	device *d = p && uri ? policy_device_for(p, uri) : NULL;
 	vdkim_rc rc;
 
+	/* As in the config: the backend would log in with it, and libp11
+	 * writes a URI it cannot find to stderr, PIN and all. */
+	if (d != NULL && conf_device_check_key(uri) != NULL)
+		return vdkim_fail(err, VDKIM_EINVAL, "\"%s\": refused: a key URI "
+		    "must not carry the PIN (the device's pin-file or pin-env "
+		    "gives it)", uri);
 	if (d == NULL)
 		return vdkim_fail(err, VDKIM_EINVAL, "%s: no openssl-engine or "
 		    "openssl-provider in the config serves this URI",

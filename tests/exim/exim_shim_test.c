@@ -308,7 +308,7 @@ START_TEST(signs_every_layout)
 		int split;
 	} layouts[] = { { "", 0 }, { "", 1 }, { "bulk", 0 }, { "bulk", 1 } };
 	exim_dlfunc_t *stages[] = { f_prequeue, f_predelivery };
-	char why[512];
+	char why[2 * VDKIM_ERRMSG_MAX];
 	uschar *y;
 	int rc;
 
@@ -343,7 +343,7 @@ END_TEST
  * survives Exim rewriting it.  Fields Exim has removed are not signed. */
 START_TEST(own_received_and_removed_fields)
 {
-	char why[512];
+	char why[2 * VDKIM_ERRMSG_MAX];
 	uschar *y;
 
 	standard_config();
@@ -468,7 +468,7 @@ END_TEST
 /* X-DKIM-Options is removed from Exim's list before queueing. */
 START_TEST(x_dkim_options_removed)
 {
-	char why[512];
+	char why[2 * VDKIM_ERRMSG_MAX];
 	uschar *y;
 
 	standard_config();
@@ -631,7 +631,7 @@ END_TEST
 /* A body far larger than any buffer: streamed, signed, verified. */
 START_TEST(large_body)
 {
-	char why[512], *body;
+	char why[2 * VDKIM_ERRMSG_MAX], *body;
 	size_t n = 12u << 20;
 	uschar *y;
 

@@ -166,10 +166,36 @@ conf_error() {
 		bad "config error: $name (wanted err.conf:$want)" "$out"
 	fi
 }
-conf_error "PIN in a key URI" "1: domain-key: a key URI must not carry the PIN" \
+conf_error "PIN in a key URI (masked)" "1: domain-key: a key URI must not carry the PIN (put it in the device's pin-file or pin-env), not \"s,example.com,pkcs11:token=t;object=k;pin-value=****\"" \
     'domain-key = "s,example.com,pkcs11:token=t;object=k;pin-value=1234"'
-conf_error "PIN in init-commands" "3: init-commands must not set the PIN" \
+conf_error "PIN in init-commands (masked)" '3: init-commands must not set the PIN (use pin-file or pin-env), not "PIN:****"' \
     'openssl-engine e {' '  engine-id = "pkcs11"' '  init-commands = {"PIN:1234"}' '}'
+# (err.conf still holds the init-command with the PIN.)
+out=$("$VDKIMCTL" config-test --config "$WORK/err.conf" 2>&1)
+if [[ $out == *1234* ]]; then
+	bad "a refused PIN is shown" "$out"
+else
+	ok "a refused PIN is never shown"
+fi
+if out=$("$VDKIMCTL" dns-record --config "$WORK/hsm.conf" --selector s \
+    --domain example.com --key "pkcs11:token=vdkim;object=nokey;pin-value=$PIN" 2>&1) ||
+    [[ $out == *"$PIN"* || $out != *"pin-value=****"*"must not carry the PIN"* ]]; then
+	bad "dns-record: a key URI with the PIN refused, PIN not shown" "$out"
+else
+	ok "dns-record: a key URI with the PIN refused, PIN not shown"
+fi
+
+# pin-file: only its owner may read it (a PIN opens the device).
+cp "$WORK/pin" "$WORK/pin-0640" && chmod 0640 "$WORK/pin-0640"
+hsm_conf "$WORK/hsm-0640.conf" "$WORK/pin-0640" ""
+if out=$("$VDKIMCTL" config-test --config "$WORK/hsm-0640.conf" 2>&1); then
+	bad "config-test: a group-readable pin-file accepted" "$out"
+elif [[ $out == *"device-pin"*"$WORK/pin-0640: refused: the pin-file is readable by its group (mode 0640): chmod 0600"* &&
+    $out != *"$PIN"* ]]; then
+	ok "config-test: a group-readable pin-file refused (file, mode, chmod)"
+else
+	bad "config-test: a group-readable pin-file" "$out"
+fi
 conf_error "URI scheme without a device" '3: domain-key s,example.com: no openssl-engine or openssl-provider serves the URI scheme "handle"' \
     'openssl-provider p { module = "tpm2"' 'uri-schemes = {"object"} }' \
     'domain-key = "s,example.com,handle:0x81000001"'
@@ -278,6 +304,17 @@ else
 fi
 rmdir "$WORK/hsm/tokens"
 mv "$WORK/hsm/tokens.away" "$WORK/hsm/tokens"
+# SoftHSM2 without its config file: the PKCS#11 module's own error, newest
+# first and whole, not the rdrand engine SoftHSM2 looks up on its way.
+if out=$(SOFTHSM2_CONF=$WORK/hsm/missing.conf "$VDKIMCTL" config-test \
+    --config "$WORK/hsm.conf" 2>&1); then
+	bad "config-test: SoftHSM2 without its config accepted" "$out"
+elif [[ $out == *"device-unavailable: device hsm: opening the key failed (device-unavailable): engine routines: failed loading private key; pkcs11 engine: invalid parameter; PKCS#11 module: General Error"* &&
+    $out != *rdrand* ]]; then
+	ok "config-test: SoftHSM2 without its config: the PKCS#11 module's error, no stale ones"
+else
+	bad "config-test: SoftHSM2 without its config" "$out"
+fi
 
 # ------------------------------------------------------------- 4. signing time
 

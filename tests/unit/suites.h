@@ -22,5 +22,6 @@ Suite *policy_suite(void);
 Suite *policy_reload_suite(void);
 Suite *policy_message_suite(void);
 Suite *rotation_suite(void);
+Suite *secrets_suite(void);
 
 #endif
