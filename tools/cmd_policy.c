@@ -70,9 +70,11 @@ cli_message_decide(const char *cmd, policy_message *pm, FILE *in,
 		cli_error(cmd, "cannot read the message: %s", strerror(errno));
 		goto out;
 	}
-	/* A header up to the end of the input: the message has no body. */
-	if (!policy_message_decided(pm) &&
-	    policy_message_eom(pm) != VDKIM_OK) {
+	/* A header up to the end of the input: the message has no body, and
+	 * its end decides (and signs: how that went is the outcome's). */
+	if (!policy_message_decided(pm))
+		(void)policy_message_eom(pm);
+	if (!policy_message_decided(pm)) {
 		cli_error(cmd, "%s", policy_message_error(pm));
 		goto out;
 	}
