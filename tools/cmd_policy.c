@@ -4,6 +4,11 @@
  * "vdkimctl explain" (what would the policy do with this message, and
  * why), plus what "vdkimctl sign --config" shares with them: loading a
  * policy and starting a message on the module's message path.
+ *
+ * explain's verdict is the outcome of the message path, signing included
+ * (nothing is written): a key the policy chooses but its device cannot
+ * use now makes the verdict "not signed" or "deferred" with the device's
+ * reason code, as it would in the MTA.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -13,6 +18,8 @@
 #include <time.h>
 
 #include "cli.h"
+#include "key_device.h"
+#include "policy_device.h"
 #include "vdkim/dkim.h"
 #include "vdkim/policy.h"
 
@@ -70,9 +77,11 @@ cli_message_decide(const char *cmd, policy_message *pm, FILE *in,
 		cli_error(cmd, "cannot read the message: %s", strerror(errno));
 		goto out;
 	}
-	/* A header up to the end of the input: the message has no body. */
-	if (!policy_message_decided(pm) &&
-	    policy_message_eom(pm) != VDKIM_OK) {
+	/* A header up to the end of the input: the message has no body, and
+	 * its end decides (and signs: how that went is the outcome's). */
+	if (!policy_message_decided(pm))
+		(void)policy_message_eom(pm);
+	if (!policy_message_decided(pm)) {
 		cli_error(cmd, "%s", policy_message_error(pm));
 		goto out;
 	}
@@ -263,7 +272,10 @@ print_signature(size_t i, const vdkim_sig_spec *sp,
 	    sp->selector, sp->identity ? sp->identity : "none");
 	printf("  algorithm:        %s", vdkim_alg_name(vdkim_key_get_alg(
 	    sp->key)));
-	if (vdkim_key_get_type(sp->key) == VDKIM_KEY_RSA)
+	if (policy_key_unopened(sp->key))
+		printf(" (key on device %s, not reached when the config was "
+		    "loaded: its size is unknown)\n", key_device_name(sp->key));
+	else if (vdkim_key_get_type(sp->key) == VDKIM_KEY_RSA)
 		printf(" (%u-bit key)\n", vdkim_key_get_bits(sp->key));
 	else
 		printf(" (Ed25519 key)\n");
@@ -302,6 +314,97 @@ print_signature(size_t i, const vdkim_sig_spec *sp,
 	printf("  body length l=:   %s\n", sp->body_length ? "yes" : "no");
 }
 
+/* What to change when the policy chose to sign but the signature could
+ * not be made, by the outcome's reason code. */
+static const char *
+signing_hint(const char *code)
+{
+	static const struct { vdkim_rc rc; const char *hint; } hints[] = {
+		{ VDKIM_EDEV_UNAVAILABLE, "bring the device back (vdkimctl "
+		    "config-test shows what it met); signing resumes by itself "
+		    "once it answers, or give the key a domain-key-fallback" },
+		{ VDKIM_EDEV_PIN, "fix the PIN the device's block gives "
+		    "(pin-file or pin-env), then reload the config" },
+		{ VDKIM_EDEV_TIMEOUT, "find why the device answers slowly, or "
+		    "raise the timeout of its block" },
+		{ VDKIM_EDEV_ERROR, "check the device and its key (vdkimctl "
+		    "config-test; the device's own log)" },
+	};
+
+	for (size_t i = 0; i < sizeof(hints) / sizeof(hints[0]); i++)
+		if (strcmp(code, vdkim_rc_name(hints[i].rc)) == 0)
+			return hints[i].hint;
+	return "fix what the sentence above names";
+}
+
+/*
+ * Reads the message on in into two messages on the module's path: pm
+ * only decides (its header stays, for what h= will hold), ps runs as
+ * vdkim.so runs it, signing included, so that its outcome is the verdict
+ * (a key the device cannot use shows there).  0, or 1 after saying why
+ * the message cannot be read.
+ */
+static int
+explain_feed(policy_message *pm, policy_message *ps, FILE *in)
+{
+	char *buf = malloc(CHUNK);
+	size_t n;
+	int rc = 1;
+
+	if (buf == NULL)
+		return cli_error("explain", "out of memory");
+	while ((n = fread(buf, 1, CHUNK, in)) > 0) {
+		if (policy_message_chunk(pm, buf, n) != VDKIM_OK) {
+			cli_error("explain", "%s", policy_message_error(pm));
+			goto out;
+		}
+		/* A failure here is ps's outcome, shown as the verdict. */
+		(void)policy_message_chunk(ps, buf, n);
+	}
+	if (ferror(in)) {
+		cli_error("explain", "cannot read the message: %s",
+		    strerror(errno));
+		goto out;
+	}
+	if (policy_message_eom(pm) != VDKIM_OK) {
+		cli_error("explain", "%s", policy_message_error(pm));
+		goto out;
+	}
+	(void)policy_message_eom(ps);
+	rc = 0;
+out:
+	free(buf);
+	return rc;
+}
+
+/* The verdict for a message that would not be signed; the exit status. */
+static int
+explain_unsigned(const policy_outcome *out, const vdkim_decision *d,
+    const policy_message *pm)
+{
+	int defer = out->action != POLICY_ACTION_CONTINUE;
+	vdkim_verdict v = defer ? VDKIM_VERDICT_DEFER : VDKIM_VERDICT_NOSIGN;
+	/* The policy chose keys, but the signatures could not be made. */
+	int failed = d->verdict == VDKIM_VERDICT_SIGN;
+	const char *hint = failed ? signing_hint(out->reason_code) :
+	    cli_why_hint(d->why);
+
+	printf("verdict: %s (%s): %s\n", vdkim_verdict_name(v),
+	    out->reason_code, defer ? "the message would be deferred, not "
+	    "sent unsigned (dkim-require yes)" : "the message would be sent "
+	    "unsigned");
+	printf("why: %s\n", out->reason[0] ? out->reason : out->reason_code);
+	if (*hint != '\0')
+		printf("to change: %s\n", hint);
+	if (failed) {
+		printf("the policy chose %zu signature%s, which could not be "
+		    "made:\n", d->nsigs, d->nsigs == 1 ? "" : "s");
+		for (size_t i = 0; i < d->nsigs; i++)
+			print_signature(i, &d->specs[i], pm);
+	}
+	return defer ? EXPLAIN_DEFER : EXPLAIN_NOSIGN;
+}
+
 int
 cmd_explain(int argc, char **argv)
 {
@@ -318,8 +421,9 @@ cmd_explain(int argc, char **argv)
 	const char *path = NULL;
 	vdkim_envelope env;
 	vdkim_policy *p = NULL;
-	policy_message *pm = NULL;
+	policy_message *pm = NULL, *ps = NULL;
 	const vdkim_decision *d;
+	policy_outcome res;
 	time_t now = 0;
 	int c, rc = EXPLAIN_ERROR;
 
@@ -356,35 +460,20 @@ cmd_explain(int argc, char **argv)
 		now = time(NULL);
 	if (cli_policy_load("explain", path, &p) != 0 ||
 	    cli_message_new("explain", p, &env, now, 1, &pm) != 0 ||
-	    cli_message_decide("explain", pm, stdin, NULL) != 0)
+	    cli_message_new("explain", p, &env, now, 0, &ps) != 0 ||
+	    explain_feed(pm, ps, stdin) != 0)
 		goto out;
 	d = policy_message_decision(pm);
-	switch (d->verdict) {
-	case VDKIM_VERDICT_SIGN:
+	policy_message_outcome(ps, &res);
+	if (res.nsigned > 0) {
 		printf("verdict: %s: the message would be signed (%zu "
-		    "signature%s)\n", vdkim_verdict_name(d->verdict),
-		    d->nsigs, d->nsigs == 1 ? "" : "s");
+		    "signature%s)\n", vdkim_verdict_name(VDKIM_VERDICT_SIGN),
+		    res.nsigned, res.nsigned == 1 ? "" : "s");
 		for (size_t i = 0; i < d->nsigs; i++)
 			print_signature(i, &d->specs[i], pm);
 		rc = EXPLAIN_SIGN;
-		break;
-	case VDKIM_VERDICT_NOSIGN:
-	case VDKIM_VERDICT_DEFER:
-		printf("verdict: %s (%s): %s\n", vdkim_verdict_name(d->verdict),
-		    vdkim_why_name(d->why),
-		    d->verdict == VDKIM_VERDICT_DEFER ? "the message would be "
-		    "deferred, not sent unsigned (dkim-require yes)" :
-		    "the message would be sent unsigned");
-		printf("why: %s\n", d->detail[0] ? d->detail :
-		    vdkim_why_name(d->why));
-		if (*cli_why_hint(d->why) != '\0')
-			printf("to change: %s\n", cli_why_hint(d->why));
-		rc = d->verdict == VDKIM_VERDICT_DEFER ? EXPLAIN_DEFER :
-		    EXPLAIN_NOSIGN;
-		break;
-	default:
-		cli_error("explain", "unknown verdict %d", (int)d->verdict);
-		goto out;
+	} else {
+		rc = explain_unsigned(&res, d, pm);
 	}
 	if (d->verdict == VDKIM_VERDICT_SIGN && d->why != VDKIM_WHY_OK) {
 		printf("note: %s: %s\n", vdkim_why_name(d->why), d->detail);
@@ -406,6 +495,7 @@ cmd_explain(int argc, char **argv)
 		rc = EXPLAIN_ERROR;
 	}
 out:
+	policy_message_free(ps);
 	policy_message_free(pm);
 	vdkim_policy_unref(p);
 	return rc;

@@ -10,7 +10,11 @@
  * through the module's message path (policy_message), which decides at
  * the end of the header and signs the rest as it streams; X-DKIM-Options
  * fields are left out of both the signed and the written message when the
- * decision says so.
+ * decision says so.  What is written and the exit status follow the
+ * path's outcome, the answer vdkim.so gives the MTA for the same message:
+ * not signed (by choice or because the signature could not be made, a
+ * device out of reach) is the message unchanged and exit 0, deferred is
+ * nothing and exit 75.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -440,20 +444,58 @@ out:
 }
 
 /*
+ * What the message path answered, as vdkim.so would tell the MTA, turned
+ * into the command's output: signed or not signed, the message on stdout
+ * (exit 0); deferred, nothing written (exit EX_TEMPFAIL).  Every answer
+ * but a clean signature says why on stderr, with its reason code.  (A
+ * refusal is an answer at the door only; vdkimctl's message runs as
+ * pre-delivery, so it would be an error here.)  The same rule
+ * holds whether the policy chose not to sign or the signature could not
+ * be made (a device out of reach, a failed signing): the outcome is one.
+ */
+static int
+answer(policy_message *pm, FILE *spool)
+{
+	policy_outcome out;
+	const char *sigs;
+	size_t siglen;
+
+	policy_message_outcome(pm, &out);
+	switch (out.action) {
+	case POLICY_ACTION_DEFER:
+		fprintf(stderr, "vdkimctl sign: deferred (%s): %s\n",
+		    out.reason_code, out.reason);
+		return EX_TEMPFAIL;
+	case POLICY_ACTION_REJECT:
+		return cli_error("sign", "refused (%s): %s", out.reason_code,
+		    out.reason);
+	case POLICY_ACTION_CONTINUE:
+		break;
+	}
+	if (out.nsigned == 0)
+		fprintf(stderr, "vdkimctl sign: not signed (%s): %s\n",
+		    out.reason_code, out.reason);
+	else if (strcmp(out.reason_code, vdkim_why_name(VDKIM_WHY_OK)) != 0)
+		fprintf(stderr, "vdkimctl sign: note (%s): %s\n",
+		    out.reason_code, out.reason);
+	/* Unsigned, the message goes as vdkim.so lets it go: without the
+	 * X-DKIM-Options fields when the decision removes them. */
+	sigs = policy_message_signatures(pm, &siglen);
+	return emit(sigs, siglen, spool, pm, policy_message_final_eol(pm));
+}
+
+/*
  * Signs as the policy decides, through the module's own message path
- * (policy_message, as vdkim.so does).  NOSIGN writes the message as it
- * came (exit 0); DEFER writes nothing and exits EX_TEMPFAIL; both say why
- * on stderr with the reason's name.  X-DKIM-Options fields are left out
- * of the written message when the decision says so.
+ * (policy_message, as vdkim.so does), and answers as vdkim.so would
+ * (answer()).  The message is read whole, spooled and fed; only a
+ * message the engine cannot read stops it early (an error, as a refusal
+ * at the door).
  */
 static int
 sign_by_policy(const struct sign_opts *o)
 {
 	vdkim_policy *p = NULL;
 	policy_message *pm = NULL;
-	const vdkim_decision *d;
-	const char *sigs;
-	size_t siglen;
 	FILE *spool = NULL;
 	int rc = 1;
 
@@ -465,28 +507,11 @@ sign_by_policy(const struct sign_opts *o)
 	spool = spool_open();
 	if (spool == NULL || cli_message_decide("sign", pm, stdin, spool) != 0)
 		goto out;
-	d = policy_message_decision(pm);
-	if (d->verdict == VDKIM_VERDICT_DEFER) {
-		fprintf(stderr, "vdkimctl sign: deferred (%s): %s\n",
-		    vdkim_why_name(d->why), d->detail);
-		rc = EX_TEMPFAIL;
-		goto out;
-	}
-	if (d->verdict != VDKIM_VERDICT_SIGN)
-		fprintf(stderr, "vdkimctl sign: not signed (%s): %s\n",
-		    vdkim_why_name(d->why), d->detail);
-	else if (d->why != VDKIM_WHY_OK)
-		fprintf(stderr, "vdkimctl sign: note (%s): %s\n",
-		    vdkim_why_name(d->why), d->detail);
 	/* The rest of the message, through the path and into the spool. */
 	if (spool_seek_end(spool) != 0 || pump(spool, to_message, pm) != 0)
 		goto out;
-	if (policy_message_eom(pm) != VDKIM_OK) {
-		cli_error("sign", "%s", policy_message_error(pm));
-		goto out;
-	}
-	sigs = policy_message_signatures(pm, &siglen);
-	rc = emit(sigs, siglen, spool, pm, policy_message_final_eol(pm));
+	(void)policy_message_eom(pm); /* the outcome says how it went */
+	rc = answer(pm, spool);
 out:
 	if (spool != NULL)
 		fclose(spool);

@@ -13,6 +13,7 @@
 #include "device.h"
 #include "error.h"
 #include "key.h"
+#include "policy_device.h"
 #include "policy_model.h"
 #include "rotation.h"
 #include "secret.h"
@@ -381,6 +382,10 @@ describe_scope(strbuf *sb, const char *kind, const scope *sc)
 		const key_entry *k = sc->keys[i];
 		if (k->rot != NULL)
 			rotation_describe(sb, k);
+		else if (policy_key_unopened(k->key))
+			sb_addf(sb, "  key  s=%-16s d=%-24s NOT REACHED: %s; "
+			    "kept, it signs once the device answers  %s\n",
+			    k->selector, k->domain, k->error, k->path);
 		else if (k->key != NULL)
 			sb_addf(sb, "  key  s=%-16s d=%-24s %s %u bits  %s\n",
 			    k->selector, k->domain,

@@ -5,7 +5,9 @@
  * A device key that cannot be opened at load is still kept (unlike a bad
  * key file): the device may come back, and signing then resumes by
  * itself.  Until it does, signing with it fails with the device's code
- * (deferred under dkim-require), and config-test counts it as an error.
+ * (deferred under dkim-require), config-test counts it as an error and
+ * shows the key as not reached (with what the device met, kept in the
+ * key's error), never with a size it cannot know.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +17,7 @@
 #include "device.h"
 #include "error.h"
 #include "key_device.h"
+#include "policy_device.h"
 #include "policy_model.h"
 #include "strbuf.h"
 
@@ -70,8 +73,11 @@ policy_load_device_key(vdkim_policy *p, key_entry *k)
 	}
 	rc = key_device_open(d, k->path, &k->key, &err);
 	if (rc != VDKIM_OK) {
-		if (k->key == NULL)
-			snprintf(k->error, sizeof(k->error), "%s", err.msg);
+		/* Kept or not, what the device met, with its code (a long
+		 * sentence is cut to fit). */
+		if (snprintf(k->error, sizeof(k->error), "%s: %s",
+		    vdkim_rc_name(rc), err.msg) < 0)
+			k->error[0] = '\0';
 		policy_warn(p, 1, "%s:%d: domain-key %s,%s: %s: %s%s", p->path,
 		    k->line, k->selector, k->domain, vdkim_rc_name(rc), err.msg,
 		    k->key != NULL ? " (kept: signing retries the device and "
@@ -82,6 +88,14 @@ policy_load_device_key(vdkim_policy *p, key_entry *k)
 	}
 	if (k->key != NULL)
 		attach_fallback(p, k);
+}
+
+int
+policy_key_unopened(const vdkim_key *key)
+{
+	/* A device key has its public half from the first open that
+	 * reached the device (key.h). */
+	return key != NULL && key->dev != NULL && key->pkey == NULL;
 }
 
 void

@@ -13,7 +13,9 @@
 #  1. config: device blocks, errors with FILE:LINE, no PIN in the output
 #  2. signing through each device; verified by dkimpy and libopendkim
 #  3. many threads on each device; a forking host (keys opened after fork)
-#  4. failures at load (token absent, wrong PIN, TPM down): config-test
+#  4. failures at load (token absent, wrong PIN, TPM down): config-test;
+#     vdkimctl sign --config answers as vdkim.so (unchanged and exit 0, or
+#     exit 75 under dkim-require), explain and config-test say why
 #  5. failures while signing: deferred with the device's reason code under
 #     dkim-require; signing resumes by itself, in the same process, when
 #     the token (ENGINE path) or the TPM (provider path) is back
@@ -285,6 +287,81 @@ for dev in hsm tpm; do
 done
 
 # ------------------------------------------------------------- 3. at load
+
+# vdkimctl with a key its device does not give: never a signature of a
+# 0-bit key, never "exit 1 and nothing" - the answer vdkim.so gives.
+# The same token config without dkim-require: sent unsigned.
+sed '/dkim-require/d' "$WORK/hsm.conf" >"$WORK/hsm-nr.conf"
+sed '/dkim-require/d' "$WORK/hsm-badpin.conf" >"$WORK/hsm-badpin-nr.conf"
+printf 'From: Alice <%s>\r\nTo: bob@example.org\r\nSubject: device away\r\n\r\nbody\r\n' \
+    "$FROM" >"$WORK/away.eml"
+# $1 what, $2 code, $3 config without dkim-require, $4 with it
+cli_device_fails() {
+	local what=$1 code=$2 nr=$3 req=$4 rc out
+	"$VDKIMCTL" sign --config "$nr" --vmta mta1 <"$WORK/away.eml" \
+	    >"$WORK/away.out" 2>"$WORK/away.err"
+	rc=$?
+	if ((rc == 0)) && cmp -s "$WORK/away.eml" "$WORK/away.out" &&
+	    grep -q "not signed ($code): " "$WORK/away.err"; then
+		ok "sign --config, $what: the message unchanged, exit 0, $code on stderr"
+	else
+		bad "sign --config, $what: rc=$rc (wanted 0, the message unchanged)" \
+		    "$WORK/away.err"
+	fi
+	"$VDKIMCTL" sign --config "$req" --vmta mta1 <"$WORK/away.eml" \
+	    >"$WORK/away.out" 2>"$WORK/away.err"
+	rc=$?
+	if ((rc == 75)) && [[ ! -s $WORK/away.out ]] &&
+	    grep -q "deferred ($code): " "$WORK/away.err"; then
+		ok "sign --config, $what, dkim-require: exit 75, nothing written"
+	else
+		bad "sign --config, $what, dkim-require: rc=$rc (wanted 75, no output)" \
+		    "$WORK/away.err"
+	fi
+	out=$("$VDKIMCTL" explain --config "$nr" --vmta mta1 <"$WORK/away.eml" 2>/dev/null)
+	rc=$?
+	if ((rc == 1)) && [[ $out == "verdict: nosign ($code): "* &&
+	    $out == *"to change: "* && $out != *"0-bit"* &&
+	    $out != *"would be signed"* && $out == *"not reached"* ]]; then
+		ok "explain, $what: not signed ($code), the key shown as not reached"
+	else
+		bad "explain, $what: rc=$rc (wanted 1, nosign $code)" "$out"
+	fi
+	out=$("$VDKIMCTL" explain --config "$req" --vmta mta1 <"$WORK/away.eml" 2>/dev/null)
+	rc=$?
+	if ((rc == 2)) && [[ $out == "verdict: defer ($code): "* &&
+	    $out != *"0-bit"* && $out != *"would be signed"* ]]; then
+		ok "explain, $what, dkim-require: deferred ($code)"
+	else
+		bad "explain, $what, dkim-require: rc=$rc (wanted 2, defer $code)" "$out"
+	fi
+	out=$("$VDKIMCTL" config-test --config "$nr" 2>&1)
+	rc=$?
+	if ((rc == 1)) && [[ $out == *"s=hsm1 "*"NOT REACHED: $code: "* &&
+	    $out != *" 0 bits"* && $out != *"0-bit"* ]]; then
+		ok "config-test, $what: the key NOT REACHED ($code), no size"
+	else
+		bad "config-test, $what: rc=$rc" "$out"
+	fi
+}
+# The token present first: the same commands sign, and say so.
+if "$VDKIMCTL" sign --config "$WORK/hsm-nr.conf" --vmta mta1 <"$WORK/away.eml" \
+    >"$WORK/away.out" 2>"$WORK/away.err" &&
+    [[ $(head -c 15 "$WORK/away.out") == "DKIM-Signature:" ]] &&
+    out=$("$VDKIMCTL" explain --config "$WORK/hsm-nr.conf" --vmta mta1 \
+    <"$WORK/away.eml" 2>&1) && [[ $out == *"would be signed"*"(2048-bit key)"* ]]; then
+	ok "sign --config, explain: the token present, it signs"
+else
+	bad "sign --config, explain with the token present" "$WORK/away.err" "$out"
+fi
+cli_device_fails "wrong PIN" device-pin "$WORK/hsm-badpin-nr.conf" \
+    "$WORK/hsm-badpin.conf"
+mv "$WORK/hsm/tokens" "$WORK/hsm/tokens.away"
+mkdir "$WORK/hsm/tokens"
+cli_device_fails "token absent" device-unavailable "$WORK/hsm-nr.conf" \
+    "$WORK/hsm.conf"
+rmdir "$WORK/hsm/tokens"
+mv "$WORK/hsm/tokens.away" "$WORK/hsm/tokens"
 
 if out=$("$VDKIMCTL" config-test --config "$WORK/hsm-badpin.conf" 2>&1); then
 	bad "config-test: wrong PIN accepted" "$out"
