@@ -95,7 +95,7 @@ policy_key_unopened(const vdkim_key *key)
 {
 	/* A device key has its public half from the first open that
 	 * reached the device (key.h). */
-	return key != NULL && key->dev != NULL && key->pkey == NULL;
+	return key != NULL && key_is_external(key) && key->pkey == NULL;
 }
 
 void
