@@ -85,6 +85,21 @@ module_host_reload(module_host *m, char *err, size_t errlen)
 	return m->api->reload(m->inst, err, errlen);
 }
 
+int
+module_host_check_keys(module_host *m, vdkim_check_summary *sum, char *err,
+    size_t errlen)
+{
+	err[0] = '\0';
+	if (!VDKIM_API_HAS(m->api, check_keys)) {
+		snprintf(err, errlen, "module %s has no key check (0.3 and "
+		    "later have)", module_host_version(m));
+		return -1;
+	}
+	memset(sum, 0, sizeof(*sum));
+	sum->size = sizeof(*sum);
+	return m->api->check_keys(m->inst, 0, sum, err, errlen);
+}
+
 const char *
 module_host_version(const module_host *m)
 {
