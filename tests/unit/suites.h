@@ -20,5 +20,6 @@ Suite *memory_suite(void);
 Suite *policy_suite(void);
 Suite *policy_reload_suite(void);
 Suite *rotation_suite(void);
+Suite *rotation_plan_suite(void);
 
 #endif
