@@ -1,6 +1,12 @@
 /*
  * policy.c - loading a policy, its keys, its warnings, its description,
  * and the slot that lets a running instance reload it atomically.
+ *
+ * This file is the one caller of the loaders: the config parser
+ * (conf_parse.c) fills the model, the rotation code finds its keys and
+ * state files (rotation_keys.c), the device code opens device keys
+ * (policy_device.c), and every key file is loaded here; none of them
+ * calls back into this file (what they share is policy_model.c).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -17,44 +23,14 @@
 #include "rotation.h"
 #include "strbuf.h"
 
-const scope *
-policy_find(const scope *list, size_t n, const char *name)
-{
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(list[i].name, name) == 0)
-			return &list[i];
-	return NULL;
-}
-
-int
-policy_warn(vdkim_policy *p, int is_error, const char *fmt, ...)
-{
-	policy_warning *nw;
-	char buf[2 * VDKIM_ERRMSG_MAX];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	nw = realloc(p->warnings, (p->nwarnings + 1) * sizeof(*nw));
-	if (nw == NULL)
-		return -1;
-	p->warnings = nw;
-	nw[p->nwarnings].text = strdup(buf);
-	if (nw[p->nwarnings].text == NULL)
-		return -1;
-	nw[p->nwarnings++].is_error = is_error;
-	return 0;
-}
-
 /* ---------------------------------------------------------------- keys */
 
 /*
  * Loads one key file after checking who may change it: a key that others
  * can replace would let them sign as the domain.
  */
-int
-policy_load_key_file(vdkim_policy *p, const char *path, int line,
+static int
+load_key_file(vdkim_policy *p, const char *path, int line,
     vdkim_key **out, char *error, size_t errlen)
 {
 	struct stat st;
@@ -80,28 +56,51 @@ policy_load_key_file(vdkim_policy *p, const char *path, int line,
 	return -1;
 }
 
-void
-policy_load_key(vdkim_policy *p, key_entry *k)
+/* A device key's software fallback (domain-key-fallback), if any. */
+static void
+load_fallback(vdkim_policy *p, key_entry *k)
+{
+	const key_fallback *f = policy_fallback_for(p, k);
+	vdkim_key *fb = NULL;
+	char why[VDKIM_ERRMSG_MAX];
+
+	if (f == NULL)
+		return;
+	if (load_key_file(p, f->path, f->line, &fb, why,
+	    sizeof(why)) != 0) {
+		policy_warn(p, 1, "%s:%d: domain-key-fallback %s,%s not "
+		    "loaded: %s", p->path, f->line, f->selector, f->domain,
+		    why);
+		return;
+	}
+	policy_attach_fallback(p, k, f, fb);
+	vdkim_key_unref(fb);
+}
+
+static void
+load_key(vdkim_policy *p, key_entry *k)
 {
 	if (device_is_uri(k->path)) {
 		policy_load_device_key(p, k);
+		if (k->key != NULL)
+			load_fallback(p, k);
 		return;
 	}
-	if (policy_load_key_file(p, k->path, k->line, &k->key, k->error,
+	if (load_key_file(p, k->path, k->line, &k->key, k->error,
 	    sizeof(k->error)) != 0)
 		policy_warn(p, 1, "%s:%d: domain-key %s,%s not loaded: %s",
 		    p->path, k->line, k->selector, k->domain, k->error);
 }
 
-int
-policy_load_keys(vdkim_policy *p)
+static void
+load_keys(vdkim_policy *p)
 {
 	for (size_t i = 0; i < p->nkeytab; i++) {
 		key_entry *k = &p->keytab[i];
 		size_t j;
 
 		if (k->rot != NULL)
-			continue; /* rotation_load() finds its keys */
+			continue; /* load_rotation_keys() loads these */
 		/* A file named twice is parsed once and shared. */
 		for (j = 0; j < i; j++)
 			if (p->keytab[j].rot == NULL &&
@@ -112,9 +111,29 @@ policy_load_keys(vdkim_policy *p)
 			memcpy(k->error, p->keytab[j].error, sizeof(k->error));
 			continue;
 		}
-		policy_load_key(p, k);
+		load_key(p, k);
 	}
-	return 0;
+}
+
+/* The keys of the rotation bindings: found by the rotation code, loaded
+ * here like every other key. */
+static vdkim_rc
+load_rotation_keys(vdkim_policy *p, vdkim_error *err)
+{
+	for (size_t i = 0; i < p->nkeytab; i++) {
+		key_entry *k = &p->keytab[i];
+		vdkim_rc rc;
+
+		if (k->rot == NULL)
+			continue;
+		rc = rotation_find_keys(p, k, err);
+		if (rc != VDKIM_OK)
+			return rc;
+		for (size_t j = 0; j < k->rot->nkeys; j++)
+			load_key(p, &k->rot->keys[j].entry);
+		rotation_keys_loaded(p, k);
+	}
+	return VDKIM_OK;
 }
 
 /* 1 when a loaded key of algorithm alg is in one of the scopes. */
@@ -272,8 +291,8 @@ vdkim_policy_load(const char *path, vdkim_policy **out, vdkim_error *err)
 		policy_free(p);
 		return rc;
 	}
-	policy_load_keys(p);
-	rc = rotation_load(p, err);
+	load_keys(p);
+	rc = load_rotation_keys(p, err);
 	if (rc != VDKIM_OK) {
 		policy_free(p);
 		return rc;
