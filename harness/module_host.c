@@ -64,6 +64,9 @@ module_host_load(const char *so_path, const char *config_path,
 	m->host.ctx = NULL;
 	m->host.log = log_module_line;
 	m->host.now = NULL;
+	/* Our settings' block (harness_config.c reads it); the module skips
+	 * it. */
+	m->host.config_block = "harness";
 	if (m->api->open(config_path, &m->host, &m->inst, why,
 	    sizeof(why)) != 0) {
 		snprintf(err, errlen, "the module refused %s: %s", config_path,

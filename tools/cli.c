@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "file_replace.h"
+#include "vdkim/vdkim.h"
 
 int
 cli_error(const char *cmd, const char *fmt, ...)
@@ -67,6 +68,8 @@ cli_split_list(const char *text)
 	list[k] = NULL;
 	return list;
 }
+
+const char *const cli_host_blocks[] = { VDKIM_SHIPPED_HOST_BLOCKS, NULL };
 
 int
 cli_write_file(const char *path, const void *data, size_t len, int mode,

@@ -36,6 +36,16 @@ typedef struct vdkim_policy vdkim_policy;
  */
 VDKIM_API vdkim_rc vdkim_policy_load(const char *path, vdkim_policy **out,
     vdkim_error *err);
+/*
+ * The same, skipping the top-level blocks named in host_blocks
+ * (NULL-terminated; NULL: none): a host keeps its own settings in the
+ * policy's file, in a block of its own that it reads itself.  The module
+ * names no host: the caller says which blocks are hosts' (the ABI skips
+ * the blocks of the hosts shipped with vdkim and the one the host
+ * registers, vdkim_host.config_block).
+ */
+VDKIM_API vdkim_rc vdkim_policy_load_skipping(const char *path,
+    const char *const *host_blocks, vdkim_policy **out, vdkim_error *err);
 VDKIM_API vdkim_policy *vdkim_policy_ref(vdkim_policy *p);
 VDKIM_API void vdkim_policy_unref(vdkim_policy *p);
 
@@ -149,8 +159,10 @@ VDKIM_API vdkim_rc vdkim_policy_decide(const vdkim_policy *p,
 /* Holds the current policy of an instance; reload swaps it atomically. */
 typedef struct vdkim_slot vdkim_slot;
 
-VDKIM_API vdkim_rc vdkim_slot_new(const char *path, vdkim_slot **out,
-    vdkim_error *err);
+/* Loads path (skipping host_blocks, as vdkim_policy_load_skipping; the
+ * list is copied) and holds it; reloads skip the same blocks. */
+VDKIM_API vdkim_rc vdkim_slot_new(const char *path,
+    const char *const *host_blocks, vdkim_slot **out, vdkim_error *err);
 /* Loads the file anew; on failure the old policy stays and err says why. */
 VDKIM_API vdkim_rc vdkim_slot_reload(vdkim_slot *s, vdkim_error *err);
 /* The current policy, referenced: vdkim_policy_unref() when done. */

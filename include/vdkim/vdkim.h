@@ -55,7 +55,17 @@ typedef struct vdkim_host {
 	void (*log)(void *ctx, int level, const char *line);
 	/* The time; NULL: time(NULL).  Tests inject a clock here. */
 	time_t (*now)(void *ctx);
+	/* Since module 0.3: the name of the host's own top-level block in
+	 * the config file (its settings, which it reads itself), skipped by
+	 * the module; NULL: none.  The blocks of the hosts shipped with vdkim
+	 * (VDKIM_SHIPPED_HOST_BLOCKS) are always skipped, so that one file
+	 * serves them all. */
+	const char *config_block;
 } vdkim_host;
+
+/* The top-level config blocks of the hosts that ship with vdkim, which
+ * the ABI and vdkimctl skip (the module itself names no host). */
+#define VDKIM_SHIPPED_HOST_BLOCKS "harness", "milter"
 
 enum vdkim_hook_point {
 	VDKIM_HOOK_PRE_QUEUE = 1,   /* accepted, not yet queued */

@@ -275,6 +275,13 @@ policy_org_domain(const vdkim_policy *p, const char *domain)
 vdkim_rc
 vdkim_policy_load(const char *path, vdkim_policy **out, vdkim_error *err)
 {
+	return vdkim_policy_load_skipping(path, NULL, out, err);
+}
+
+vdkim_rc
+vdkim_policy_load_skipping(const char *path, const char *const *host_blocks,
+    vdkim_policy **out, vdkim_error *err)
+{
 	vdkim_policy *p;
 	vdkim_rc rc;
 
@@ -286,7 +293,7 @@ vdkim_policy_load(const char *path, vdkim_policy **out, vdkim_error *err)
 		return vdkim_fail(err, VDKIM_ENOMEM, "out of memory");
 	}
 	atomic_init(&p->refs, 1);
-	rc = conf_parse_file(path, p, err);
+	rc = conf_parse_file(path, host_blocks, p, err);
 	if (rc != VDKIM_OK) {
 		policy_free(p);
 		return rc;
@@ -457,11 +464,40 @@ vdkim_policy_describe(const vdkim_policy *p, char **text, vdkim_error *err)
 struct vdkim_slot {
 	pthread_mutex_t lock;  /* guards cur; held only to swap or ref */
 	char *path;
+	char **host_blocks;    /* copied, NULL-terminated */
 	vdkim_policy *cur;
 };
 
+static void
+free_list(char **list)
+{
+	for (size_t i = 0; list != NULL && list[i] != NULL; i++)
+		free(list[i]);
+	free(list);
+}
+
+/* A copy of a NULL-terminated list (NULL: an empty one); NULL when out of
+ * memory. */
+static char **
+copy_list(const char *const *list)
+{
+	size_t n = 0;
+	char **c;
+
+	while (list != NULL && list[n] != NULL)
+		n++;
+	c = calloc(n + 1, sizeof(*c));
+	for (size_t i = 0; c != NULL && i < n; i++)
+		if ((c[i] = strdup(list[i])) == NULL) {
+			free_list(c);
+			return NULL;
+		}
+	return c;
+}
+
 vdkim_rc
-vdkim_slot_new(const char *path, vdkim_slot **out, vdkim_error *err)
+vdkim_slot_new(const char *path, const char *const *host_blocks,
+    vdkim_slot **out, vdkim_error *err)
 {
 	vdkim_slot *s;
 	vdkim_rc rc;
@@ -469,12 +505,17 @@ vdkim_slot_new(const char *path, vdkim_slot **out, vdkim_error *err)
 	if (path == NULL || out == NULL)
 		return vdkim_fail(err, VDKIM_EINVAL, "no config file given");
 	s = calloc(1, sizeof(*s));
-	if (s == NULL || (s->path = strdup(path)) == NULL) {
+	if (s == NULL || (s->path = strdup(path)) == NULL ||
+	    (s->host_blocks = copy_list(host_blocks)) == NULL) {
+		if (s != NULL)
+			free(s->path);
 		free(s);
 		return vdkim_fail(err, VDKIM_ENOMEM, "out of memory");
 	}
-	rc = vdkim_policy_load(path, &s->cur, err);
+	rc = vdkim_policy_load_skipping(path,
+	    (const char *const *)s->host_blocks, &s->cur, err);
 	if (rc != VDKIM_OK) {
+		free_list(s->host_blocks);
 		free(s->path);
 		free(s);
 		return rc;
@@ -491,7 +532,8 @@ vdkim_slot_reload(vdkim_slot *s, vdkim_error *err)
 	vdkim_rc rc;
 
 	/* Parse and load every key before anything changes. */
-	rc = vdkim_policy_load(s->path, &fresh, err);
+	rc = vdkim_policy_load_skipping(s->path,
+	    (const char *const *)s->host_blocks, &fresh, err);
 	if (rc != VDKIM_OK)
 		return rc;
 	pthread_mutex_lock(&s->lock);
@@ -521,6 +563,7 @@ vdkim_slot_free(vdkim_slot *s)
 		return;
 	vdkim_policy_unref(s->cur);
 	pthread_mutex_destroy(&s->lock);
+	free_list(s->host_blocks);
 	free(s->path);
 	free(s);
 }

@@ -1028,6 +1028,42 @@ START_TEST(check_keys_cannot_lock)
 }
 END_TEST
 
+/* ====================================================== host blocks */
+
+START_TEST(open_host_registers_its_block)
+{
+	char err[512] = "", *text, *path;
+	vdkim_host host = make_host(0);
+	vdkim_instance *inst = NULL;
+	size_t n = strlen(CONF_MAIN);
+
+	/* CONF_MAIN, a block of our own, and the shipped hosts' blocks. */
+	text = malloc(n + 128);
+	ck_assert_ptr_nonnull(text);
+	memcpy(text, CONF_MAIN, n);
+	strcpy(text + n, "mymta {\n  listen = \"x\"\n}\nharness {\n  a = 1\n}\n"
+	    "milter {\n  b = 2\n}\n");
+	path = write_conf("blocks.conf", text);
+	free(text);
+	/* Not registered: our block is an unknown directive. */
+	ck_assert_int_eq(A->open(path, &host, &inst, err, sizeof(err)), -1);
+	ck_assert_msg(strstr(err, "unknown directive") != NULL &&
+	    strstr(err, "mymta") != NULL, "%s", err);
+	/* Registered: skipped, and the shipped hosts' blocks too, also on
+	 * reload (the module keeps its own copy of the name). */
+	{
+		char name[] = "mymta";
+		host.config_block = name;
+		ck_assert_msg(A->open(path, &host, &inst, err, sizeof(err)) ==
+		    0, "%s", err);
+		name[0] = 'X';
+	}
+	ck_assert_msg(A->reload(inst, err, sizeof(err)) == 0, "%s", err);
+	A->close(inst);
+	free(path);
+}
+END_TEST
+
 /* ===================================================== vdkim_get_api */
 
 START_TEST(get_api_exports_one_symbol)
@@ -2498,6 +2534,7 @@ abi_suite(void)
 	tcase_add_test(tc, open_host_without_now);
 	tcase_add_test(tc, open_null_host_is_quiet);
 	tcase_add_test(tc, open_good_config);
+	tcase_add_test(tc, open_host_registers_its_block);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("check_keys");

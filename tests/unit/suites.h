@@ -21,5 +21,6 @@ Suite *policy_suite(void);
 Suite *policy_reload_suite(void);
 Suite *rotation_suite(void);
 Suite *rotation_plan_suite(void);
+Suite *host_blocks_suite(void);
 
 #endif
