@@ -97,16 +97,6 @@ plan_sel(const rot_plan_entry *e, const char *selector)
 	return NULL;
 }
 
-static vdkim_lookup_rc
-down(void *ctx, const char *qname, char *buf, size_t len)
-{
-	(void)ctx;
-	(void)qname;
-	(void)buf;
-	(void)len;
-	return VDKIM_LOOKUP_TEMPFAIL;
-}
-
 START_TEST(plan_around_a_date)
 {
 	struct fixture f;
@@ -149,7 +139,7 @@ START_TEST(plan_around_a_date)
 
 	/* Without DNS: nothing looked up; after the overlap q3 retires. */
 	ck_assert_int_eq(rotation_plan(f.p, "A.COM", date_of("2026-10-20"), 0,
-	    down, NULL, &pl, &err), VDKIM_OK);
+	    dns_down_lookup, NULL, &pl, &err), VDKIM_OK);
 	ck_assert_uint_eq(pl.n, 1);
 	ck_assert_int_eq(plan_sel(&pl.e[0], "k2026q4")->dns, -1);
 	ck_assert_uint_eq(pl.e[0].nretire, 1);
@@ -251,7 +241,7 @@ START_TEST(check_rule)
 	state_of(&f, &st);
 	before = rot_state_format(&st);
 	ck_assert_int_eq(rotation_check_state(f.p, f.state, &st, NULL,
-	    date_of("2026-10-02"), down, NULL, &c, &err), VDKIM_OK);
+	    date_of("2026-10-02"), dns_down_lookup, NULL, &c, &err), VDKIM_OK);
 	after = rot_state_format(&st);
 	ck_assert_str_eq(before, after);
 	ck_assert_int_eq(c.e[0].sels[0].status, ROT_DNS_ERROR);
@@ -305,7 +295,7 @@ START_TEST(check_run_writes_the_state_file)
 	{
 		struct stat sb2;
 		ck_assert_int_eq(rotation_check_run(f.p, NULL,
-		    date_of("2026-10-03"), down, NULL, &c, &err), VDKIM_OK);
+		    date_of("2026-10-03"), dns_down_lookup, NULL, &c, &err), VDKIM_OK);
 		ck_assert(c.dns_down);
 		rotation_check_free(&c);
 		ck_assert_int_eq(stat(f.state, &sb2), 0);
@@ -318,7 +308,7 @@ START_TEST(check_run_writes_the_state_file)
 	 * lock. */
 	fixture_open(&f, "/nowhere");
 	ck_assert_int_eq(rotation_check_run(f.p, NULL, date_of("2026-10-02"),
-	    down, NULL, &c, &err), VDKIM_EIO);
+	    dns_down_lookup, NULL, &c, &err), VDKIM_EIO);
 	ck_assert_ptr_nonnull(strstr(err.msg, "/nowhere/state.lock"));
 	rotation_check_free(&c);
 	fixture_close(&f);
