@@ -99,6 +99,13 @@ virtual-mta strict {
 domain "*" {
     dkim-sign = yes
 }
+# The shipped hosts' own blocks: one file serves them all, and Exim.
+harness {
+    module = "/nowhere/vdkim.so"
+}
+milter {
+    socket = "inet:8891@localhost"
+}
 EOF
 	chmod 0644 "$WORK/vdkim.conf"
 	if ! out=$(runuser -u "$EXIM_USER" -- "$VDKIMCTL" config-test \
