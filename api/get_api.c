@@ -5,7 +5,7 @@
 
 #include "instance.h"
 
-#define VDKIM_MODULE_VERSION "0.2"
+#define VDKIM_MODULE_VERSION "0.3"
 
 static const vdkim_api api_v1 = {
 	sizeof(vdkim_api),
@@ -23,6 +23,7 @@ static const vdkim_api api_v1 = {
 	batch_poll,
 	batch_outstanding,
 	batch_free,
+	inst_check_keys,
 };
 
 __attribute__((visibility("default"))) int

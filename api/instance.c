@@ -53,6 +53,9 @@ int
 inst_open(const char *config_path, const vdkim_host *host,
     vdkim_instance **out, char *err, size_t errlen)
 {
+	/* The shipped hosts' blocks, the host's own, the end. */
+	const char *blocks[] = { VDKIM_SHIPPED_HOST_BLOCKS, NULL, NULL };
+	size_t n = sizeof(blocks) / sizeof(blocks[0]) - 2;
 	vdkim_instance *inst;
 	vdkim_error e;
 	char *abs;
@@ -78,7 +81,11 @@ inst_open(const char *config_path, const vdkim_host *host,
 		memcpy(&inst->host, host, host->size < sizeof(inst->host) ?
 		    host->size : sizeof(inst->host));
 	inst->host.size = sizeof(inst->host);
-	if (vdkim_slot_new(abs ? abs : config_path, &inst->slot, &e) !=
+	/* The host's config_block points into the host's memory: the slot
+	 * keeps its own copy, and the instance keeps none. */
+	blocks[n++] = inst->host.config_block;
+	inst->host.config_block = NULL;
+	if (vdkim_slot_new(abs ? abs : config_path, blocks, &inst->slot, &e) !=
 	    VDKIM_OK) {
 		set_err(err, errlen, e.msg);
 		free(abs);

@@ -34,6 +34,9 @@ int inst_open(const char *config_path, const vdkim_host *host,
     vdkim_instance **out, char *err, size_t errlen);
 int inst_reload(vdkim_instance *inst, char *err, size_t errlen);
 void inst_close(vdkim_instance *inst);
+/* check_keys (check_keys.c). */
+int inst_check_keys(vdkim_instance *inst, time_t now,
+    vdkim_check_summary *summary, char *err, size_t errlen);
 
 int msg_begin(vdkim_instance *inst, int hook_point,
     const vdkim_msg_info *info, vdkim_msg **out, char *err, size_t errlen);

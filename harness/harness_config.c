@@ -235,7 +235,7 @@ static cfg_opt_t harness_opts[] = {
 	CFG_STR("log-file", NULL, CFGF_NODEFAULT),
 	CFG_INT_CB("log-level", HLOG_INFO, CFGF_NONE, parse_log_level),
 	CFG_STR("accounting-file", NULL, CFGF_NODEFAULT),
-	CFG_STR("rotation-check", NULL, CFGF_NODEFAULT),
+	CFG_BOOL("rotation-check", cfg_false, CFGF_NONE),
 	CFG_INT("rotation-check-interval", 3600, CFGF_NONE),
 	CFG_END()
 };
@@ -252,7 +252,6 @@ install_checks(cfg_t *cfg)
 		"harness|module", "harness|hostname", "harness|spool-directory",
 		"harness|default-virtual-mta", "harness|maildir",
 		"harness|log-file", "harness|accounting-file",
-		"harness|rotation-check",
 		"harness|listener|source", "harness|listener|default-virtual-mta",
 	};
 	char name[64];
@@ -290,7 +289,7 @@ fill(harness_config *c, cfg_t *h)
 	c->smarthost_text = dup_or_null(cfg_getstr(h, "smarthost"));
 	c->log_file = dup_or_null(cfg_getstr(h, "log-file"));
 	c->accounting_file = dup_or_null(cfg_getstr(h, "accounting-file"));
-	c->rotation_check = dup_or_null(cfg_getstr(h, "rotation-check"));
+	c->rotation_check = cfg_getbool(h, "rotation-check") ? 1 : 0;
 	c->rotation_check_interval = (int)cfg_getint(h,
 	    "rotation-check-interval");
 	if (cfg_getstr(h, "hostname") != NULL) {
@@ -426,6 +425,5 @@ harness_config_free(harness_config *c)
 	free(c->maildir);
 	free(c->log_file);
 	free(c->accounting_file);
-	free(c->rotation_check);
 	free(c);
 }

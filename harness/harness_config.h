@@ -54,8 +54,8 @@ typedef struct harness_config {
 	char *log_file;           /* NULL: stderr */
 	int log_level;            /* enum hlog_level */
 	char *accounting_file;    /* NULL: no accounting */
-	char *rotation_check;     /* vdkimctl to run "rotation check" with;
-	                             NULL: none */
+	int rotation_check;       /* run the module's key check (rotation
+	                             schedules against DNS) periodically */
 	int rotation_check_interval; /* seconds between checks */
 } harness_config;
 

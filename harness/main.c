@@ -194,9 +194,9 @@ run(struct harness *h)
 	    sizeof(err)) != 0 ||
 	    delivery_start(h->cfg, h->module, h->spool, h->queue, h->acct,
 	    &h->delivery, err, sizeof(err)) != 0 ||
-	    (h->cfg->rotation_check != NULL && rotation_runner_start(
-	    h->cfg->rotation_check, h->cfg->path, h->cfg->rotation_check_interval,
-	    h->module, &h->rotation, err, sizeof(err)) != 0))
+	    (h->cfg->rotation_check && rotation_runner_start(
+	    h->cfg->rotation_check_interval, h->module, &h->rotation, err,
+	    sizeof(err)) != 0))
 		return fail(h, err, EXIT_RUN);
 	log_msg(HLOG_INFO, "vdkim-harness running as %s: module %s, signing "
 	    "at %s, delivering to %s %s, %d delivery worker(s)",

@@ -64,6 +64,9 @@ module_host_load(const char *so_path, const char *config_path,
 	m->host.ctx = NULL;
 	m->host.log = log_module_line;
 	m->host.now = NULL;
+	/* Our settings' block (harness_config.c reads it); the module skips
+	 * it. */
+	m->host.config_block = "harness";
 	if (m->api->open(config_path, &m->host, &m->inst, why,
 	    sizeof(why)) != 0) {
 		snprintf(err, errlen, "the module refused %s: %s", config_path,
@@ -83,6 +86,21 @@ module_host_reload(module_host *m, char *err, size_t errlen)
 {
 	err[0] = '\0';
 	return m->api->reload(m->inst, err, errlen);
+}
+
+int
+module_host_check_keys(module_host *m, vdkim_check_summary *sum, char *err,
+    size_t errlen)
+{
+	err[0] = '\0';
+	if (!VDKIM_API_HAS(m->api, check_keys)) {
+		snprintf(err, errlen, "module %s has no key check (0.3 and "
+		    "later have)", module_host_version(m));
+		return -1;
+	}
+	memset(sum, 0, sizeof(*sum));
+	sum->size = sizeof(*sum);
+	return m->api->check_keys(m->inst, 0, sum, err, errlen);
 }
 
 const char *

@@ -23,6 +23,11 @@ int module_host_load(const char *so_path, const char *config_path,
 /* api->reload; on failure the module keeps its old config. */
 int module_host_reload(module_host *m, char *err, size_t errlen);
 const char *module_host_version(const module_host *m);
+/* api->check_keys (DNS and disk: call it off the event loop).  0 with
+ * *sum filled, or -1 with err (also when the module is older than 0.3
+ * and has no key check). */
+int module_host_check_keys(module_host *m, vdkim_check_summary *sum,
+    char *err, size_t errlen);
 void module_host_free(module_host *m);
 
 /* The module's answer, owned (every string malloc'd, never NULL). */

@@ -2,7 +2,6 @@
  * cli.c - helpers shared by vdkimctl's commands.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +11,8 @@
 
 #include "cli.h"
 #include "secret.h"
+#include "file_replace.h"
+#include "vdkim/vdkim.h"
 
 int
 cli_error(const char *cmd, const char *fmt, ...)
@@ -71,43 +72,16 @@ cli_split_list(const char *text)
 	return list;
 }
 
+const char *const cli_host_blocks[] = { VDKIM_SHIPPED_HOST_BLOCKS, NULL };
+
 int
 cli_write_file(const char *path, const void *data, size_t len, int mode,
     int excl, char *why, size_t whylen)
 {
-	char tmp[4096];
-	int fd;
-
 	if (excl && access(path, F_OK) == 0) {
 		snprintf(why, whylen, "%s already exists; not replacing it",
 		    path);
 		return -1;
 	}
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path,
-	    (long)getpid()) >= sizeof(tmp)) {
-		snprintf(why, whylen, "%s: path too long", path);
-		return -1;
-	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-	if (fd < 0) {
-		snprintf(why, whylen, "cannot create %s: %s", tmp,
-		    strerror(errno));
-		return -1;
-	}
-	/* The mode must hold whatever the umask says. */
-	if (fchmod(fd, (mode_t)mode) != 0 ||
-	    write(fd, data, len) != (ssize_t)len || fsync(fd) != 0) {
-		snprintf(why, whylen, "cannot write %s: %s", tmp,
-		    strerror(errno));
-		close(fd);
-		unlink(tmp);
-		return -1;
-	}
-	if (close(fd) != 0 || rename(tmp, path) != 0) {
-		snprintf(why, whylen, "cannot write %s: %s", path,
-		    strerror(errno));
-		unlink(tmp);
-		return -1;
-	}
-	return 0;
+	return file_replace(path, data, len, mode, why, whylen);
 }

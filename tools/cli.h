@@ -50,6 +50,10 @@ int cli_message_decide(const char *cmd, policy_message *pm, FILE *in,
 /* Loads the policy, printing load warnings as "vdkimctl CMD: warning: ..."
  * on stderr; returns 0, or prints the error and returns 1. */
 int cli_policy_load(const char *cmd, const char *path, vdkim_policy **out);
+/* The config blocks vdkimctl leaves to hosts: those of the hosts shipped
+ * with vdkim (VDKIM_SHIPPED_HOST_BLOCKS), so that one file serves them and
+ * vdkimctl alike.  NULL-terminated, for vdkim_policy_load_skipping. */
+extern const char *const cli_host_blocks[];
 /* What to change for a reason, in words ("" for ok). */
 const char *cli_why_hint(vdkim_why why);
 

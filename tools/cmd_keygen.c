@@ -221,7 +221,8 @@ cmd_dns_record(int argc, char **argv)
 		 * openssl-engine / openssl-provider for its URI. */
 		vdkim_policy *p = NULL;
 
-		if (vdkim_policy_load(config, &p, &err) != VDKIM_OK ||
+		if (vdkim_policy_load_skipping(config, cli_host_blocks, &p,
+		    &err) != VDKIM_OK ||
 		    vdkim_policy_device_key(p, keyfile, &key, &err) !=
 		    VDKIM_OK) {
 			vdkim_policy_unref(p);

@@ -98,7 +98,8 @@ cli_policy_load(const char *cmd, const char *path, vdkim_policy **out)
 {
 	vdkim_error err;
 
-	if (vdkim_policy_load(path, out, &err) != VDKIM_OK)
+	if (vdkim_policy_load_skipping(path, cli_host_blocks, out, &err) !=
+	    VDKIM_OK)
 		return cli_error(cmd, "%s", err.msg);
 	for (size_t i = 0; i < vdkim_policy_warning_count(*out); i++)
 		fprintf(stderr, "vdkimctl %s: %s: %s\n", cmd,
@@ -189,7 +190,8 @@ cmd_config_test(int argc, char **argv)
 	if (optind != argc)
 		return cli_error("config-test", "unexpected argument \"%s\" "
 		    "(use --config FILE)", argv[optind]);
-	if (vdkim_policy_load(path, &p, &err) != VDKIM_OK) {
+	if (vdkim_policy_load_skipping(path, cli_host_blocks, &p, &err) !=
+	    VDKIM_OK) {
 		printf("error: %s\nconfig has 1 error(s)\n", err.msg);
 		return 1;
 	}

@@ -12,29 +12,30 @@
  *   retire   the selectors whose overlap has passed
  *
  * Every subcommand takes --time SECONDS, so schedules can be tried (and
- * tested) at any moment.
+ * tested) at any moment.  The rules are the module's (rotation_plan.h):
+ * this file prints what they find and picks the exit status.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
-#include "policy_model.h"
-#include "rotation.h"
+#include "error.h"
+#include "rotation_plan.h"
+#include "strbuf.h"
 
 #define DEFAULT_CONFIG "/etc/vdkim/vdkim.conf"
 
 /* check's exit statuses. */
 #define CHECK_OK 0
-#define CHECK_BROKEN 1     /* signing fails now (or cannot be checked) */
+#define CHECK_BROKEN 1     /* signing fails now (or cannot be checked:
+                              cli_error's status) */
 #define CHECK_ATTENTION 2  /* a selector is held back, or will be */
 #define CHECK_DNS_DOWN 3   /* DNS did not answer: nothing was recorded */
 
@@ -45,11 +46,7 @@ struct run {
 	const char *domain;    /* --domain: only this one */
 	int periods;           /* prepare --periods */
 	unsigned bits;         /* prepare --bits */
-	rot_state *st;         /* check: the state being updated */
-	int broken, attention, dns_down;
 };
-
-typedef int (*binding_fn)(struct run *r, const rot_binding *b, int alg);
 
 static char *
 when(time_t t, char *buf)
@@ -58,96 +55,66 @@ when(time_t t, char *buf)
 	return buf;
 }
 
-/* Calls fn for each algorithm of each binding (a schedule and domain
- * bound in several scopes counts once) whose state file is path (NULL:
- * any).  Returns the first non-zero fn result. */
-static int
-for_each_binding(struct run *r, const char *path, binding_fn fn)
-{
-	const vdkim_policy *p = r->p;
-
-	for (size_t i = 0; i < p->nkeytab; i++) {
-		const rot_binding *b = p->keytab[i].rot;
-		size_t j;
-
-		if (b == NULL || (r->domain != NULL &&
-		    strcasecmp(r->domain, b->domain) != 0) ||
-		    (path != NULL && strcmp(path, b->sched->state_file) != 0))
-			continue;
-		for (j = 0; j < i; j++)
-			if (p->keytab[j].rot != NULL &&
-			    p->keytab[j].rot->sched == b->sched &&
-			    strcmp(p->keytab[j].rot->domain, b->domain) == 0)
-				break;
-		if (j < i)
-			continue;
-		for (size_t a = 0; a < b->sched->nalgs; a++) {
-			int rc = fn(r, b, b->sched->algs[a]);
-			if (rc != 0)
-				return rc;
-		}
-	}
-	return 0;
-}
-
-static const rot_key *
-key_of(const rot_binding *b, long period, int alg)
-{
-	for (size_t i = 0; i < b->nkeys; i++)
-		if (b->keys[i].period == period && b->keys[i].alg == alg)
-			return &b->keys[i];
-	return NULL;
-}
-
 /* ------------------------------------------------------------- plan */
 
-static int
-plan_one(struct run *r, const rot_binding *b, int alg)
+static void
+print_plan(const rot_plan_entry *e)
 {
-	const rot_schedule *s = b->sched;
-	long cur = rot_period_at(s, r->now), first = cur - 1, last = cur + 2;
-	rot_choice ch;
+	const rot_schedule *s = e->b->sched;
 	char t1[32], t2[32], t3[32], t4[32];
 
-	rotation_choose(b, alg, r->now, b->state, &ch);
-	for (size_t i = 0; i < b->nkeys; i++)
-		if (b->keys[i].alg == alg && b->keys[i].period > last)
-			last = b->keys[i].period;
-	if (ch.key != NULL && ch.key->period < first)
-		first = ch.key->period;
 	printf("%s  dkim-rotation %s  %s  publish-ahead %lds  overlap %lds\n",
-	    b->domain, s->name, vdkim_alg_name((vdkim_alg)alg),
+	    e->b->domain, s->name, vdkim_alg_name((vdkim_alg)e->alg),
 	    s->publish_ahead, s->overlap);
 	printf("  %-16s %-21s %-21s %-21s %-11s %s\n", "selector", "publish by",
 	    "current from", "remove from DNS after", "DNS now", "recorded");
-	for (long i = first < 0 ? 0 : first; i <= last; i++) {
-		const rot_key *k = key_of(b, i, alg);
-		const rot_record *rec;
-		char sel[ROT_SELECTOR_MAX], why[VDKIM_ERRMSG_MAX];
-		time_t start = rot_period_start(s, i), sup;
-		const char *live = "no key";
+	for (size_t i = 0; i < e->nsels; i++) {
+		const rot_plan_sel *ps = &e->sels[i];
 
-		if (rot_selector(s, i, alg, sel, sizeof(sel)) != 0)
-			continue;
-		rec = rot_state_find(b->state, b->domain, sel);
-		if (k != NULL && k->entry.key != NULL)
-			live = rot_status_name(rotation_check_dns(k->entry.key,
-			    sel, b->domain, NULL, NULL, why, sizeof(why)));
-		else if (k != NULL)
-			live = "key-error";
-		sup = k != NULL ? rotation_superseded(b, k, b->state) : 0;
-		printf("%s %-16s %-21s %-21s %-21s %-11s %s", ch.key == k &&
-		    k != NULL ? "*" : " ", sel,
-		    when(start - s->publish_ahead, t1), when(start, t2),
-		    sup ? when(sup + s->overlap, t3) : "-", live,
-		    rec ? rot_status_name(rec->status) : "unchecked");
-		if (rec != NULL && rec->since != 0)
-			printf(" since %s", when(rec->since, t4));
+		printf("%s %-16s %-21s %-21s %-21s %-11s %s",
+		    ps->in_use ? "*" : " ", ps->selector,
+		    when(ps->publish_by, t1), when(ps->current_from, t2),
+		    ps->remove_after ? when(ps->remove_after, t3) : "-",
+		    ps->have == ROT_KEY_NONE ? "no key" :
+		    ps->have == ROT_KEY_ERROR ? "key-error" :
+		    rot_status_name(ps->dns), ps->recorded ?
+		    rot_status_name(ps->rec_status) : "unchecked");
+		if (ps->recorded && ps->rec_since != 0)
+			printf(" since %s", when(ps->rec_since, t4));
 		printf("\n");
 	}
-	if (ch.why != VDKIM_WHY_OK)
-		printf("  %s: %s\n", vdkim_why_name(ch.why), ch.detail);
+	if (e->choice.why != VDKIM_WHY_OK)
+		printf("  %s: %s\n", vdkim_why_name(e->choice.why),
+		    e->choice.detail);
 	printf("\n");
+}
+
+/* plan (lookup_dns) and retire (not): the module's plan, printed. */
+static int
+run_plan(struct run *r, int lookup_dns)
+{
+	rot_plan pl;
+	vdkim_error err;
+	char t1[32];
+
+	if (rotation_plan(r->p, r->domain, r->now, lookup_dns, NULL, NULL, &pl,
+	    &err) != VDKIM_OK)
+		return cli_error(r->cmd, "%s", err.msg);
+	for (size_t i = 0; i < pl.n; i++) {
+		const rot_plan_entry *e = &pl.e[i];
+
+		if (lookup_dns) {
+			print_plan(e);
+			continue;
+		}
+		for (size_t j = 0; j < e->nretire; j++)
+			printf("%s._domainkey.%s may be removed from DNS (not "
+			    "used since %s, overlap %lds)\n",
+			    e->retire[j].selector, e->b->domain,
+			    when(e->retire[j].superseded, t1),
+			    e->b->sched->overlap);
+	}
+	rotation_plan_free(&pl);
 	return 0;
 }
 
@@ -178,8 +145,9 @@ make_dir(const char *cmd, const char *dir)
 }
 
 static int
-prepare_one(struct run *r, const rot_binding *b, int alg)
+prepare_one(const rot_binding *b, int alg, void *arg)
 {
+	struct run *r = arg;
 	const rot_schedule *s = b->sched;
 	long cur = rot_period_at(s, r->now);
 
@@ -229,161 +197,37 @@ prepare_one(struct run *r, const rot_binding *b, int alg)
 /* ------------------------------------------------------------ check */
 
 static int
-check_one(struct run *r, const rot_binding *b, int alg)
-{
-	const rot_schedule *s = b->sched;
-	long cur = rot_period_at(s, r->now), from;
-	rot_choice before, after;
-	char t1[32], t2[32], sel[ROT_SELECTOR_MAX];
-	time_t next_start = rot_period_start(s, cur + 1);
-
-	rotation_choose(b, alg, r->now, r->st, &before);
-	/* In play: the key in use and every newer one. */
-	from = before.key == NULL ? cur - 1 : before.key->period < cur ?
-	    before.key->period : cur;
-	for (size_t i = 0; i < b->nkeys; i++) {
-		const rot_key *k = &b->keys[i];
-		char why[VDKIM_ERRMSG_MAX];
-		int status;
-
-		if (k->alg != alg || k->period < from)
-			continue;
-		if (k->entry.key == NULL) {
-			printf("%s %s key-error %s\n", b->domain,
-			    k->entry.selector, k->entry.error);
-			r->attention = 1;
-			continue;
-		}
-		status = rotation_check_dns(k->entry.key, k->entry.selector,
-		    b->domain, NULL, NULL, why, sizeof(why));
-		printf("%s %s %s %s\n", b->domain, k->entry.selector,
-		    rot_status_name(status), why);
-		if (status == ROT_DNS_ERROR)
-			r->dns_down = 1;
-		if (rot_state_update(r->st, b->domain, k->entry.selector, status,
-		    r->now, k->start, s->publish_ahead) != 0)
-			return cli_error(r->cmd, "out of memory");
-	}
-	rotation_choose(b, alg, r->now, r->st, &after);
-	if (after.key == NULL || after.why == VDKIM_WHY_ROTATION_NOT_IN_DNS) {
-		printf("%s: BROKEN %s: %s\n", b->domain,
-		    vdkim_why_name(after.why), after.detail);
-		r->broken = 1;
-	} else if (after.why == VDKIM_WHY_ROTATION_HELD) {
-		printf("%s: HELD %s\n", b->domain, after.detail);
-		r->attention = 1;
-	} else {
-		printf("%s: signing with s=%s\n", b->domain,
-		    after.key->entry.selector);
-	}
-	/* Too late to be on time for the next period? */
-	if (next_start != (time_t)-1 &&
-	    r->now >= next_start - s->publish_ahead &&
-	    rot_selector(s, cur + 1, alg, sel, sizeof(sel)) == 0) {
-		const rot_key *k = key_of(b, cur + 1, alg);
-		const rot_record *rec = rot_state_find(r->st, b->domain, sel);
-
-		if (k == NULL || rec == NULL || rec->since == 0 ||
-		    rec->since + s->publish_ahead > next_start) {
-			printf("%s: NOT READY selector %s (from %s) will be held "
-			    "back: %s by %s\n", b->domain, sel,
-			    when(next_start, t1), k == NULL ? "make its key "
-			    "(vdkimctl rotation prepare) and publish it" :
-			    "it had to be in DNS", when(next_start -
-			    s->publish_ahead, t2));
-			r->attention = 1;
-		}
-	}
-	return 0;
-}
-
-/* Checks the bindings of one state file, under its lock, and writes the
- * results atomically. */
-static int
-check_file(struct run *r, const char *path)
-{
-	char lock[4200], why[4400];
-	rot_state st;
-	vdkim_error err;
-	char *before = NULL, *after = NULL;
-	int fd, missing, rc = 0;
-
-	snprintf(lock, sizeof(lock), "%s.lock", path);
-	/* Two checkers (cron and the harness) take turns. */
-	fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return cli_error(r->cmd, "cannot open %s: %s (does its folder "
-		    "exist?)", lock, strerror(errno));
-	if (flock(fd, LOCK_EX) != 0) {
-		close(fd);
-		return cli_error(r->cmd, "cannot lock %s: %s", lock,
-		    strerror(errno));
-	}
-	if (rot_state_load(path, &st, &missing, &err) != VDKIM_OK) {
-		close(fd);
-		return cli_error(r->cmd, "%s", err.msg);
-	}
-	before = rot_state_format(&st);
-	r->st = &st;
-	rc = for_each_binding(r, path, check_one);
-	after = rot_state_format(&st);
-	if (rc == 0 && (before == NULL || after == NULL))
-		rc = cli_error(r->cmd, "out of memory");
-	/* Nothing learnt (DNS down): the file stays as it was. */
-	if (rc == 0 && (missing || strcmp(before, after) != 0) &&
-	    cli_write_file(path, after, strlen(after), 0644, 0, why,
-	    sizeof(why)) != 0)
-		rc = cli_error(r->cmd, "%s", why);
-	free(before);
-	free(after);
-	rot_state_free(&st);
-	close(fd);
-	return rc;
-}
-
-static int
 run_check(struct run *r)
 {
-	const vdkim_policy *p = r->p;
+	/* check's exit statuses, by the module's outcome. */
+	static const int status[] = {
+		[ROT_OUTCOME_OK] = CHECK_OK,
+		[ROT_OUTCOME_BROKEN] = CHECK_BROKEN,
+		[ROT_OUTCOME_ATTENTION] = CHECK_ATTENTION,
+		[ROT_OUTCOME_DNS_DOWN] = CHECK_DNS_DOWN,
+	};
+	rot_check c;
+	vdkim_error err;
+	vdkim_rc rc;
+	int st;
 
-	for (size_t i = 0; i < p->nschedules; i++) {
-		size_t j;
-		for (j = 0; j < i; j++)
-			if (strcmp(p->schedules[j].state_file,
-			    p->schedules[i].state_file) == 0)
-				break;
-		if (j == i && check_file(r, p->schedules[i].state_file) != 0)
-			return CHECK_BROKEN;
+	rc = rotation_check_run(r->p, r->domain, r->now, NULL, NULL, &c, &err);
+	for (size_t i = 0; i < c.n; i++) {
+		strbuf sb = STRBUF_INIT;
+		char *text;
+
+		rotation_check_text(&c.e[i], &sb);
+		if ((text = sb_take(&sb)) == NULL)
+			rc = vdkim_fail(&err, VDKIM_ENOMEM, "out of memory");
+		else
+			fputs(text, stdout);
+		free(text);
 	}
-	if (r->broken)
-		return CHECK_BROKEN;
-	if (r->dns_down)
-		return CHECK_DNS_DOWN;
-	return r->attention ? CHECK_ATTENTION : CHECK_OK;
-}
-
-/* ----------------------------------------------------------- retire */
-
-static int
-retire_one(struct run *r, const rot_binding *b, int alg)
-{
-	rot_choice ch;
-	char t1[32];
-
-	rotation_choose(b, alg, r->now, b->state, &ch);
-	for (size_t i = 0; i < b->nkeys; i++) {
-		const rot_key *k = &b->keys[i];
-		time_t sup;
-
-		if (k->alg != alg || k == ch.key)
-			continue;
-		sup = rotation_superseded(b, k, b->state);
-		if (sup != 0 && r->now >= sup + b->sched->overlap)
-			printf("%s._domainkey.%s may be removed from DNS (not "
-			    "used since %s, overlap %lds)\n", k->entry.selector,
-			    b->domain, when(sup, t1), b->sched->overlap);
-	}
-	return 0;
+	/* A file that could not be checked: signing cannot be vouched for. */
+	st = rc != VDKIM_OK ? cli_error(r->cmd, "%s", err.msg) :
+	    status[rotation_check_outcome(&c)];
+	rotation_check_free(&c);
+	return st;
 }
 
 /* ----------------------------------------------------------- command */
@@ -464,10 +308,10 @@ cmd_rotation(int argc, char **argv)
 	}
 	if (strcmp(sub, "check") == 0)
 		rc = run_check(&r);
+	else if (strcmp(sub, "prepare") == 0)
+		rc = rotation_for_each(r.p, r.domain, NULL, prepare_one, &r);
 	else
-		rc = for_each_binding(&r, NULL, strcmp(sub, "plan") == 0 ?
-		    plan_one : strcmp(sub, "prepare") == 0 ? prepare_one :
-		    retire_one);
+		rc = run_plan(&r, strcmp(sub, "plan") == 0);
 	if (fflush(stdout) != 0)
 		rc = cli_error("rotation", "cannot write: %s", strerror(errno));
 	vdkim_policy_unref(r.p);

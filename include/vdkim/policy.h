@@ -50,6 +50,16 @@ typedef struct vdkim_policy vdkim_policy;
  */
 VDKIM_API vdkim_rc vdkim_policy_load(const char *path, vdkim_policy **out,
     vdkim_error *err);
+/*
+ * The same, skipping the top-level blocks named in host_blocks
+ * (NULL-terminated; NULL: none): a host keeps its own settings in the
+ * policy's file, in a block of its own that it reads itself.  The module
+ * names no host: the caller says which blocks are hosts' (the ABI skips
+ * the blocks of the hosts shipped with vdkim and the one the host
+ * registers, vdkim_host.config_block).
+ */
+VDKIM_API vdkim_rc vdkim_policy_load_skipping(const char *path,
+    const char *const *host_blocks, vdkim_policy **out, vdkim_error *err);
 /* ref returns p (NULL stays NULL); the last unref frees the policy and
  * the keys only it held.  Both atomic, from any thread. */
 VDKIM_API vdkim_policy *vdkim_policy_ref(vdkim_policy *p);
@@ -181,10 +191,11 @@ VDKIM_API vdkim_rc vdkim_policy_decide(const vdkim_policy *p,
  * acquire and reload may run from any number of threads at once. */
 typedef struct vdkim_slot vdkim_slot;
 
-/* Loads path (copied) as vdkim_policy_load does: VDKIM_OK with *out the
- * caller's until vdkim_slot_free; else that load's error. */
-VDKIM_API vdkim_rc vdkim_slot_new(const char *path, vdkim_slot **out,
-    vdkim_error *err);
+/* Loads path as vdkim_policy_load_skipping does (host_blocks, NULL-
+ * terminated or NULL, is copied; reloads skip the same blocks): VDKIM_OK
+ * with *out the caller's until vdkim_slot_free; else that load's error. */
+VDKIM_API vdkim_rc vdkim_slot_new(const char *path,
+    const char *const *host_blocks, vdkim_slot **out, vdkim_error *err);
 /* Loads the file anew; on failure the old policy stays and err says why
  * (the load's code).  Reads files outside any lock: acquire never waits
  * for a reload.  Policies already acquired stay as they were. */

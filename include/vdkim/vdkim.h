@@ -75,7 +75,17 @@ typedef struct vdkim_host {
 	void (*log)(void *ctx, int level, const char *line);
 	/* The time; NULL: time(NULL).  Tests inject a clock here. */
 	time_t (*now)(void *ctx);
+	/* Since module 0.3: the name of the host's own top-level block in
+	 * the config file (its settings, which it reads itself), skipped by
+	 * the module; NULL: none.  The blocks of the hosts shipped with vdkim
+	 * (VDKIM_SHIPPED_HOST_BLOCKS) are always skipped, so that one file
+	 * serves them all. */
+	const char *config_block;
 } vdkim_host;
+
+/* The top-level config blocks of the hosts that ship with vdkim, which
+ * the ABI and vdkimctl skip (the module itself names no host). */
+#define VDKIM_SHIPPED_HOST_BLOCKS "harness", "milter"
 
 enum vdkim_hook_point {
 	VDKIM_HOOK_PRE_QUEUE = 1,   /* accepted, not yet queued */
@@ -122,6 +132,28 @@ typedef struct vdkim_hook_result {
 	const char *smtp_reply;    /* "451 4.7.5 ..." for DEFER/REJECT */
 	const char *signatures;    /* "d=example.com s=k1; d=... s=..." or "" */
 } vdkim_hook_result;
+
+/* What check_keys found, worst first after OK.  The values are those of
+ * "vdkimctl rotation check"'s exit status. */
+enum vdkim_check_outcome {
+	VDKIM_CHECK_OK = 0,        /* every key in use is in DNS */
+	VDKIM_CHECK_BROKEN = 1,    /* a domain cannot sign, or the key it
+	                              signs with is not in DNS */
+	VDKIM_CHECK_ATTENTION = 2, /* a key is held back, did not load, or
+	                              will be late for its period */
+	VDKIM_CHECK_DNS_DOWN = 3   /* DNS did not answer: nothing recorded */
+};
+
+/* The outcome of check_keys.  Its findings, one sentence each, go to the
+ * host's log callback. */
+typedef struct vdkim_check_summary {
+	size_t size;               /* set by the host: sizeof(...) */
+	int outcome;               /* enum vdkim_check_outcome */
+	int reload;                /* 1: results were recorded: reload, so
+	                              that signing follows them */
+	unsigned lookups;          /* keys looked up in DNS */
+	unsigned domains;          /* domains (per algorithm) judged */
+} vdkim_check_summary;
 
 /*
  * The table is the module's, static and read-only: the host never frees
@@ -205,6 +237,22 @@ typedef struct vdkim_api {
 	    size_t max);
 	unsigned (*batch_outstanding)(const vdkim_batch *b);
 	void (*batch_free)(vdkim_batch *b);
+
+	/*
+	 * Since module 0.3 (test with VDKIM_API_HAS(api, check_keys)): the
+	 * key check of the instance's config, in the host's process.  Today
+	 * the selectors of the rotation schedules are looked up in DNS and
+	 * the answers recorded in their state files (as "vdkimctl rotation
+	 * check" does; the two take turns on the files' locks); other checks
+	 * of the keys join it here.  It waits on DNS and the disk: call it
+	 * from a thread of its own, never from an event loop.  now: 0 for
+	 * the instance's clock.  Returns 0 with *summary filled, or -1 with
+	 * err (a state file could not be locked, read or written).  The
+	 * module reads the results only when the config loads: call reload
+	 * after a check whose summary says so.
+	 */
+	int (*check_keys)(vdkim_instance *inst, time_t now,
+	    vdkim_check_summary *summary, char *err, size_t errlen);
 } vdkim_api;
 
 /* 1 when the module's table has entry point f (older modules' tables are

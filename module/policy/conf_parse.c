@@ -35,7 +35,6 @@
 #include "rotation.h"
 
 #define KEYS_ALL "_vdkim-domain-key-all"
-#define CONF_HOST_SECTION "harness"
 #define KEYS_ALL_MARK '\x01'
 #define KEYS_ALL_ROT_MARK '\x02'
 #define SELECTORS_ALL "_vdkim-selector-all"
@@ -855,7 +854,8 @@ check_braces(const char *path, const char *t, vdkim_error *err)
 }
 
 vdkim_rc
-conf_parse_file(const char *path, vdkim_policy *p, vdkim_error *err)
+conf_parse_file(const char *path, const char *const *host_blocks,
+    vdkim_policy *p, vdkim_error *err)
 {
 	struct parse_sink sink = { path, err, 0 };
 	struct builder b = { p, path, NULL, err };
@@ -869,8 +869,10 @@ conf_parse_file(const char *path, vdkim_policy *p, vdkim_error *err)
 		return rc;
 	b.text = text;
 	rc = check_braces(path, text, err);
-	/* The host's own settings are the host's to parse. */
-	conf_text_blank_blocks(text, CONF_HOST_SECTION);
+	/* The hosts' own settings are theirs to parse: the module names no
+	 * host, each registers its block (vdkim_host.config_block). */
+	for (size_t i = 0; host_blocks != NULL && host_blocks[i] != NULL; i++)
+		conf_text_blank_blocks(text, host_blocks[i]);
 	if (rc != VDKIM_OK) {
 		free(text);
 		return rc;

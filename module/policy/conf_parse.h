@@ -14,10 +14,12 @@ typedef struct conf_val {
 	char s[];
 } conf_val;
 
-/* Fills p from the file; on failure err says "FILE:LINE: ..." and p may
- * hold a partial model (free it with policy_free). */
-vdkim_rc conf_parse_file(const char *path, vdkim_policy *p,
-    vdkim_error *err);
+/* Fills p from the file, skipping the top-level blocks named in
+ * host_blocks (NULL-terminated; NULL: none), which belong to hosts; on
+ * failure err says "FILE:LINE: ..." and p may hold a partial model (free
+ * it with policy_free). */
+vdkim_rc conf_parse_file(const char *path, const char *const *host_blocks,
+    vdkim_policy *p, vdkim_error *err);
 
 /* For schemas in other files (conf_device.c): the checked-value
  * callback and its free, and the line where a section opens. */

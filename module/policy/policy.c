@@ -1,6 +1,12 @@
 /*
  * policy.c - loading a policy, its keys, its warnings, its description,
  * and the slot that lets a running instance reload it atomically.
+ *
+ * This file is the one caller of the loaders: the config parser
+ * (conf_parse.c) fills the model, the rotation code finds its keys and
+ * state files (rotation_keys.c), the device code opens device keys
+ * (policy_device.c), and every key file is loaded here; none of them
+ * calls back into this file (what they share is policy_model.c).
  */
 #include <pthread.h>
 #include <stdarg.h>
@@ -19,46 +25,14 @@
 #include "secret.h"
 #include "strbuf.h"
 
-const scope *
-policy_find(const scope *list, size_t n, const char *name)
-{
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(list[i].name, name) == 0)
-			return &list[i];
-	return NULL;
-}
-
-int
-policy_warn(vdkim_policy *p, int is_error, const char *fmt, ...)
-{
-	policy_warning *nw;
-	char buf[2 * VDKIM_ERRMSG_MAX], masked[sizeof(buf)];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	nw = realloc(p->warnings, (p->nwarnings + 1) * sizeof(*nw));
-	if (nw == NULL)
-		return -1;
-	p->warnings = nw;
-	/* Warnings reach logs and config-test: never with a PIN. */
-	nw[p->nwarnings].text = strdup(vdkim_mask_pin(buf, masked,
-	    sizeof(masked)));
-	if (nw[p->nwarnings].text == NULL)
-		return -1;
-	nw[p->nwarnings++].is_error = is_error;
-	return 0;
-}
-
 /* ---------------------------------------------------------------- keys */
 
 /*
  * Loads one key file after checking who may change it: a key that others
  * can replace would let them sign as the domain.
  */
-int
-policy_load_key_file(vdkim_policy *p, const char *path, int line,
+static int
+load_key_file(vdkim_policy *p, const char *path, int line,
     vdkim_key **out, char *error, size_t errlen)
 {
 	mode_t mode;
@@ -78,28 +52,51 @@ policy_load_key_file(vdkim_policy *p, const char *path, int line,
 	return 0;
 }
 
-void
-policy_load_key(vdkim_policy *p, key_entry *k)
+/* A device key's software fallback (domain-key-fallback), if any. */
+static void
+load_fallback(vdkim_policy *p, key_entry *k)
+{
+	const key_fallback *f = policy_fallback_for(p, k);
+	vdkim_key *fb = NULL;
+	char why[VDKIM_ERRMSG_MAX];
+
+	if (f == NULL)
+		return;
+	if (load_key_file(p, f->path, f->line, &fb, why,
+	    sizeof(why)) != 0) {
+		policy_warn(p, 1, "%s:%d: domain-key-fallback %s,%s not "
+		    "loaded: %s", p->path, f->line, f->selector, f->domain,
+		    why);
+		return;
+	}
+	policy_attach_fallback(p, k, f, fb);
+	vdkim_key_unref(fb);
+}
+
+static void
+load_key(vdkim_policy *p, key_entry *k)
 {
 	if (device_is_uri(k->path)) {
 		policy_load_device_key(p, k);
+		if (k->key != NULL)
+			load_fallback(p, k);
 		return;
 	}
-	if (policy_load_key_file(p, k->path, k->line, &k->key, k->error,
+	if (load_key_file(p, k->path, k->line, &k->key, k->error,
 	    sizeof(k->error)) != 0)
 		policy_warn(p, 1, "%s:%d: domain-key %s,%s not loaded: %s",
 		    p->path, k->line, k->selector, k->domain, k->error);
 }
 
-int
-policy_load_keys(vdkim_policy *p)
+static void
+load_keys(vdkim_policy *p)
 {
 	for (size_t i = 0; i < p->nkeytab; i++) {
 		key_entry *k = &p->keytab[i];
 		size_t j;
 
 		if (k->rot != NULL)
-			continue; /* rotation_load() finds its keys */
+			continue; /* load_rotation_keys() loads these */
 		/* A file named twice is parsed once and shared. */
 		for (j = 0; j < i; j++)
 			if (p->keytab[j].rot == NULL &&
@@ -110,9 +107,29 @@ policy_load_keys(vdkim_policy *p)
 			memcpy(k->error, p->keytab[j].error, sizeof(k->error));
 			continue;
 		}
-		policy_load_key(p, k);
+		load_key(p, k);
 	}
-	return 0;
+}
+
+/* The keys of the rotation bindings: found by the rotation code, loaded
+ * here like every other key. */
+static vdkim_rc
+load_rotation_keys(vdkim_policy *p, vdkim_error *err)
+{
+	for (size_t i = 0; i < p->nkeytab; i++) {
+		key_entry *k = &p->keytab[i];
+		vdkim_rc rc;
+
+		if (k->rot == NULL)
+			continue;
+		rc = rotation_find_keys(p, k, err);
+		if (rc != VDKIM_OK)
+			return rc;
+		for (size_t j = 0; j < k->rot->nkeys; j++)
+			load_key(p, &k->rot->keys[j].entry);
+		rotation_keys_loaded(p, k);
+	}
+	return VDKIM_OK;
 }
 
 /* 1 when a loaded key of algorithm alg is in one of the scopes. */
@@ -254,6 +271,13 @@ policy_org_domain(const vdkim_policy *p, const char *domain)
 vdkim_rc
 vdkim_policy_load(const char *path, vdkim_policy **out, vdkim_error *err)
 {
+	return vdkim_policy_load_skipping(path, NULL, out, err);
+}
+
+vdkim_rc
+vdkim_policy_load_skipping(const char *path, const char *const *host_blocks,
+    vdkim_policy **out, vdkim_error *err)
+{
 	vdkim_policy *p;
 	vdkim_rc rc;
 
@@ -265,13 +289,13 @@ vdkim_policy_load(const char *path, vdkim_policy **out, vdkim_error *err)
 		return vdkim_fail(err, VDKIM_ENOMEM, "out of memory");
 	}
 	atomic_init(&p->refs, 1);
-	rc = conf_parse_file(path, p, err);
+	rc = conf_parse_file(path, host_blocks, p, err);
 	if (rc != VDKIM_OK) {
 		policy_free(p);
 		return rc;
 	}
-	policy_load_keys(p);
-	rc = rotation_load(p, err);
+	load_keys(p);
+	rc = load_rotation_keys(p, err);
 	if (rc != VDKIM_OK) {
 		policy_free(p);
 		return rc;
@@ -440,11 +464,40 @@ vdkim_policy_describe(const vdkim_policy *p, char **text, vdkim_error *err)
 struct vdkim_slot {
 	pthread_mutex_t lock;  /* guards cur; held only to swap or ref */
 	char *path;
+	char **host_blocks;    /* copied, NULL-terminated */
 	vdkim_policy *cur;
 };
 
+static void
+free_list(char **list)
+{
+	for (size_t i = 0; list != NULL && list[i] != NULL; i++)
+		free(list[i]);
+	free(list);
+}
+
+/* A copy of a NULL-terminated list (NULL: an empty one); NULL when out of
+ * memory. */
+static char **
+copy_list(const char *const *list)
+{
+	size_t n = 0;
+	char **c;
+
+	while (list != NULL && list[n] != NULL)
+		n++;
+	c = calloc(n + 1, sizeof(*c));
+	for (size_t i = 0; c != NULL && i < n; i++)
+		if ((c[i] = strdup(list[i])) == NULL) {
+			free_list(c);
+			return NULL;
+		}
+	return c;
+}
+
 vdkim_rc
-vdkim_slot_new(const char *path, vdkim_slot **out, vdkim_error *err)
+vdkim_slot_new(const char *path, const char *const *host_blocks,
+    vdkim_slot **out, vdkim_error *err)
 {
 	vdkim_slot *s;
 	vdkim_rc rc;
@@ -452,12 +505,17 @@ vdkim_slot_new(const char *path, vdkim_slot **out, vdkim_error *err)
 	if (path == NULL || out == NULL)
 		return vdkim_fail(err, VDKIM_EINVAL, "no config file given");
 	s = calloc(1, sizeof(*s));
-	if (s == NULL || (s->path = strdup(path)) == NULL) {
+	if (s == NULL || (s->path = strdup(path)) == NULL ||
+	    (s->host_blocks = copy_list(host_blocks)) == NULL) {
+		if (s != NULL)
+			free(s->path);
 		free(s);
 		return vdkim_fail(err, VDKIM_ENOMEM, "out of memory");
 	}
-	rc = vdkim_policy_load(path, &s->cur, err);
+	rc = vdkim_policy_load_skipping(path,
+	    (const char *const *)s->host_blocks, &s->cur, err);
 	if (rc != VDKIM_OK) {
+		free_list(s->host_blocks);
 		free(s->path);
 		free(s);
 		return rc;
@@ -474,7 +532,8 @@ vdkim_slot_reload(vdkim_slot *s, vdkim_error *err)
 	vdkim_rc rc;
 
 	/* Parse and load every key before anything changes. */
-	rc = vdkim_policy_load(s->path, &fresh, err);
+	rc = vdkim_policy_load_skipping(s->path,
+	    (const char *const *)s->host_blocks, &fresh, err);
 	if (rc != VDKIM_OK)
 		return rc;
 	pthread_mutex_lock(&s->lock);
@@ -504,6 +563,7 @@ vdkim_slot_free(vdkim_slot *s)
 		return;
 	vdkim_policy_unref(s->cur);
 	pthread_mutex_destroy(&s->lock);
+	free_list(s->host_blocks);
 	free(s->path);
 	free(s);
 }

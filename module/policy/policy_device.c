@@ -21,42 +21,25 @@
 #include "policy_model.h"
 #include "strbuf.h"
 
-device *
-policy_device_for(const vdkim_policy *p, const char *uri)
+const key_fallback *
+policy_fallback_for(const vdkim_policy *p, const key_entry *k)
 {
-	for (size_t i = 0; i < p->ndevices; i++)
-		if (device_handles(p->devices[i], uri))
-			return p->devices[i];
+	for (size_t i = 0; i < p->nfallbacks; i++)
+		if (strcmp(p->fallbacks[i].selector, k->selector) == 0 &&
+		    strcmp(p->fallbacks[i].domain, k->domain) == 0)
+			return &p->fallbacks[i];
 	return NULL;
 }
 
-static void
-attach_fallback(vdkim_policy *p, key_entry *k)
+void
+policy_attach_fallback(vdkim_policy *p, key_entry *k, const key_fallback *f,
+    vdkim_key *fb)
 {
-	vdkim_key *fb = NULL;
-	char why[VDKIM_ERRMSG_MAX];
 	vdkim_error err;
 
-	for (size_t i = 0; i < p->nfallbacks; i++) {
-		const key_fallback *f = &p->fallbacks[i];
-
-		if (strcmp(f->selector, k->selector) != 0 ||
-		    strcmp(f->domain, k->domain) != 0)
-			continue;
-		if (policy_load_key_file(p, f->path, f->line, &fb, why,
-		    sizeof(why)) != 0) {
-			policy_warn(p, 1, "%s:%d: domain-key-fallback %s,%s not "
-			    "loaded: %s", p->path, f->line, f->selector,
-			    f->domain, why);
-			return;
-		}
-		if (key_device_set_fallback(k->key, fb, &err) != VDKIM_OK)
-			policy_warn(p, 1, "%s:%d: domain-key-fallback %s,%s: "
-			    "%s", p->path, f->line, f->selector, f->domain,
-			    err.msg);
-		vdkim_key_unref(fb);
-		return;
-	}
+	if (key_device_set_fallback(k->key, fb, &err) != VDKIM_OK)
+		policy_warn(p, 1, "%s:%d: domain-key-fallback %s,%s: %s",
+		    p->path, f->line, f->selector, f->domain, err.msg);
 }
 
 void
@@ -86,8 +69,6 @@ policy_load_device_key(vdkim_policy *p, key_entry *k)
 		policy_warn(p, 0, "%s:%d: %s", p->path, k->line,
 		    vdkim_key_warning(k->key));
 	}
-	if (k->key != NULL)
-		attach_fallback(p, k);
 }
 
 int

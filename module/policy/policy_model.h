@@ -124,12 +124,19 @@ struct vdkim_policy {
 	size_t nfallbacks;
 };
 
+/* policy_model.c: lookups and warnings, for every policy file. */
+
 /* Looks up a scope by name (case-sensitive, as PowerMTA's names are). */
 const scope *policy_find(const scope *list, size_t n, const char *name);
 
 /* Records a warning; returns -1 when out of memory. */
 int policy_warn(vdkim_policy *p, int is_error, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* The device p declares for uri's scheme; NULL when none. */
+struct device *policy_device_for(const vdkim_policy *p, const char *uri);
+
+/* policy.c: loading (the one caller of the loaders) and freeing. */
 
 /* Frees everything the model owns (not the struct's refcount logic). */
 void policy_free(vdkim_policy *p);
@@ -138,21 +145,14 @@ void policy_free(vdkim_policy *p);
  * part per the Public Suffix List, or domain itself. */
 const char *policy_org_domain(const vdkim_policy *p, const char *domain);
 
-/* Loads every key of the table, recording failures as warnings. */
-int policy_load_keys(vdkim_policy *p);
-/* Loads one key file (refusing unsafe permissions), recording a failure
- * in k->error and as a warning. */
-void policy_load_key(vdkim_policy *p, key_entry *k);
-
-/* Loads a key file after checking who may change it; 0, or -1 with a
- * sentence in error. */
-int policy_load_key_file(vdkim_policy *p, const char *path, int line,
-    vdkim_key **out, char *error, size_t errlen);
-
-/* policy_device.c: a domain-key whose KEYFILE is a device URI; the
- * devices in config-test's table; freeing them. */
+/* policy_device.c: a domain-key whose KEYFILE is a device URI, and its
+ * software fallback (which policy.c loads); the devices in config-test's
+ * table; freeing them. */
 void policy_load_device_key(vdkim_policy *p, key_entry *k);
-struct device *policy_device_for(const vdkim_policy *p, const char *uri);
+const key_fallback *policy_fallback_for(const vdkim_policy *p,
+    const key_entry *k);
+void policy_attach_fallback(vdkim_policy *p, key_entry *k,
+    const key_fallback *f, vdkim_key *fb);
 void policy_describe_devices(const vdkim_policy *p, struct strbuf *sb);
 void policy_free_devices(vdkim_policy *p);
 

@@ -18,6 +18,8 @@
  *   rotation_state.c     the state file: parsing, formatting, update rule
  *   rotation_keys.c      a domain's keys at load, the choice per message
  *   rotation_check.c     one selector against DNS (for the checker)
+ *   rotation_plan.c      the rules as data: plan, in play, BROKEN/HELD
+ *   rotation_check_file.c  the check of each state file, locked
  */
 #ifndef VDKIM_ROTATION_H
 #define VDKIM_ROTATION_H
@@ -175,6 +177,7 @@ struct rot_binding {
 	char *key_dir;             /* key-dir with %d replaced */
 	rot_key *keys;             /* by algorithm, then period */
 	size_t nkeys;
+	int dir_unreadable;        /* key-dir could not be read (warned) */
 };
 typedef struct rot_binding rot_binding;
 
@@ -185,10 +188,18 @@ struct rot_state_file {
 	int missing;
 };
 
-/* Finds every binding's keys, loads them and the state files; records
- * problems as warnings.  Returns VDKIM_OK, or an error for a state file
- * that cannot be read or parsed (the load must fail). */
-vdkim_rc rotation_load(vdkim_policy *p, vdkim_error *err);
+/*
+ * Loading a binding k->rot, in two steps around the key loader (policy.c
+ * loads every key; this code loads none): rotation_find_keys reads the
+ * schedule's state file (once per file) and finds the key files of its
+ * selectors in key-dir; once they are loaded, rotation_keys_loaded
+ * refuses a key of the wrong algorithm for its selector and says when
+ * there is none.  Problems are warnings; rotation_find_keys fails only
+ * for a state file that cannot be read or parsed (the load must fail), or
+ * when out of memory.
+ */
+vdkim_rc rotation_find_keys(vdkim_policy *p, key_entry *k, vdkim_error *err);
+void rotation_keys_loaded(vdkim_policy *p, const key_entry *k);
 void rotation_free(vdkim_policy *p);
 void rotation_binding_free(rot_binding *b);
 

@@ -2,8 +2,8 @@
  * rotation_check.c - is a selector's public key in DNS, and is it the
  * public half of our private key?
  *
- * Run by the checker (vdkimctl rotation check, plan), never on the
- * message path.  The record is parsed as verifiers parse it (key_record.c)
+ * Run by the checker (rotation_plan.c, for vdkimctl rotation check and
+ * plan and a host's check_keys), never on the message path.  The record is parsed as verifiers parse it (key_record.c)
  * and compared with the record our own key makes, key against key: the
  * text may differ (tag order, spaces, strings split anywhere) and still
  * hold the same key.

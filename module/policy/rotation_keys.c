@@ -173,14 +173,14 @@ trim_keys(vdkim_policy *p, rot_binding *b, int line)
 	b->nkeys = w;
 }
 
-static void
-load_binding_keys(vdkim_policy *p, rot_binding *b, int line)
+void
+rotation_keys_loaded(vdkim_policy *p, const key_entry *k)
 {
+	rot_binding *b = k->rot;
+
 	for (size_t i = 0; i < b->nkeys; i++) {
 		key_entry *e = &b->keys[i].entry;
 
-		e->line = line;
-		policy_load_key(p, e);
 		if (e->key != NULL &&
 		    (int)vdkim_key_get_alg(e->key) != b->keys[i].alg) {
 			snprintf(e->error, sizeof(e->error), "%s is an %s key, "
@@ -190,14 +190,14 @@ load_binding_keys(vdkim_policy *p, rot_binding *b, int line)
 			vdkim_key_unref(e->key);
 			e->key = NULL;
 			policy_warn(p, 1, "%s:%d: dkim-rotation-key %s,%s: %s",
-			    p->path, line, b->sched->name, b->domain,
+			    p->path, k->line, b->sched->name, b->domain,
 			    e->error);
 		}
 	}
-	if (b->nkeys == 0)
+	if (b->nkeys == 0 && !b->dir_unreadable)
 		policy_warn(p, 1, "%s:%d: dkim-rotation-key %s,%s: no key of "
 		    "the schedule in %s (vdkimctl rotation prepare makes "
-		    "them)", p->path, line, b->sched->name, b->domain,
+		    "them)", p->path, k->line, b->sched->name, b->domain,
 		    b->key_dir);
 }
 
@@ -238,28 +238,24 @@ state_for(vdkim_policy *p, const char *path, const rot_state **out,
 }
 
 vdkim_rc
-rotation_load(vdkim_policy *p, vdkim_error *err)
+rotation_find_keys(vdkim_policy *p, key_entry *k, vdkim_error *err)
 {
-	for (size_t i = 0; i < p->nkeytab; i++) {
-		key_entry *k = &p->keytab[i];
-		rot_binding *b = k->rot;
-		vdkim_rc rc;
-		int found;
+	rot_binding *b = k->rot;
+	vdkim_rc rc;
+	int found;
 
-		if (b == NULL)
-			continue;
-		rc = state_for(p, b->sched->state_file, &b->state, err);
-		if (rc != VDKIM_OK)
-			return rc;
-		b->key_dir = expand_key_dir(b->sched->key_dir, b->domain);
-		found = b->key_dir != NULL ? find_keys(p, b, k->line) : -1;
-		if (found < 0)
-			return vdkim_fail(err, VDKIM_ENOMEM, "out of memory");
-		if (found > 0)
-			continue;
+	rc = state_for(p, b->sched->state_file, &b->state, err);
+	if (rc != VDKIM_OK)
+		return rc;
+	b->key_dir = expand_key_dir(b->sched->key_dir, b->domain);
+	found = b->key_dir != NULL ? find_keys(p, b, k->line) : -1;
+	if (found < 0)
+		return vdkim_fail(err, VDKIM_ENOMEM, "out of memory");
+	b->dir_unreadable = found > 0;
+	if (!b->dir_unreadable)
 		trim_keys(p, b, k->line);
-		load_binding_keys(p, b, k->line);
-	}
+	for (size_t i = 0; i < b->nkeys; i++)
+		b->keys[i].entry.line = k->line;
 	return VDKIM_OK;
 }
 

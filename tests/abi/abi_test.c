@@ -927,6 +927,147 @@ open_main(time_t fixed, vdkim_host *host)
 	return inst;
 }
 
+/* ========================================================= check_keys */
+
+/* A rotation schedule with no key yet, its state file in @W@/STATE_DIR. */
+static const char CONF_ROT_TMPL[] =
+    "dkim-rotation q {\n"
+    "  selector-pattern = \"k%%Yq%%Q\"\n"
+    "  period = quarterly\n"
+    "  key-dir = \"@W@/rotkeys\"\n"
+    "  algorithm = ed25519-sha256\n"
+    "  state-file = \"@W@/%s/rot.state\"\n"
+    "}\n"
+    "dkim-rotation-key = \"q,rot.example\"\n";
+
+static vdkim_instance *
+open_rot(const char *state_dir, vdkim_host *host)
+{
+	char tmpl[1024], err[512] = "", *path;
+	vdkim_instance *inst = NULL;
+
+	fmt(tmpl, sizeof(tmpl), CONF_ROT_TMPL, state_dir);
+	path = write_conf("rot.conf", tmpl);
+	*host = make_host(0);
+	ck_assert_msg(A->open(path, host, &inst, err, sizeof(err)) == 0,
+	    "open %s: %s", path, err);
+	free(path);
+	return inst;
+}
+
+/* check_keys with a summary whose fields are garbage until filled. */
+static int
+check_keys(vdkim_instance *inst, vdkim_check_summary *sum, char *err,
+    size_t errlen)
+{
+	memset(sum, 0xff, sizeof(*sum));
+	sum->size = sizeof(*sum);
+	return A->check_keys(inst, 0, sum, err, errlen);
+}
+
+START_TEST(check_keys_without_schedules)
+{
+	vdkim_host host;
+	vdkim_instance *inst = open_main(0, &host);
+	vdkim_check_summary sum;
+	char err[256] = "";
+
+	ck_assert(VDKIM_API_HAS(A, check_keys));
+	ck_assert_int_eq(check_keys(inst, &sum, err, sizeof(err)), 0);
+	ck_assert_int_eq(sum.outcome, VDKIM_CHECK_OK);
+	ck_assert_int_eq(sum.reload, 0);
+	ck_assert_uint_eq(sum.domains, 0);
+	ck_assert_uint_eq(sum.lookups, 0);
+	/* A summary without its size is refused, said. */
+	sum.size = 0;
+	ck_assert_int_eq(A->check_keys(inst, 0, &sum, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "summary"));
+	A->close(inst);
+}
+END_TEST
+
+START_TEST(check_keys_records_and_says_reload)
+{
+	vdkim_host host;
+	vdkim_instance *inst;
+	vdkim_check_summary sum;
+	char err[256] = "", *state = work_path("rot/rot.state");
+	char *dir = work_path("rot"), *keys = work_path("rotkeys");
+	struct stat st;
+
+	mkdir(dir, 0700);
+	mkdir(keys, 0700);
+	free(dir);
+	free(keys);
+	unlink(state);
+	inst = open_rot("rot", &host);
+	/* No key in the key-dir: nothing to look up, nothing can sign. */
+	ck_assert_int_eq(check_keys(inst, &sum, err, sizeof(err)), 0);
+	ck_assert_int_eq(sum.outcome, VDKIM_CHECK_BROKEN);
+	ck_assert_uint_eq(sum.domains, 1);
+	ck_assert_uint_eq(sum.lookups, 0);
+	ck_assert_int_eq(sum.reload, 1);
+	/* The state file is written; the finding is logged as an error. */
+	ck_assert_int_eq(stat(state, &st), 0);
+	ck_assert_uint_eq(log_count(VDKIM_LOG_ERR, NULL, "vdkim: key check: "
+	    "rot.example: BROKEN rotation-unverified", NULL), 1);
+	ck_assert_int_eq(A->reload(inst, err, sizeof(err)), 0);
+	A->close(inst);
+	free(state);
+}
+END_TEST
+
+START_TEST(check_keys_cannot_lock)
+{
+	vdkim_host host;
+	vdkim_instance *inst = open_rot("no-such-dir", &host);
+	vdkim_check_summary sum;
+	char err[256] = "";
+
+	ck_assert_int_eq(check_keys(inst, &sum, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "no-such-dir/rot.state.lock"));
+	ck_assert_uint_eq(log_count(VDKIM_LOG_ERR, NULL, "vdkim: key check "
+	    "failed: ", NULL), 1);
+	A->close(inst);
+}
+END_TEST
+
+/* ====================================================== host blocks */
+
+START_TEST(open_host_registers_its_block)
+{
+	char err[512] = "", *text, *path;
+	vdkim_host host = make_host(0);
+	vdkim_instance *inst = NULL;
+	size_t n = strlen(CONF_MAIN);
+
+	/* CONF_MAIN, a block of our own, and the shipped hosts' blocks. */
+	text = malloc(n + 128);
+	ck_assert_ptr_nonnull(text);
+	memcpy(text, CONF_MAIN, n);
+	strcpy(text + n, "mymta {\n  listen = \"x\"\n}\nharness {\n  a = 1\n}\n"
+	    "milter {\n  b = 2\n}\n");
+	path = write_conf("blocks.conf", text);
+	free(text);
+	/* Not registered: our block is an unknown directive. */
+	ck_assert_int_eq(A->open(path, &host, &inst, err, sizeof(err)), -1);
+	ck_assert_msg(strstr(err, "unknown directive") != NULL &&
+	    strstr(err, "mymta") != NULL, "%s", err);
+	/* Registered: skipped, and the shipped hosts' blocks too, also on
+	 * reload (the module keeps its own copy of the name). */
+	{
+		char name[] = "mymta";
+		host.config_block = name;
+		ck_assert_msg(A->open(path, &host, &inst, err, sizeof(err)) ==
+		    0, "%s", err);
+		name[0] = 'X';
+	}
+	ck_assert_msg(A->reload(inst, err, sizeof(err)) == 0, "%s", err);
+	A->close(inst);
+	free(path);
+}
+END_TEST
+
 /* ===================================================== vdkim_get_api */
 
 START_TEST(get_api_exports_one_symbol)
@@ -2397,6 +2538,14 @@ abi_suite(void)
 	tcase_add_test(tc, open_host_without_now);
 	tcase_add_test(tc, open_null_host_is_quiet);
 	tcase_add_test(tc, open_good_config);
+	tcase_add_test(tc, open_host_registers_its_block);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("check_keys");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, check_keys_without_schedules);
+	tcase_add_test(tc, check_keys_records_and_says_reload);
+	tcase_add_test(tc, check_keys_cannot_lock);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("messages");

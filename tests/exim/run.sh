@@ -110,6 +110,13 @@ domain "*" {
 domain "nosign.example" {
     dkim-sign = no
 }
+# The shipped hosts' own blocks: one file serves them all, and Exim.
+harness {
+    module = "/nowhere/vdkim.so"
+}
+milter {
+    socket = "inet:8891@localhost"
+}
 EOF
 	chmod 0644 "$WORK/vdkim.conf"
 	if ! out=$(runuser -u "$EXIM_USER" -- "$VDKIMCTL" config-test \

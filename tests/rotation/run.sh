@@ -337,6 +337,7 @@ for s in old new; do
 done
 printf 'vdkim-rotation-state 1\nrecord now.test new missing 0 %s\nrecord now.test old matching %s %s\nend 2\n' \
 	$((now - 3600)) $((now - 60 * 86400)) $((now - 3600)) >"$HDIR/state"
+cp "$HDIR/state" "$HDIR/state.before"
 cat >"$HDIR/vdkim.conf" <<EOF
 dkim-rotation list {
     selector = "old,$(date -u -d @$((now - 90 * 86400)) +%F)"
@@ -352,14 +353,14 @@ harness {
     listener in { address = "127.0.0.1:2526" }
     maildir = "$HDIR/md"
     log-file = "$HDIR/log"
-    rotation-check = "$CTL"
+    rotation-check = yes
     rotation-check-interval = 3600
 }
 EOF
 ip netns exec "$DNS_NETNS" "$BUILD/vdkim-harness" --config "$HDIR/vdkim.conf" &
 HPID=$!
 for ((i = 0; i < 100; i++)); do
-	grep -q "rotation check: exit" "$HDIR/log" 2>/dev/null &&
+	grep -q "key check done: " "$HDIR/log" 2>/dev/null &&
 		grep -q "running as" "$HDIR/log" && break
 	sleep 0.1
 done
@@ -381,10 +382,16 @@ if grep -q "signed d=now.test s=old note=rotation-held: selector new .*not publi
 else
 	bad "harness: no rotation-held line in the module's log" "$HDIR/log"
 fi
-if grep -q "rotation check: exit 3" "$HDIR/log" && ! grep -q "module reloaded" "$HDIR/log"; then
-	ok "harness: the periodic check with DNS down: exit 3, no reload"
+if grep -q "key check done: dns-down" "$HDIR/log" && ! grep -q "module reloaded" "$HDIR/log"; then
+	ok "harness: the periodic in-process key check with DNS down: no reload"
 else
 	bad "harness: periodic check" "$HDIR/log"
+fi
+if grep -q "vdkim: key check: now.test new dns-error" "$HDIR/log" &&
+	cmp -s "$HDIR/state" "$HDIR/state.before"; then
+	ok "harness: the key check's findings are logged; the state file is unchanged"
+else
+	bad "harness: the key check with DNS down changed the state file or logged nothing" "$HDIR/log"
 fi
 if grep -qs "s=old;" "$HDIR"/md/new/*; then
 	ok "harness: delivered signed with s=old"

@@ -136,6 +136,9 @@ size_t verify_message(const char *msg, size_t len, vdkim_txt_lookup_fn fn,
 /* A keymap with one qname -> record entry (more with keymap_add). */
 vdkim_keymap *keymap1(const char *qname, const char *record);
 void keymap_add(vdkim_keymap *map, const char *qname, const char *record);
+/* A DNS that never answers (VDKIM_LOOKUP_TEMPFAIL), for any qname. */
+vdkim_lookup_rc dns_down_lookup(void *ctx, const char *qname, char *buf,
+    size_t len);
 
 /* The DNS record of a loaded key (vdkim_key_dns_value), malloc'd. */
 char *key_record_of(const vdkim_key *key);

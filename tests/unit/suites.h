@@ -23,5 +23,7 @@ Suite *policy_reload_suite(void);
 Suite *policy_message_suite(void);
 Suite *rotation_suite(void);
 Suite *secrets_suite(void);
+Suite *rotation_plan_suite(void);
+Suite *host_blocks_suite(void);
 
 #endif

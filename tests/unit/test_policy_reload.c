@@ -324,7 +324,7 @@ START_TEST(reload_under_load)
 	int current = SEEN_A, reloads = 0, failed = 0, total = 0;
 
 	put_conf("reload_a.conf");
-	ck_assert_msg(vdkim_slot_new(conf_path, &slot, &err) == VDKIM_OK,
+	ck_assert_msg(vdkim_slot_new(conf_path, NULL, &slot, &err) == VDKIM_OK,
 	    "%s", err.msg);
 	ck_assert_ptr_nonnull(slot);
 	ck_assert_int_eq(seen_now(slot, map), SEEN_A);
@@ -397,7 +397,7 @@ START_TEST(old_policy_outlives_reload)
 	vdkim_decision d;
 
 	put_conf("reload_a.conf");
-	ck_assert_msg(vdkim_slot_new(conf_path, &slot, &err) == VDKIM_OK,
+	ck_assert_msg(vdkim_slot_new(conf_path, NULL, &slot, &err) == VDKIM_OK,
 	    "%s", err.msg);
 	old = vdkim_slot_acquire(slot);
 	ck_assert_ptr_nonnull(old);
@@ -446,13 +446,13 @@ START_TEST(slot_new_errors)
 
 	/* No file (whatever an earlier test left). */
 	ck_assert(unlink(conf_path) == 0 || errno == ENOENT);
-	ck_assert_int_eq(vdkim_slot_new(conf_path, &slot, &err), VDKIM_EIO);
+	ck_assert_int_eq(vdkim_slot_new(conf_path, NULL, &slot, &err), VDKIM_EIO);
 	ck_assert_ptr_null(slot);
 	ck_assert_msg(strstr(err.msg, conf_path) != NULL, "%s", err.msg);
 	/* A broken file. */
 	put_conf("reload_broken.conf");
 	memset(&err, 0, sizeof(err));
-	ck_assert_int_ne(vdkim_slot_new(conf_path, &slot, &err), VDKIM_OK);
+	ck_assert_int_ne(vdkim_slot_new(conf_path, NULL, &slot, &err), VDKIM_OK);
 	ck_assert_ptr_null(slot);
 	snprintf(want, sizeof(want), "reload.conf:%d:", BROKEN_LINE);
 	ck_assert_msg(strstr(err.msg, want) != NULL, "%s", err.msg);
@@ -561,7 +561,7 @@ START_TEST(slot_bad_arguments)
 	vdkim_error err = { VDKIM_OK, "" };
 
 	/* An error, not a crash. */
-	ck_assert_int_ne(vdkim_slot_new(NULL, &slot, &err), VDKIM_OK);
+	ck_assert_int_ne(vdkim_slot_new(NULL, NULL, &slot, &err), VDKIM_OK);
 	ck_assert_ptr_null(slot);
 }
 END_TEST

@@ -513,16 +513,6 @@ END_TEST
 
 /* ---------------------------------------------------------------- DNS */
 
-static vdkim_lookup_rc
-down(void *ctx, const char *qname, char *buf, size_t len)
-{
-	(void)ctx;
-	(void)qname;
-	(void)buf;
-	(void)len;
-	return VDKIM_LOOKUP_TEMPFAIL;
-}
-
 START_TEST(dns_comparison)
 {
 	vdkim_key *ed = td_key("ed25519.pem"), *rsa = td_key("rsa2048.pem");
@@ -543,7 +533,7 @@ START_TEST(dns_comparison)
 	    vdkim_keymap_lookup, map, why, sizeof(why)), ROT_MISMATCHED);
 	ck_assert_int_eq(rotation_check_dns(ed, "s5", "a.com",
 	    vdkim_keymap_lookup, map, why, sizeof(why)), ROT_MISSING);
-	ck_assert_int_eq(rotation_check_dns(ed, "s1", "a.com", down, NULL,
+	ck_assert_int_eq(rotation_check_dns(ed, "s1", "a.com", dns_down_lookup, NULL,
 	    why, sizeof(why)), ROT_DNS_ERROR);
 	vdkim_keymap_free(map);
 	free(rec);

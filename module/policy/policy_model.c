@@ -1,0 +1,54 @@
+/*
+ * policy_model.c - lookups in the loaded model, and its warnings: the
+ * leaf every other policy file may use (the parser, the loaders, the
+ * decision), which itself calls none of them.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "device.h"
+#include "policy_model.h"
+#include "secret.h"
+
+const scope *
+policy_find(const scope *list, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(list[i].name, name) == 0)
+			return &list[i];
+	return NULL;
+}
+
+int
+policy_warn(vdkim_policy *p, int is_error, const char *fmt, ...)
+{
+	policy_warning *nw;
+	char buf[2 * VDKIM_ERRMSG_MAX], masked[sizeof(buf)];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	nw = realloc(p->warnings, (p->nwarnings + 1) * sizeof(*nw));
+	if (nw == NULL)
+		return -1;
+	p->warnings = nw;
+	/* Warnings reach logs and config-test: never with a PIN. */
+	nw[p->nwarnings].text = strdup(vdkim_mask_pin(buf, masked,
+	    sizeof(masked)));
+	if (nw[p->nwarnings].text == NULL)
+		return -1;
+	nw[p->nwarnings++].is_error = is_error;
+	return 0;
+}
+
+device *
+policy_device_for(const vdkim_policy *p, const char *uri)
+{
+	for (size_t i = 0; i < p->ndevices; i++)
+		if (device_handles(p->devices[i], uri))
+			return p->devices[i];
+	return NULL;
+}
