@@ -23,6 +23,10 @@
 #  7. the asynchronous path against the simulated card: every signature
 #     verifies, the card's in-flight bound holds and is used; the harness
 #     (vdkim-harness, sign-batch = 64) delivering mail signed by the card
+#  7b. reload: a harness on the token, SIGHUPs with the config unchanged
+#     keep signing; a changed device that cannot open is refused and the
+#     old key signs on; a fixed PIN file signs at the next message after
+#     SIGHUP; the TPM's key across SIGHUPs
 #  8. VDKIM_ENGINE=0: openssl-engine refused at its line (not HSM_QUICK)
 #
 # HSM_QUICK=1 (hsm-san) skips 8 and uses smaller loads.  Needs root.
@@ -63,6 +67,7 @@ fatal() {
 cleanup_run() {
 	[[ -z $STEPS_PID ]] || kill "$STEPS_PID" 2>/dev/null
 	[[ -z $HPID ]] || kill -9 "$HPID" 2>/dev/null
+	[[ -z ${RPID:-} ]] || kill -9 "$RPID" 2>/dev/null
 	dev_swtpm_stop
 	[[ -z ${WORK:-} ]] || rm -rf "$WORK"
 }
@@ -576,6 +581,198 @@ else
 	    "$WORK/harness.log" "$(cat "$WORK/hstats" 2>/dev/null)"
 fi
 echo "  (throughput, not a test: $HN messages accepted and delivered in $(((t1 - t0) / 1000000)) ms)"
+
+# ------------------------------------------------------------- 6c. reload
+
+# A running harness reloading (SIGHUP, and after each key check) must
+# never make a working device key unavailable: an unchanged device keeps
+# its session, a changed one is opened and tested before the swap, and a
+# device that was failing is tried again at once.  retry-interval = 30:
+# a key made unusable by a reload would stay so for the whole test.
+read -r RPORT < <(python3 "$ROOT/tests/harness/free_ports.py" 1)
+RLOG=$WORK/reload.log
+RPID=""
+mkdir -p "$WORK/rspool" "$WORK/rmd"
+(umask 077 && echo "$PIN" >"$WORK/rpin")
+# $1 file, $2 device block (engine or provider, without its closing
+# brace), $3 domain-key line
+reload_conf() {
+	cat >"$1" <<EOF
+$2
+    retry-interval = 30
+}
+$3
+domain "*" {
+    dkim-sign = yes
+    dkim-require = yes
+}
+harness {
+    module = "$SO"
+    spool-directory = "$WORK/rspool"
+    listener in { address = "127.0.0.1:$RPORT" }
+    sign-at = pre-queue
+    maildir = "$WORK/rmd"
+    delivery-workers = 1
+    log-file = "$RLOG"
+    accounting-file = "$WORK/racct.log"
+}
+EOF
+}
+RHSM_KEY='domain-key = "hsm1,example.com,pkcs11:token=vdkim;object=dkim;type=private"'
+rhsm_block() { # $1 module-path
+	printf 'openssl-engine hsm {\n    engine-id = "pkcs11"\n    module-path = "%s"\n    pin-file = "%s"\n    timeout = 5' \
+	    "$1" "$WORK/rpin"
+}
+RTPM_BLOCK='openssl-provider tpm {
+    module = "tpm2"
+    property-query = "?provider=tpm2"
+    uri-schemes = {"handle"}
+    timeout = 5'
+RTPM_KEY='domain-key = "tpm1,example.com,handle:0x81000001"'
+reload_conf "$WORK/rhsm.conf" "$(rhsm_block "$DEV_SOFTHSM_MODULE")" "$RHSM_KEY"
+reload_conf "$WORK/rhsm-badmod.conf" "$(rhsm_block /nonexistent/libsofthsm2.so)" "$RHSM_KEY"
+reload_conf "$WORK/rhsm-changed.conf" "$(rhsm_block "$DEV_SOFTHSM_MODULE")
+    serialize = no" "$RHSM_KEY"
+reload_conf "$WORK/rtpm.conf" "$RTPM_BLOCK" "$RTPM_KEY"
+cp "$WORK/rhsm.conf" "$WORK/rcur.conf"
+
+rstart() {
+	: >"$RLOG"
+	"$BUILD/vdkim-harness" --config "$WORK/rcur.conf" 2>>"$WORK/rharness.err" &
+	RPID=$!
+	for ((i = 0; i < 100; i++)); do
+		(exec 3<>"/dev/tcp/127.0.0.1/$RPORT") 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+rstop() {
+	kill -TERM "$RPID" 2>/dev/null
+	for ((i = 0; i < 100; i++)); do
+		kill -0 "$RPID" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -9 "$RPID" 2>/dev/null
+	wait "$RPID" 2>/dev/null
+	RPID=""
+}
+# rhup: SIGHUP, then waits for the reload's outcome in the log.
+rhup() {
+	local n
+	n=$(grep -c 'module config reload' "$RLOG")
+	kill -HUP "$RPID"
+	for ((i = 0; i < 300; i++)); do
+		(($(grep -c 'module config reload' "$RLOG") > n)) && return 0
+		sleep 0.1
+	done
+	return 1
+}
+# rsend WHAT SELECTOR: one message over SMTP (signed before it is queued);
+# accepted, delivered, and its signature by SELECTOR verified by dkimpy.
+RN=0
+rsend() {
+	local what=$1 sel=$2 out f
+	RN=$((RN + 1))
+	timeout 60 swaks --server "127.0.0.1:$RPORT" --timeout 30 --helo client.test \
+	    --from "$FROM" --to bob@example.org --h-Message-ID "<reload-$RN@hsm.test>" \
+	    >"$WORK/rswaks.out" 2>&1
+	if ! grep -q '<- *250 .*queued' "$WORK/rswaks.out"; then
+		bad "$what: accepted and signed" "$WORK/rswaks.out" "$(tail -n 5 "$RLOG")"
+		return 1
+	fi
+	for ((i = 0; i < 200; i++)); do
+		f=$(grep -ls "^Message-ID: <reload-$RN@hsm.test>" "$WORK/rmd/new/"* 2>/dev/null | head -n 1)
+		[[ -z $f ]] || break
+		sleep 0.1
+	done
+	if out=$(dns_netns_exec timeout 30 "$PY" "$ROOT/tests/peers/dkimpy_peer.py" \
+	    verify "$f" 2>&1) && [[ $out == *"dkim=pass"* && $(grep -c "^DKIM-Signature:.* s=$sel;" "$f") == 1 ]]; then
+		ok "$what: signed by $sel, dkimpy verifies"
+	else
+		bad "$what: signed by $sel, dkimpy verifies (${f:-not delivered})" "$out"
+	fi
+}
+# rdefer WHAT CODE: one message refused with 451 and the device's code.
+rdefer() {
+	RN=$((RN + 1))
+	timeout 60 swaks --server "127.0.0.1:$RPORT" --timeout 30 --helo client.test \
+	    --from "$FROM" --to bob@example.org --h-Message-ID "<reload-$RN@hsm.test>" \
+	    >"$WORK/rswaks.out" 2>&1
+	if grep -q "<\*\* *451 .*($2)" "$WORK/rswaks.out"; then
+		ok "$1: deferred (451, $2)"
+	else
+		bad "$1: deferred (451, $2)" "$WORK/rswaks.out"
+	fi
+}
+
+if rstart; then
+	rsend "reload: the token's key before any reload" hsm1
+	for n in 1 2 3; do
+		if rhup && grep -q 'module config reloaded' "$RLOG"; then
+			rsend "reload: SIGHUP $n, config unchanged, the next message" hsm1
+		else
+			bad "reload: SIGHUP $n, config unchanged, reloads" "$RLOG"
+		fi
+	done
+	if grep -q 'init failed\|next attempt in' "$RLOG"; then
+		bad "reload: unchanged config: the device never fails" "$(grep 'init failed\|next attempt' "$RLOG")"
+	else
+		ok "reload: unchanged config: the device never fails (no 'init failed')"
+	fi
+	# A changed device block that cannot open: the old policy stays.
+	cp "$WORK/rhsm-badmod.conf" "$WORK/rcur.conf"
+	if rhup && grep -q "module config reload failed, the old one stays in force: .*device hsm: .*device-unavailable" "$RLOG"; then
+		ok "reload: a device that cannot open: refused, the device's error logged"
+	else
+		bad "reload: a device that cannot open: refused, the device's error logged" "$(tail -n 5 "$RLOG")"
+	fi
+	rsend "reload: after the refused reload, the old key" hsm1
+	# A changed device block that opens: swapped in, it signs at once.
+	cp "$WORK/rhsm-changed.conf" "$WORK/rcur.conf"
+	n=$(grep -c 'module config reloaded' "$RLOG")
+	if rhup && (($(grep -c 'module config reloaded' "$RLOG") > n)); then
+		ok "reload: a changed device block that opens is taken"
+	else
+		bad "reload: a changed device block that opens is taken" "$(tail -n 5 "$RLOG")"
+	fi
+	rsend "reload: the changed device's first message" hsm1
+	rstop
+else
+	bad "reload: the harness starts on the token" "$WORK/rharness.err"
+fi
+
+# A wrong PIN at start: deferred; the PIN file fixed and SIGHUP: the
+# very next message is signed (not retry-interval later).
+cp "$WORK/rhsm.conf" "$WORK/rcur.conf"
+(umask 077 && echo 11112222 >"$WORK/rpin")
+if rstart; then
+	rdefer "reload: wrong PIN at start" device-pin
+	(umask 077 && echo "$PIN" >"$WORK/rpin")
+	if rhup; then
+		rsend "reload: PIN fixed, SIGHUP, the very next message" hsm1
+	else
+		bad "reload: PIN fixed, SIGHUP" "$RLOG"
+	fi
+	rstop
+else
+	bad "reload: the harness starts with a wrong PIN" "$WORK/rharness.err"
+fi
+
+# The TPM (tpm2 provider): unchanged config, SIGHUPs.
+cp "$WORK/rtpm.conf" "$WORK/rcur.conf"
+if rstart; then
+	rsend "reload: the TPM's key before any reload" tpm1
+	for n in 1 2; do
+		if rhup && grep -q 'module config reloaded' "$RLOG"; then
+			rsend "reload: TPM, SIGHUP $n, config unchanged, the next message" tpm1
+		else
+			bad "reload: TPM, SIGHUP $n reloads" "$RLOG"
+		fi
+	done
+	rstop
+else
+	bad "reload: the harness starts on the TPM" "$WORK/rharness.err"
+fi
 
 # ------------------------------------------------------------- 7. no ENGINE
 
