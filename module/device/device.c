@@ -63,6 +63,52 @@ device_new(dev_config *cfg)
 	return d;
 }
 
+int
+dev_same_text(const char *a, const char *b)
+{
+	return a == NULL || b == NULL ? a == b : strcmp(a, b) == 0;
+}
+
+int
+dev_same_list(char *const *a, size_t na, char *const *b, size_t nb)
+{
+	if (na != nb)
+		return 0;
+	for (size_t i = 0; i < na; i++)
+		if (strcmp(a[i], b[i]) != 0)
+			return 0;
+	return 1;
+}
+
+int
+dev_config_same(const dev_config *a, const dev_config *b)
+{
+	return a->kind == b->kind && dev_same_text(a->name, b->name) &&
+	    dev_same_text(a->module, b->module) &&
+	    dev_same_text(a->so_path, b->so_path) &&
+	    dev_same_text(a->module_path, b->module_path) &&
+	    dev_same_list(a->init_cmds, a->ninit, b->init_cmds, b->ninit) &&
+	    dev_same_text(a->propq, b->propq) &&
+	    dev_same_text(a->ossl_config, b->ossl_config) &&
+	    dev_same_text(a->pin_file, b->pin_file) &&
+	    dev_same_text(a->pin_env, b->pin_env) &&
+	    dev_same_list(a->schemes, a->nschemes, b->schemes, b->nschemes) &&
+	    a->serialize == b->serialize && a->retry_s == b->retry_s &&
+	    a->timeout_ms == b->timeout_ms;
+}
+
+void
+device_share_backend(device *d, device *prev)
+{
+	if (d == prev || d->ops != prev->ops || d->ops->share == NULL)
+		return;
+	/* prev's backend state is set when its first session opens, under
+	 * its sess_lock (device_session). */
+	pthread_mutex_lock(&prev->sess_lock);
+	d->ops->share(d, prev);
+	pthread_mutex_unlock(&prev->sess_lock);
+}
+
 device *
 device_ref(device *d)
 {

@@ -16,6 +16,13 @@
  * is retired; keys reopen in a fresh one, no sooner than retry-interval
  * after the failure, so a dead device costs one quick answer per message,
  * not one blocking attempt.
+ *
+ * A reload builds a new policy beside the running one.  A device whose
+ * settings did not change is not declared anew: the new policy shares the
+ * old one's device object (dev_config_same), sessions and all, so its keys
+ * open in the session that is already there.  A changed device is a new
+ * object; device_share_backend lets it reuse what its backend keeps per
+ * device when that does not depend on what changed.
  */
 #ifndef VDKIM_DEVICE_H
 #define VDKIM_DEVICE_H
@@ -81,6 +88,18 @@ typedef struct device {
 } device;
 
 device *device_new(dev_config *cfg); /* takes cfg's strings */
+/*
+ * 1 when a and b declare the same device: every setting alike, the line
+ * where it is declared aside.  A reload keeps such a device (above).
+ */
+int dev_config_same(const dev_config *a, const dev_config *b);
+/*
+ * Gives d, a device of a policy being loaded and never opened yet, what
+ * prev's backend keeps per device when it can serve d too (an ENGINE
+ * instance: the process cannot load a second one while prev's exists).
+ * A no-op otherwise.
+ */
+void device_share_backend(device *d, device *prev);
 device *device_ref(device *d);
 void device_unref(device *d);
 void dev_config_free(dev_config *cfg);

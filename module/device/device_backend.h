@@ -26,6 +26,10 @@ struct device_ops {
 	/* Frees what the backend keeps per device (d->backend_state) at
 	 * the device's last reference; NULL when it keeps nothing. */
 	void (*release)(device *d);
+	/* Gives d (new, never opened) what prev keeps per device when it
+	 * can serve d's settings too (under prev's sess_lock); NULL when the
+	 * backend keeps nothing per device. */
+	void (*share)(device *d, device *prev);
 };
 
 extern const device_ops device_provider_ops;  /* device_provider.c */
@@ -36,5 +40,10 @@ extern const device_ops device_engine_ops;    /* device_engine.c */
  *   device_credentials_get / device_credentials_free  the PIN and a UI
  *   device_fail  the OpenSSL error queue as a device code and a sentence
  */
+
+/* 1 when two optional strings (NULL: not set) are the same. */
+int dev_same_text(const char *a, const char *b);
+/* 1 when two lists of strings are the same, in the same order. */
+int dev_same_list(char *const *a, size_t na, char *const *b, size_t nb);
 
 #endif

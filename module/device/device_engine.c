@@ -23,6 +23,11 @@
  * handles: a token that comes back is used again without a restart.
  * libp11 notices a fork itself and starts its PKCS#11 module again in the
  * child; the parent's key handles are never used there.
+ *
+ * For the same reason a reload that changes a device's other settings
+ * (its PIN file, retry-interval, ...) shares the old device's instance
+ * (engine_share): a new one could not be loaded while the old policy,
+ * still signing the messages under way, holds it.
  */
 #define OPENSSL_SUPPRESS_DEPRECATED 1
 
@@ -168,6 +173,30 @@ engine_release(device *d)
 	d->backend_state = NULL;
 }
 
+/*
+ * The instance of prev, when d's would be made from the same engine, the
+ * same PKCS#11 module and the same init-commands, and prev's was made in
+ * this process.  Each device holds a structural reference of its own.
+ */
+static void
+engine_share(device *d, device *prev)
+{
+	ENGINE *e = prev->backend_state;
+
+	if (e == NULL || prev->backend_pid != getpid() ||
+	    d->backend_state != NULL ||
+	    !dev_same_text(d->cfg.module, prev->cfg.module) ||
+	    !dev_same_text(d->cfg.so_path, prev->cfg.so_path) ||
+	    !dev_same_text(d->cfg.module_path, prev->cfg.module_path) ||
+	    !dev_same_list(d->cfg.init_cmds, d->cfg.ninit, prev->cfg.init_cmds,
+	    prev->cfg.ninit))
+		return;
+	if (!ENGINE_up_ref(e))
+		return; /* d then tries an instance of its own */
+	d->backend_state = e;
+	d->backend_pid = getpid();
+}
+
 static vdkim_rc
 engine_load_key(device *d, dev_session *s, const char *uri, EVP_PKEY **out,
     vdkim_error *err)
@@ -212,7 +241,8 @@ engine_load_key(device *d, dev_session *s, const char *uri, EVP_PKEY **out,
 }
 
 const device_ops device_engine_ops = {
-	engine_open, engine_close, engine_load_key, engine_release
+	engine_open, engine_close, engine_load_key, engine_release,
+	engine_share
 };
 
 #else /* no ENGINE path in this build */
@@ -248,7 +278,7 @@ engine_load_key(device *d, dev_session *s, const char *uri, EVP_PKEY **out,
 }
 
 const device_ops device_engine_ops = {
-	engine_open, engine_close, engine_load_key, NULL
+	engine_open, engine_close, engine_load_key, NULL, NULL
 };
 
 #endif

@@ -103,7 +103,8 @@ provider_load_key(device *d, dev_session *s, const char *uri,
 	return VDKIM_OK;
 }
 
-/* A provider keeps nothing beyond its sessions: no release. */
+/* A provider keeps nothing beyond its sessions: no release, nothing to
+ * share. */
 const device_ops device_provider_ops = {
-	provider_open, provider_close, provider_load_key, NULL
+	provider_open, provider_close, provider_load_key, NULL, NULL
 };

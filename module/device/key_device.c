@@ -8,6 +8,13 @@
  * its session; the next attempt, no sooner than retry-interval later,
  * opens the key afresh, so signing resumes by itself when the device is
  * back, and a device that is gone costs a quick refusal per message.
+ *
+ * The handle (struct dev_key) is shared: a reload that keeps the device
+ * and the URI gives the new policy's key the old key's handle
+ * (key_device_carry), so the new policy signs with what is open already
+ * (a TPM's object handle cannot be opened twice in one session and closed
+ * once).  What is the policy's own, the software fallback, is per key
+ * (struct dev_key_use).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,8 +28,10 @@
 
 #include "error.h"
 #include "key_device.h"
+#include "key_record.h"
 
 struct dev_key {
+	atomic_int refs;           /* the keys using the handle */
 	device *dev;
 	char *uri;
 	pthread_mutex_t lock;      /* guards everything below */
@@ -34,6 +43,11 @@ struct dev_key {
 	int pub_len;
 	time_t next_try;           /* no reopening before this */
 	vdkim_error last;          /* what the last attempt met */
+};
+
+/* One vdkim_key's context: the shared handle, the policy's fallback. */
+struct dev_key_use {
+	struct dev_key *dk;
 	vdkim_key *fallback;       /* software key, or NULL */
 };
 
@@ -248,12 +262,11 @@ after_failure(struct dev_key *dk, dev_session *s, const vdkim_error *err)
 	pthread_mutex_unlock(&dk->lock);
 }
 
-/* key_backend.sign */
+/* Signs through the device itself, never the fallback. */
 static vdkim_rc
-dev_key_sign(void *key_ctx, const unsigned char *digest, size_t dlen,
+device_sign(struct dev_key *dk, const unsigned char *digest, size_t dlen,
     unsigned char *sig, size_t *siglen, vdkim_error *err)
 {
-	struct dev_key *dk = key_ctx;
 	device *d = dk->dev;
 	EVP_PKEY_CTX *ctx = NULL;
 	dev_session *s = NULL;
@@ -279,36 +292,56 @@ dev_key_sign(void *key_ctx, const unsigned char *digest, size_t dlen,
 			after_failure(dk, s, err);
 		session_unref(d, s);
 	}
-	if (rc != VDKIM_OK && dk->fallback != NULL)
-		return key_sign_digest(dk->fallback, digest, dlen, sig, siglen,
+	return rc;
+}
+
+/* key_backend.sign */
+static vdkim_rc
+dev_key_sign(void *key_ctx, const unsigned char *digest, size_t dlen,
+    unsigned char *sig, size_t *siglen, vdkim_error *err)
+{
+	struct dev_key_use *u = key_ctx;
+	vdkim_rc rc = device_sign(u->dk, digest, dlen, sig, siglen, err);
+
+	if (rc != VDKIM_OK && u->fallback != NULL)
+		return key_sign_digest(u->fallback, digest, dlen, sig, siglen,
 		    err);
 	return rc;
 }
 
-/* key_backend.free */
 static void
-dev_key_free(void *ctx)
+dev_key_unref(struct dev_key *dk)
 {
-	struct dev_key *dk = ctx;
-
-	if (dk == NULL)
+	if (atomic_fetch_sub(&dk->refs, 1) != 1)
 		return;
 	drop_handle(dk, 0);
 	OPENSSL_free(dk->pub_der);
-	vdkim_key_unref(dk->fallback);
 	pthread_mutex_destroy(&dk->lock);
 	device_unref(dk->dev);
 	free(dk->uri);
 	free(dk);
 }
 
+/* key_backend.free */
+static void
+dev_key_free(void *ctx)
+{
+	struct dev_key_use *u = ctx;
+
+	if (u == NULL)
+		return;
+	vdkim_key_unref(u->fallback);
+	dev_key_unref(u->dk);
+	free(u);
+}
+
 /* key_backend.name */
 static const char *
 dev_key_name(const void *ctx)
 {
-	const struct dev_key *dk = ctx;
+	const struct dev_key_use *u = ctx;
 
-	return dk->dev->cfg.name;
+	return u->dk->dev->cfg.name;
 }
 
 /* How the engine's key reaches a device key. */
@@ -316,28 +349,57 @@ static const key_backend dev_key_backend = {
 	dev_key_sign, dev_key_free, dev_key_name
 };
 
+/* A key using the handle dk (taking the caller's reference to it). */
+static vdkim_rc
+new_use(struct dev_key *dk, vdkim_key **out, vdkim_error *err)
+{
+	struct dev_key_use *u = calloc(1, sizeof(*u));
+	vdkim_rc rc;
+
+	if (u == NULL) {
+		dev_key_unref(dk);
+		return vdkim_fail(err, VDKIM_ENOMEM, "out of memory");
+	}
+	u->dk = dk;
+	rc = key_new_external(&dev_key_backend, u, out, err);
+	if (rc != VDKIM_OK)
+		dev_key_free(u);
+	return rc;
+}
+
+/* The key's public half, type and size, from what dk first saw. */
+static vdkim_rc
+set_public(vdkim_key *key, const struct dev_key *dk, vdkim_error *err)
+{
+	const unsigned char *p = dk->pub_der;
+
+	key->pkey = d2i_PUBKEY(NULL, &p, dk->pub_len);
+	if (key->pkey == NULL)
+		return vdkim_fail_ssl(err, VDKIM_ECRYPTO, "device %s: cannot "
+		    "read the public key of %s", dk->dev->cfg.name, dk->uri);
+	return key_check_pkey(key->pkey, dk->uri, &key->type, &key->bits,
+	    key->warning, sizeof(key->warning), err);
+}
+
 vdkim_rc
 key_device_open(device *d, const char *uri, vdkim_key **out,
     vdkim_error *err)
 {
 	struct dev_key *dk = calloc(1, sizeof(*dk));
 	vdkim_key *key;
-	const unsigned char *p;
 	vdkim_rc rc;
 
 	if (dk == NULL || (dk->uri = strdup(uri)) == NULL) {
 		free(dk);
 		return vdkim_fail(err, VDKIM_ENOMEM, "out of memory");
 	}
-	rc = key_new_external(&dev_key_backend, dk, &key, err);
-	if (rc != VDKIM_OK) {
-		free(dk->uri);
-		free(dk);
-		return rc;
-	}
+	atomic_init(&dk->refs, 1);
 	dk->dev = device_ref(d);
 	dk->pid = getpid();
 	pthread_mutex_init(&dk->lock, NULL);
+	rc = new_use(dk, &key, err);
+	if (rc != VDKIM_OK)
+		return rc;
 	rc = open_handle(dk, err);
 	if (rc != VDKIM_OK) {
 		dk->last = *err;
@@ -346,15 +408,7 @@ key_device_open(device *d, const char *uri, vdkim_key **out,
 		return rc;
 	}
 	/* The public half, as a plain key, for DNS records and checks. */
-	p = dk->pub_der;
-	key->pkey = d2i_PUBKEY(NULL, &p, dk->pub_len);
-	if (key->pkey == NULL) {
-		vdkim_key_unref(key);
-		return vdkim_fail_ssl(err, VDKIM_ECRYPTO, "device %s: cannot "
-		    "read the public key of %s", d->cfg.name, uri);
-	}
-	rc = key_check_pkey(key->pkey, uri, &key->type, &key->bits,
-	    key->warning, sizeof(key->warning), err);
+	rc = set_public(key, dk, err);
 	if (rc != VDKIM_OK) {
 		vdkim_key_unref(key);
 		return rc;
@@ -364,20 +418,85 @@ key_device_open(device *d, const char *uri, vdkim_key **out,
 }
 
 vdkim_rc
+key_device_carry(const vdkim_key *old, vdkim_key **out, vdkim_error *err)
+{
+	const struct dev_key_use *u = key_external_ctx(old, &dev_key_backend);
+	struct dev_key *dk;
+	vdkim_key *key;
+	vdkim_rc rc;
+
+	*out = NULL;
+	if (u == NULL || old->pkey == NULL)
+		return vdkim_fail(err, VDKIM_EINVAL, "only a device key that "
+		    "was reached is carried over");
+	dk = u->dk;
+	atomic_fetch_add(&dk->refs, 1);
+	rc = new_use(dk, &key, err);
+	if (rc != VDKIM_OK)
+		return rc;
+	rc = set_public(key, dk, err);
+	if (rc != VDKIM_OK) {
+		vdkim_key_unref(key);
+		return rc;
+	}
+	/* A reload is an explicit request: a key waiting out its
+	 * retry-interval after a failure tries again at its next use. */
+	pthread_mutex_lock(&dk->lock);
+	if (dk->tmpl == NULL)
+		dk->next_try = 0;
+	pthread_mutex_unlock(&dk->lock);
+	*out = key;
+	return VDKIM_OK;
+}
+
+vdkim_rc
+key_device_test(const vdkim_key *key, vdkim_error *err)
+{
+	static const char probe[] = "vdkim: a device key's test signature";
+	const struct dev_key_use *u = key_external_ctx(key, &dev_key_backend);
+	struct dev_key *dk = u != NULL ? u->dk : NULL;
+	unsigned char digest[32], sig[KEY_MAX_SIG_BYTES];
+	size_t siglen;
+	key_record pub;
+	vdkim_rc rc;
+
+	if (dk == NULL)
+		return vdkim_fail(err, VDKIM_EINVAL, "not a device key");
+	/* Never reached (key_device_open failed): what the open met, not
+	 * the retry-interval the per-message path would wait. */
+	if (key->pkey == NULL)
+		return vdkim_fail(err, dk->last.rc, "%s", dk->last.msg);
+	if (EVP_Digest(probe, sizeof(probe) - 1, digest, NULL, EVP_sha256(),
+	    NULL) != 1)
+		return vdkim_fail_ssl(err, VDKIM_ECRYPTO, "SHA-256 failed");
+	rc = device_sign(dk, digest, sizeof(digest), sig, &siglen, err);
+	if (rc != VDKIM_OK)
+		return rc;
+	memset(&pub, 0, sizeof(pub));
+	pub.type = VDKIM_KEY_RSA;
+	pub.pkey = key->pkey;
+	if (!key_record_verify(&pub, digest, sizeof(digest), sig, siglen))
+		return vdkim_fail(err, VDKIM_EDEV_ERROR, "device %s: the key at "
+		    "%s made a signature its public key does not verify",
+		    dk->dev->cfg.name, dk->uri);
+	return VDKIM_OK;
+}
+
+vdkim_rc
 key_device_set_fallback(vdkim_key *key, vdkim_key *fallback,
     vdkim_error *err)
 {
-	struct dev_key *dk = key_external_ctx(key, &dev_key_backend);
+	struct dev_key_use *u = key_external_ctx(key, &dev_key_backend);
 
-	if (dk == NULL || key_is_external(fallback))
+	if (u == NULL || key_is_external(fallback))
 		return vdkim_fail(err, VDKIM_EINVAL, "a fallback key is a "
 		    "software key given to a device key");
-	if (dk->pub_der != NULL && same_public(dk, fallback->pkey) != 1)
+	if (u->dk->pub_der != NULL && same_public(u->dk, fallback->pkey) != 1)
 		return vdkim_fail(err, VDKIM_EKEY, "the fallback key is not the "
 		    "device's key pair (its public key differs), so its "
 		    "signatures would not verify against the published "
 		    "record");
-	dk->fallback = vdkim_key_ref(fallback);
+	u->fallback = vdkim_key_ref(fallback);
 	return VDKIM_OK;
 }
 

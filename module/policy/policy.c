@@ -73,11 +73,13 @@ load_fallback(vdkim_policy *p, key_entry *k)
 	vdkim_key_unref(fb);
 }
 
+/* prev: the policy in use, when this is a reload (else NULL). */
 static void
-load_key(vdkim_policy *p, key_entry *k)
+load_key(vdkim_policy *p, key_entry *k, const vdkim_policy *prev)
 {
 	if (device_is_uri(k->path)) {
-		policy_load_device_key(p, k);
+		if (!policy_carry_device_key(p, k, prev))
+			policy_load_device_key(p, k);
 		if (k->key != NULL)
 			load_fallback(p, k);
 		return;
@@ -89,7 +91,7 @@ load_key(vdkim_policy *p, key_entry *k)
 }
 
 static void
-load_keys(vdkim_policy *p)
+load_keys(vdkim_policy *p, const vdkim_policy *prev)
 {
 	for (size_t i = 0; i < p->nkeytab; i++) {
 		key_entry *k = &p->keytab[i];
@@ -107,7 +109,7 @@ load_keys(vdkim_policy *p)
 			memcpy(k->error, p->keytab[j].error, sizeof(k->error));
 			continue;
 		}
-		load_key(p, k);
+		load_key(p, k, prev);
 	}
 }
 
@@ -126,7 +128,7 @@ load_rotation_keys(vdkim_policy *p, vdkim_error *err)
 		if (rc != VDKIM_OK)
 			return rc;
 		for (size_t j = 0; j < k->rot->nkeys; j++)
-			load_key(p, &k->rot->keys[j].entry);
+			load_key(p, &k->rot->keys[j].entry, NULL); /* files */
 		rotation_keys_loaded(p, k);
 	}
 	return VDKIM_OK;
@@ -274,9 +276,15 @@ vdkim_policy_load(const char *path, vdkim_policy **out, vdkim_error *err)
 	return vdkim_policy_load_skipping(path, NULL, out, err);
 }
 
-vdkim_rc
-vdkim_policy_load_skipping(const char *path, const char *const *host_blocks,
-    vdkim_policy **out, vdkim_error *err)
+/*
+ * Loads the policy at path.  prev, when not NULL, is the policy in use
+ * that this one is to replace (a reload): its unchanged devices are
+ * carried over, and a new device key that cannot sign fails the load
+ * (policy_device.h).
+ */
+static vdkim_rc
+policy_load(const char *path, const char *const *host_blocks,
+    vdkim_policy *prev, vdkim_policy **out, vdkim_error *err)
 {
 	vdkim_policy *p;
 	vdkim_rc rc;
@@ -294,8 +302,12 @@ vdkim_policy_load_skipping(const char *path, const char *const *host_blocks,
 		policy_free(p);
 		return rc;
 	}
-	load_keys(p);
+	if (prev != NULL)
+		policy_keep_devices(p, prev);
+	load_keys(p, prev);
 	rc = load_rotation_keys(p, err);
+	if (rc == VDKIM_OK && prev != NULL)
+		rc = policy_test_new_device_keys(p, prev, err);
 	if (rc != VDKIM_OK) {
 		policy_free(p);
 		return rc;
@@ -309,6 +321,13 @@ vdkim_policy_load_skipping(const char *path, const char *const *host_blocks,
 		    "dkim-align compares whole domains");
 	*out = p;
 	return VDKIM_OK;
+}
+
+vdkim_rc
+vdkim_policy_load_skipping(const char *path, const char *const *host_blocks,
+    vdkim_policy **out, vdkim_error *err)
+{
+	return policy_load(path, host_blocks, NULL, out, err);
 }
 
 vdkim_policy *
@@ -528,12 +547,15 @@ vdkim_slot_new(const char *path, const char *const *host_blocks,
 vdkim_rc
 vdkim_slot_reload(vdkim_slot *s, vdkim_error *err)
 {
-	vdkim_policy *fresh, *old;
+	vdkim_policy *fresh, *old, *prev;
 	vdkim_rc rc;
 
-	/* Parse and load every key before anything changes. */
-	rc = vdkim_policy_load_skipping(s->path,
-	    (const char *const *)s->host_blocks, &fresh, err);
+	/* Parse and load every key before anything changes, carrying over
+	 * the devices of the policy in use and testing new ones. */
+	prev = vdkim_slot_acquire(s);
+	rc = policy_load(s->path, (const char *const *)s->host_blocks, prev,
+	    &fresh, err);
+	vdkim_policy_unref(prev);
 	if (rc != VDKIM_OK)
 		return rc;
 	pthread_mutex_lock(&s->lock);

@@ -8,6 +8,13 @@
  * (deferred under dkim-require), config-test counts it as an error and
  * shows the key as not reached (with what the device met, kept in the
  * key's error), never with a size it cannot know.
+ *
+ * A reload must never make a working device key unavailable: a device
+ * whose block did not change is carried over with its sessions (a second
+ * ENGINE instance could not even be loaded beside the first), its keys
+ * are opened again at once in them (so a device that was failing is
+ * tried now, not retry-interval after its last failure), and a new or
+ * changed device must sign before the new policy replaces the old one.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +49,15 @@ policy_attach_fallback(vdkim_policy *p, key_entry *k, const key_fallback *f,
 		    p->path, f->line, f->selector, f->domain, err.msg);
 }
 
+/* What key_check_pkey had to say about a key that opened. */
+static void
+warn_weak(vdkim_policy *p, const key_entry *k)
+{
+	if (vdkim_key_warning(k->key) != NULL)
+		policy_warn(p, 0, "%s:%d: %s", p->path, k->line,
+		    vdkim_key_warning(k->key));
+}
+
 void
 policy_load_device_key(vdkim_policy *p, key_entry *k)
 {
@@ -65,9 +81,8 @@ policy_load_device_key(vdkim_policy *p, key_entry *k)
 		    k->line, k->selector, k->domain, vdkim_rc_name(rc), err.msg,
 		    k->key != NULL ? " (kept: signing retries the device and "
 		    "resumes when it answers)" : "");
-	} else if (vdkim_key_warning(k->key) != NULL) {
-		policy_warn(p, 0, "%s:%d: %s", p->path, k->line,
-		    vdkim_key_warning(k->key));
+	} else {
+		warn_weak(p, k);
 	}
 }
 
@@ -77,6 +92,84 @@ policy_key_unopened(const vdkim_key *key)
 	/* A device key has its public half from the first open that
 	 * reached the device (key.h). */
 	return key != NULL && key_is_external(key) && key->pkey == NULL;
+}
+
+void
+policy_keep_devices(vdkim_policy *p, vdkim_policy *prev)
+{
+	for (size_t i = 0; i < p->ndevices; i++) {
+		size_t j;
+
+		for (j = 0; j < prev->ndevices; j++)
+			if (dev_config_same(&p->devices[i]->cfg,
+			    &prev->devices[j]->cfg))
+				break;
+		if (j < prev->ndevices) {
+			device_unref(p->devices[i]);
+			p->devices[i] = device_ref(prev->devices[j]);
+			continue;
+		}
+		for (j = 0; j < prev->ndevices; j++)
+			device_share_backend(p->devices[i], prev->devices[j]);
+	}
+}
+
+/* prev's entry of the key at uri when p keeps its device, else NULL. */
+static const key_entry *
+carried_over(const vdkim_policy *p, const vdkim_policy *prev,
+    const char *uri)
+{
+	if (policy_device_for(p, uri) != policy_device_for(prev, uri))
+		return NULL;
+	for (size_t i = 0; i < prev->nkeytab; i++)
+		if (prev->keytab[i].rot == NULL &&
+		    strcmp(prev->keytab[i].path, uri) == 0)
+			return &prev->keytab[i];
+	return NULL;
+}
+
+int
+policy_carry_device_key(vdkim_policy *p, key_entry *k,
+    const vdkim_policy *prev)
+{
+	const key_entry *old = prev != NULL ? carried_over(p, prev, k->path) :
+	    NULL;
+	vdkim_error err;
+
+	/* A key never reached is opened afresh: at once, and so that the
+	 * new policy knows its public half if the device answers now. */
+	if (old == NULL || old->key == NULL || policy_key_unopened(old->key) ||
+	    key_device_carry(old->key, &k->key, &err) != VDKIM_OK)
+		return 0;
+	warn_weak(p, k);
+	return 1;
+}
+
+vdkim_rc
+policy_test_new_device_keys(const vdkim_policy *p, const vdkim_policy *prev,
+    vdkim_error *err)
+{
+	/* Device URIs are domain-key lines: rotation keys are files. */
+	for (size_t i = 0; i < p->nkeytab; i++) {
+		const key_entry *k = &p->keytab[i];
+		size_t j;
+		vdkim_error why;
+
+		if (k->rot != NULL || k->key == NULL ||
+		    key_device_name(k->key) == NULL ||
+		    carried_over(p, prev, k->path) != NULL)
+			continue;
+		for (j = 0; j < i; j++) /* a URI named twice: one key */
+			if (p->keytab[j].key == k->key)
+				break;
+		if (j < i)
+			continue;
+		if (key_device_test(k->key, &why) != VDKIM_OK)
+			return vdkim_fail(err, why.rc, "%s:%d: domain-key %s,%s: "
+			    "%s: %s", p->path, k->line, k->selector, k->domain,
+			    vdkim_rc_name(why.rc), why.msg);
+	}
+	return VDKIM_OK;
 }
 
 void
