@@ -259,15 +259,19 @@ step() {
 	echo "$1" >&7
 	read -r -t 120 LINE <&8
 }
+# reap PID: waits 10 s for it to exit, then kills it.
+reap() {
+	for ((i = 0; i < 100; i++)); do
+		kill -0 "$1" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -9 "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+}
 steps_stop() {
 	echo quit >&7
 	exec 7>&- 8<&-
-	for ((i = 0; i < 100; i++)); do
-		kill -0 "$STEPS_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -9 "$STEPS_PID" 2>/dev/null
-	wait "$STEPS_PID" 2>/dev/null
+	reap "$STEPS_PID"
 	STEPS_PID=""
 }
 expect_step() { # CMD PATTERN NAME
@@ -520,13 +524,23 @@ harness {
 }
 EOF
 hmail() { find "$WORK/hmd/new" -type f 2>/dev/null | wc -l; }
+# port_wait PORT: 0 once something listens on it (10 s at most).
+port_wait() {
+	for ((i = 0; i < 100; i++)); do
+		(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+# harness_stop PID: SIGTERM, then SIGKILL if it is still there after 10 s.
+harness_stop() {
+	kill -TERM "$1" 2>/dev/null
+	reap "$1"
+}
 VDKIM_SIM_SLOTS=64 VDKIM_SIM_LATENCY_MS=20 VDKIM_SIM_STATS="$WORK/hstats" \
     "$HARNESS" --config "$WORK/hsim.conf" 2>"$WORK/harness.err" &
 HPID=$!
-for ((i = 0; i < 100; i++)); do
-	(exec 3<>"/dev/tcp/127.0.0.1/$HPORT") 2>/dev/null && break
-	sleep 0.1
-done
+port_wait "$HPORT"
 t0=$(date +%s%N)
 python3 "$ROOT/tests/harness/load_client.py" 127.0.0.1 "$HPORT" "$WORK/hload" \
     0 "$HN" 16 >"$WORK/hload.err" 2>&1
@@ -535,13 +549,7 @@ for ((i = 0; i < 1200; i++)); do
 	sleep 0.1
 done
 t1=$(date +%s%N)
-kill -TERM "$HPID" 2>/dev/null
-for ((i = 0; i < 100; i++)); do
-	kill -0 "$HPID" 2>/dev/null || break
-	sleep 0.1
-done
-kill -9 "$HPID" 2>/dev/null
-wait "$HPID" 2>/dev/null
+harness_stop "$HPID"
 HPID=""
 if [[ $(grep -c '^ACCEPTED' "$WORK/hload" 2>/dev/null) == "$HN" && $(hmail) == "$HN" ]]; then
 	ok "harness sign-batch: $HN messages over SMTP, all delivered"
@@ -640,20 +648,10 @@ rstart() {
 	: >"$RLOG"
 	"$BUILD/vdkim-harness" --config "$WORK/rcur.conf" 2>>"$WORK/rharness.err" &
 	RPID=$!
-	for ((i = 0; i < 100; i++)); do
-		(exec 3<>"/dev/tcp/127.0.0.1/$RPORT") 2>/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
+	port_wait "$RPORT"
 }
 rstop() {
-	kill -TERM "$RPID" 2>/dev/null
-	for ((i = 0; i < 100; i++)); do
-		kill -0 "$RPID" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -9 "$RPID" 2>/dev/null
-	wait "$RPID" 2>/dev/null
+	harness_stop "$RPID"
 	RPID=""
 }
 # rhup: SIGHUP, then waits for the reload's outcome in the log.
