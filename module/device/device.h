@@ -20,7 +20,7 @@
  * A reload builds a new policy beside the running one.  A device whose
  * settings did not change is not declared anew: the new policy shares the
  * old one's device object (dev_config_same), sessions and all, so its keys
- * open in the session that is already there.  A changed device is a new
+ * (key_device_carry) sign on in the session that is already there.  A changed device is a new
  * object; device_share_backend lets it reuse what its backend keeps per
  * device when that does not depend on what changed.
  */

@@ -11,10 +11,12 @@
  *
  * A reload must never make a working device key unavailable: a device
  * whose block did not change is carried over with its sessions (a second
- * ENGINE instance could not even be loaded beside the first), its keys
- * are opened again at once in them (so a device that was failing is
- * tried now, not retry-interval after its last failure), and a new or
- * changed device must sign before the new policy replaces the old one.
+ * ENGINE instance could not even be loaded beside the first) and its keys
+ * with their opened handles (a TPM's object cannot be opened twice in one
+ * session and closed once); a handle that was failing tries again at its
+ * next use, a key never reached is opened again at once, not
+ * retry-interval after its last failure; and a new or changed device
+ * must sign before the new policy replaces the old one.
  */
 #include <stdio.h>
 #include <stdlib.h>
