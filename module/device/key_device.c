@@ -362,6 +362,12 @@ key_device_set_fallback(vdkim_key *key, vdkim_key *fallback,
 	return VDKIM_OK;
 }
 
+vdkim_key *
+key_device_fallback(const vdkim_key *key)
+{
+	return key->dev != NULL ? key->dev->fallback : NULL;
+}
+
 const char *
 key_device_name(const vdkim_key *key)
 {

@@ -47,6 +47,7 @@ main(void)
 	srunner_add_suite(sr, policy_reload_suite());
 	srunner_add_suite(sr, policy_message_suite());
 	srunner_add_suite(sr, rotation_suite());
+	srunner_add_suite(sr, self_check_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

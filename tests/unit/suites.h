@@ -21,5 +21,6 @@ Suite *policy_suite(void);
 Suite *policy_reload_suite(void);
 Suite *policy_message_suite(void);
 Suite *rotation_suite(void);
+Suite *self_check_suite(void);
 
 #endif
