@@ -64,7 +64,10 @@ typedef enum vdkim_rc {
 	VDKIM_EDEV_UNAVAILABLE, /* the device or its key cannot be reached */
 	VDKIM_EDEV_PIN,         /* the device refused the PIN */
 	VDKIM_EDEV_TIMEOUT,     /* the device did not answer in time */
-	VDKIM_EDEV_ERROR        /* the device failed the operation */
+	VDKIM_EDEV_ERROR,       /* the device failed the operation */
+	/* A signature made did not verify with the key's public half: it
+	 * was dropped (vdkim_sig_spec.self_check). */
+	VDKIM_ESELFCHECK
 } vdkim_rc;
 
 /* Room for a sentence and the chain of causes a device reports (a
@@ -195,7 +198,17 @@ typedef struct vdkim_sig_spec {
 	long expire_after;     /* x= = t + this many seconds; 0 omits x= */
 	int body_length;       /* l=, default 0 */
 	time_t now;            /* signing time; 0 = time(NULL) at eoh */
+	/*
+	 * Verify the signature with the key's public half before releasing
+	 * it: 1 yes, 0 no, VDKIM_SELF_CHECK_DEFAULT (what _init sets) by the
+	 * key: RSA yes, Ed25519 no.  A key held by a device is always
+	 * checked.  A spec of the size before this field (an older caller)
+	 * gets the default.
+	 */
+	int self_check;
 } vdkim_sig_spec;
+
+#define VDKIM_SELF_CHECK_DEFAULT (-1)
 
 /* Sets size and every default; the caller's struct (no allocation). */
 VDKIM_API void vdkim_sig_spec_init(vdkim_sig_spec *spec);
@@ -232,7 +245,12 @@ VDKIM_API vdkim_rc vdkim_signer_body(vdkim_signer *s, const void *data,
  * any size; do not mix with _header/_eoh/_body. */
 VDKIM_API vdkim_rc vdkim_signer_message(vdkim_signer *s, const void *data,
     size_t len, vdkim_error *err);
-/* Finishes: computes every signature (waits for a device's answer). */
+/*
+ * Finishes: computes every signature (waits for a device's answer).
+ * VDKIM_ESELFCHECK when a signature failed its self-check
+ * (vdkim_sig_spec.self_check): that one is dropped (its _result is NULL)
+ * and err says which; the others are made.
+ */
 VDKIM_API vdkim_rc vdkim_signer_eom(vdkim_signer *s, vdkim_error *err);
 /* The number of signatures made (after a successful eom; 0 before). */
 VDKIM_API size_t vdkim_signer_count(const vdkim_signer *s);
@@ -240,7 +258,8 @@ VDKIM_API size_t vdkim_signer_count(const vdkim_signer *s);
  * The i-th signature header, "DKIM-Signature: ..." folded at 78 columns,
  * with the message's line ends and a final line end; valid until the
  * signer is freed.  Prepend it to the message.  NULL when i is out of
- * range or eom has not succeeded.  Borrowed: never freed by the caller.
+ * range, eom has not succeeded, or the signature was dropped by its
+ * self-check.  Borrowed: never freed by the caller.
  */
 VDKIM_API const char *vdkim_signer_result(const vdkim_signer *s, size_t i,
     size_t *len);

@@ -500,6 +500,14 @@ key_device_set_fallback(vdkim_key *key, vdkim_key *fallback,
 	return VDKIM_OK;
 }
 
+vdkim_key *
+key_device_fallback(const vdkim_key *key)
+{
+	const struct dev_key *dk = key_external_ctx(key, &dev_key_backend);
+
+	return dk != NULL ? dk->fallback : NULL;
+}
+
 const char *
 key_device_name(const vdkim_key *key)
 {

@@ -46,6 +46,10 @@ vdkim_rc key_device_test(const vdkim_key *key, vdkim_error *err);
 vdkim_rc key_device_set_fallback(vdkim_key *key, vdkim_key *fallback,
     vdkim_error *err);
 
+/* A device key's software fallback (not referenced), or NULL: none, or
+ * a software key. */
+vdkim_key *key_device_fallback(const vdkim_key *key);
+
 /* The device's name, or NULL for a key no device holds. */
 const char *key_device_name(const vdkim_key *key);
 

@@ -60,6 +60,21 @@ struct vdkim_key {
 vdkim_rc key_sign_digest(const vdkim_key *key, const unsigned char *digest,
     size_t dlen, unsigned char *sig, size_t *siglen, vdkim_error *err);
 
+/*
+ * Checks sig over digest with the key's public half, as a receiver will:
+ * VDKIM_OK when it verifies, VDKIM_ESELFCHECK when it does not (a fault
+ * in the signer: the signature must not leave) or when the public half
+ * is unknown (a device not reached when the key was loaded), and
+ * VDKIM_ECRYPTO or VDKIM_ENOMEM when the check itself cannot be made.
+ */
+vdkim_rc key_verify_digest(const vdkim_key *key, const unsigned char *digest,
+    size_t dlen, const unsigned char *sig, size_t siglen, vdkim_error *err);
+
+/* 1 when signatures made with key are to be checked before they leave:
+ * always for a device's key, else as asked (self_check is
+ * vdkim_sig_spec.self_check: 1, 0, or VDKIM_SELF_CHECK_DEFAULT). */
+int key_wants_self_check(const vdkim_key *key, int self_check);
+
 /* Checks that pkey suits DKIM (RSA 1024..4096 bits, or Ed25519); fills
  * type, bits and the warning (NULL: none wanted). */
 vdkim_rc key_check_pkey(EVP_PKEY *pkey, const char *label,

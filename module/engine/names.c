@@ -28,6 +28,7 @@ vdkim_rc_name(vdkim_rc rc)
 		[VDKIM_EDEV_PIN] = "device-pin",
 		[VDKIM_EDEV_TIMEOUT] = "device-timeout",
 		[VDKIM_EDEV_ERROR] = "device-error",
+		[VDKIM_ESELFCHECK] = "signature-self-check-failed",
 	};
 
 	if ((size_t)rc < NELEM(names) && names[rc] != NULL)

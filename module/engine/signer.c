@@ -6,6 +6,7 @@
  * per body canonicalization (see body_set.c), and never stored; the header
  * fields are kept (bounded) because h= is only known once all are seen.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -23,6 +24,7 @@
 #include "msg_stream.h"
 #include "sig_fold.h"
 #include "signer_header.h"
+#include "signer_remake.h"
 #include "strbuf.h"
 
 /* PowerMTA's base set, signed when present. */
@@ -55,8 +57,9 @@ typedef struct sig_job {
 	int add_timestamp, body_length;
 	long expire_after;
 	time_t now;
+	int self_check;          /* verify before release (key.c decides) */
 	int body_idx;
-	char *result;
+	char *result;            /* NULL after eom: dropped by the check */
 	size_t result_len;
 } sig_job;
 
@@ -82,16 +85,21 @@ vdkim_sig_spec_init(vdkim_sig_spec *spec)
 	spec->header_canon = VDKIM_CANON_RELAXED;
 	spec->body_canon = VDKIM_CANON_RELAXED;
 	spec->add_timestamp = 1;
+	spec->self_check = VDKIM_SELF_CHECK_DEFAULT;
 }
 
 /* ----------------------------------------------------------- validation */
+
+/* The spec's size before self_check was appended: such a caller gets the
+ * default check. */
+#define SPEC_SIZE_V1 offsetof(vdkim_sig_spec, self_check)
 
 static vdkim_rc
 check_spec(const vdkim_sig_spec *spec, vdkim_error *err)
 {
 	char why[VDKIM_ERRMSG_MAX];
 
-	if (spec->size != sizeof(*spec))
+	if (spec->size != sizeof(*spec) && spec->size != SPEC_SIZE_V1)
 		return vdkim_fail(err, VDKIM_EINVAL, "signature spec of "
 		    "unknown size %zu (initialise it with "
 		    "vdkim_sig_spec_init)", spec->size);
@@ -224,6 +232,9 @@ job_init(sig_job *j, const vdkim_sig_spec *spec, vdkim_error *err)
 	j->body_length = spec->body_length;
 	j->expire_after = spec->expire_after;
 	j->now = spec->now;
+	j->self_check = key_wants_self_check(spec->key,
+	    spec->size > SPEC_SIZE_V1 ? spec->self_check :
+	    VDKIM_SELF_CHECK_DEFAULT);
 	j->body_idx = -1;
 	headers = spec->headers ? spec->headers : default_headers;
 	oversign = spec->oversign ? spec->oversign : default_oversign;
@@ -508,6 +519,21 @@ to_message_eol(char *text, size_t *len, int crlf)
 	*len = w;
 }
 
+/* The signature as a receiver will see it: verified with the public
+ * half, or not released (the sentence names which one). */
+static vdkim_rc
+self_check(const sig_job *j, const unsigned char *digest, size_t dlen,
+    const unsigned char *sig, size_t siglen, vdkim_error *err)
+{
+	vdkim_error e;
+	vdkim_rc rc = key_verify_digest(j->key, digest, dlen, sig, siglen, &e);
+
+	if (rc != VDKIM_OK)
+		return vdkim_fail(err, rc, "signature d=%s s=%s: %s",
+		    j->domain, j->selector, e.msg);
+	return VDKIM_OK;
+}
+
 static vdkim_rc
 make_signature(vdkim_signer *s, sig_job *j, vdkim_error *err)
 {
@@ -534,6 +560,8 @@ make_signature(vdkim_signer *s, sig_job *j, vdkim_error *err)
 	rc = hash_headers(s, j, entries, sb.s, sb.len, digest, &dlen, err);
 	if (rc == VDKIM_OK)
 		rc = key_sign_digest(j->key, digest, dlen, sig, &siglen, err);
+	if (rc == VDKIM_OK && j->self_check)
+		rc = self_check(j, digest, dlen, sig, siglen, err);
 	if (rc != VDKIM_OK) {
 		sb_free(&sb);
 		return rc;
@@ -554,6 +582,7 @@ vdkim_rc
 vdkim_signer_eom(vdkim_signer *s, vdkim_error *err)
 {
 	vdkim_rc rc;
+	int dropped = 0;
 
 	if (s == NULL)
 		return vdkim_fail(err, VDKIM_EINVAL, "no signer");
@@ -561,13 +590,42 @@ vdkim_signer_eom(vdkim_signer *s, vdkim_error *err)
 	if (rc != VDKIM_OK)
 		return rc;
 	s->lacked_final_eol = body_set_lacked_final_eol(&s->ms.bodies);
+	/* A signature that fails its self-check is dropped, the others
+	 * are made; the first such failure is the answer. */
 	for (size_t i = 0; i < s->njobs; i++) {
-		rc = make_signature(s, &s->jobs[i], err);
-		if (rc != VDKIM_OK)
+		vdkim_error e;
+
+		rc = make_signature(s, &s->jobs[i], &e);
+		if (rc == VDKIM_OK || (rc == VDKIM_ESELFCHECK && dropped))
+			continue;
+		if (err != NULL)
+			*err = e;
+		if (rc != VDKIM_ESELFCHECK)
 			return msg_stream_track(&s->ms, rc);
+		dropped = 1;
 	}
 	msg_stream_done(&s->ms);
-	return VDKIM_OK;
+	return dropped ? VDKIM_ESELFCHECK : VDKIM_OK;
+}
+
+vdkim_rc
+signer_remake(vdkim_signer *s, size_t i, vdkim_key *key, vdkim_error *err)
+{
+	sig_job *j;
+
+	if (s == NULL || key == NULL)
+		return vdkim_fail(err, VDKIM_EINVAL, "no signer or key");
+	if (s->ms.phase != MSG_DONE || i >= s->njobs ||
+	    s->jobs[i].result != NULL)
+		return vdkim_fail(err, VDKIM_ESTATE, "signer_remake: "
+		    "signature %zu was not dropped", i);
+	j = &s->jobs[i];
+	vdkim_key_ref(key);
+	vdkim_key_unref(j->key);
+	j->key = key;
+	/* A fault was just seen: the next signature is checked too. */
+	j->self_check = 1;
+	return make_signature(s, j, err);
 }
 
 size_t

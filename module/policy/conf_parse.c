@@ -259,7 +259,8 @@ free_value(void *p)
 	VAL(P "dkim-algorithm"), VAL(P "dkim-headers-canon"), \
 	VAL(P "dkim-body-canon"), VAL(P "dkim-expire-after"), \
 	FLAG(P "dkim-add-timestamp"), FLAG(P "dkim-add-body-limit"), \
-	FLAG(P "dkim-disallow-adding-headers")
+	FLAG(P "dkim-disallow-adding-headers"), \
+	FLAG(P "dkim-verify-signatures")
 #define KEY_OPTS VAL_LIST("domain-key"), VAL_LIST("dkim-rotation-key"), \
 	CFG_STR_LIST(KEYS_ALL, NULL, CFGF_NODEFAULT)
 #define SECTIONS(name, opts) CFG_SEC(name, opts, \
@@ -506,6 +507,7 @@ build_sig_opts(struct builder *b, cfg_t *sec, const char *prefix,
 	o->add_timestamp = flag(sec, OPT("dkim-add-timestamp"));
 	o->body_limit = flag(sec, OPT("dkim-add-body-limit"));
 	o->oversign_all = flag(sec, OPT("dkim-disallow-adding-headers"));
+	o->verify = flag(sec, OPT("dkim-verify-signatures"));
 	o->identity_mode = UNSET;
 	if ((v = val_str(sec, OPT("dkim-identity"))) != NULL) {
 		if (strcasecmp(v, "sender-or-from") == 0)

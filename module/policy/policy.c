@@ -406,6 +406,9 @@ describe_opts(strbuf *sb, const char *prefix, const sig_opts *o)
 	if (o->oversign_all != UNSET)
 		sb_addf(sb, " %sdkim-disallow-adding-headers=%s", prefix,
 		    o->oversign_all ? "yes" : "no");
+	if (o->verify != UNSET)
+		sb_addf(sb, " %sdkim-verify-signatures=%s", prefix,
+		    o->verify ? "yes" : "no");
 }
 
 static void

@@ -181,6 +181,7 @@ merge_opts(sig_opts *eff, const sig_opts *o)
 	TAKE(add_timestamp);
 	TAKE(body_limit);
 	TAKE(oversign_all);
+	TAKE(verify);
 #undef TAKE
 	if (eff->identity_mode == UNSET && o->identity_mode != UNSET) {
 		eff->identity_mode = o->identity_mode;
@@ -198,7 +199,7 @@ unset_opts(sig_opts *o)
 	memset(o, 0, sizeof(*o));
 	o->sign = o->identity_mode = o->alg = o->header_canon =
 	    o->body_canon = o->add_timestamp = o->body_limit =
-	    o->oversign_all = UNSET;
+	    o->oversign_all = o->verify = UNSET;
 	o->expire_after = UNSET;
 }
 
@@ -586,6 +587,9 @@ fill_spec(decide_ctx *c, const sig_opts *o, const key_entry *k,
 	spec->add_timestamp = o->add_timestamp;
 	spec->expire_after = o->expire_after;
 	spec->body_length = o->body_limit;
+	/* Unset: the engine's default by key type (RSA checked). */
+	spec->self_check = o->verify == UNSET ? VDKIM_SELF_CHECK_DEFAULT :
+	    o->verify;
 	out->nsigs++;
 }
 

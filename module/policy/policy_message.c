@@ -9,14 +9,17 @@
  * fields stood in the input is kept apart, for hosts that cut them out of
  * the message themselves.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "error.h"
 #include "header_fields.h"
+#include "key_device.h"
 #include "msg_split.h"
 #include "policy_message.h"
 #include "signer_header.h"
+#include "signer_remake.h"
 #include "strbuf.h"
 
 #define OPTIONS_NAME "X-DKIM-Options"
@@ -48,6 +51,9 @@ struct policy_message {
 	int ended;                  /* _eom has run */
 	vdkim_rc sign_rc;           /* what the signer's end answered */
 	vdkim_error err;
+	/* A signature failed its self-check and the device key's fallback
+	 * made it again: the outcome says so (sign_rc is then VDKIM_OK). */
+	vdkim_error self_check;
 	char *sigs;                 /* the fields to prepend */
 	size_t sigs_len;
 };
@@ -215,6 +221,7 @@ policy_message_new(policy_message **out, vdkim_policy *p,
 	header_fields_init(&pm->hf);
 	msg_split_init(&pm->split, &split_ops, pm);
 	vdkim_error_clear(&pm->err);
+	vdkim_error_clear(&pm->self_check);
 	*out = pm;
 	return VDKIM_OK;
 }
@@ -284,6 +291,40 @@ collect_signatures(policy_message *pm)
 	return VDKIM_OK;
 }
 
+/*
+ * The signer dropped a signature whose self-check failed: each dropped
+ * one is made again with its device key's software fallback, if it has
+ * one (domain-key-fallback).  VDKIM_OK when every one was; else the
+ * failure stands (pm->err), and no signature leaves: the message is
+ * unsigned, or deferred under dkim-require.
+ */
+static vdkim_rc
+after_self_check(policy_message *pm)
+{
+	vdkim_rc rc = VDKIM_OK;
+
+	pm->self_check = pm->err;
+	for (size_t i = 0; rc == VDKIM_OK && i < pm->dec.nsigs; i++) {
+		vdkim_key *fb;
+
+		if (vdkim_signer_result(pm->signer, i, NULL) != NULL)
+			continue;
+		fb = key_device_fallback(pm->dec.specs[i].key);
+		rc = fb == NULL ? VDKIM_ESELFCHECK :
+		    signer_remake(pm->signer, i, fb, &pm->err);
+	}
+	if (rc != VDKIM_OK) {
+		if (rc == VDKIM_ESELFCHECK)
+			pm->err = pm->self_check; /* the first fault */
+		vdkim_error_clear(&pm->self_check);
+		return rc;
+	}
+	snprintf(pm->self_check.msg + strlen(pm->self_check.msg),
+	    sizeof(pm->self_check.msg) - strlen(pm->self_check.msg),
+	    "; signed with the fallback key instead");
+	return VDKIM_OK;
+}
+
 vdkim_rc
 policy_message_eom(policy_message *pm)
 {
@@ -298,6 +339,8 @@ policy_message_eom(policy_message *pm)
 		return pm->err.rc;
 	if (pm->signer != NULL) {
 		pm->sign_rc = vdkim_signer_eom(pm->signer, &pm->err);
+		if (pm->sign_rc == VDKIM_ESELFCHECK)
+			pm->sign_rc = after_self_check(pm);
 		if (pm->sign_rc == VDKIM_OK)
 			pm->sign_rc = collect_signatures(pm);
 	}
@@ -324,12 +367,13 @@ policy_message_error(const policy_message *pm)
 	return pm->err.msg;
 }
 
-/* A device's own code ("device-unavailable", ...), else signing-failed. */
+/* A device's own code ("device-unavailable", ...), a failed self-check
+ * ("signature-self-check-failed"), else signing-failed. */
 static const char *
 failure_code(vdkim_rc rc)
 {
-	return rc >= VDKIM_EDEV_UNAVAILABLE && rc <= VDKIM_EDEV_ERROR ?
-	    vdkim_rc_name(rc) : "signing-failed";
+	return (rc >= VDKIM_EDEV_UNAVAILABLE && rc <= VDKIM_EDEV_ERROR) ||
+	    rc == VDKIM_ESELFCHECK ? vdkim_rc_name(rc) : "signing-failed";
 }
 
 void
@@ -356,6 +400,11 @@ policy_message_outcome(const policy_message *pm, policy_outcome *out)
 		out->nsigned = vdkim_signer_count(pm->signer);
 		out->reason_code = vdkim_why_name(pm->dec.why);
 		out->reason = pm->dec.detail;
+		if (pm->self_check.rc != VDKIM_OK) {
+			/* Signed, by the fallback: the fault is still news. */
+			out->reason_code = vdkim_rc_name(pm->self_check.rc);
+			out->reason = pm->self_check.msg;
+		}
 	}
 }
 

@@ -72,7 +72,10 @@ typedef struct policy_outcome {
 	policy_action action;
 	size_t nsigned;          /* signatures in policy_message_signatures */
 	const char *reason_code; /* "ok", "no-key", "bad-message",
-	                            "signing-failed", a device's code ... */
+	                            "signing-failed", a device's code,
+	                            "signature-self-check-failed" (then
+	                            nsigned > 0 when the device key's
+	                            fallback signed instead) ... */
 	const char *reason;      /* a sentence; valid until _free */
 } policy_outcome;
 

@@ -48,6 +48,8 @@ typedef struct sig_opts {
 	int add_timestamp;
 	int body_limit;          /* l= */
 	int oversign_all;        /* dkim-disallow-adding-headers */
+	int verify;              /* dkim-verify-signatures; UNSET: by the
+	                            key (vdkim_sig_spec.self_check) */
 } sig_opts;
 
 typedef struct domain_rule {

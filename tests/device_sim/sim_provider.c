@@ -15,8 +15,15 @@
  *   VDKIM_SIM_SLOTS        signatures in flight at most (default 64)
  *   VDKIM_SIM_STATS        file written when the provider is unloaded:
  *                          "requests=N max_in_flight=M slots=S"
+ *   VDKIM_SIM_CORRUPT_EVERY  a faulty card: every Nth signature (by the
+ *                          card's request count) comes back with one bit
+ *                          flipped, as a success (default 0: never)
+ *   VDKIM_SIM_CORRUPT_LOG  file that gets one line per corrupted
+ *                          signature, appended at once (so it counts even
+ *                          when the host is killed)
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -43,6 +50,7 @@ typedef struct request {
 	int fd;                 /* eventfd to signal, or -1: condvar */
 	atomic_int done;
 	int computed, ok;
+	unsigned long seq;      /* the card's count of this request */
 	EVP_PKEY *pkey;         /* what to sign */
 	const char *md;
 	const unsigned char *tbs;
@@ -64,6 +72,8 @@ typedef struct card {
 	int in_flight, max_in_flight, slots;
 	long latency_ms;
 	unsigned long requests;
+	long corrupt_every;     /* 0: a sound card */
+	char corrupt_log[512];
 	int stop;
 	pthread_t thread;
 	OSSL_LIB_CTX *soft;     /* where the real signatures are made */
@@ -165,6 +175,26 @@ card_main(void *arg)
 	return NULL;
 }
 
+/* The faulty card's fault: one bit of the signature, logged. */
+static void
+corrupt(card *c, request *r)
+{
+	char line[64];
+	int fd, n;
+
+	r->sig[r->siglen / 2] ^= 0x10;
+	if (c->corrupt_log[0] == '\0')
+		return;
+	n = snprintf(line, sizeof(line), "corrupted request=%lu\n", r->seq);
+	fd = open(c->corrupt_log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+	    0600);
+	if (fd >= 0) {
+		if (write(fd, line, (size_t)n) != n)
+			(void)0; /* the count is then short: the test says so */
+		close(fd);
+	}
+}
+
 static int
 compute(card *c, request *r)
 {
@@ -176,6 +206,8 @@ compute(card *c, request *r)
 	    EVP_PKEY_CTX_set_signature_md(pc, EVP_get_digestbyname(r->md)) ==
 	    1 && EVP_PKEY_sign(pc, r->sig, &r->siglen, r->tbs, r->tbslen) == 1;
 	EVP_PKEY_CTX_free(pc);
+	if (ok && c->corrupt_every > 0 && r->seq % c->corrupt_every == 0)
+		corrupt(c, r);
 	return ok;
 }
 
@@ -226,6 +258,10 @@ card_new(void)
 		return NULL;
 	c->latency_ms = env_long("VDKIM_SIM_LATENCY_MS", 20);
 	c->slots = (int)env_long("VDKIM_SIM_SLOTS", 64);
+	c->corrupt_every = env_long("VDKIM_SIM_CORRUPT_EVERY", 0);
+	snprintf(c->corrupt_log, sizeof(c->corrupt_log), "%s",
+	    getenv("VDKIM_SIM_CORRUPT_LOG") ? getenv("VDKIM_SIM_CORRUPT_LOG") :
+	    "");
 	snprintf(c->stats, sizeof(c->stats), "%s",
 	    getenv("VDKIM_SIM_STATS") ? getenv("VDKIM_SIM_STATS") : "");
 	c->soft = OSSL_LIB_CTX_new();
@@ -312,7 +348,7 @@ card_sign(card *c, request *rq)
 		r.fd = fd;
 	}
 	pthread_mutex_lock(&c->lock);
-	c->requests++;
+	r.seq = ++c->requests;
 	if (c->wait_tail)
 		c->wait_tail->next = &r;
 	else

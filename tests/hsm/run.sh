@@ -22,7 +22,11 @@
 #  6. software fallback (off by default) and its key-pair check
 #  7. the asynchronous path against the simulated card: every signature
 #     verifies, the card's in-flight bound holds and is used; the harness
-#     (vdkim-harness, sign-batch = 64) delivering mail signed by the card
+#     (vdkim-harness, sign-batch = 64) delivering mail signed by the card;
+#     the same with a faulty card (every Nth signature corrupted): no bad
+#     signature is delivered, each corruption is a message deferred with
+#     signature-self-check-failed (retried, then signed); with
+#     domain-key-fallback the software key signs instead
 #  7b. reload: a harness on the token, SIGHUPs with the config unchanged
 #     keep signing; a changed device that cannot open is refused and the
 #     old key signs on; a fixed PIN file signs at the next message after
@@ -259,8 +263,9 @@ step() {
 	echo "$1" >&7
 	read -r -t 120 LINE <&8
 }
-# reap PID: waits 10 s for it to exit, then kills it.
-reap() {
+# stop_wait PID: waits up to 10 s for PID to end, then kills it.
+stop_wait() {
+	local i
 	for ((i = 0; i < 100; i++)); do
 		kill -0 "$1" 2>/dev/null || break
 		sleep 0.1
@@ -271,7 +276,7 @@ reap() {
 steps_stop() {
 	echo quit >&7
 	exec 7>&- 8<&-
-	reap "$STEPS_PID"
+	stop_wait "$STEPS_PID"
 	STEPS_PID=""
 }
 expect_step() { # CMD PATTERN NAME
@@ -508,24 +513,58 @@ fi
 HN=200
 [[ -z $QUICK ]] || HN=60
 HARNESS=$BUILD/vdkim-harness
-read -r HPORT < <(python3 "$ROOT/tests/harness/free_ports.py" 1)
-mkdir -p "$WORK/hspool" "$WORK/hmd"
-cp "$WORK/sim.conf" "$WORK/hsim.conf"
-cat >>"$WORK/hsim.conf" <<EOF
+
+# harness_conf NAME BASECONF EXTRA: $WORK/NAME.conf, BASECONF with a
+# harness block whose spool, Maildir and logs are $WORK/NAME.*; EXTRA
+# lines go into the block.  Sets HPORT.
+harness_conf() {
+	local n=$1
+	read -r HPORT < <(python3 "$ROOT/tests/harness/free_ports.py" 1)
+	rm -rf "$WORK/$n.spool" "$WORK/$n.md"
+	mkdir -p "$WORK/$n.spool" "$WORK/$n.md"
+	cp "$2" "$WORK/$n.conf"
+	cat >>"$WORK/$n.conf" <<EOF
 harness {
     module = "$SO"
-    spool-directory = "$WORK/hspool"
+    spool-directory = "$WORK/$n.spool"
     listener in { address = "127.0.0.1:$HPORT" }
-    maildir = "$WORK/hmd"
+    maildir = "$WORK/$n.md"
     delivery-workers = 2
     sign-batch = 64
-    log-file = "$WORK/harness.log"
-    accounting-file = "$WORK/acct.log"
+    log-file = "$WORK/$n.log"
+    accounting-file = "$WORK/$n.acct"
+$3
 }
 EOF
-hmail() { find "$WORK/hmd/new" -type f 2>/dev/null | wc -l; }
+}
+hmail() { find "$WORK/$1.md/new" -type f 2>/dev/null | wc -l; }
+# harness_run NAME [VAR=VALUE...]: the harness on $WORK/NAME.conf with the
+# card's settings in the environment; HN messages over SMTP, waited for
+# in the Maildir (up to 120 s), then the harness stopped.
+harness_run() {
+	local n=$1 i
+	shift
+	env "$@" "$HARNESS" --config "$WORK/$n.conf" 2>"$WORK/$n.err" &
+	HPID=$!
+	port_wait "$HPORT"
+	t0=$(date +%s%N)
+	python3 "$ROOT/tests/harness/load_client.py" 127.0.0.1 "$HPORT" \
+	    "$WORK/$n.load" 0 "$HN" 16 >"$WORK/$n.load.err" 2>&1
+	for ((i = 0; i < 1200; i++)); do
+		(($(hmail "$n") < HN)) || break
+		sleep 0.1
+	done
+	t1=$(date +%s%N)
+	harness_stop "$HPID"
+	HPID=""
+}
+
+harness_conf h "$WORK/sim.conf" ""
+harness_run h VDKIM_SIM_SLOTS=64 VDKIM_SIM_LATENCY_MS=20 VDKIM_SIM_STATS="$WORK/hstats"
+if [[ $(grep -c '^ACCEPTED' "$WORK/h.load" 2>/dev/null) == "$HN" && $(hmail h) == "$HN" ]]; then
 # port_wait PORT: 0 once something listens on it (10 s at most).
 port_wait() {
+	local i
 	for ((i = 0; i < 100; i++)); do
 		(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
 		sleep 0.1
@@ -535,29 +574,14 @@ port_wait() {
 # harness_stop PID: SIGTERM, then SIGKILL if it is still there after 10 s.
 harness_stop() {
 	kill -TERM "$1" 2>/dev/null
-	reap "$1"
+	stop_wait "$1"
 }
-VDKIM_SIM_SLOTS=64 VDKIM_SIM_LATENCY_MS=20 VDKIM_SIM_STATS="$WORK/hstats" \
-    "$HARNESS" --config "$WORK/hsim.conf" 2>"$WORK/harness.err" &
-HPID=$!
-port_wait "$HPORT"
-t0=$(date +%s%N)
-python3 "$ROOT/tests/harness/load_client.py" 127.0.0.1 "$HPORT" "$WORK/hload" \
-    0 "$HN" 16 >"$WORK/hload.err" 2>&1
-for ((i = 0; i < 1200; i++)); do
-	(($(hmail) < HN)) || break
-	sleep 0.1
-done
-t1=$(date +%s%N)
-harness_stop "$HPID"
-HPID=""
-if [[ $(grep -c '^ACCEPTED' "$WORK/hload" 2>/dev/null) == "$HN" && $(hmail) == "$HN" ]]; then
 	ok "harness sign-batch: $HN messages over SMTP, all delivered"
 else
-	bad "harness sign-batch: delivered $(hmail) of $HN" "$WORK/hload.err" "$WORK/harness.log"
+	bad "harness sign-batch: delivered $(hmail h) of $HN" "$WORK/h.load.err" "$WORK/h.log"
 fi
 vfail=0
-for f in "$WORK"/hmd/new/*; do
+for f in "$WORK"/h.md/new/*; do
 	[[ -f $f ]] || continue
 	if ! "$VDKIMCTL" verify --key "sim1._domainkey.example.com=$WORK/keys/sim1.private" \
 	    <"$f" >"$WORK/hverify" 2>&1 || ! grep -q 'dkim=pass.*header.s=sim1' "$WORK/hverify"; then
@@ -565,28 +589,28 @@ for f in "$WORK"/hmd/new/*; do
 		cp "$WORK/hverify" "$WORK/hverify.bad"
 	fi
 done
-if ((vfail == 0 && $(hmail) == HN)); then
+if ((vfail == 0 && $(hmail h) == HN)); then
 	ok "harness sign-batch: all $HN signatures verify"
 else
 	bad "harness sign-batch: $vfail signature(s) do not verify" "$WORK/hverify.bad"
 fi
 nacct=$(grep -c $'result=delivered\t.*signatures=d=example.com s=sim1\treason-code=ok' \
-    "$WORK/acct.log" 2>/dev/null)
-if [[ $nacct == "$HN" && $(wc -l <"$WORK/acct.log") == "$HN" ]]; then
+    "$WORK/h.acct" 2>/dev/null)
+if [[ $nacct == "$HN" && $(wc -l <"$WORK/h.acct") == "$HN" ]]; then
 	ok "harness sign-batch: one accounting line per delivery, signed by sim1"
 else
-	bad "harness sign-batch: accounting ($nacct signed)" "$WORK/acct.log"
+	bad "harness sign-batch: accounting ($nacct signed)" "$WORK/h.acct"
 fi
 # The workers' own count and the card's: many signatures at once.
 peak=$(sed -n 's/.*sign-batch 64: \([0-9]*\) message(s) signed through the batch, at most \([0-9]*\) in flight.*/\1 \2/p' \
-    "$WORK/harness.log" | awk '{n += $1; if ($2 > p) p = $2} END {print n + 0, p + 0}')
+    "$WORK/h.log" | awk '{n += $1; if ($2 > p) p = $2} END {print n + 0, p + 0}')
 card=$(sed -n 's/.*max_in_flight=\([0-9]*\).*/\1/p' "$WORK/hstats" 2>/dev/null)
 if [[ ${peak% *} == "$HN" ]] && ((${peak#* } > 1 && ${card:-0} > 1)) &&
-    grep -q "keeps up to 64 pre-delivery signature(s) in flight (sign-batch)" "$WORK/harness.log"; then
+    grep -q "keeps up to 64 pre-delivery signature(s) in flight (sign-batch)" "$WORK/h.log"; then
 	ok "harness sign-batch: the batch was used (a worker: ${peak#* } in flight at most; the card: $card)"
 else
 	bad "harness sign-batch: batch not in use (batched, peak: $peak; card: ${card:-none})" \
-	    "$WORK/harness.log" "$(cat "$WORK/hstats" 2>/dev/null)"
+	    "$WORK/h.log" "$(cat "$WORK/hstats" 2>/dev/null)"
 fi
 echo "  (throughput, not a test: $HN messages accepted and delivered in $(((t1 - t0) / 1000000)) ms)"
 
@@ -771,6 +795,71 @@ if rstart; then
 else
 	bad "reload: the harness starts on the TPM" "$WORK/rharness.err"
 fi
+
+# ------------------------------------------------------------- 6d. faulty card
+
+# The card corrupts every CORRUPT-th signature (one line each in a log).
+# Every signature is checked before it leaves (device keys always), so a
+# corrupted one is never delivered: under dkim-require its message is
+# deferred with signature-self-check-failed and retried (1 s later) until
+# signed; with domain-key-fallback the software key signs it at once.
+CORRUPT=7
+# faulty_run NAME: the harness with the faulty card; sets FDELIVERED,
+# FCORRUPT (the card's count), FPASS and FOTHER (dkimpy's verdicts on
+# the delivered messages' signatures, over DNS).
+faulty_run() {
+	local n=$1
+	rm -f "$WORK/$n.corrupt"
+	harness_run "$n" VDKIM_SIM_SLOTS=64 VDKIM_SIM_LATENCY_MS=20 \
+	    VDKIM_SIM_CORRUPT_EVERY=$CORRUPT VDKIM_SIM_CORRUPT_LOG="$WORK/$n.corrupt"
+	FDELIVERED=$(hmail "$n")
+	FCORRUPT=$(wc -l <"$WORK/$n.corrupt" 2>/dev/null || echo 0)
+	dns_netns_exec timeout 300 "$PY" "$ROOT/tests/peers/dkimpy_peer.py" \
+	    verify "$WORK/$n.md"/new/* >"$WORK/$n.dkimpy" 2>&1
+	FPASS=$(grep -c ' dkim=pass d=example.com s=sim1 ' "$WORK/$n.dkimpy")
+	FOTHER=$(grep -vc ' dkim=pass ' "$WORK/$n.dkimpy")
+}
+# faulty_check NAME WHAT SELFCHECK_PATTERN: the checks both runs share.
+faulty_check() {
+	local n=$1 what=$2 nself
+	if ((FDELIVERED == HN)); then
+		ok "faulty card, $what: all $HN messages delivered"
+	else
+		bad "faulty card, $what: delivered $FDELIVERED of $HN" "$WORK/$n.log"
+	fi
+	if ((FPASS == HN && FOTHER == 0)); then
+		ok "faulty card, $what: dkimpy over DNS: $FPASS good signatures, 0 bad, 0 unsigned"
+	else
+		bad "faulty card, $what: dkimpy: $FPASS pass, $FOTHER bad or unsigned" "$WORK/$n.dkimpy"
+	fi
+	nself=$(grep -c "$3" "$WORK/$n.acct" 2>/dev/null)
+	if ((FCORRUPT > 0 && nself == FCORRUPT)); then
+		ok "faulty card, $what: $FCORRUPT corruption(s) by the card, $nself signature-self-check-failed logged"
+	else
+		bad "faulty card, $what: the card corrupted $FCORRUPT, $nself self-check failure(s) logged" \
+		    "$WORK/$n.acct" "$WORK/$n.log"
+	fi
+}
+
+sed 's/{ dkim-sign = yes }/{ dkim-sign = yes  dkim-require = yes }/' "$WORK/sim.conf" \
+    >"$WORK/simreq.conf"
+harness_conf f "$WORK/simreq.conf" "    retry-initial = 1
+    retry-max = 1"
+faulty_run f
+faulty_check f "dkim-require" $'result=deferred\t.*reason-code=signature-self-check-failed\t'
+if grep -q 'reason=signature d=example.com s=sim1: the RSA signature just made does not verify' \
+    "$WORK/f.acct"; then
+	ok "faulty card: the log line says which signature and why"
+else
+	bad "faulty card: no reason sentence in the log line" "$WORK/f.acct"
+fi
+
+{ cat "$WORK/sim.conf"
+  echo "domain-key-fallback = {\"sim1,example.com,$WORK/keys/sim1.private\"}"; } >"$WORK/simfb.conf"
+harness_conf g "$WORK/simfb.conf" ""
+faulty_run g
+faulty_check g "domain-key-fallback" \
+    $'result=delivered\t.*signatures=d=example.com s=sim1\treason-code=signature-self-check-failed\t'
 
 # ------------------------------------------------------------- 7. no ENGINE
 

@@ -25,5 +25,6 @@ Suite *rotation_suite(void);
 Suite *secrets_suite(void);
 Suite *rotation_plan_suite(void);
 Suite *host_blocks_suite(void);
+Suite *self_check_suite(void);
 
 #endif
