@@ -503,9 +503,9 @@ key_device_set_fallback(vdkim_key *key, vdkim_key *fallback,
 vdkim_key *
 key_device_fallback(const vdkim_key *key)
 {
-	const struct dev_key *dk = key_external_ctx(key, &dev_key_backend);
+	const struct dev_key_use *u = key_external_ctx(key, &dev_key_backend);
 
-	return dk != NULL ? dk->fallback : NULL;
+	return u != NULL ? u->fallback : NULL;
 }
 
 const char *
