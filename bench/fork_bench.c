@@ -238,26 +238,33 @@ main(int argc, char **argv)
 	}
 	printf("fork bench: RSA-2048, 1 KB messages, %d rounds, CPU time "
 	    "(medians)\n", rounds);
-	printf("  %-46s %9.1f us\n", "warm signature in the host",
-	    median(warm, rounds));
-	printf("  %-46s %9.1f us\n", "child's first signature",
-	    median(first, rounds));
-	printf("  %-46s %9.0f\n", "  its minor page faults (copy on write)",
-	    median(flt, rounds));
-	printf("  %-46s %9.1f us\n", "child's second signature",
-	    median(second, rounds));
-	printf("  %-46s %9.1f us\n", "fork + child up to its first signature",
-	    median(fork1, rounds));
-	printf("  %-46s %9.1f us\n", "fork + child that signs nothing",
-	    median(fork0, rounds));
-	printf("  ratio %-40s %9.2f\n", "child's first / warm",
-	    median(r_first, rounds));
-	printf("  ratio %-40s %9.2f\n", "child's second / warm",
-	    median(r_second, rounds));
-	printf("  ratio %-40s %9.2f\n", "(first - second) / warm: fresh state",
-	    median(r_extra, rounds));
-	printf("  ratio %-40s %9.2f\n", "fork + first signature / warm",
-	    median(r_fork1, rounds));
+	{
+		/* The rows: label, the rounds' values, and how to print them. */
+		static const struct row {
+			const char *label, *fmt;
+			double *v;
+		} rows[] = {
+			{ "warm signature in the host", "%9.1f us", warm },
+			{ "child's first signature", "%9.1f us", first },
+			{ "  its minor page faults (copy on write)", "%9.0f", flt },
+			{ "child's second signature", "%9.1f us", second },
+			{ "fork + child up to its first signature", "%9.1f us",
+			    fork1 },
+			{ "fork + child that signs nothing", "%9.1f us", fork0 },
+			{ "ratio child's first / warm", "%9.2f", r_first },
+			{ "ratio child's second / warm", "%9.2f", r_second },
+			{ "ratio (first - second) / warm: fresh state", "%9.2f",
+			    r_extra },
+			{ "ratio fork + first signature / warm", "%9.2f",
+			    r_fork1 },
+		};
+
+		for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+			printf("  %-46s ", rows[i].label);
+			printf(rows[i].fmt, median(rows[i].v, rounds));
+			putchar('\n');
+		}
+	}
 	api->close(inst);
 	return 0;
 }
