@@ -85,7 +85,8 @@ ABI_TEST   := $(BUILD)/abi_test
 EXIM_SHIM_TEST := $(BUILD)/exim_shim_test
 HARNESS    := $(BUILD)/vdkim-harness
 PEERS      := $(BUILD)/peers/opendkim_peer
-BENCHES    := $(BUILD)/bench_engine $(BUILD)/smtp_load $(BUILD)/device_bench
+BENCHES    := $(BUILD)/bench_engine $(BUILD)/smtp_load $(BUILD)/device_bench \
+              $(BUILD)/fork_bench
 # The simulated offload card (an OpenSSL provider), for tests and benches.
 DEVICE_SIM := $(BUILD)/device_sim/vdkim_sim.so
 
@@ -179,6 +180,11 @@ $(BUILD)/hsm_steps: tests/hsm/sign_steps.c
 $(BUILD)/device_bench: bench/device_bench.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LDSAN) -ldl -lpthread
+
+# A forked child's first signature against a warm one (through vdkim.so).
+$(BUILD)/fork_bench: bench/fork_bench.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LDSAN) -ldl
 
 $(BUILD)/bench_engine: bench/bench_engine.c $(ENGINE_LIB)
 	$(CC) $(ALL_CFLAGS) $(ENGINE_INC) $(shell pkg-config --cflags opendkim) -o $@ $< \
@@ -278,6 +284,7 @@ demo: deps
 bench: deps
 	$(MAKE) --no-print-directory $(BENCHES) $(VDKIMCTL) $(SO) $(HARNESS)
 	bash bench/run.sh $(BUILD)
+	bash bench/fork_bench.sh $(BUILD)
 	$(MAKE) --no-print-directory $(DEVICE_SIM)
 	bash bench/device_bench.sh $(BUILD)
 	bash bench/mta_bench.sh $(BUILD)

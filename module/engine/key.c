@@ -19,6 +19,7 @@
 #include "base64.h"
 #include "error.h"
 #include "key.h"
+#include "key_proc.h"
 #include "secret.h"
 
 #define KEY_FILE_MAX (64 * 1024)
@@ -37,15 +38,8 @@ no_passphrase(char *buf, int size, int rwflag, void *u)
 static int
 make_templates(vdkim_key *key)
 {
-	if (key->type == VDKIM_KEY_RSA) {
-		key->rsa_tmpl = EVP_PKEY_CTX_new_from_pkey(NULL, key->pkey, NULL);
-		return key->rsa_tmpl == NULL ||
-		    EVP_PKEY_sign_init(key->rsa_tmpl) != 1 ||
-		    EVP_PKEY_CTX_set_rsa_padding(key->rsa_tmpl,
-			RSA_PKCS1_PADDING) != 1 ||
-		    EVP_PKEY_CTX_set_signature_md(key->rsa_tmpl,
-			EVP_sha256()) != 1 ? -1 : 0;
-	}
+	if (key->type == VDKIM_KEY_RSA)
+		return key_proc_init(key);
 	/* Ed25519 is "pure": no digest of its own, it signs the bytes. */
 	key->ed_tmpl = EVP_MD_CTX_new();
 	return key->ed_tmpl == NULL ||
@@ -56,11 +50,12 @@ make_templates(vdkim_key *key)
 /*
  * One signature at load time, on the path messages take.  A key OpenSSL
  * cannot sign with is refused here, naming its file, instead of failing
- * every message.  And the work OpenSSL does on first use (fetching the
- * SHA-256 and signature implementations, setting up RSA blinding) is done
- * once in the process that loads the config, instead of again in every
- * process a forking host starts from it: an Exim delivery forked from the
- * SMTP session that loaded the keys then signs in about half the time.
+ * every message.  And the work OpenSSL does on first use that processes
+ * may share (fetching the SHA-256 and signature implementations, seeding
+ * the random generator) is done once in the process that loads the
+ * config, instead of again in every process a forking host starts from
+ * it.  RSA blinding is not shared: a forked child makes its own on its
+ * first signature (key_proc.h).
  */
 static vdkim_rc
 key_self_test(const vdkim_key *key, const char *label, vdkim_error *err)
@@ -368,8 +363,11 @@ key_sign_digest(const vdkim_key *key, const unsigned char *digest,
 		    siglen, err);
 	*siglen = KEY_MAX_SIG_BYTES;
 	if (key->type == VDKIM_KEY_RSA) {
-		EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_dup(key->rsa_tmpl);
+		EVP_PKEY_CTX *tmpl = key_proc_template(key, err), *ctx;
 
+		if (tmpl == NULL)
+			return VDKIM_ECRYPTO;
+		ctx = EVP_PKEY_CTX_dup(tmpl);
 		if (ctx == NULL ||
 		    EVP_PKEY_sign(ctx, sig, siglen, digest, dlen) != 1)
 			rc = vdkim_fail_ssl(err, VDKIM_ECRYPTO,
@@ -526,7 +524,7 @@ vdkim_key_unref(vdkim_key *key)
 		return;
 	if (key->backend != NULL)
 		key->backend->free(key->backend_ctx);
-	EVP_PKEY_CTX_free(key->rsa_tmpl);
+	key_proc_free(key);
 	EVP_MD_CTX_free(key->ed_tmpl);
 	EVP_PKEY_free(key->pkey);
 	OPENSSL_cleanse(key, sizeof(*key));

@@ -2,7 +2,9 @@
  * key.h - the signing key object (internal view).
  *
  * A vdkim_key is parsed once and then only read: any number of threads may
- * sign with it at once.  The reference count is the only field that changes.
+ * sign with it at once.  The reference count changes, and so does, once in
+ * each process that signs with an RSA key, the list of per-process signing
+ * states (key_proc.h), both atomically.
  */
 #ifndef VDKIM_KEY_H
 #define VDKIM_KEY_H
@@ -29,6 +31,8 @@ typedef struct key_backend {
 	const char *(*name)(const void *ctx);
 } key_backend;
 
+struct key_proc; /* key_proc.c */
+
 struct vdkim_key {
 	atomic_int refs;
 	EVP_PKEY *pkey;
@@ -36,9 +40,11 @@ struct vdkim_key {
 	 * Signing contexts set up once (algorithm fetched, padding and digest
 	 * chosen) and duplicated per message: a copy costs far less than a
 	 * fresh set-up, and the templates themselves are never modified, so
-	 * threads may copy them at once.
+	 * threads may copy them at once.  An RSA template belongs to one
+	 * process, which holds the key's blinding (key_proc.h): a forked
+	 * child makes its own on its first signature.
 	 */
-	EVP_PKEY_CTX *rsa_tmpl;   /* RSA: EVP_PKEY_sign ready */
+	_Atomic(struct key_proc *) rsa_proc; /* RSA: key_proc_template */
 	EVP_MD_CTX *ed_tmpl;      /* Ed25519: EVP_DigestSign ready */
 	vdkim_key_type type;
 	unsigned bits;

@@ -35,6 +35,7 @@
 
 #include "vdkim/dkim.h"
 #include "vdkim/vdkim.h"
+#include "rand_count.h"
 #include "work_keys.h"
 
 #define FIXED_NOW ((time_t)1700000000) /* 2023-11-14 22:13:20 UTC */
@@ -2493,6 +2494,306 @@ START_TEST(fork_child_signs)
 }
 END_TEST
 
+/* ========================================================= fork: blinding */
+
+/*
+ * One RSA key, one signature per message: every draw of randomness while a
+ * message is signed is then that key's (RSA blinding), which the tests
+ * below count (rand_count.c).
+ */
+static const char CONF_ONE_RSA[] =
+    "domain-key = \"rsa1,example.com,@W@/rsa1.private\"\n"
+    "virtual-mta signer {\n"
+    "    domain \"*\" {\n"
+    "        dkim-sign = yes\n"
+    "        dkim-algorithm = rsa-sha256\n"
+    "    }\n"
+    "}\n";
+
+#define FORK_CHILDREN 4
+#define FORK_THREADS 8
+#define FORK_PER_THREAD 10
+
+/* MSG_STD with its body grown to about 1 KB; malloc'd. */
+static char *
+msg_1k(size_t *len)
+{
+	static const char line[] = "a line of the body, long enough to make a "
+	    "kilobyte in a few of them\r\n";
+	size_t n = strlen(MSG_STD), ll = strlen(line), k;
+	char *m = malloc(n + 16 * ll + 1);
+
+	if (m == NULL)
+		abort();
+	memcpy(m, MSG_STD, n);
+	for (k = 0; n + k * ll < 1024; k++)
+		memcpy(m + n + k * ll, line, ll);
+	*len = n + k * ll;
+	m[*len] = '\0';
+	return m;
+}
+
+/*
+ * Signs a 1 KB message with the one key of CONF_ONE_RSA and verifies the
+ * signature; *drawn (when not NULL) gets how many times the process drew
+ * randomness meanwhile (meaningful in one thread only).  0, or -1 with why;
+ * no ck_assert, for threads and forked children.
+ */
+static int
+sign_one_rsa(vdkim_instance *inst, const char *qid, unsigned long *drawn,
+    char *why, size_t wl)
+{
+	vdkim_msg_info info = make_info("signer", qid);
+	size_t len;
+	char *msg = msg_1k(&len), sub[1024];
+	unsigned long before = rand_count_draws();
+	outcome o;
+	int rc = -1;
+
+	if (run_msg(inst, VDKIM_HOOK_PRE_DELIVERY, &info, msg, len, FEED_ONE,
+	    0, &o, sub, sizeof(sub)) != 0) {
+		fmt(why, wl, "%s: %s", qid, sub);
+		free(msg);
+		return -1;
+	}
+	if (drawn != NULL)
+		*drawn = rand_count_draws() - before;
+	if (o.action != VDKIM_ACTION_CONTINUE || o.nsigned != 1)
+		fmt(why, wl, "%s: action %d, nsigned %d, reason %s: %s", qid,
+		    o.action, o.nsigned, o.code, o.reason);
+	else if (verify(o.add, o.addlen, msg, len, 0, 1, NULL, 0, sub,
+	    sizeof(sub)) != 0)
+		fmt(why, wl, "%s: %s", qid, sub);
+	else
+		rc = 0;
+	outcome_free(&o);
+	free(msg);
+	return rc;
+}
+
+/* Opens CONF_ONE_RSA with the counting random source in place, and signs
+ * twice, as a running MTA would have before it forks. */
+static vdkim_instance *
+open_one_rsa_used(vdkim_host *host)
+{
+	char err[512] = "", why[2048], *path;
+	vdkim_instance *inst = NULL;
+
+	ck_assert_msg(rand_count_install() == 0, "OpenSSL refused the counting "
+	    "random source");
+	path = write_conf("one-rsa.conf", CONF_ONE_RSA);
+	*host = make_host(0);
+	ck_assert_msg(A->open(path, host, &inst, err, sizeof(err)) == 0,
+	    "open %s: %s", path, err);
+	free(path);
+	ck_assert_msg(sign_one_rsa(inst, "Q-P-1", NULL, why, sizeof(why)) == 0,
+	    "parent: %s", why);
+	ck_assert_msg(sign_one_rsa(inst, "Q-P-2", NULL, why, sizeof(why)) == 0,
+	    "parent: %s", why);
+	return inst;
+}
+
+/* What a forked child reports through its pipe. */
+typedef struct child_report {
+	int rc;                 /* 0: every signature verified */
+	unsigned long first;    /* draws of the child's first signature */
+	unsigned long grand;    /* ... of its own child's first signature */
+	char why[1024];
+} child_report;
+
+/* Forks; the child runs body(inst, report) and sends the report; the
+ * parent gets it.  Fails the test when the child died or sent nothing. */
+static void
+fork_report(vdkim_instance *inst, void (*body)(vdkim_instance *,
+    child_report *), child_report *rep)
+{
+	int pfd[2], status = 0;
+	pid_t pid;
+	ssize_t got;
+
+	ck_assert_int_eq(pipe(pfd), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		memset(rep, 0, sizeof(*rep));
+		close(pfd[0]);
+		body(inst, rep);
+		if (write(pfd[1], rep, sizeof(*rep)) != (ssize_t)sizeof(*rep))
+			rep->rc = -1;
+		close(pfd[1]);
+		A->close(inst);
+		_exit(rep->rc == 0 ? 0 : 1);
+	}
+	close(pfd[1]);
+	got = read(pfd[0], rep, sizeof(*rep));
+	close(pfd[0]);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status), "the child died (signal %d)",
+	    WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+	ck_assert_msg(got == (ssize_t)sizeof(*rep), "the child sent no report "
+	    "(exit status %d)", WEXITSTATUS(status));
+	rep->why[sizeof(rep->why) - 1] = '\0';
+}
+
+/* A child's first signatures; then its own child's first one. */
+static void
+child_signs_then_forks(vdkim_instance *inst, child_report *rep)
+{
+	unsigned long second;
+	pid_t pid;
+	int pfd[2];
+
+	if (sign_one_rsa(inst, "Q-C-1", &rep->first, rep->why,
+	    sizeof(rep->why)) != 0 || sign_one_rsa(inst, "Q-C-2", &second,
+	    rep->why, sizeof(rep->why)) != 0) {
+		rep->rc = 1;
+		return;
+	}
+	if (pipe(pfd) != 0 || (pid = fork()) < 0) {
+		fmt(rep->why, sizeof(rep->why), "fork: %s", strerror(errno));
+		rep->rc = 1;
+		return;
+	}
+	if (pid == 0) {
+		child_report g;
+		memset(&g, 0, sizeof(g));
+		g.rc = sign_one_rsa(inst, "Q-G-1", &g.first, g.why,
+		    sizeof(g.why));
+		if (write(pfd[1], &g, sizeof(g)) != (ssize_t)sizeof(g))
+			g.rc = -1;
+		_exit(g.rc == 0 ? 0 : 1);
+	}
+	close(pfd[1]);
+	{
+		child_report g;
+		ssize_t got = read(pfd[0], &g, sizeof(g));
+		int status = 0;
+		close(pfd[0]);
+		waitpid(pid, &status, 0);
+		if (got != (ssize_t)sizeof(g) || g.rc != 0) {
+			fmt(rep->why, sizeof(rep->why), "grandchild: %s", got ==
+			    (ssize_t)sizeof(g) ? g.why : "died");
+			rep->rc = 1;
+			return;
+		}
+		rep->grand = g.first;
+	}
+}
+
+/*
+ * The issue "Forking hosts: fresh RSA blinding in every child": a child
+ * forked from a host that has used a key must not sign with the RSA
+ * blinding its parent made (OpenSSL ties blinding to a thread id, which the
+ * child shares, and updates it without new randomness for 32 uses).  Its
+ * first signature must draw new randomness, and so must its own child's.
+ */
+START_TEST(fork_children_fresh_blinding)
+{
+	vdkim_host host;
+	vdkim_instance *inst = open_one_rsa_used(&host);
+
+	for (int c = 0; c < FORK_CHILDREN; c++) {
+		child_report rep;
+
+		fork_report(inst, child_signs_then_forks, &rep);
+		ck_assert_msg(rep.rc == 0, "child %d: %s", c, rep.why);
+		ck_assert_msg(rep.first > 0, "child %d: its first signature "
+		    "drew no randomness: it used the RSA blinding its parent "
+		    "made", c);
+		ck_assert_msg(rep.grand > 0, "child %d: its child's first "
+		    "signature drew no randomness: it used the RSA blinding "
+		    "of the process it was forked from", c);
+	}
+	A->close(inst);
+}
+END_TEST
+
+typedef struct signer_thread {
+	pthread_t t;
+	pthread_barrier_t *start;
+	vdkim_instance *inst;
+	int id, failures;
+	char first[1024];
+} signer_thread;
+
+static void *
+signer_thread_main(void *arg)
+{
+	signer_thread *s = arg;
+
+	/* All at once: in a fresh child, the first use of the key races. */
+	pthread_barrier_wait(s->start);
+	for (int i = 0; i < FORK_PER_THREAD; i++) {
+		char qid[32], why[1024];
+		fmt(qid, sizeof(qid), "Q-T%d-%d", s->id, i);
+		if (sign_one_rsa(s->inst, qid, NULL, why, sizeof(why)) != 0 &&
+		    s->failures++ == 0)
+			fmt(s->first, sizeof(s->first), "%s", why);
+	}
+	return NULL;
+}
+
+/* FORK_THREADS threads sign FORK_PER_THREAD messages each; 0, or -1 with
+ * the first failure in why. */
+static int
+sign_in_threads(vdkim_instance *inst, char *why, size_t wl)
+{
+	signer_thread s[FORK_THREADS];
+	pthread_barrier_t start;
+	int n = 0, failures = 0;
+
+	if (pthread_barrier_init(&start, NULL, FORK_THREADS) != 0) {
+		fmt(why, wl, "pthread_barrier_init failed");
+		return -1;
+	}
+	for (; n < FORK_THREADS; n++) {
+		memset(&s[n], 0, sizeof(s[n]));
+		s[n].start = &start;
+		s[n].inst = inst;
+		s[n].id = n;
+		if (pthread_create(&s[n].t, NULL, signer_thread_main,
+		    &s[n]) != 0)
+			abort(); /* the others wait at the barrier for ever */
+	}
+	for (int i = 0; i < n; i++) {
+		pthread_join(s[i].t, NULL);
+		if (s[i].failures > 0 && failures++ == 0)
+			fmt(why, wl, "thread %d: %d of %d failed; the first: %s",
+			    i, s[i].failures, FORK_PER_THREAD, s[i].first);
+	}
+	pthread_barrier_destroy(&start);
+	return failures == 0 ? 0 : -1;
+}
+
+static void
+child_signs_in_threads(vdkim_instance *inst, child_report *rep)
+{
+	rep->rc = sign_in_threads(inst, rep->why, sizeof(rep->why));
+}
+
+/*
+ * Threads of one process share its blinding as OpenSSL arranges: in the
+ * parent, then in a fresh child whose threads all make their first
+ * signature at once (and race to set up the child's copy of the key), and
+ * in the parent again, every signature verifies.
+ */
+START_TEST(fork_child_threads_sign)
+{
+	vdkim_host host;
+	vdkim_instance *inst = open_one_rsa_used(&host);
+	child_report rep;
+	char why[1024];
+
+	ck_assert_msg(sign_in_threads(inst, why, sizeof(why)) == 0,
+	    "parent, before the fork: %s", why);
+	fork_report(inst, child_signs_in_threads, &rep);
+	ck_assert_msg(rep.rc == 0, "child: %s", rep.why);
+	ck_assert_msg(sign_in_threads(inst, why, sizeof(why)) == 0,
+	    "parent, after the fork: %s", why);
+	A->close(inst);
+}
+END_TEST
+
 /* ============================================================= runner */
 
 /* The Exim functions in a host that is not Exim: an error, not a crash. */
@@ -2587,6 +2888,8 @@ abi_suite(void)
 	tc = tcase_create("fork");
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, fork_child_signs);
+	tcase_add_test(tc, fork_children_fresh_blinding);
+	tcase_add_test(tc, fork_child_threads_sign);
 	suite_add_tcase(s, tc);
 	return s;
 }
