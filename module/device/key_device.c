@@ -41,6 +41,10 @@ struct dev_key {
 	EVP_PKEY_CTX *tmpl;        /* RSA PKCS#1 v1.5 / SHA-256, ready */
 	unsigned char *pub_der;    /* the public key first seen */
 	int pub_len;
+	/* The same, parsed: set once (release) when the device is first
+	 * reached, read without the lock (acquire) by the self-check of a
+	 * key loaded while the device was away. */
+	_Atomic(EVP_PKEY *) pub;
 	time_t next_try;           /* no reopening before this */
 	vdkim_error last;          /* what the last attempt met */
 };
@@ -119,6 +123,19 @@ same_public(const struct dev_key *dk, EVP_PKEY *pkey)
 	return same;
 }
 
+/* Makes the public key first seen readable by key_backend.public_key
+ * (dk->lock held; once per handle). */
+static void
+publish_public(struct dev_key *dk)
+{
+	const unsigned char *p = dk->pub_der;
+	EVP_PKEY *pub = d2i_PUBKEY(NULL, &p, dk->pub_len);
+
+	/* Without it the self-check of a key loaded while the device was
+	 * away fails and says so: nothing unchecked leaves. */
+	atomic_store_explicit(&dk->pub, pub, memory_order_release);
+}
+
 /* Checks the key against what it was; records its public half. */
 static vdkim_rc
 check_identity(struct dev_key *dk, EVP_PKEY *pkey, vdkim_error *err)
@@ -132,6 +149,8 @@ check_identity(struct dev_key *dk, EVP_PKEY *pkey, vdkim_error *err)
 	if (dk->pub_der == NULL) {
 		dk->pub_len = i2d_PUBKEY(pkey, &dk->pub_der);
 		same = dk->pub_len > 0 ? 1 : -1;
+		if (same > 0)
+			publish_public(dk);
 	} else {
 		same = same_public(dk, pkey);
 	}
@@ -144,6 +163,19 @@ check_identity(struct dev_key *dk, EVP_PKEY *pkey, vdkim_error *err)
 		    "public key differs): reload the config", dk->dev->cfg.name,
 		    dk->uri);
 	return VDKIM_OK;
+}
+
+/* key_backend.public_key */
+static EVP_PKEY *
+dev_key_public(void *key_ctx)
+{
+	struct dev_key_use *u = key_ctx;
+	EVP_PKEY *pub = atomic_load_explicit(&u->dk->pub,
+	    memory_order_acquire);
+
+	if (pub != NULL && EVP_PKEY_up_ref(pub) != 1)
+		pub = NULL;
+	return pub;
 }
 
 /* Opens the key in this process (dk->lock held). */
@@ -316,6 +348,7 @@ dev_key_unref(struct dev_key *dk)
 		return;
 	drop_handle(dk, 0);
 	OPENSSL_free(dk->pub_der);
+	EVP_PKEY_free(atomic_load(&dk->pub));
 	pthread_mutex_destroy(&dk->lock);
 	device_unref(dk->dev);
 	free(dk->uri);
@@ -346,7 +379,7 @@ dev_key_name(const void *ctx)
 
 /* How the engine's key reaches a device key. */
 static const key_backend dev_key_backend = {
-	dev_key_sign, dev_key_free, dev_key_name
+	dev_key_sign, dev_key_free, dev_key_name, dev_key_public
 };
 
 /* A key using the handle dk (taking the caller's reference to it). */

@@ -433,16 +433,19 @@ key_verify_digest(const vdkim_key *key, const unsigned char *digest,
     size_t dlen, const unsigned char *sig, size_t siglen, vdkim_error *err)
 {
 	const char *alg = key->type == VDKIM_KEY_RSA ? "RSA" : "Ed25519";
+	EVP_PKEY *pub = key->pkey, *held = NULL;
 	int ready, good = 0;
 
-	if (key->pkey == NULL)
+	if (pub == NULL && key->backend != NULL &&
+	    key->backend->public_key != NULL)
+		pub = held = key->backend->public_key(key->backend_ctx);
+	if (pub == NULL)
 		return vdkim_fail(err, VDKIM_ESELFCHECK, "the key's public "
-		    "half is not known (its device was not reached when the "
-		    "config was loaded), so its signature cannot be checked: "
-		    "dropped");
+		    "half is not known (its device has not been reached), so "
+		    "its signature cannot be checked: dropped");
 	ERR_clear_error();
 	if (key->type == VDKIM_KEY_RSA) {
-		EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, key->pkey,
+		EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pub,
 		    NULL);
 
 		ready = ctx != NULL && EVP_PKEY_verify_init(ctx) == 1 &&
@@ -457,12 +460,13 @@ key_verify_digest(const vdkim_key *key, const unsigned char *digest,
 		EVP_MD_CTX *md = EVP_MD_CTX_new();
 
 		ready = md != NULL && EVP_DigestVerifyInit_ex(md, NULL, NULL,
-		    NULL, NULL, key->pkey, NULL) == 1;
+		    NULL, NULL, pub, NULL) == 1;
 		if (ready)
 			good = EVP_DigestVerify(md, sig, siglen, digest,
 			    dlen) == 1;
 		EVP_MD_CTX_free(md);
 	}
+	EVP_PKEY_free(held);
 	if (!ready)
 		return vdkim_fail_ssl(err, VDKIM_ECRYPTO, "cannot set up the "
 		    "%s self-check of a signature", alg);

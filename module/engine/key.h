@@ -29,6 +29,11 @@ typedef struct key_backend {
 	void (*free)(void *ctx);
 	/* What holds the key, for messages (a device's name). */
 	const char *(*name)(const void *ctx);
+	/* The public half as the holder knows it now, referenced (the
+	 * caller frees it), or NULL while the holder was never reached: a
+	 * key whose device came back after the config loaded still has its
+	 * signatures checked. */
+	EVP_PKEY *(*public_key)(void *ctx);
 } key_backend;
 
 struct key_proc; /* key_proc.c */

@@ -430,6 +430,22 @@ expect_step sign "signed *" "hsm: and keeps signing"
 steps_stop
 verify "$WORK/out/hsm-again.eml" "a token signature after the token came back"
 
+# The token away when the host loads: the key's public half is unknown
+# until the device is first reached.  Once it is back, signatures are made
+# and checked against the public half the device then gave (every device
+# signature is self-checked): signing resumes without a reload.
+mv "$WORK/hsm/tokens" "$WORK/hsm/tokens.away"
+mkdir "$WORK/hsm/tokens"
+steps_start "$WORK/hsm.conf" || bad "hsm (away at load): host starts" "$WORK/steps.err"
+expect_step sign "deferred device-*" "hsm: token away at load: deferred with a device reason"
+rmdir "$WORK/hsm/tokens"
+mv "$WORK/hsm/tokens.away" "$WORK/hsm/tokens"
+sleep 1.2
+expect_step "save $WORK/out/hsm-late.eml" "signed d=example.com s=hsm1" \
+    "hsm: token reached after load: signed and self-checked, no reload"
+steps_stop
+verify "$WORK/out/hsm-late.eml" "a token signature when the token came after load"
+
 steps_start "$WORK/tpm.conf" || bad "tpm: host starts" "$WORK/steps.err"
 expect_step sign "signed *" "tpm: signs before the TPM goes"
 dev_swtpm_stop
