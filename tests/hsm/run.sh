@@ -530,6 +530,20 @@ HN=200
 [[ -z $QUICK ]] || HN=60
 HARNESS=$BUILD/vdkim-harness
 
+# port_wait PORT: 0 once something listens on it (10 s at most).
+port_wait() {
+	local i
+	for ((i = 0; i < 100; i++)); do
+		(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+# harness_stop PID: SIGTERM, then SIGKILL if it is still there after 10 s.
+harness_stop() {
+	kill -TERM "$1" 2>/dev/null
+	stop_wait "$1"
+}
 # harness_conf NAME BASECONF EXTRA: $WORK/NAME.conf, BASECONF with a
 # harness block whose spool, Maildir and logs are $WORK/NAME.*; EXTRA
 # lines go into the block.  Sets HPORT.
@@ -578,20 +592,6 @@ harness_run() {
 harness_conf h "$WORK/sim.conf" ""
 harness_run h VDKIM_SIM_SLOTS=64 VDKIM_SIM_LATENCY_MS=20 VDKIM_SIM_STATS="$WORK/hstats"
 if [[ $(grep -c '^ACCEPTED' "$WORK/h.load" 2>/dev/null) == "$HN" && $(hmail h) == "$HN" ]]; then
-# port_wait PORT: 0 once something listens on it (10 s at most).
-port_wait() {
-	local i
-	for ((i = 0; i < 100; i++)); do
-		(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
-}
-# harness_stop PID: SIGTERM, then SIGKILL if it is still there after 10 s.
-harness_stop() {
-	kill -TERM "$1" 2>/dev/null
-	stop_wait "$1"
-}
 	ok "harness sign-batch: $HN messages over SMTP, all delivered"
 else
 	bad "harness sign-batch: delivered $(hmail h) of $HN" "$WORK/h.load.err" "$WORK/h.log"
