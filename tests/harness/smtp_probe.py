@@ -103,17 +103,21 @@ def protocol(host, port):
     expect("RSET is 250 again", c.cmd("RSET"), 250)
     expect("unknown MAIL parameter is 555",
            c.cmd("MAIL FROM:<a@example.com> FOO=1"), 555)
-    expect("MAIL without FROM: is 501", c.cmd("MAIL <a@example.com>"), 501)
-    expect("MAIL with SIZE not a number is 501",
-           c.cmd("MAIL FROM:<a@example.com> SIZE=ten"), 501)
-    expect("MAIL with BODY=BINARYMIME is 501",
-           c.cmd("MAIL FROM:<a@example.com> BODY=BINARYMIME"), 501)
-    expect("MAIL after refused ones is 250",
-           c.cmd("MAIL FROM:<a@example.com> SIZE=100 BODY=7BIT"), 250)
-    expect("RCPT without TO: is 501", c.cmd("RCPT <x@example.org>"), 501)
-    expect("RCPT with a parameter is 555",
-           c.cmd("RCPT TO:<x@example.org> NOTIFY=NEVER"), 555)
-    expect("RSET is 250 a third time", c.cmd("RSET"), 250)
+    # MAIL and RCPT syntax and parameters, in this order (the good MAIL
+    # opens the transaction the RCPT lines need).
+    for name, command, code in (
+            ("MAIL without FROM: is 501", "MAIL <a@example.com>", 501),
+            ("MAIL with SIZE not a number is 501",
+             "MAIL FROM:<a@example.com> SIZE=ten", 501),
+            ("MAIL with BODY=BINARYMIME is 501",
+             "MAIL FROM:<a@example.com> BODY=BINARYMIME", 501),
+            ("MAIL after refused ones is 250",
+             "MAIL FROM:<a@example.com> SIZE=100 BODY=7BIT", 250),
+            ("RCPT without TO: is 501", "RCPT <x@example.org>", 501),
+            ("RCPT with a parameter is 555",
+             "RCPT TO:<x@example.org> NOTIFY=NEVER", 555),
+            ("RSET is 250 a third time", "RSET", 250)):
+        expect(name, c.cmd(command), code)
 
     # DATA over the size limit: read to the end, then 552.
     c.cmd("MAIL FROM:<a@example.com>")
