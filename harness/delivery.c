@@ -375,14 +375,20 @@ end_attempt(struct worker *w, struct pending *p, const hook_outcome *ho)
 	free(p);
 }
 
-/* One attempt at one queued message, its signature made here and now. */
+/*
+ * One attempt at one queued message.  Its signature is made here and now
+ * when sb is NULL; otherwise it is started in the batch sb, and unless the
+ * batch answers at once, the worker's collector ends the attempt (the
+ * mapped bytes stay until end_attempt, as the batch needs).
+ */
 static void
-attempt(struct worker *w, dq_item *it)
+attempt(struct worker *w, sign_batch *sb, dq_item *it)
 {
 	struct pending *p = begin_attempt(w, it);
 	vdkim_msg_info info;
 	hook_outcome ho;
 	seglist msg;
+	int in_flight = 0;
 
 	if (p == NULL)
 		return;
@@ -391,11 +397,16 @@ attempt(struct worker *w, dq_item *it)
 		return;
 	}
 	hook_input(p, &info, &msg);
-	module_host_run(w->d->module, VDKIM_HOOK_PRE_DELIVERY, &info, &msg,
-	    &ho);
+	if (sb != NULL)
+		in_flight = sign_batch_start(sb, p, &info, &msg, &ho) == 0;
+	else
+		module_host_run(w->d->module, VDKIM_HOOK_PRE_DELIVERY, &info,
+		    &msg, &ho);
 	seglist_free(&msg);
-	end_attempt(w, p, &ho);
-	hook_outcome_clear(&ho);
+	if (!in_flight) {
+		end_attempt(w, p, &ho);
+		hook_outcome_clear(&ho);
+	}
 }
 
 /* ----------------------------------------------------------- batches */
@@ -403,26 +414,6 @@ attempt(struct worker *w, dq_item *it)
 /* How long a worker with signatures in flight waits for one before it
  * looks for newly due messages again. */
 #define COLLECT_WAIT_MS 10
-
-/* Starts an attempt whose signature is made in the batch. */
-static void
-start_batched(struct worker *w, sign_batch *sb, dq_item *it)
-{
-	struct pending *p = begin_attempt(w, it);
-	vdkim_msg_info info;
-	hook_outcome now;
-	seglist msg;
-
-	if (p == NULL)
-		return;
-	hook_input(p, &info, &msg);
-	/* The mapped bytes stay until end_attempt, as the batch needs. */
-	if (sign_batch_start(sb, p, &info, &msg, &now) != 0) {
-		end_attempt(w, p, &now);
-		hook_outcome_clear(&now);
-	}
-	seglist_free(&msg);
-}
 
 /* Forgets an attempt that never got its signature (shutdown): the message
  * stays in the spool, as one whose relay was abandoned. */
@@ -458,12 +449,12 @@ run_batched(struct worker *w, sign_batch *sb)
 		if (sign_batch_outstanding(sb) == 0) {
 			if ((it = delivery_queue_pop(q)) == NULL)
 				break;
-			start_batched(w, sb, it);
+			attempt(w, sb, it);
 		}
 		while (sign_batch_room(sb) > 0 &&
 		    (it = delivery_queue_take_due(q)) != NULL)
-			start_batched(w, sb, it);
-		if (delivery_queue_stopped(q))
+			attempt(w, sb, it);
+		if (delivery_queue_state(q).stopped)
 			break;
 		n = sign_batch_collect(sb, COLLECT_WAIT_MS, done, max);
 		for (size_t i = 0; i < n; i++) {
@@ -510,7 +501,7 @@ worker_main(void *arg)
 		    sign_batch_peak(sb));
 	else
 		while ((it = delivery_queue_pop(w->d->queue)) != NULL)
-			attempt(w, it);
+			attempt(w, NULL, it);
 	sign_batch_free(sb);
 	smtp_client_close(w->conn);
 	free(w);

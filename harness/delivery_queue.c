@@ -191,17 +191,6 @@ delivery_queue_take_due(delivery_queue *q)
 	return it;
 }
 
-int
-delivery_queue_stopped(delivery_queue *q)
-{
-	int stopped;
-
-	pthread_mutex_lock(&q->lock);
-	stopped = q->stopped;
-	pthread_mutex_unlock(&q->lock);
-	return stopped;
-}
-
 void
 delivery_queue_stop(delivery_queue *q)
 {
@@ -211,13 +200,14 @@ delivery_queue_stop(delivery_queue *q)
 	pthread_mutex_unlock(&q->lock);
 }
 
-size_t
-delivery_queue_length(delivery_queue *q)
+dq_state
+delivery_queue_state(delivery_queue *q)
 {
-	size_t n;
+	dq_state st;
 
 	pthread_mutex_lock(&q->lock);
-	n = q->n;
+	st.length = q->n;
+	st.stopped = q->stopped;
 	pthread_mutex_unlock(&q->lock);
-	return n;
+	return st;
 }

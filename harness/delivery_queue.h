@@ -42,10 +42,15 @@ dq_item *delivery_queue_pop(delivery_queue *q);
 /* The earliest item if it is due now, else NULL at once (also once the
  * queue is stopped). */
 dq_item *delivery_queue_take_due(delivery_queue *q);
-int delivery_queue_stopped(delivery_queue *q);
 /* Wakes every pop() for good. */
 void delivery_queue_stop(delivery_queue *q);
-size_t delivery_queue_length(delivery_queue *q);
+
+/* The queue at one instant (read under its lock). */
+typedef struct dq_state {
+	size_t length;  /* items queued, due or not */
+	int stopped;    /* delivery_queue_stop() was called */
+} dq_state;
+dq_state delivery_queue_state(delivery_queue *q);
 
 /* Milliseconds on the monotonic clock. */
 uint64_t monotonic_ms(void);

@@ -1,6 +1,7 @@
 /*
  * envelope.c - the envelope and its spool text form.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,34 @@
 #include "envelope.h"
 
 #define ENVELOPE_MAGIC "vdkim-harness-envelope 1"
+
+/* The envelope's own strings (all but the recipients), by their key in
+ * the text form: what clearing, copying and parsing do to each. */
+static const struct {
+	const char *key;
+	size_t offset;
+} text_fields[] = {
+	{ "mail-from", offsetof(envelope, mail_from) },
+	{ "source", offsetof(envelope, source) },
+	{ "vmta", offsetof(envelope, vmta) },
+	{ "signatures", offsetof(envelope, signatures) },
+	{ "reason-code", offsetof(envelope, reason_code) },
+	{ "reason", offsetof(envelope, reason) },
+};
+#define NTEXT_FIELDS (sizeof(text_fields) / sizeof(text_fields[0]))
+
+/* Where e keeps text_fields[i]. */
+static char **
+text_field(envelope *e, size_t i)
+{
+	return (char **)((char *)e + text_fields[i].offset);
+}
+
+static const char *
+text_value(const envelope *e, size_t i)
+{
+	return *(char *const *)((const char *)e + text_fields[i].offset);
+}
 
 void
 envelope_init(envelope *e)
@@ -21,12 +50,8 @@ envelope_clear(envelope *e)
 	for (size_t i = 0; i < e->nrcpts; i++)
 		free(e->rcpts[i]);
 	free(e->rcpts);
-	free(e->mail_from);
-	free(e->source);
-	free(e->vmta);
-	free(e->signatures);
-	free(e->reason_code);
-	free(e->reason);
+	for (size_t i = 0; i < NTEXT_FIELDS; i++)
+		free(*text_field(e, i));
 	envelope_init(e);
 }
 
@@ -50,38 +75,20 @@ envelope_add_rcpt(envelope *e, const char *addr)
 	return 0;
 }
 
-/* strdup that keeps NULL; *failed is set when a copy fails. */
-static char *
-copy_str(const char *s, int *failed)
-{
-	char *c;
-
-	if (s == NULL)
-		return NULL;
-	c = strdup(s);
-	if (c == NULL)
-		*failed = 1;
-	return c;
-}
-
 int
 envelope_copy_header(envelope *dst, const envelope *src)
 {
-	int failed = 0;
-
 	envelope_init(dst);
-	dst->mail_from = copy_str(src->mail_from, &failed);
-	dst->source = copy_str(src->source, &failed);
-	dst->vmta = copy_str(src->vmta, &failed);
-	dst->signatures = copy_str(src->signatures, &failed);
-	dst->reason_code = copy_str(src->reason_code, &failed);
-	dst->reason = copy_str(src->reason, &failed);
+	for (size_t i = 0; i < NTEXT_FIELDS; i++) {
+		const char *v = text_value(src, i);
+
+		if (v != NULL && (*text_field(dst, i) = strdup(v)) == NULL) {
+			envelope_clear(dst);
+			return -1;
+		}
+	}
 	dst->eight_bit = src->eight_bit;
 	dst->queued = src->queued;
-	if (failed) {
-		envelope_clear(dst);
-		return -1;
-	}
 	return 0;
 }
 
@@ -175,12 +182,14 @@ unescape(const char *p, const char *end)
 	return s;
 }
 
-/* Takes value into *slot (a repeated key keeps the last). */
-static void
-set_field(char **slot, char *value)
+/* Where e keeps the text field named key; NULL for any other key. */
+static char **
+text_field_named(envelope *e, const char *key)
 {
-	free(*slot);
-	*slot = value;
+	for (size_t i = 0; i < NTEXT_FIELDS; i++)
+		if (strcmp(key, text_fields[i].key) == 0)
+			return text_field(e, i);
+	return NULL;
 }
 
 int
@@ -196,7 +205,7 @@ envelope_parse(const char *text, size_t len, envelope *e, char *err,
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		const char *eol = nl != NULL ? nl : end;
 		const char *sp = memchr(p, ' ', (size_t)(eol - p));
-		char key[16], *value;
+		char key[16], *value, **slot;
 		size_t kl;
 
 		lineno++;
@@ -222,23 +231,15 @@ envelope_parse(const char *text, size_t len, envelope *e, char *err,
 		} else if (strcmp(key, "8bit") == 0) {
 			e->eight_bit = strcmp(value, "1") == 0;
 			free(value);
-		} else if (strcmp(key, "mail-from") == 0) {
-			set_field(&e->mail_from, value);
-		} else if (strcmp(key, "source") == 0) {
-			set_field(&e->source, value);
-		} else if (strcmp(key, "vmta") == 0) {
-			set_field(&e->vmta, value);
-		} else if (strcmp(key, "signatures") == 0) {
-			set_field(&e->signatures, value);
-		} else if (strcmp(key, "reason-code") == 0) {
-			set_field(&e->reason_code, value);
-		} else if (strcmp(key, "reason") == 0) {
-			set_field(&e->reason, value);
 		} else if (strcmp(key, "rcpt") == 0) {
 			int rc = envelope_add_rcpt(e, value);
 			free(value);
 			if (rc != 0)
 				goto bad;
+		} else if ((slot = text_field_named(e, key)) != NULL) {
+			/* A repeated key keeps the last value. */
+			free(*slot);
+			*slot = value;
 		} else {
 			free(value);
 			goto bad;

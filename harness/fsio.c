@@ -74,19 +74,20 @@ fsio_put_file(int tmp_dir, int dst_dir, const char *name,
 }
 
 int
-fsio_open_subdir(int parent_fd, const char *name, const char *label,
-    char *err, size_t errlen)
+fsio_open_dir(int parent_fd, const char *name, const char *label,
+    const char *what, char *err, size_t errlen)
 {
-	int fd;
+	const char *step = "create";
+	int fd = -1;
 
-	if (mkdirat(parent_fd, name, 0700) != 0 && errno != EEXIST) {
-		snprintf(err, errlen, "%s/%s: cannot create: %s", label, name,
-		    strerror(errno));
-		return -1;
+	if (mkdirat(parent_fd, name, 0700) == 0 || errno == EEXIST) {
+		step = "open";
+		fd = openat(parent_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	}
-	fd = openat(parent_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
-		snprintf(err, errlen, "%s/%s: cannot open: %s", label, name,
+		snprintf(err, errlen, "%s%s%s: cannot %s%s%s: %s",
+		    label != NULL ? label : "", label != NULL ? "/" : "", name,
+		    step, what != NULL ? " " : "", what != NULL ? what : "",
 		    strerror(errno));
 	return fd;
 }

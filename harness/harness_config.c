@@ -115,34 +115,46 @@ check_not_empty(cfg_t *cfg, cfg_opt_t *opt)
 	return 0;
 }
 
-static int
-parse_sign_at(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
-{
-	if (strcmp(value, "pre-delivery") == 0)
-		*(long *)result = SIGN_AT_PRE_DELIVERY;
-	else if (strcmp(value, "pre-queue") == 0)
-		*(long *)result = SIGN_AT_PRE_QUEUE;
-	else {
-		cfg_error(cfg, "%s = %s: expected pre-delivery or pre-queue",
-		    opt->name, value);
-		return -1;
-	}
-	return 0;
-}
+/*
+ * The options whose value is one of two keywords, stored as a number.
+ * libconfuse gives a callback no pointer of its own, so the one callback
+ * finds its option's keywords by the option's name.
+ */
+struct keyword_opt {
+	const char *option;
+	struct {
+		const char *word;
+		long value;
+	} choice[2];
+};
+
+static const struct keyword_opt keyword_opts[] = {
+	{ "sign-at", { { "pre-delivery", SIGN_AT_PRE_DELIVERY },
+	    { "pre-queue", SIGN_AT_PRE_QUEUE } } },
+	{ "log-level", { { "info", HLOG_INFO }, { "debug", HLOG_DEBUG } } },
+};
 
 static int
-parse_log_level(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
+parse_keyword(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
 {
-	if (strcmp(value, "info") == 0)
-		*(long *)result = HLOG_INFO;
-	else if (strcmp(value, "debug") == 0)
-		*(long *)result = HLOG_DEBUG;
-	else {
-		cfg_error(cfg, "%s = %s: expected info or debug", opt->name,
-		    value);
+	const struct keyword_opt *ko = NULL;
+
+	for (size_t i = 0; i < sizeof(keyword_opts) / sizeof(*ko); i++)
+		if (strcmp(opt->name, keyword_opts[i].option) == 0)
+			ko = &keyword_opts[i];
+	if (ko == NULL) {
+		cfg_error(cfg, "%s: no keywords are known for this option",
+		    opt->name);
 		return -1;
 	}
-	return 0;
+	for (size_t k = 0; k < 2; k++)
+		if (strcmp(value, ko->choice[k].word) == 0) {
+			*(long *)result = ko->choice[k].value;
+			return 0;
+		}
+	cfg_error(cfg, "%s = %s: expected %s or %s", opt->name, value,
+	    ko->choice[0].word, ko->choice[1].word);
+	return -1;
 }
 
 /* At a listener's closing brace. */
@@ -214,7 +226,7 @@ static cfg_opt_t harness_opts[] = {
 	CFG_STR("hostname", NULL, CFGF_NODEFAULT),
 	CFG_STR("spool-directory", NULL, CFGF_NODEFAULT),
 	CFG_STR("default-virtual-mta", NULL, CFGF_NODEFAULT),
-	CFG_INT_CB("sign-at", SIGN_AT_PRE_DELIVERY, CFGF_NONE, parse_sign_at),
+	CFG_INT_CB("sign-at", SIGN_AT_PRE_DELIVERY, CFGF_NONE, parse_keyword),
 	CFG_SEC("listener", listener_opts,
 	    CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
 	CFG_STR("smarthost", NULL, CFGF_NODEFAULT),
@@ -233,7 +245,7 @@ static cfg_opt_t harness_opts[] = {
 	CFG_INT("max-queue-time", 5 * 86400, CFGF_NONE),
 	CFG_INT("relay-timeout", 60, CFGF_NONE),
 	CFG_STR("log-file", NULL, CFGF_NODEFAULT),
-	CFG_INT_CB("log-level", HLOG_INFO, CFGF_NONE, parse_log_level),
+	CFG_INT_CB("log-level", HLOG_INFO, CFGF_NONE, parse_keyword),
 	CFG_STR("accounting-file", NULL, CFGF_NODEFAULT),
 	CFG_BOOL("rotation-check", cfg_false, CFGF_NONE),
 	CFG_INT("rotation-check-interval", 3600, CFGF_NONE),

@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "fsio.h"
@@ -28,17 +27,10 @@ maildir_open(const char *dir, const char *hostname, maildir **out,
 	size_t i;
 
 	*out = NULL;
-	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-		snprintf(err, errlen, "%s: cannot create the Maildir: %s", dir,
-		    strerror(errno));
+	dir_fd = fsio_open_dir(AT_FDCWD, dir, NULL, "the Maildir", err,
+	    errlen);
+	if (dir_fd < 0)
 		return -1;
-	}
-	dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dir_fd < 0) {
-		snprintf(err, errlen, "%s: cannot open the Maildir: %s", dir,
-		    strerror(errno));
-		return -1;
-	}
 	m = calloc(1, sizeof(*m));
 	if (m == NULL || (m->dir = strdup(dir)) == NULL) {
 		free(m);
@@ -51,11 +43,11 @@ maildir_open(const char *dir, const char *hostname, maildir **out,
 		m->host[i] = hostname[i] == '/' || hostname[i] == ':' ? '_' :
 		    hostname[i];
 	m->host[i] = '\0';
-	m->tmp_fd = fsio_open_subdir(dir_fd, "tmp", dir, err, errlen);
+	m->tmp_fd = fsio_open_dir(dir_fd, "tmp", dir, NULL, err, errlen);
 	m->new_fd = m->tmp_fd < 0 ? -1 :
-	    fsio_open_subdir(dir_fd, "new", dir, err, errlen);
+	    fsio_open_dir(dir_fd, "new", dir, NULL, err, errlen);
 	cur_fd = m->new_fd < 0 ? -1 :
-	    fsio_open_subdir(dir_fd, "cur", dir, err, errlen);
+	    fsio_open_dir(dir_fd, "cur", dir, NULL, err, errlen);
 	close(dir_fd);
 	if (cur_fd < 0) {
 		maildir_close(m);

@@ -210,7 +210,7 @@ run(struct harness *h)
 		return fail(h, "the event loop failed", EXIT_RUN);
 	}
 	log_msg(HLOG_INFO, "stopped; %zu message(s) left queued for the next "
-	    "start", delivery_queue_length(h->queue));
+	    "start", delivery_queue_state(h->queue).length);
 	return EXIT_SUCCESS;
 }
 

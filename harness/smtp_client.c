@@ -79,27 +79,48 @@ wait_for(smtp_client *c, short events, int cancel)
 	}
 }
 
+/*
+ * One send() (sending) or recv() of up to len bytes at buf, tried again
+ * when interrupted and, when the socket is not ready, once it is (or
+ * cancel_fd fires, with cancel).  Returns the bytes moved, never 0, or -1
+ * with c broken (for a recv, also when the server closed).
+ */
+static ssize_t
+transfer(smtp_client *c, int sending, char *buf, size_t len, int cancel)
+{
+	for (;;) {
+		ssize_t r = sending ? send(c->fd, buf, len, MSG_NOSIGNAL) :
+		    recv(c->fd, buf, len, 0);
+
+		if (r > 0)
+			return r;
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			if (wait_for(c, sending ? POLLOUT : POLLIN, cancel) != 0)
+				return -1;
+			continue;
+		}
+		if (sending)
+			return broken(c, "sending to %s: %s", c->peer,
+			    r < 0 ? strerror(errno) : "nothing sent");
+		return broken(c, "%s closed the connection%s%s", c->peer,
+		    r < 0 ? ": " : "", r < 0 ? strerror(errno) : "");
+	}
+}
+
 static int
 flush_out(smtp_client *c, int cancel)
 {
 	size_t off = 0;
 
 	while (off < c->out_len) {
-		ssize_t w = send(c->fd, c->out + off, c->out_len - off,
-		    MSG_NOSIGNAL);
-		if (w > 0) {
-			off += (size_t)w;
-			continue;
-		}
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			if (wait_for(c, POLLOUT, cancel) != 0)
-				return -1;
-			continue;
-		}
-		return broken(c, "sending to %s: %s", c->peer,
-		    w < 0 ? strerror(errno) : "nothing sent");
+		ssize_t w = transfer(c, 1, c->out + off, c->out_len - off,
+		    cancel);
+
+		if (w < 0)
+			return -1;
+		off += (size_t)w;
 	}
 	c->out_len = 0;
 	return 0;
@@ -169,21 +190,11 @@ read_line(smtp_client *c, char *line, size_t linelen, int cancel)
 		if (c->in_len == sizeof(c->in))
 			return broken(c, "%s sent a line over %d bytes", c->peer,
 			    IN_BUF);
-		r = recv(c->fd, c->in + c->in_len, sizeof(c->in) - c->in_len,
-		    0);
-		if (r > 0) {
-			c->in_len += (size_t)r;
-			continue;
-		}
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			if (wait_for(c, POLLIN, cancel) != 0)
-				return -1;
-			continue;
-		}
-		return broken(c, "%s closed the connection%s%s", c->peer,
-		    r < 0 ? ": " : "", r < 0 ? strerror(errno) : "");
+		r = transfer(c, 0, c->in + c->in_len, sizeof(c->in) - c->in_len,
+		    cancel);
+		if (r < 0)
+			return -1;
+		c->in_len += (size_t)r;
 	}
 }
 

@@ -258,15 +258,66 @@ next_param(const char **rest, char *key, size_t keylen, char *value,
 	return 1;
 }
 
-/* "FROM:" / "TO:" after the verb; returns what follows, or NULL. */
-static const char *
-after_keyword(const char *arg, const char *kw)
+/*
+ * One parameter of MAIL (eight_bit not NULL: SIZE and BODY are known,
+ * BODY=8BITMIME sets *eight_bit) or of RCPT (eight_bit NULL: none is).
+ * 0, or -1 after the reply that refuses it.
+ */
+static int
+take_param(smtp_session *s, const char *key, const char *value,
+    int *eight_bit)
+{
+	if (eight_bit != NULL && strcasecmp(key, "SIZE") == 0) {
+		char *end;
+		unsigned long long size = strtoull(value, &end, 10);
+
+		if (value[0] == '\0' || *end != '\0') {
+			reply(s, "501 5.5.4 Syntax: SIZE=number");
+			return -1;
+		}
+		if (size > s->lim->max_message_size) {
+			reply(s, "552 5.3.4 Message size exceeds the limit of "
+			    "%zu bytes", s->lim->max_message_size);
+			return -1;
+		}
+		return 0;
+	}
+	if (eight_bit != NULL && strcasecmp(key, "BODY") == 0) {
+		if (strcasecmp(value, "8BITMIME") == 0)
+			*eight_bit = 1;
+		else if (strcasecmp(value, "7BIT") != 0) {
+			reply(s, "501 5.5.4 Syntax: BODY=7BIT or BODY=8BITMIME");
+			return -1;
+		}
+		return 0;
+	}
+	reply(s, "555 5.5.4 Unsupported parameter %s", key);
+	return -1;
+}
+
+/*
+ * The arguments of MAIL ("FROM:<path> params", verb "MAIL", kw "FROM:")
+ * or RCPT ("TO:<path>"): the address into addr (ADDRESS_MAX bytes), each
+ * parameter through take_param.  0, or -1 after the reply that refuses
+ * them.
+ */
+static int
+command_args(smtp_session *s, const char *arg, const char *verb,
+    const char *kw, char *addr, int *eight_bit)
 {
 	size_t kl = strlen(kw);
+	char key[32], value[64];
+	const char *rest;
 
-	if (strncasecmp(arg, kw, kl) != 0)
-		return NULL;
-	return arg + kl;
+	if (strncasecmp(arg, kw, kl) != 0 ||
+	    parse_path(arg + kl, addr, ADDRESS_MAX, &rest) != 0) {
+		reply(s, "501 5.5.4 Syntax: %s %s<address>", verb, kw);
+		return -1;
+	}
+	while (next_param(&rest, key, sizeof(key), value, sizeof(value)))
+		if (take_param(s, key, value, eight_bit) != 0)
+			return -1;
+	return 0;
 }
 
 /* ----------------------------------------------------------- commands */
@@ -304,8 +355,7 @@ cmd_helo(smtp_session *s, const char *arg, int extended)
 static void
 cmd_mail(smtp_session *s, const char *arg)
 {
-	char addr[ADDRESS_MAX], key[32], value[64];
-	const char *rest, *p;
+	char addr[ADDRESS_MAX];
 	int eight_bit = 0;
 
 	if (s->helo == NULL) {
@@ -316,38 +366,8 @@ cmd_mail(smtp_session *s, const char *arg)
 		reply(s, "503 5.5.1 Error: nested MAIL command");
 		return;
 	}
-	p = after_keyword(arg, "FROM:");
-	if (p == NULL || parse_path(p, addr, sizeof(addr), &rest) != 0) {
-		reply(s, "501 5.5.4 Syntax: MAIL FROM:<address>");
+	if (command_args(s, arg, "MAIL", "FROM:", addr, &eight_bit) != 0)
 		return;
-	}
-	while (next_param(&rest, key, sizeof(key), value, sizeof(value))) {
-		if (strcasecmp(key, "SIZE") == 0) {
-			char *end;
-			unsigned long long size = strtoull(value, &end, 10);
-			if (value[0] == '\0' || *end != '\0') {
-				reply(s, "501 5.5.4 Syntax: SIZE=number");
-				return;
-			}
-			if (size > s->lim->max_message_size) {
-				reply(s, "552 5.3.4 Message size exceeds the "
-				    "limit of %zu bytes",
-				    s->lim->max_message_size);
-				return;
-			}
-		} else if (strcasecmp(key, "BODY") == 0) {
-			if (strcasecmp(value, "8BITMIME") == 0)
-				eight_bit = 1;
-			else if (strcasecmp(value, "7BIT") != 0) {
-				reply(s, "501 5.5.4 Syntax: BODY=7BIT or "
-				    "BODY=8BITMIME");
-				return;
-			}
-		} else {
-			reply(s, "555 5.5.4 Unsupported parameter %s", key);
-			return;
-		}
-	}
 	envelope_clear(&s->env);
 	s->env.mail_from = strdup(addr);
 	if (s->env.mail_from == NULL) {
@@ -371,22 +391,14 @@ is_duplicate(const envelope *e, const char *addr)
 static void
 cmd_rcpt(smtp_session *s, const char *arg)
 {
-	char addr[ADDRESS_MAX], key[32], value[64];
-	const char *rest, *p;
+	char addr[ADDRESS_MAX];
 
 	if (s->phase != PH_MAIL) {
 		reply(s, "503 5.5.1 Error: need MAIL command");
 		return;
 	}
-	p = after_keyword(arg, "TO:");
-	if (p == NULL || parse_path(p, addr, sizeof(addr), &rest) != 0) {
-		reply(s, "501 5.5.4 Syntax: RCPT TO:<address>");
+	if (command_args(s, arg, "RCPT", "TO:", addr, NULL) != 0)
 		return;
-	}
-	if (next_param(&rest, key, sizeof(key), value, sizeof(value))) {
-		reply(s, "555 5.5.4 Unsupported parameter %s", key);
-		return;
-	}
 	if (address_domain(addr)[0] == '\0' &&
 	    strcasecmp(addr, "postmaster") != 0) {
 		reply(s, "501 5.1.3 Bad recipient address syntax: <%s>", addr);

@@ -56,17 +56,10 @@ spool_open(const char *dir, spool **out, char *err, size_t errlen)
 	int dir_fd;
 
 	*out = NULL;
-	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-		snprintf(err, errlen, "%s: cannot create the spool: %s", dir,
-		    strerror(errno));
+	dir_fd = fsio_open_dir(AT_FDCWD, dir, NULL, "the spool", err,
+	    errlen);
+	if (dir_fd < 0)
 		return -1;
-	}
-	dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dir_fd < 0) {
-		snprintf(err, errlen, "%s: cannot open the spool: %s", dir,
-		    strerror(errno));
-		return -1;
-	}
 	s = calloc(1, sizeof(*s));
 	if (s == NULL || (s->dir = strdup(dir)) == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -87,10 +80,10 @@ spool_open(const char *dir, spool **out, char *err, size_t errlen)
 		    "spool (%s)", dir, strerror(errno));
 		goto fail;
 	}
-	s->tmp_fd = fsio_open_subdir(dir_fd, "tmp", dir, err, errlen);
+	s->tmp_fd = fsio_open_dir(dir_fd, "tmp", dir, NULL, err, errlen);
 	if (s->tmp_fd < 0)
 		goto fail;
-	s->queue_fd = fsio_open_subdir(dir_fd, "queue", dir, err, errlen);
+	s->queue_fd = fsio_open_dir(dir_fd, "queue", dir, NULL, err, errlen);
 	if (s->queue_fd < 0)
 		goto fail;
 	/* The new folders themselves must survive a crash. */

@@ -2,6 +2,7 @@
  * cli.c - helpers shared by vdkimctl's commands.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +42,31 @@ cli_parse_time(const char *cmd, const char *arg, time_t *out)
 		return cli_error(cmd, "--time must be seconds since 1970 (date "
 		    "+%%s), not \"%s\"", arg);
 	*out = (time_t)v;
+	return 0;
+}
+
+int
+cli_options(const char *cmd, int argc, char **argv, const cli_opt *opts,
+    size_t n)
+{
+	struct option lo[CLI_MAX_OPTS + 1];
+	int c;
+
+	if (n > CLI_MAX_OPTS)
+		return cli_error(cmd, "internal error: %zu options, at most %d",
+		    n, CLI_MAX_OPTS);
+	/* getopt_long answers an option with its index in opts, plus one
+	 * (0 would mean "stored through flag"). */
+	for (size_t i = 0; i < n; i++)
+		lo[i] = (struct option){ opts[i].name, required_argument, NULL,
+		    (int)i + 1 };
+	lo[n] = (struct option){ NULL, 0, NULL, 0 };
+	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		if (c < 1 || (size_t)c > n)
+			return cli_error(cmd, "unknown option (see vdkimctl "
+			    "help)");
+		*opts[c - 1].value = optarg;
+	}
 	return 0;
 }
 

@@ -17,6 +17,21 @@ int cli_error(const char *cmd, const char *fmt, ...)
 /* --time SECONDS (the clock, for trying a rotation schedule): 0, or
  * prints why on behalf of cmd and returns 1. */
 int cli_parse_time(const char *cmd, const char *arg, time_t *out);
+/* An option "--NAME VALUE" whose value a command takes as it is. */
+typedef struct cli_opt {
+	const char *name;
+	const char **value;     /* set to VALUE; the last one given wins */
+} cli_opt;
+/* The most options cli_options takes in one call. */
+#define CLI_MAX_OPTS 16
+/*
+ * Reads argv's options, every one of them one of opts[0..n).  Returns 0,
+ * or prints "unknown option" on behalf of cmd and returns 1 (an option
+ * not in opts, or one without its value).  Arguments after the options
+ * are left at argv[optind].
+ */
+int cli_options(const char *cmd, int argc, char **argv, const cli_opt *opts,
+    size_t n);
 /* Writes all of buf to f; returns 0 or -1. */
 int cli_write(FILE *f, const void *buf, size_t len);
 /* Splits "A,B:C D" into a NULL-terminated array (one malloc); NULL on

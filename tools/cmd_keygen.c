@@ -2,7 +2,6 @@
  * cmd_keygen.c - "vdkimctl keygen" and "vdkimctl dns-record".
  */
 #include <errno.h>
-#include <getopt.h>
 #include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -111,48 +110,31 @@ share_with_group(const char *dir, const char *selector, const char *group,
 int
 cmd_keygen(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "selector", required_argument, NULL, 's' },
-		{ "domain", required_argument, NULL, 'd' },
-		{ "type", required_argument, NULL, 't' },
-		{ "bits", required_argument, NULL, 'b' },
-		{ "dir", required_argument, NULL, 'D' },
-		{ "group", required_argument, NULL, 'g' },
-		{ NULL, 0, NULL, 0 }
-	};
 	const char *selector = NULL, *domain = NULL, *dir = ".";
-	const char *group = NULL;
+	const char *group = NULL, *type_arg = "rsa", *bits_arg = NULL;
+	const cli_opt opts[] = {
+		{ "selector", &selector }, { "domain", &domain },
+		{ "type", &type_arg }, { "bits", &bits_arg }, { "dir", &dir },
+		{ "group", &group },
+	};
 	gid_t gid = 0;
 	vdkim_key_type type = VDKIM_KEY_RSA;
 	unsigned long bits = 2048;
 	char *end, *line = NULL;
-	int c;
 
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case 's': selector = optarg; break;
-		case 'd': domain = optarg; break;
-		case 'D': dir = optarg; break;
-		case 'g': group = optarg; break;
-		case 't':
-			if (strcmp(optarg, "rsa") == 0)
-				type = VDKIM_KEY_RSA;
-			else if (strcmp(optarg, "ed25519") == 0)
-				type = VDKIM_KEY_ED25519;
-			else
-				return cli_error("keygen", "--type must be rsa "
-				    "or ed25519, not \"%s\"", optarg);
-			break;
-		case 'b':
-			bits = strtoul(optarg, &end, 10);
-			if (*optarg == '\0' || *end != '\0')
-				return cli_error("keygen", "--bits must be a "
-				    "number, not \"%s\"", optarg);
-			break;
-		default:
-			return cli_error("keygen", "unknown option (see "
-			    "vdkimctl help)");
-		}
+	if (cli_options("keygen", argc, argv, opts,
+	    sizeof(opts) / sizeof(opts[0])) != 0)
+		return 1;
+	if (strcmp(type_arg, "ed25519") == 0)
+		type = VDKIM_KEY_ED25519;
+	else if (strcmp(type_arg, "rsa") != 0)
+		return cli_error("keygen", "--type must be rsa or ed25519, "
+		    "not \"%s\"", type_arg);
+	if (bits_arg != NULL) {
+		bits = strtoul(bits_arg, &end, 10);
+		if (*bits_arg == '\0' || *end != '\0')
+			return cli_error("keygen", "--bits must be a number, "
+			    "not \"%s\"", bits_arg);
 	}
 	if (selector == NULL || domain == NULL)
 		return cli_error("keygen", "--selector and --domain are "
@@ -188,31 +170,20 @@ cmd_keygen(int argc, char **argv)
 int
 cmd_dns_record(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "key", required_argument, NULL, 'k' },
-		{ "selector", required_argument, NULL, 's' },
-		{ "domain", required_argument, NULL, 'd' },
-		{ "config", required_argument, NULL, 'c' },
-		{ NULL, 0, NULL, 0 }
-	};
 	const char *keyfile = NULL, *selector = NULL, *domain = NULL;
 	const char *config = NULL;
+	const cli_opt opts[] = {
+		{ "key", &keyfile }, { "selector", &selector },
+		{ "domain", &domain }, { "config", &config },
+	};
 	vdkim_key *key = NULL;
 	vdkim_error err;
 	char *line = NULL;
-	int c, rc;
+	int rc;
 
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case 'k': keyfile = optarg; break;
-		case 's': selector = optarg; break;
-		case 'd': domain = optarg; break;
-		case 'c': config = optarg; break;
-		default:
-			return cli_error("dns-record", "unknown option (see "
-			    "vdkimctl help)");
-		}
-	}
+	if (cli_options("dns-record", argc, argv, opts,
+	    sizeof(opts) / sizeof(opts[0])) != 0)
+		return 1;
 	if (keyfile == NULL || selector == NULL || domain == NULL)
 		return cli_error("dns-record", "--key, --selector and "
 		    "--domain are required");

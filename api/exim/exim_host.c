@@ -24,39 +24,43 @@ static exim_api exim;
 static int exim_found = -1; /* -1 not looked up yet, 0 missing, 1 found */
 static char exim_missing[64];
 
-/* dlsym returns an object pointer; POSIX blesses this way of turning it
- * into a function pointer. */
-#define FIND_FN(field, name) \
-	(*(void **)(&exim.field) = dlsym(RTLD_DEFAULT, name))
-#define FIND_VAR(field, name) (exim.field = dlsym(RTLD_DEFAULT, name))
+/*
+ * The symbols of Exim's API, each with the member of exim it fills.
+ * dlsym returns an object pointer; POSIX blesses storing it through a
+ * void ** aimed at the member, which is how a function pointer gets it.
+ */
+#define EXIM_SYMBOL(field, name) { name, (void **)&exim.field }
+static const struct {
+	const char *name;
+	void **slot;
+} exim_symbols[] = {
+	EXIM_SYMBOL(log_write, "log_write"),
+	EXIM_SYMBOL(expand_string, "expand_string"),
+	EXIM_SYMBOL(copyn, "string_copyn_function"),
+	EXIM_SYMBOL(header_remove, "header_remove"),
+	EXIM_SYMBOL(header_list, "header_list"),
+	EXIM_SYMBOL(message_id, "message_id"),
+	EXIM_SYMBOL(sender_address, "sender_address"),
+	EXIM_SYMBOL(recipients_list, "recipients_list"),
+	EXIM_SYMBOL(recipients_count, "recipients_count"),
+};
 
 const exim_api *
 exim_api_get(char *why, size_t whylen)
 {
 	if (exim_found < 0) {
-		const char *miss = NULL;
-
-		if (!FIND_FN(log_write, "log_write"))
-			miss = "log_write";
-		else if (!FIND_FN(expand_string, "expand_string"))
-			miss = "expand_string";
-		else if (!FIND_FN(copyn, "string_copyn_function"))
-			miss = "string_copyn_function";
-		else if (!FIND_FN(header_remove, "header_remove"))
-			miss = "header_remove";
-		else if (!FIND_VAR(header_list, "header_list"))
-			miss = "header_list";
-		else if (!FIND_VAR(message_id, "message_id"))
-			miss = "message_id";
-		else if (!FIND_VAR(sender_address, "sender_address"))
-			miss = "sender_address";
-		else if (!FIND_VAR(recipients_list, "recipients_list"))
-			miss = "recipients_list";
-		else if (!FIND_VAR(recipients_count, "recipients_count"))
-			miss = "recipients_count";
-		if (miss != NULL)
-			snprintf(exim_missing, sizeof(exim_missing), "%s", miss);
-		exim_found = miss == NULL;
+		exim_found = 1;
+		for (size_t i = 0; i < sizeof(exim_symbols) /
+		    sizeof(exim_symbols[0]); i++) {
+			*exim_symbols[i].slot = dlsym(RTLD_DEFAULT,
+			    exim_symbols[i].name);
+			if (*exim_symbols[i].slot == NULL) {
+				snprintf(exim_missing, sizeof(exim_missing),
+				    "%s", exim_symbols[i].name);
+				exim_found = 0;
+				break;
+			}
+		}
 	}
 	if (exim_found)
 		return &exim;

@@ -87,19 +87,22 @@ msg_split_feed(msg_split *m, const void *data, size_t len, vdkim_error *err)
 		const char *nl;
 		size_t n;
 
+		if (m->at_line_start && *p == '\n') {
+			/* The empty line: a bare LF, or the LF of a CRLF whose
+			 * CR began the line (cr_at_start, which is only ever
+			 * set at a line's start). */
+			p++;
+			len--;
+			rc = end_header(m, err);
+			if (rc != VDKIM_OK)
+				return rc;
+			break;
+		}
 		if (m->cr_at_start) {
-			/* The byte after a CR that began a line. */
+			/* The byte after a CR that began a line, and not its
+			 * LF: a (malformed) field that starts with CR; the
+			 * consumer will refuse it. */
 			m->cr_at_start = 0;
-			if (*p == '\n') {
-				p++;
-				len--;
-				rc = end_header(m, err);
-				if (rc != VDKIM_OK)
-					return rc;
-				break;
-			}
-			/* Not the empty line: a (malformed) field that starts
-			 * with CR; the consumer will refuse it. */
 			rc = flush_field(m, err);
 			if (rc == VDKIM_OK)
 				rc = hold(m, "\r", 1, err);
@@ -108,14 +111,6 @@ msg_split_feed(msg_split *m, const void *data, size_t len, vdkim_error *err)
 			m->at_line_start = 0;
 		} else if (m->at_line_start && *p != ' ' && *p != '\t') {
 			/* This line does not continue the held field. */
-			if (*p == '\n') {
-				p++;
-				len--;
-				rc = end_header(m, err);
-				if (rc != VDKIM_OK)
-					return rc;
-				break;
-			}
 			if (*p == '\r') {
 				m->cr_at_start = 1;
 				p++;

@@ -6,9 +6,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "name_table.h"
 #include "vdkim/dkim.h"
-
-#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
 const char *
 vdkim_rc_name(vdkim_rc rc)
@@ -31,9 +30,7 @@ vdkim_rc_name(vdkim_rc rc)
 		[VDKIM_ESELFCHECK] = "signature-self-check-failed",
 	};
 
-	if ((size_t)rc < NELEM(names) && names[rc] != NULL)
-		return names[rc];
-	return "unknown";
+	return NAME_TABLE_GET(names, rc);
 }
 
 const char *
@@ -98,9 +95,7 @@ vdkim_result_name(vdkim_result r)
 		[VDKIM_RES_PERMERROR] = "permerror",
 	};
 
-	if ((size_t)r < NELEM(names) && names[r] != NULL)
-		return names[r];
-	return "unknown";
+	return NAME_TABLE_GET(names, r);
 }
 
 const char *
@@ -133,7 +128,5 @@ vdkim_reason_name(vdkim_reason r)
 		[VDKIM_R_INTERNAL] = "internal-error",
 	};
 
-	if ((size_t)r < NELEM(names) && names[r] != NULL)
-		return names[r];
-	return "unknown";
+	return NAME_TABLE_GET(names, r);
 }

@@ -158,35 +158,33 @@ find_blocks(const char *t, const char *keyword, unsigned char *keep)
 	}
 }
 
-/* Blanks every byte but newlines where keep[] is (or is not) set. */
+/*
+ * Blanks every byte but newlines of the top-level keyword blocks of text
+ * (in_blocks 1) or of everything else (in_blocks 0).  Without memory for
+ * the map of which byte is where, text is left as it is.
+ */
 static void
-blank_where(char *t, const unsigned char *keep, unsigned char want)
+blank_side(char *text, const char *keyword, unsigned char in_blocks)
 {
-	for (size_t i = 0; t[i] != '\0'; i++)
-		if (keep[i] == want && t[i] != '\n')
-			t[i] = ' ';
+	unsigned char *keep = calloc(strlen(text) + 1, 1);
+
+	if (keep == NULL)
+		return;
+	find_blocks(text, keyword, keep);
+	for (size_t i = 0; text[i] != '\0'; i++)
+		if (keep[i] == in_blocks && text[i] != '\n')
+			text[i] = ' ';
+	free(keep);
 }
 
 void
 conf_text_blank_blocks(char *text, const char *keyword)
 {
-	unsigned char *keep = calloc(strlen(text) + 1, 1);
-
-	if (keep == NULL)
-		return;
-	find_blocks(text, keyword, keep);
-	blank_where(text, keep, 1);
-	free(keep);
+	blank_side(text, keyword, 1);
 }
 
 void
 conf_text_keep_blocks(char *text, const char *keyword)
 {
-	unsigned char *keep = calloc(strlen(text) + 1, 1);
-
-	if (keep == NULL)
-		return;
-	find_blocks(text, keyword, keep);
-	blank_where(text, keep, 0);
-	free(keep);
+	blank_side(text, keyword, 0);
 }

@@ -9,7 +9,8 @@ counts them.  Scenarios:
             too many recipients (452, needs max-recipients = 5), RSET,
             NOOP, over-long command and data lines (500), SIZE= and
             DATA over the limit (552, needs max-message-size < 6.5 MB),
-            bad address (501), pipelined commands in one packet, a
+            bad address (501), MAIL and RCPT syntax and parameters (501,
+            555), pipelined commands in one packet, a
             dot-stuffed line, ".\\r\\nQUIT" in one packet, QUIT (221, then
             the server closes), a client that half-closes its side
   timeout   an idle session is closed with a 421 (needs a short
@@ -102,6 +103,21 @@ def protocol(host, port):
     expect("RSET is 250 again", c.cmd("RSET"), 250)
     expect("unknown MAIL parameter is 555",
            c.cmd("MAIL FROM:<a@example.com> FOO=1"), 555)
+    # MAIL and RCPT syntax and parameters, in this order (the good MAIL
+    # opens the transaction the RCPT lines need).
+    for name, command, code in (
+            ("MAIL without FROM: is 501", "MAIL <a@example.com>", 501),
+            ("MAIL with SIZE not a number is 501",
+             "MAIL FROM:<a@example.com> SIZE=ten", 501),
+            ("MAIL with BODY=BINARYMIME is 501",
+             "MAIL FROM:<a@example.com> BODY=BINARYMIME", 501),
+            ("MAIL after refused ones is 250",
+             "MAIL FROM:<a@example.com> SIZE=100 BODY=7BIT", 250),
+            ("RCPT without TO: is 501", "RCPT <x@example.org>", 501),
+            ("RCPT with a parameter is 555",
+             "RCPT TO:<x@example.org> NOTIFY=NEVER", 555),
+            ("RSET is 250 a third time", "RSET", 250)):
+        expect(name, c.cmd(command), code)
 
     # DATA over the size limit: read to the end, then 552.
     c.cmd("MAIL FROM:<a@example.com>")
