@@ -464,30 +464,35 @@ rot_state_format(const rot_state *st)
 	return key_state_format(KEY_STATE_ROTATION, st);
 }
 
-/* The record of domain and selector, added (never checked, since 0) when
- * there is none; NULL when out of memory or the names do not fit (*nomem
- * says which). */
-static rot_record *
-find_or_add(rot_state *st, const char *domain, const char *selector,
-    int *nomem)
+/*
+ * The record an answer of status updates, added (never checked, since 0)
+ * when there is none: 0 with *out set; 0 with *out NULL when there is
+ * nothing to record (no answer from DNS says nothing about the record;
+ * names too long to keep); -1 when out of memory.
+ */
+static int
+record_for(rot_state *st, const char *domain, const char *selector,
+    int status, rot_record **out)
 {
-	rot_record *r = (rot_record *)rot_state_find(st, domain, selector);
+	rot_record *r;
 
-	*nomem = 0;
-	if (r != NULL)
-		return r;
-	if (strlen(domain) >= sizeof(r->domain) ||
-	    strlen(selector) >= sizeof(r->selector))
-		return NULL;
-	r = add_record(st);
+	*out = NULL;
+	if (status == ROT_DNS_ERROR || status == ROT_UNKNOWN)
+		return 0;
+	r = (rot_record *)rot_state_find(st, domain, selector);
 	if (r == NULL) {
-		*nomem = 1;
-		return NULL;
+		if (strlen(domain) >= sizeof(r->domain) ||
+		    strlen(selector) >= sizeof(r->selector))
+			return 0;
+		if ((r = add_record(st)) == NULL)
+			return -1;
+		strcpy(r->domain, domain);
+		strcpy(r->selector, selector);
+		qsort(st->r, st->n, sizeof(*st->r), cmp_record);
+		r = (rot_record *)rot_state_find(st, domain, selector);
 	}
-	strcpy(r->domain, domain);
-	strcpy(r->selector, selector);
-	qsort(st->r, st->n, sizeof(*st->r), cmp_record);
-	return (rot_record *)rot_state_find(st, domain, selector);
+	*out = r;
+	return 0;
 }
 
 int
@@ -495,13 +500,11 @@ rot_state_set(rot_state *st, const char *domain, const char *selector,
     int status, time_t now)
 {
 	rot_record *r;
-	int nomem;
 
-	if (status == ROT_DNS_ERROR || status == ROT_UNKNOWN)
-		return 0;
-	r = find_or_add(st, domain, selector, &nomem);
+	if (record_for(st, domain, selector, status, &r) != 0)
+		return -1;
 	if (r == NULL)
-		return nomem ? -1 : 0;
+		return 0;
 	if (r->status != status || r->since == 0)
 		r->since = now;
 	r->status = status;
@@ -514,14 +517,11 @@ rot_state_update(rot_state *st, const char *domain, const char *selector,
     int status, time_t now, time_t start, long publish_ahead)
 {
 	rot_record *r;
-	int nomem;
 
-	/* No answer from DNS says nothing about the record. */
-	if (status == ROT_DNS_ERROR || status == ROT_UNKNOWN)
-		return 0;
-	r = find_or_add(st, domain, selector, &nomem);
+	if (record_for(st, domain, selector, status, &r) != 0)
+		return -1;
 	if (r == NULL)
-		return nomem ? -1 : 0;
+		return 0;
 	if (status == ROT_MATCHING) {
 		/* since is 0 unless the run of matching answers (or, for a
 		 * key in use, its readiness) is unbroken. */
