@@ -3,7 +3,7 @@
 # checking what it said (after tests/lib/report.sh and dns_netns.sh).
 #
 #   ctl NAME ARGS...        $CTL ARGS inside $DNS_NETNS, stdin from $CTL_IN
-#                           (default /dev/null), output in $WORK/NAME.out
+#                           (default: the caller's), output in $WORK/NAME.out
 #                           and .err, exit status in RC
 #   check_rc WANT NAME WHAT the last run exited WANT
 #   has NAME TEXT WHAT      NAME.out or NAME.err holds TEXT (fixed string)
@@ -13,10 +13,10 @@
 # Needs WORK, CTL and TIMEOUT set by the caller.
 
 ctl() {
-	local name=$1
+	local name=$1 in=${CTL_IN:-/dev/stdin}
 	shift
 	timeout "$TIMEOUT" ip netns exec "$DNS_NETNS" "$CTL" "$@" \
-		<"${CTL_IN:-/dev/null}" >"$WORK/$name.out" 2>"$WORK/$name.err"
+		<"$in" >"$WORK/$name.out" 2>"$WORK/$name.err"
 	RC=$?
 }
 
