@@ -91,7 +91,7 @@ BENCHES    := $(BUILD)/bench_engine $(BUILD)/smtp_load $(BUILD)/device_bench \
 DEVICE_SIM := $(BUILD)/device_sim/vdkim_sim.so
 
 .PHONY: all check unit unit-san abi abi-san harness harness-san interop policy-cli exim \
-	rotation rotation-san hsm hsm-san demo bench deps install clean
+	rotation rotation-san dnscheck hsm hsm-san demo bench deps install clean
 
 all: $(SO) $(VDKIMCTL) $(HARNESS) $(UNIT) $(ABI_TEST) $(EXIM_SHIM_TEST) $(PEERS) \
 	$(BENCHES) $(DEVICE_SIM) $(BUILD)/hsm_steps
@@ -236,6 +236,9 @@ exim: $(SO) $(VDKIMCTL)
 rotation: $(VDKIMCTL) $(SO) $(HARNESS)
 	bash tests/rotation/run.sh $(BUILD)
 
+dnscheck: $(VDKIMCTL) $(SO) $(HARNESS)
+	bash tests/dnscheck/run.sh $(BUILD)
+
 # An ASan module must be loaded by an ASan program: all come from build/san.
 rotation-san:
 	$(MAKE) --no-print-directory BUILD=build/san SAN=1 build/san/vdkimctl \
@@ -268,6 +271,7 @@ check: deps
 	$(MAKE) --no-print-directory abi-san
 	$(MAKE) --no-print-directory policy-cli
 	$(MAKE) --no-print-directory rotation
+	$(MAKE) --no-print-directory dnscheck
 	$(MAKE) --no-print-directory rotation-san
 	$(MAKE) --no-print-directory harness
 	$(MAKE) --no-print-directory harness-san

@@ -181,15 +181,18 @@ answer_unsigned(vdkim_msg *m, vdkim_hook_result *res, const char *code,
 }
 
 /* A note on a signed message that needs the operator: a rotation held
- * back or a selector in use missing from DNS.  Its sentence goes into the
- * line, at warning level, for every message so signed. */
+ * back, a selector in use missing from DNS, a key whose last DNS check
+ * failed (dkim-dns-check warn).  Its sentence goes into the line, at
+ * warning level, for every message so signed. */
 static int
 note_is_warning(const vdkim_msg *m)
 {
 	const vdkim_decision *d = policy_message_decision(m->pm);
 
 	return d != NULL && (d->why == VDKIM_WHY_ROTATION_HELD ||
-	    d->why == VDKIM_WHY_ROTATION_NOT_IN_DNS);
+	    d->why == VDKIM_WHY_ROTATION_NOT_IN_DNS ||
+	    d->why == VDKIM_WHY_DNS_MISSING ||
+	    d->why == VDKIM_WHY_DNS_MISMATCH);
 }
 
 static void

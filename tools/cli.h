@@ -65,6 +65,11 @@ int cli_message_decide(const char *cmd, policy_message *pm, FILE *in,
 /* Loads the policy, printing load warnings as "vdkimctl CMD: warning: ..."
  * on stderr; returns 0, or prints the error and returns 1. */
 int cli_policy_load(const char *cmd, const char *path, vdkim_policy **out);
+/* The same; for_checker: the load of a checker (rotation check,
+ * check-dns), where a damaged state file loads as unchecked, for the
+ * checker to repair (policy_load). */
+int cli_policy_load_as(const char *cmd, const char *path, int for_checker,
+    vdkim_policy **out);
 /* The config blocks vdkimctl leaves to hosts: those of the hosts shipped
  * with vdkim (VDKIM_SHIPPED_HOST_BLOCKS), so that one file serves them and
  * vdkimctl alike.  NULL-terminated, for vdkim_policy_load_skipping. */
@@ -93,6 +98,7 @@ int cli_keygen_write(const char *cmd, vdkim_key_type type, unsigned bits,
 int cli_access_test(const vdkim_policy *p, const char *user);
 
 int cmd_keygen(int argc, char **argv);
+int cmd_check_dns(int argc, char **argv);
 int cmd_dns_record(int argc, char **argv);
 int cmd_sign(int argc, char **argv);
 int cmd_verify(int argc, char **argv);

@@ -20,6 +20,7 @@
 #include "cli.h"
 #include "key_device.h"
 #include "policy_device.h"
+#include "policy_model.h"
 #include "vdkim/dkim.h"
 #include "vdkim/policy.h"
 
@@ -96,9 +97,16 @@ out:
 int
 cli_policy_load(const char *cmd, const char *path, vdkim_policy **out)
 {
+	return cli_policy_load_as(cmd, path, 0, out);
+}
+
+int
+cli_policy_load_as(const char *cmd, const char *path, int for_checker,
+    vdkim_policy **out)
+{
 	vdkim_error err;
 
-	if (vdkim_policy_load_skipping(path, cli_host_blocks, out, &err) !=
+	if (policy_load(path, cli_host_blocks, for_checker, out, &err) !=
 	    VDKIM_OK)
 		return cli_error(cmd, "%s", err.msg);
 	for (size_t i = 0; i < vdkim_policy_warning_count(*out); i++)
@@ -147,6 +155,11 @@ cli_why_hint(vdkim_why why)
 	case VDKIM_WHY_MULTIPLE_FROM:
 		return "send the message with one From: field (several "
 		    "authors go in one field, with a Sender:)";
+	case VDKIM_WHY_DNS_MISSING:
+	case VDKIM_WHY_DNS_MISMATCH:
+	case VDKIM_WHY_KEY_DNS_MISMATCH:
+		return "publish the key's record (vdkimctl dns-record prints "
+		    "it), then run vdkimctl check-dns and reload";
 	case VDKIM_WHY_ROTATION_HELD:
 		return "publish the held-back selector's record (vdkimctl "
 		    "rotation prepare prints it), then run vdkimctl rotation "

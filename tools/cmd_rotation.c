@@ -223,6 +223,8 @@ run_check(struct run *r)
 			fputs(text, stdout);
 		free(text);
 	}
+	for (size_t i = 0; i < c.nrepairs; i++)
+		printf("%s\n", c.repairs[i]);
 	/* A file that could not be checked: signing cannot be vouched for. */
 	st = rc != VDKIM_OK ? cli_error(r->cmd, "%s", err.msg) :
 	    status[rotation_check_outcome(&c)];
@@ -299,7 +301,9 @@ cmd_rotation(int argc, char **argv)
 		    argv[optind]);
 	if (r.now == 0)
 		r.now = time(NULL);
-	if (cli_policy_load("rotation", path, &r.p) != 0)
+	/* check repairs a damaged state file: it must load despite it. */
+	if (cli_policy_load_as("rotation", path, strcmp(sub, "check") == 0,
+	    &r.p) != 0)
 		return 1;
 	if (r.p->nschedules == 0) {
 		vdkim_policy_unref(r.p);

@@ -1,7 +1,8 @@
 /*
  * vdkimctl - the operator's tool: keys, DNS records, signing, verifying,
  * the signing policy (config-test, explain, sign --config) and selector
- * rotation (rotation plan|prepare|check|retire).
+ * rotation (rotation plan|prepare|check|retire), every key in DNS
+ * (check-dns).
  */
 #include <stdio.h>
 #include <string.h>
@@ -51,6 +52,11 @@ static const struct command {
 	  "           [--rcpt-domain D] [--mail-from A] [--time SECONDS] "
 	  "< message\n"
 	  "           (exit 0 signed, 1 not signed, 2 deferred, 3 error)" },
+	{ "check-dns", cmd_check_dns,
+	  "check-dns [--config FILE] [--domain D] [--time SECONDS]   (every "
+	  "key's record in DNS;\n"
+	  "           exit 0 ok, 1 a key fails at receivers, 2 warnings only, "
+	  "3 DNS did not answer)" },
 	{ "rotation", cmd_rotation,
 	  "rotation plan|prepare|check|retire [--config FILE] "
 	  "[--time SECONDS] [--domain D]\n"

@@ -123,9 +123,19 @@ typedef enum vdkim_why {
 	                                missing or different at the last check */
 	VDKIM_WHY_ROTATION_UNVERIFIED, /* no selector of the schedule has been
 	                                seen in DNS: none may sign */
-	VDKIM_WHY_MULTIPLE_FROM      /* more than one From: field (RFC 5322
+	VDKIM_WHY_MULTIPLE_FROM,     /* more than one From: field (RFC 5322
 	                                allows one; DMARC receivers reject
 	                                such a message): never signed */
+	VDKIM_WHY_DNS_MISSING,       /* note (dkim-dns-check warn): the key's
+	                                record was missing at the last
+	                                vdkimctl check-dns */
+	VDKIM_WHY_DNS_MISMATCH,      /* note (dkim-dns-check warn): the key's
+	                                record was wrong at the last check
+	                                (another key, revoked, k=, h=, s=) */
+	VDKIM_WHY_KEY_DNS_MISMATCH   /* dkim-dns-check require: every key
+	                                that could sign failed its last DNS
+	                                check (a key never checked counts as
+	                                good) */
 } vdkim_why;
 
 /* Static names, never NULL ("sign", "nosign", "defer" for verdicts). */

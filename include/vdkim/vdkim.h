@@ -240,11 +240,13 @@ typedef struct vdkim_api {
 
 	/*
 	 * Since module 0.3 (test with VDKIM_API_HAS(api, check_keys)): the
-	 * key check of the instance's config, in the host's process.  Today
-	 * the selectors of the rotation schedules are looked up in DNS and
-	 * the answers recorded in their state files (as "vdkimctl rotation
-	 * check" does; the two take turns on the files' locks); other checks
-	 * of the keys join it here.  It waits on DNS and the disk: call it
+	 * key check of the instance's config, in the host's process: the
+	 * selectors of the rotation schedules are looked up in DNS and the
+	 * answers recorded in their state files (as "vdkimctl rotation
+	 * check" does), and, when the config names a dns-check-state-file,
+	 * every key the policy signs with (as "vdkimctl check-dns"); the
+	 * checkers take turns on the files' locks.  The outcome is the worse
+	 * of the two.  It waits on DNS and the disk: call it
 	 * from a thread of its own, never from an event loop.  now: 0 for
 	 * the instance's clock.  Returns 0 with *summary filled, or -1 with
 	 * err (a state file could not be locked, read or written).  The

@@ -145,6 +145,8 @@ check_value(const char *name, const char *v)
 	static const char *const canons[] = { "simple", "relaxed", NULL };
 	static const char *const aligns[] = { "off", "relaxed", "strict",
 	    NULL };
+	static const char *const dns_checks[] = { "off", "warn", "require",
+	    NULL };
 	const char *why;
 	long secs;
 
@@ -183,6 +185,12 @@ check_value(const char *name, const char *v)
 	if (strcmp(name, "dkim-align") == 0)
 		return is_one_of(v, aligns) ? NULL :
 		    "dkim-align must be off, relaxed or strict";
+	if (strcmp(name, "dkim-dns-check") == 0)
+		return is_one_of(v, dns_checks) ? NULL :
+		    "dkim-dns-check must be off, warn or require";
+	if (strcmp(name, "dns-check-state-file") == 0)
+		return v[0] == '/' ? NULL : "dns-check-state-file must be an "
+		    "absolute path";
 	if (strcmp(name, "virtual-mta") == 0)
 		return *v != '\0' ? NULL : "an empty virtual-mta name";
 	if ((why = rot_check_value(name, v)) != NULL)
@@ -268,7 +276,7 @@ free_value(void *p)
 
 static cfg_opt_t domain_opts[] = {
 	SIG_OPTS(""), SIG_OPTS("second-"),
-	FLAG("dkim-require"), VAL("dkim-align"),
+	FLAG("dkim-require"), VAL("dkim-align"), VAL("dkim-dns-check"),
 	CFG_END()
 };
 
@@ -297,7 +305,7 @@ static cfg_opt_t rotation_opts[] = {
 };
 
 static cfg_opt_t root_opts[] = {
-	KEY_OPTS, CONF_DEVICE_OPTS,
+	KEY_OPTS, CONF_DEVICE_OPTS, VAL("dns-check-state-file"),
 	SECTIONS("dkim-rotation", rotation_opts),
 	SECTIONS("domain-key-list", keylist_opts),
 	SECTIONS("source", source_opts),
@@ -585,6 +593,11 @@ build_rules(struct builder *b, cfg_t *sec, scope *sc)
 			r->align = strcasecmp(al, "strict") == 0 ? ALIGN_STRICT :
 			    strcasecmp(al, "relaxed") == 0 ? ALIGN_RELAXED :
 			    ALIGN_OFF;
+		r->dns_check = UNSET;
+		if ((al = val_str(d, "dkim-dns-check")) != NULL)
+			r->dns_check = strcasecmp(al, "off") == 0 ?
+			    DNS_CHECK_OFF : strcasecmp(al, "require") == 0 ?
+			    DNS_CHECK_REQUIRE : DNS_CHECK_WARN;
 		if (build_sig_opts(b, d, "", &r->sig[0]) != 0 ||
 		    build_sig_opts(b, d, "second-", &r->sig[1]) != 0)
 			return -1;
@@ -783,6 +796,22 @@ build_sources(struct builder *b, cfg_t *root)
 	return 0;
 }
 
+/* dns-check-state-file: where the DNS check's verdicts are (dns_check.h);
+ * the file itself is read once the keys are loaded. */
+static int
+build_dns_check(struct builder *b, cfg_t *root)
+{
+	conf_val *v = cfg_size(root, "dns-check-state-file") ?
+	    cfg_getptr(root, "dns-check-state-file") : NULL;
+
+	if (v == NULL)
+		return 0;
+	b->p->dns_state_line = v->line;
+	b->p->dns_state_path = strdup(v->s);
+	return b->p->dns_state_path == NULL ? build_fail(b, v->line,
+	    "out of memory") : 0;
+}
+
 static int
 build_model(struct builder *b, cfg_t *root)
 {
@@ -805,6 +834,7 @@ build_model(struct builder *b, cfg_t *root)
 	    build_scopes(b, root, "domain-key-list", SCOPE_KEYLIST, &p->lists,
 		&p->nlists) != 0 ||
 	    build_sources(b, root) != 0 || build_rotations(b, root) != 0 ||
+	    build_dns_check(b, root) != 0 ||
 	    conf_device_build(p, root, b->path, b->text, b->err) != 0)
 		return -1;
 	return check_references(b, root);

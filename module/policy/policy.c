@@ -21,6 +21,7 @@
 #include "key.h"
 #include "policy_device.h"
 #include "policy_model.h"
+#include "dns_check.h"
 #include "rotation.h"
 #include "secret.h"
 #include "strbuf.h"
@@ -252,6 +253,7 @@ policy_free(vdkim_policy *p)
 	}
 	free(p->keytab);
 	rotation_free(p);
+	dns_check_unload(p);
 	for (size_t i = 0; i < p->nwarnings; i++)
 		free(p->warnings[i].text);
 	free(p->warnings);
@@ -280,11 +282,12 @@ vdkim_policy_load(const char *path, vdkim_policy **out, vdkim_error *err)
  * Loads the policy at path.  prev, when not NULL, is the policy in use
  * that this one is to replace (a reload): its unchanged devices are
  * carried over, and a new device key that cannot sign fails the load
- * (policy_device.h).
+ * (policy_device.h).  for_checker: a checker's load (policy_load).
  */
 static vdkim_rc
-policy_load(const char *path, const char *const *host_blocks,
-    vdkim_policy *prev, vdkim_policy **out, vdkim_error *err)
+policy_load_from(const char *path, const char *const *host_blocks,
+    vdkim_policy *prev, int for_checker, vdkim_policy **out,
+    vdkim_error *err)
 {
 	vdkim_policy *p;
 	vdkim_rc rc;
@@ -297,6 +300,7 @@ policy_load(const char *path, const char *const *host_blocks,
 		return vdkim_fail(err, VDKIM_ENOMEM, "out of memory");
 	}
 	atomic_init(&p->refs, 1);
+	p->load_for_checker = for_checker;
 	rc = conf_parse_file(path, host_blocks, p, err);
 	if (rc != VDKIM_OK) {
 		policy_free(p);
@@ -308,6 +312,8 @@ policy_load(const char *path, const char *const *host_blocks,
 	rc = load_rotation_keys(p, err);
 	if (rc == VDKIM_OK && prev != NULL)
 		rc = policy_test_new_device_keys(p, prev, err);
+	if (rc == VDKIM_OK)
+		rc = dns_check_load(p, err);
 	if (rc != VDKIM_OK) {
 		policy_free(p);
 		return rc;
@@ -324,10 +330,18 @@ policy_load(const char *path, const char *const *host_blocks,
 }
 
 vdkim_rc
+policy_load(const char *path, const char *const *host_blocks,
+    int for_checker, vdkim_policy **out, vdkim_error *err)
+{
+	return policy_load_from(path, host_blocks, NULL, for_checker, out,
+	    err);
+}
+
+vdkim_rc
 vdkim_policy_load_skipping(const char *path, const char *const *host_blocks,
     vdkim_policy **out, vdkim_error *err)
 {
-	return policy_load(path, host_blocks, NULL, out, err);
+	return policy_load_from(path, host_blocks, NULL, 0, out, err);
 }
 
 vdkim_policy *
@@ -412,7 +426,8 @@ describe_opts(strbuf *sb, const char *prefix, const sig_opts *o)
 }
 
 static void
-describe_scope(strbuf *sb, const char *kind, const scope *sc)
+describe_scope(const vdkim_policy *p, strbuf *sb, const char *kind,
+    const scope *sc)
 {
 	if (sc->kind == SCOPE_GLOBAL)
 		sb_adds(sb, "global\n");
@@ -432,12 +447,13 @@ describe_scope(strbuf *sb, const char *kind, const scope *sc)
 			sb_addf(sb, "  key  s=%-16s d=%-24s NOT REACHED: %s; "
 			    "kept, it signs once the device answers  %s\n",
 			    k->selector, k->domain, k->error, k->path);
-		else if (k->key != NULL)
+		else if (k->key != NULL) {
 			sb_addf(sb, "  key  s=%-16s d=%-24s %s %u bits  %s\n",
 			    k->selector, k->domain,
 			    vdkim_alg_name(vdkim_key_get_alg(k->key)),
 			    vdkim_key_get_bits(k->key), k->path);
-		else
+			dns_check_describe(p, k->domain, k->selector, sb);
+		} else
 			sb_addf(sb, "  key  s=%-16s d=%-24s NOT LOADED: %s\n",
 			    k->selector, k->domain, k->error);
 	}
@@ -463,13 +479,13 @@ vdkim_policy_describe(const vdkim_policy *p, char **text, vdkim_error *err)
 	strbuf sb;
 
 	sb_init(&sb);
-	describe_scope(&sb, "global", &p->global);
+	describe_scope(p, &sb, "global", &p->global);
 	for (size_t i = 0; i < p->nvmtas; i++)
-		describe_scope(&sb, "virtual-mta", &p->vmtas[i]);
+		describe_scope(p, &sb, "virtual-mta", &p->vmtas[i]);
 	for (size_t i = 0; i < p->npools; i++)
-		describe_scope(&sb, "virtual-mta-pool", &p->pools[i]);
+		describe_scope(p, &sb, "virtual-mta-pool", &p->pools[i]);
 	for (size_t i = 0; i < p->nlists; i++)
-		describe_scope(&sb, "domain-key-list", &p->lists[i]);
+		describe_scope(p, &sb, "domain-key-list", &p->lists[i]);
 	for (size_t i = 0; i < p->nsources; i++)
 		sb_addf(&sb, "source %s: process-x-dkim-options=%s\n",
 		    p->sources[i].name, p->sources[i].allow_options ? "yes" :
@@ -556,8 +572,8 @@ vdkim_slot_reload(vdkim_slot *s, vdkim_error *err)
 	/* Parse and load every key before anything changes, carrying over
 	 * the devices of the policy in use and testing new ones. */
 	prev = vdkim_slot_acquire(s);
-	rc = policy_load(s->path, (const char *const *)s->host_blocks, prev,
-	    &fresh, err);
+	rc = policy_load_from(s->path, (const char *const *)s->host_blocks,
+	    prev, 0, &fresh, err);
 	vdkim_policy_unref(prev);
 	if (rc != VDKIM_OK)
 		return rc;

@@ -19,7 +19,9 @@
  *      signing, and a message with several From: fields is never
  *      signed.
  * A key bound to a rotation schedule stands for the selector the clock
- * and the recorded DNS checks make current (rotation_keys.c).
+ * and the recorded DNS checks make current (rotation_keys.c).  A key whose
+ * last DNS check failed (dns_check.h) signs with a note, or under
+ * dkim-dns-check require is passed over.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -30,6 +32,7 @@
 #include "error.h"
 #include "identity.h"
 #include "mail_address.h"
+#include "dns_check.h"
 #include "policy_model.h"
 #include "rotation.h"
 
@@ -55,6 +58,9 @@ vdkim_why_name(vdkim_why why)
 		[VDKIM_WHY_ROTATION_NOT_IN_DNS] = "rotation-not-in-dns",
 		[VDKIM_WHY_ROTATION_UNVERIFIED] = "rotation-unverified",
 		[VDKIM_WHY_MULTIPLE_FROM] = "multiple-from",
+		[VDKIM_WHY_DNS_MISSING] = "dns-missing",
+		[VDKIM_WHY_DNS_MISMATCH] = "dns-mismatch",
+		[VDKIM_WHY_KEY_DNS_MISMATCH] = "key-dns-mismatch",
 	};
 
 	if ((size_t)why < sizeof(names) / sizeof(names[0]) && names[why])
@@ -80,6 +86,7 @@ typedef struct effective {
 	sig_opts sig[VDKIM_POLICY_MAX_SIGS]; /* pointers into the model */
 	int require;
 	int align;
+	int dns_check;           /* enum dns_check_mode */
 	origin sign_from[VDKIM_POLICY_MAX_SIGS]; /* for the sentences */
 	origin require_from;
 } effective;
@@ -100,6 +107,8 @@ typedef struct decide_ctx {
 	size_t nfrom;            /* From: fields in the message */
 	dkim_options xo;
 	time_t now;              /* chooses rotating selectors */
+	int dns_check;           /* enum dns_check_mode, in effect */
+	const key_entry *dns_skipped; /* a key passed over: DNS failed */
 	vdkim_decision *out;
 } decide_ctx;
 
@@ -211,7 +220,7 @@ resolve(const decide_ctx *c, effective *e)
 	memset(e, 0, sizeof(*e));
 	for (size_t k = 0; k < VDKIM_POLICY_MAX_SIGS; k++)
 		unset_opts(&e->sig[k]);
-	e->require = e->align = UNSET;
+	e->require = e->align = e->dns_check = UNSET;
 	for (size_t s = 0; s < c->nchain; s++) {
 		size_t n = matching_rules(c->chain[s], c->rcpt, rules);
 		origin here = { c->chain[s], NULL };
@@ -229,6 +238,8 @@ resolve(const decide_ctx *c, effective *e)
 				e->require = rules[i]->require;
 			if (e->align == UNSET)
 				e->align = rules[i]->align;
+			if (e->dns_check == UNSET)
+				e->dns_check = rules[i]->dns_check;
 		}
 	}
 	/* The second signature takes what it does not set from the first. */
@@ -262,6 +273,8 @@ resolve(const decide_ctx *c, effective *e)
 		e->require = 0;
 	if (e->align == UNSET)
 		e->align = ALIGN_OFF;
+	if (e->dns_check == UNSET)
+		e->dns_check = DNS_CHECK_WARN;
 }
 
 /* "virtual-mta "news" domain "*" (FILE:LINE)": the block o names. */
@@ -466,6 +479,31 @@ key_fits_alg(const key_entry *k, int alg)
 	    (int)vdkim_key_get_alg(k->key) == alg;
 }
 
+/* d= for key k signing for domain. */
+static const char *
+signing_domain(const key_entry *k, const char *domain)
+{
+	return strcmp(k->domain, "*") == 0 ? domain : k->domain;
+}
+
+/*
+ * Under dkim-dns-check require, a static key whose last DNS check failed
+ * is passed over (remembered for the reason, should none be left).  A
+ * rotating key is the rotation rules' to judge: its selector is checked
+ * once chosen (dns_verdict).
+ */
+static int
+dns_refused(decide_ctx *c, const key_entry *k, const char *domain)
+{
+	if (c->dns_check != DNS_CHECK_REQUIRE || k->rot != NULL ||
+	    dns_check_failed(c->p, signing_domain(k, domain), k->selector) ==
+	    NULL)
+		return 0;
+	if (c->dns_skipped == NULL)
+		c->dns_skipped = k;
+	return 1;
+}
+
 /* The scopes whose keys are searched, in order. */
 static size_t
 key_scopes(const decide_ctx *c, const scope **out)
@@ -482,7 +520,7 @@ key_scopes(const decide_ctx *c, const scope **out)
 }
 
 static const key_entry *
-find_key(const decide_ctx *c, const char *domain, int alg)
+find_key(decide_ctx *c, const char *domain, int alg)
 {
 	const scope *sc[3];
 	size_t n = key_scopes(c, sc);
@@ -490,16 +528,10 @@ find_key(const decide_ctx *c, const char *domain, int alg)
 	for (size_t s = 0; s < n; s++)
 		for (size_t i = 0; i < sc[s]->nkeys; i++)
 			if (key_matches_domain(sc[s]->keys[i], domain) &&
-			    key_fits_alg(sc[s]->keys[i], alg))
+			    key_fits_alg(sc[s]->keys[i], alg) &&
+			    !dns_refused(c, sc[s]->keys[i], domain))
 				return sc[s]->keys[i];
 	return NULL;
-}
-
-/* d= for key k signing for domain. */
-static const char *
-signing_domain(const key_entry *k, const char *domain)
-{
-	return strcmp(k->domain, "*") == 0 ? domain : k->domain;
 }
 
 static int
@@ -518,7 +550,7 @@ is_aligned(const decide_ctx *c, const char *d, int mode)
 /* The first key for domain (as find_key orders them) whose d= aligns with
  * the From: domain under mode. */
 static const key_entry *
-find_aligned_key(const decide_ctx *c, const char *domain, int alg, int mode)
+find_aligned_key(decide_ctx *c, const char *domain, int alg, int mode)
 {
 	const scope *sc[3];
 	size_t n = key_scopes(c, sc);
@@ -528,7 +560,8 @@ find_aligned_key(const decide_ctx *c, const char *domain, int alg, int mode)
 			const key_entry *k = sc[s]->keys[i];
 			if (key_matches_domain(k, domain) &&
 			    key_fits_alg(k, alg) &&
-			    is_aligned(c, signing_domain(k, domain), mode))
+			    is_aligned(c, signing_domain(k, domain), mode) &&
+			    !dns_refused(c, k, domain))
 				return k;
 		}
 	return NULL;
@@ -593,6 +626,37 @@ fill_spec(decide_ctx *c, const sig_opts *o, const key_entry *k,
 	out->nsigs++;
 }
 
+/*
+ * The chosen key against its last DNS check: warn signs with a note
+ * (dns-missing, dns-mismatch); require refuses it (a key named by
+ * X-DKIM-Options, or a rotation's selector, reach here failed).  0 to
+ * sign, -1 with the failure in f.
+ */
+static int
+dns_verdict(const decide_ctx *c, const key_entry *key, const char *d,
+    sig_failure *f, sig_failure *note)
+{
+	const rot_record *r;
+
+	if (c->dns_check == DNS_CHECK_OFF ||
+	    (r = dns_check_failed(c->p, d, key->selector)) == NULL)
+		return 0;
+	if (c->dns_check == DNS_CHECK_REQUIRE) {
+		failf(f, VDKIM_WHY_KEY_DNS_MISMATCH, "s=%s d=%s failed its last "
+		    "DNS check (%s) and dkim-dns-check require refuses it "
+		    "(publish the record, or run vdkimctl check-dns)",
+		    key->selector, d, rot_status_name(r->status));
+		return -1;
+	}
+	if (note->why == VDKIM_WHY_OK || note->why == VDKIM_WHY_NOT_ALIGNED)
+		failf(note, r->status == ROT_MISSING ? VDKIM_WHY_DNS_MISSING :
+		    VDKIM_WHY_DNS_MISMATCH, "s=%s d=%s failed its last DNS "
+		    "check (%s): receivers will fail the signature (publish "
+		    "the record, then run vdkimctl check-dns)", key->selector,
+		    d, rot_status_name(r->status));
+	return 0;
+}
+
 /* plan_signature's answer when X-DKIM-Options' i= cannot go with the d=
  * chosen: the options are to be refused and the message planned again. */
 #define PLAN_REFUSE_OPTIONS (-2)
@@ -609,6 +673,8 @@ plan_signature(decide_ctx *c, size_t k, const effective *e,
 	const char *addr = NULL, *explicit_id = NULL, *domain;
 	const key_entry *key = NULL;
 	int use_options = k == 0 && c->xo.honoured;
+
+	c->dns_skipped = NULL;
 
 	/* The identity. */
 	if (use_options && c->xo.i[0] != '\0') {
@@ -659,6 +725,16 @@ plan_signature(decide_ctx *c, size_t k, const effective *e,
 		domain = mail_address_domain(addr);
 		key = find_key(c, domain, o->alg);
 	}
+	if (key == NULL && c->dns_skipped != NULL) {
+		const key_entry *sk = c->dns_skipped;
+		failf(f, VDKIM_WHY_KEY_DNS_MISMATCH, "domain-key %s,%s (%s:%d) "
+		    "failed its last DNS check (%s) and dkim-dns-check require "
+		    "leaves no other key for %s (publish the record, or run "
+		    "vdkimctl check-dns)", sk->selector, sk->domain, c->p->path,
+		    sk->line, rot_status_name(dns_check_failed(c->p,
+		    signing_domain(sk, domain), sk->selector)->status), domain);
+		return -1;
+	}
 	if (key == NULL) {
 		failf(f, VDKIM_WHY_NO_KEY, "no %s%sdomain-key matches %s for "
 		    "virtual-mta %s (add domain-key = \"SELECTOR,%s,KEYFILE\", "
@@ -685,6 +761,8 @@ plan_signature(decide_ctx *c, size_t k, const effective *e,
 		    c->p->path, key->line, key->error);
 		return -1;
 	}
+	if (dns_verdict(c, key, signing_domain(key, domain), f, note) != 0)
+		return -1;
 	if (use_options && explicit_id == c->xo.i) {
 		char why[VDKIM_ERRMSG_MAX];
 
@@ -844,6 +922,7 @@ vdkim_policy_decide(const vdkim_policy *p, const vdkim_envelope *env,
 	read_fields(&c, hdrs, nhdrs, &note);
 	known = set_chain(&c, env) == 0;
 	resolve(&c, &e);
+	c.dns_check = e.dns_check;
 	out->require = e.require;
 	if (!known || !e.sig[0].sign) {
 		/* Nothing to plan: unsigned, or deferred by the global

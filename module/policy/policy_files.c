@@ -94,6 +94,9 @@ gather(const vdkim_policy *p, file_list *l)
 	for (size_t i = 0; i < p->nschedules; i++)
 		add(l, p->schedules[i].state_file, VDKIM_PFILE_STATE,
 		    p->schedules[i].line, "state-file", NULL, NULL);
+	if (p->dns_state_path != NULL)
+		add(l, p->dns_state_path, VDKIM_PFILE_STATE, p->dns_state_line,
+		    "dns-check-state-file", NULL, NULL);
 }
 
 /* Orders indexes into the list by path, then by position: the first

@@ -20,8 +20,8 @@ typedef enum vdkim_policy_file_kind {
 	VDKIM_PFILE_PIN,         /* a device's pin-file */
 	VDKIM_PFILE_DEVICE,      /* a device's openssl-config, so-path or
 	                            module-path */
-	VDKIM_PFILE_STATE        /* a rotation state file (may not exist
-	                            yet: the checker creates it) */
+	VDKIM_PFILE_STATE        /* a rotation or DNS check state file (may
+	                            not exist yet: the checker creates it) */
 } vdkim_policy_file_kind;
 
 /* One file; the strings belong to the policy (valid while it is). */

@@ -35,6 +35,9 @@ enum identity_mode {
 
 enum align_mode { ALIGN_OFF = 0, ALIGN_RELAXED, ALIGN_STRICT };
 
+/* dkim-dns-check: what a key whose last DNS check failed does. */
+enum dns_check_mode { DNS_CHECK_OFF = 0, DNS_CHECK_WARN, DNS_CHECK_REQUIRE };
+
 /* The options of one signature; UNSET (or NULL) where the rule is silent. */
 typedef struct sig_opts {
 	int sign;                /* dkim-sign */
@@ -58,6 +61,7 @@ typedef struct domain_rule {
 	sig_opts sig[VDKIM_POLICY_MAX_SIGS]; /* dkim-*, second-dkim-* */
 	int require;             /* dkim-require */
 	int align;               /* enum align_mode */
+	int dns_check;           /* enum dns_check_mode */
 } domain_rule;
 
 typedef struct key_entry {
@@ -124,6 +128,12 @@ struct vdkim_policy {
 	size_t ndevices;
 	key_fallback *fallbacks;
 	size_t nfallbacks;
+	/* dns-check-state-file and its verdicts, loaded (dns_check.h). */
+	char *dns_state_path;    /* NULL: no DNS check recorded */
+	int dns_state_line;
+	struct rot_state *dns_state; /* NULL when none could be used */
+	int load_for_checker;    /* a checker's load: damaged state files
+	                            load as unchecked (it repairs them) */
 };
 
 /* policy_model.c: lookups and warnings, for every policy file. */
@@ -139,6 +149,12 @@ int policy_warn(vdkim_policy *p, int is_error, const char *fmt, ...)
 struct device *policy_device_for(const vdkim_policy *p, const char *uri);
 
 /* policy.c: loading (the one caller of the loaders) and freeing. */
+
+/* vdkim_policy_load_skipping; for_checker: a checker's load (vdkimctl
+ * rotation check, check-dns), where a damaged state file loads as
+ * unchecked, with a warning, since the checker repairs it. */
+vdkim_rc policy_load(const char *path, const char *const *host_blocks,
+    int for_checker, vdkim_policy **out, vdkim_error *err);
 
 /* Frees everything the model owns (not the struct's refcount logic). */
 void policy_free(vdkim_policy *p);

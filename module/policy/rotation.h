@@ -110,13 +110,36 @@ void rot_format_time(time_t t, char *buf, size_t len);
 
 /* --------------------------------------------------------------- state */
 
+/*
+ * What a key check found for one selector.  The first five are rotation's
+ * (its state file holds only those); the DNS check of every key
+ * (dns_check.h) records the finer ones too.  The names (rot_status_name)
+ * are the words of the state files and of the checkers' lines.
+ */
 enum rot_status {
 	ROT_UNKNOWN = 0,           /* never checked */
 	ROT_MATCHING,              /* published, the key matches */
 	ROT_MISSING,               /* no record (NXDOMAIN, no TXT) */
-	ROT_MISMATCHED,            /* a record, but another key (or none) */
-	ROT_DNS_ERROR              /* DNS did not answer */
+	ROT_MISMATCHED,            /* a record, but another key */
+	ROT_DNS_ERROR,             /* DNS did not answer */
+	ROT_BAD_RECORD,            /* a record that does not parse */
+	ROT_REVOKED,               /* p= empty */
+	ROT_WRONG_TYPE,            /* k= is not the key's type */
+	ROT_HASH_REFUSED,          /* h= does not allow sha256 */
+	ROT_SERVICE_REFUSED,       /* s= allows neither email nor * */
+	ROT_TESTING,               /* matches, but t=y (a warning) */
+	ROT_WEAK,                  /* matches, an RSA key under 2048 bits
+	                              (a warning) */
+	ROT_STATUS_MAX = ROT_WEAK
 };
+
+/* 1 when status means receivers fail signatures made with the key. */
+int rot_status_fails(int status);
+/* 1 when status means the key works but deserves a look (testing, weak). */
+int rot_status_warns(int status);
+/* The status the rotation rules (and rotation's state file) know: a
+ * warning counts as matching, any other failure as mismatched. */
+int rot_status_for_rotation(int status);
 
 /* What the checker last found for one selector of one domain. */
 typedef struct rot_record {
@@ -156,6 +179,14 @@ const rot_record *rot_state_find(const rot_state *st, const char *domain,
  */
 int rot_state_update(rot_state *st, const char *domain, const char *selector,
     int status, time_t now, time_t start, long publish_ahead);
+/*
+ * The DNS check's rule for one key (key_state.h): an answer is recorded
+ * with its status (checked = now; since = when this status was first
+ * found without a break); a DNS error changes nothing.  -1 when out of
+ * memory.
+ */
+int rot_state_set(rot_state *st, const char *domain, const char *selector,
+    int status, time_t now);
 void rot_state_free(rot_state *st);
 
 /* ---------------------------------------------------------------- keys */
@@ -231,8 +262,12 @@ void rotation_describe(strbuf *sb, const key_entry *k);
 /* --------------------------------------------------------------- check */
 
 /* Looks up sel._domainkey.domain through lookup (NULL: the resolver) and
- * compares it with key: ROT_MATCHING, ROT_MISSING, ROT_MISMATCHED (why
- * says how) or ROT_DNS_ERROR. */
+ * judges it as receivers would for key (RFC 6376 3.6.1, parsed by the
+ * engine's key_record): ROT_MISSING, ROT_BAD_RECORD, ROT_REVOKED,
+ * ROT_WRONG_TYPE, ROT_MISMATCHED, ROT_HASH_REFUSED, ROT_SERVICE_REFUSED,
+ * ROT_TESTING, ROT_WEAK, ROT_MATCHING (first that applies), or
+ * ROT_DNS_ERROR; why says what was found.  One comparison for both
+ * checkers: rotation collapses the answer (rot_status_for_rotation). */
 int rotation_check_dns(const vdkim_key *key, const char *selector,
     const char *domain, vdkim_txt_lookup_fn lookup, void *ctx, char *why,
     size_t whylen);

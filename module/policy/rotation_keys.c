@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "key_state.h"
 #include "rotation.h"
 #include "strbuf.h"
 
@@ -208,6 +209,7 @@ state_for(vdkim_policy *p, const char *path, const rot_state **out,
 {
 	struct rot_state_file *sf;
 	vdkim_rc rc;
+	int damaged;
 
 	for (size_t i = 0; i < p->nrot_states; i++)
 		if (strcmp(p->rot_states[i].path, path) == 0) {
@@ -223,7 +225,10 @@ state_for(vdkim_policy *p, const char *path, const rot_state **out,
 	sf->path = strdup(path);
 	if (sf->path == NULL)
 		return vdkim_fail(err, VDKIM_ENOMEM, "out of memory");
-	rc = rot_state_load(path, &sf->st, &sf->missing, err);
+	/* A damaged file fails a host's load (a reload keeps the policy in
+	 * force); the checker loads it as unchecked and repairs it. */
+	rc = key_state_load_policy(p, KEY_STATE_ROTATION, path,
+	    p->load_for_checker, &sf->st, &sf->missing, &damaged, err);
 	if (rc != VDKIM_OK) {
 		free(sf->path);
 		return rc;

@@ -133,8 +133,9 @@ plan_one(const rot_binding *b, int alg, void *arg)
 		ps->in_use = k != NULL && e->choice.key == k;
 		describe_sel(b, k, ps);
 		if (r->lookup_dns && ps->have == ROT_KEY_LOADED)
-			ps->dns = rotation_check_dns(k->entry.key, sel,
-			    b->domain, r->lookup, r->ctx, why, sizeof(why));
+			ps->dns = rot_status_for_rotation(
+			    rotation_check_dns(k->entry.key, sel, b->domain,
+			    r->lookup, r->ctx, why, sizeof(why)));
 	}
 	/* Out of use, and the overlap has passed: they may leave DNS. */
 	for (size_t i = 0; i < b->nkeys; i++) {
@@ -223,9 +224,10 @@ check_in_play(struct check_run *r, const rot_binding *b, int alg,
 			r->out->attention = 1;
 			continue;
 		}
-		cs->status = rotation_check_dns(k->entry.key,
-		    k->entry.selector, b->domain, r->lookup, r->ctx, cs->why,
-		    sizeof(cs->why));
+		/* The why keeps the finer finding (revoked, t=y...). */
+		cs->status = rot_status_for_rotation(rotation_check_dns(
+		    k->entry.key, k->entry.selector, b->domain, r->lookup,
+		    r->ctx, cs->why, sizeof(cs->why)));
 		r->out->lookups++;
 		if (cs->status == ROT_DNS_ERROR)
 			r->out->dns_down = 1;

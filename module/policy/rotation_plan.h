@@ -107,6 +107,9 @@ typedef struct rot_check_sel {
 	char why[VDKIM_ERRMSG_MAX];
 } rot_check_sel;
 
+#define ROT_MAX_REPAIRS 4
+#define ROT_REPAIR_MAX 1024
+
 typedef struct rot_check_entry {
 	const rot_binding *b;
 	int alg;
@@ -129,6 +132,9 @@ typedef struct rot_check {
 	int broken;                /* a domain cannot sign (or not verifiably) */
 	int attention;             /* a key error, a hold-back, one late */
 	int dns_down;              /* a lookup got no answer (not recorded) */
+	/* Damaged state files repaired by the check: one line each. */
+	char repairs[ROT_MAX_REPAIRS][ROT_REPAIR_MAX];
+	size_t nrepairs;
 } rot_check;
 
 enum rot_outcome {

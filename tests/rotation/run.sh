@@ -39,6 +39,8 @@ REPORT_VERBOSE=${ROTATION_VERBOSE:-}
 . "$ROOT/tests/lib/report.sh"
 # shellcheck source=../lib/dns_netns.sh
 . "$ROOT/tests/lib/dns_netns.sh"
+# shellcheck source=../lib/ctl.sh
+. "$ROOT/tests/lib/ctl.sh"
 
 fatal() {
 	bad "$@"
@@ -77,41 +79,6 @@ mkdir -p "$WORK/state" "$WORK/msgs" "$WORK/hold" "$WORK/other"
 # at DATE: seconds since 1970 of DATE (UTC).
 at() {
 	date -u -d "$1" +%s
-}
-
-# ctl NAME ARGS...: vdkimctl inside the namespace; NAME.out/.err, RC.
-ctl() {
-	local name=$1
-	shift
-	timeout "$TIMEOUT" ip netns exec "$DNS_NETNS" "$CTL" "$@" \
-		>"$WORK/$name.out" 2>"$WORK/$name.err"
-	RC=$?
-}
-
-# check_rc WANT NAME WHAT: the last ctl run exited WANT.
-check_rc() {
-	if [[ $RC -eq $1 ]]; then
-		ok "$3"
-	else
-		bad "$3 (exit $RC, expected $1)" "$WORK/$2.out" "$WORK/$2.err"
-	fi
-}
-
-# has NAME TEXT WHAT: NAME.out or NAME.err holds TEXT.
-has() {
-	if grep -qF -- "$2" "$WORK/$1.out" "$WORK/$1.err"; then
-		ok "$3"
-	else
-		bad "$3 (no \"$2\")" "$WORK/$1.out" "$WORK/$1.err"
-	fi
-}
-
-hasnt() {
-	if grep -qF -- "$2" "$WORK/$1.out" "$WORK/$1.err"; then
-		bad "$3 (\"$2\" found)" "$WORK/$1.out" "$WORK/$1.err"
-	else
-		ok "$3"
-	fi
 }
 
 # sign DOMAIN DATE WANT_SELECTOR [NOTE]: signs a message from DOMAIN at

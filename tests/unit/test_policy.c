@@ -221,7 +221,7 @@ decide_env(const vdkim_policy *p, const denv *de,
 	    d->verdict == VDKIM_VERDICT_NOSIGN ||
 	    d->verdict == VDKIM_VERDICT_DEFER, "verdict %d", (int)d->verdict);
 	ck_assert_msg((int)d->why >= VDKIM_WHY_OK &&
-	    d->why <= VDKIM_WHY_MULTIPLE_FROM, "why %d", (int)d->why);
+	    d->why <= VDKIM_WHY_KEY_DNS_MISMATCH, "why %d", (int)d->why);
 	ck_assert_msg(d->strip_x_dkim_options == 0 ||
 	    d->strip_x_dkim_options == 1, "strip_x_dkim_options %d",
 	    d->strip_x_dkim_options);
@@ -601,6 +601,9 @@ START_TEST(why_names)
 		{ VDKIM_WHY_ROTATION_NOT_IN_DNS, "rotation-not-in-dns" },
 		{ VDKIM_WHY_ROTATION_UNVERIFIED, "rotation-unverified" },
 		{ VDKIM_WHY_MULTIPLE_FROM, "multiple-from" },
+		{ VDKIM_WHY_DNS_MISSING, "dns-missing" },
+		{ VDKIM_WHY_DNS_MISMATCH, "dns-mismatch" },
+		{ VDKIM_WHY_KEY_DNS_MISMATCH, "key-dns-mismatch" },
 	};
 	const char *v[3];
 
@@ -1691,6 +1694,145 @@ START_TEST(utf8_domains)
 }
 END_TEST
 
+/* ------------------------------------------------ dkim-dns-check rules */
+
+/* A config of VMTA "v" with keys s1 then s2 for d.example (dkim-require
+ * yes), and VMTA "only" with s1 alone (no dkim-require), under mode (NULL:
+ * dkim-dns-check not set); the DNS verdicts in state (NULL: no file).
+ * The policy, loaded; NULL with err when the load fails. */
+static vdkim_policy *
+dns_policy(const char *mode, const char *state, vdkim_error *err)
+{
+	char conf[PATH_MAX], st[PATH_MAX], *text;
+	vdkim_policy *p = NULL;
+	int n;
+
+	tmp_path(conf, sizeof(conf), "dns.conf");
+	tmp_path(st, sizeof(st), "dns.state");
+	unlink(st);
+	if (state != NULL)
+		write_file(st, state, strlen(state), 0644);
+	n = asprintf(&text,
+	    "dns-check-state-file = \"%s\"\n"
+	    "virtual-mta v {\n"
+	    "  domain-key = \"s1,d.example,%s/rsa.pem\"\n"
+	    "  domain-key = \"s2,d.example,%s/rsa.pem\"\n"
+	    "  domain \"*\" { dkim-sign = yes\n dkim-require = yes\n %s%s }\n"
+	    "}\n"
+	    "virtual-mta only {\n"
+	    "  domain-key = \"s1,d.example,%s/rsa.pem\"\n"
+	    "  domain \"*\" { dkim-sign = yes\n %s%s }\n"
+	    "}\n", st, tmpdir, tmpdir, mode ? "dkim-dns-check = " : "",
+	    mode ? mode : "", tmpdir, mode ? "dkim-dns-check = " : "",
+	    mode ? mode : "");
+	ck_assert_int_gt(n, 0);
+	write_file(conf, text, strlen(text), 0644);
+	free(text);
+	if (vdkim_policy_load(conf, &p, err) != VDKIM_OK)
+		return NULL;
+	return p;
+}
+
+#define S1_MISMATCHED "vdkim-dns-check-state 1\n" \
+	"record d.example s1 mismatched 100 200\nend 1\n"
+#define S1_MISSING "vdkim-dns-check-state 1\n" \
+	"record d.example s1 missing 100 200\nend 1\n"
+#define BOTH_FAIL "vdkim-dns-check-state 1\n" \
+	"record d.example s1 revoked 100 200\n" \
+	"record d.example s2 wrong-type 100 200\nend 2\n"
+#define S1_TESTING "vdkim-dns-check-state 1\n" \
+	"record d.example s1 testing 100 200\nend 1\n"
+
+START_TEST(dns_check_rules)
+{
+	static const char *const from[] = { "From: a@d.example", NULL };
+	vdkim_error err = { VDKIM_OK, "" };
+	vdkim_decision d;
+	vdkim_policy *p;
+
+	/* warn (the default): the failed key signs, with the note. */
+	p = dns_policy(NULL, S1_MISMATCHED, &err);
+	ck_assert_msg(p != NULL, "%s", err.msg);
+	decide(p, "v", from, &d);
+	expect_sign(&d, "d.example", "s1", VDKIM_ALG_NONE);
+	ck_assert_int_eq(d.why, VDKIM_WHY_DNS_MISMATCH);
+	ck_assert_str_eq(vdkim_why_name(d.why), "dns-mismatch");
+	vdkim_policy_unref(p);
+	p = dns_policy("warn", S1_MISSING, &err);
+	ck_assert_msg(p != NULL, "%s", err.msg);
+	decide(p, "v", from, &d);
+	expect_sign(&d, "d.example", "s1", VDKIM_ALG_NONE);
+	ck_assert_str_eq(vdkim_why_name(d.why), "dns-missing");
+	vdkim_policy_unref(p);
+	/* A warning of the check (t=y) is no failure. */
+	p = dns_policy("require", S1_TESTING, &err);
+	ck_assert_msg(p != NULL, "%s", err.msg);
+	decide(p, "v", from, &d);
+	expect_sign(&d, "d.example", "s1", VDKIM_ALG_NONE);
+	ck_assert_int_eq(d.why, VDKIM_WHY_OK);
+	vdkim_policy_unref(p);
+	/* off: no note. */
+	p = dns_policy("off", S1_MISMATCHED, &err);
+	ck_assert_msg(p != NULL, "%s", err.msg);
+	decide(p, "v", from, &d);
+	expect_sign(&d, "d.example", "s1", VDKIM_ALG_NONE);
+	ck_assert_int_eq(d.why, VDKIM_WHY_OK);
+	vdkim_policy_unref(p);
+	/* require: the next key signs; none left: deferred under
+	 * dkim-require, unsigned without. */
+	p = dns_policy("require", S1_MISMATCHED, &err);
+	ck_assert_msg(p != NULL, "%s", err.msg);
+	decide(p, "v", from, &d);
+	expect_sign(&d, "d.example", "s2", VDKIM_ALG_NONE);
+	ck_assert_int_eq(d.why, VDKIM_WHY_OK);
+	decide(p, "only", from, &d);
+	expect_not(&d, VDKIM_VERDICT_NOSIGN, VDKIM_WHY_KEY_DNS_MISMATCH);
+	ck_assert_str_eq(vdkim_why_name(d.why), "key-dns-mismatch");
+	vdkim_policy_unref(p);
+	p = dns_policy("require", BOTH_FAIL, &err);
+	ck_assert_msg(p != NULL, "%s", err.msg);
+	decide(p, "v", from, &d);
+	expect_not(&d, VDKIM_VERDICT_DEFER, VDKIM_WHY_KEY_DNS_MISMATCH);
+	ck_assert_ptr_nonnull(strstr(d.detail, "revoked"));
+	vdkim_policy_unref(p);
+	/* Never checked (no file, or no record): not failed. */
+	p = dns_policy("require", NULL, &err);
+	ck_assert_msg(p != NULL, "%s", err.msg);
+	decide(p, "only", from, &d);
+	expect_sign(&d, "d.example", "s1", VDKIM_ALG_NONE);
+	vdkim_policy_unref(p);
+}
+END_TEST
+
+START_TEST(dns_check_damaged_state)
+{
+	static const char *const from[] = { "From: a@d.example", NULL };
+	vdkim_error err = { VDKIM_OK, "" };
+	vdkim_decision d;
+	vdkim_policy *p;
+	char *all;
+
+	/* warn: loads, warns, every key unchecked. */
+	p = dns_policy("warn", "vdkim-dns-check-state 1\nrecord d.example "
+	    "s1 mismatched 1 2\n", &err);
+	ck_assert_msg(p != NULL, "%s", err.msg);
+	all = all_warnings(p);
+	ck_assert_msg(strstr(all, "dns.state:2: the file is truncated") !=
+	    NULL && strstr(all, "check-dns keeps its readable records and "
+	    "repairs it") != NULL, "%s", all);
+	free(all);
+	decide(p, "v", from, &d);
+	expect_sign(&d, "d.example", "s1", VDKIM_ALG_NONE);
+	ck_assert_int_eq(d.why, VDKIM_WHY_OK);
+	vdkim_policy_unref(p);
+	/* require: the load fails (a reload keeps the policy in force). */
+	p = dns_policy("require", "not a state file\n", &err);
+	ck_assert_ptr_null(p);
+	ck_assert_int_eq(err.rc, VDKIM_ESYNTAX);
+	ck_assert_ptr_nonnull(strstr(err.msg, "not a DNS check state file"));
+}
+END_TEST
+
 Suite *
 policy_suite(void)
 {
@@ -1756,6 +1898,8 @@ policy_suite(void)
 	tcase_add_test(rules, xopts_identity);
 	tcase_add_test(rules, multiple_from);
 	tcase_add_test(rules, utf8_domains);
+	tcase_add_test(rules, dns_check_rules);
+	tcase_add_test(rules, dns_check_damaged_state);
 	suite_add_tcase(s, rules);
 	return s;
 }

@@ -13,7 +13,9 @@
 #include <unistd.h>
 
 #include "helpers.h"
+#include "key_state.h"
 #include "rotation.h"
+#include "rotation_plan.h"
 #include "suites.h"
 
 #define DAY 86400L
@@ -524,13 +526,18 @@ START_TEST(dns_comparison)
 	keymap_add(map, "s4._domainkey.a.com", "not a key");
 	ck_assert_int_eq(rotation_check_dns(ed, "s1", "a.com",
 	    vdkim_keymap_lookup, map, why, sizeof(why)), ROT_MATCHING);
+	/* Receivers' reasons, each its own status; rotation folds the
+	 * failures into mismatched. */
 	ck_assert_int_eq(rotation_check_dns(ed, "s2", "a.com",
-	    vdkim_keymap_lookup, map, why, sizeof(why)), ROT_MISMATCHED);
+	    vdkim_keymap_lookup, map, why, sizeof(why)), ROT_WRONG_TYPE);
+	ck_assert_int_eq(rot_status_for_rotation(ROT_WRONG_TYPE),
+	    ROT_MISMATCHED);
 	ck_assert_int_eq(rotation_check_dns(ed, "s3", "a.com",
-	    vdkim_keymap_lookup, map, why, sizeof(why)), ROT_MISMATCHED);
+	    vdkim_keymap_lookup, map, why, sizeof(why)), ROT_REVOKED);
 	ck_assert_ptr_nonnull(strstr(why, "revoked"));
 	ck_assert_int_eq(rotation_check_dns(ed, "s4", "a.com",
-	    vdkim_keymap_lookup, map, why, sizeof(why)), ROT_MISMATCHED);
+	    vdkim_keymap_lookup, map, why, sizeof(why)), ROT_BAD_RECORD);
+	ck_assert(rot_status_fails(ROT_BAD_RECORD));
 	ck_assert_int_eq(rotation_check_dns(ed, "s5", "a.com",
 	    vdkim_keymap_lookup, map, why, sizeof(why)), ROT_MISSING);
 	ck_assert_int_eq(rotation_check_dns(ed, "s1", "a.com", dns_down_lookup, NULL,
@@ -540,6 +547,122 @@ START_TEST(dns_comparison)
 	free(other);
 	vdkim_key_unref(ed);
 	vdkim_key_unref(rsa);
+}
+END_TEST
+
+/* Our key's record with extra tags in front of p=. */
+static char *
+record_with(const vdkim_key *key, const char *tags)
+{
+	char *rec = key_record_of(key), *p = strstr(rec, "p="), *out;
+
+	ck_assert_ptr_nonnull(p);
+	ck_assert_int_gt(asprintf(&out, "v=DKIM1; %s %s", tags, p), 0);
+	free(rec);
+	return out;
+}
+
+/* What receivers refuse, or warn about, in a record of the right key. */
+START_TEST(dns_receiver_rules)
+{
+	vdkim_key *ed = td_key("ed25519.pem"), *weak = td_key("rsa1024.pem");
+	static const struct {
+		const char *sel, *tags;
+		int want;
+	} cases[] = {
+		{ "h1", "k=ed25519; h=sha1;", ROT_HASH_REFUSED },
+		{ "h2", "k=ed25519; h=sha1:sha256;", ROT_MATCHING },
+		{ "s1", "k=ed25519; s=other;", ROT_SERVICE_REFUSED },
+		{ "s2", "k=ed25519; s=*;", ROT_MATCHING },
+		{ "t1", "k=ed25519; t=y;", ROT_TESTING },
+	};
+	char *rec, why[320];
+	vdkim_keymap *map = keymap1("w._domainkey.a.com",
+	    (rec = record_with(weak, "k=rsa;")));
+
+	free(rec);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char name[64];
+
+		snprintf(name, sizeof(name), "%s._domainkey.a.com",
+		    cases[i].sel);
+		rec = record_with(ed, cases[i].tags);
+		keymap_add(map, name, rec);
+		free(rec);
+	}
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		ck_assert_msg(rotation_check_dns(ed, cases[i].sel, "a.com",
+		    vdkim_keymap_lookup, map, why, sizeof(why)) ==
+		    cases[i].want, "%s: %s", cases[i].sel, why);
+	ck_assert_int_eq(rotation_check_dns(weak, "w", "a.com",
+	    vdkim_keymap_lookup, map, why, sizeof(why)), ROT_WEAK);
+	ck_assert_ptr_nonnull(strstr(why, "1024 bits"));
+	ck_assert(rot_status_warns(ROT_TESTING) && !rot_status_fails(ROT_TESTING));
+	ck_assert_int_eq(rot_status_for_rotation(ROT_WEAK), ROT_MATCHING);
+	vdkim_keymap_free(map);
+	vdkim_key_unref(ed);
+	vdkim_key_unref(weak);
+}
+END_TEST
+
+/* One update of the locked check: a record for a.com s9. */
+static vdkim_rc
+set_s9(rot_state *st, void *ctx, vdkim_error *err)
+{
+	(void)err;
+	return rot_state_set(st, "a.com", "s9", *(int *)ctx, 500) == 0 ?
+	    VDKIM_OK : VDKIM_ENOMEM;
+}
+
+/* A damaged file: kept as FILE.bad-*, its readable records carried over;
+ * nothing learnt: the file byte for byte. */
+START_TEST(damaged_state_repaired)
+{
+	static const char damaged[] = "vdkim-dns-check-state 1\n"
+	    "record a.com s1 mismatched 10 20\n"
+	    "record a.com\n"
+	    "record b.com s2 matching 30 40\n";
+	char dir[] = "/tmp/vdkim-rot-XXXXXX", path[256], bad[300],
+	    repair[ROT_REPAIR_MAX];
+	int status = ROT_DNS_ERROR, missing;
+	rot_state st;
+	vdkim_error err;
+	char *text;
+	size_t len;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/state", dir);
+	write_file(path, damaged, strlen(damaged), 0644);
+	ck_assert_int_eq(key_state_check_file(KEY_STATE_DNS, path, 0, set_s9,
+	    &status, repair, sizeof(repair), &err), VDKIM_OK);
+	ck_assert_str_eq(repair, "");
+	ck_assert_int_eq(key_state_read(path, &text, &len, &missing, &err),
+	    VDKIM_OK);
+	ck_assert_str_eq(text, damaged);
+	free(text);
+
+	status = ROT_MISSING;
+	ck_assert_int_eq(key_state_check_file(KEY_STATE_DNS, path, 0, set_s9,
+	    &status, repair, sizeof(repair), &err), VDKIM_OK);
+	snprintf(bad, sizeof(bad), "%s.bad-19700101T000000Z", path);
+	ck_assert_msg(strstr(repair, bad) != NULL &&
+	    strstr(repair, "2 readable records kept, 1 line dropped") != NULL,
+	    "%s", repair);
+	ck_assert_int_eq(key_state_read(bad, &text, &len, &missing, &err),
+	    VDKIM_OK);
+	ck_assert_str_eq(text, damaged);
+	free(text);
+	ck_assert_int_eq(key_state_load(KEY_STATE_DNS, path, &st, &missing,
+	    &err), VDKIM_OK);
+	ck_assert_uint_eq(st.n, 3);
+	ck_assert_int_eq(rot_state_find(&st, "a.com", "s9")->status,
+	    ROT_MISSING);
+	ck_assert_int_eq(rot_state_find(&st, "b.com", "s2")->since, 30);
+	rot_state_free(&st);
+	/* A rotation file is no DNS check file. */
+	ck_assert_int_eq(key_state_load(KEY_STATE_ROTATION, path, &st,
+	    &missing, &err), VDKIM_ESYNTAX);
+	rm_tree(dir);
 }
 END_TEST
 
@@ -673,6 +796,8 @@ rotation_suite(void)
 	tcase_add_test(tc, nothing_verified);
 	tcase_add_test(tc, no_key_file_and_retire);
 	tcase_add_test(tc, dns_comparison);
+	tcase_add_test(tc, dns_receiver_rules);
+	tcase_add_test(tc, damaged_state_repaired);
 	tcase_add_test(tc, policy_decides_by_time);
 	suite_add_tcase(s, tc);
 	return s;
