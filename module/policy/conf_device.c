@@ -14,7 +14,7 @@
 #include <strings.h>
 
 #include "conf_device.h"
-#include "conf_parse.h"
+#include "conf_value.h"
 #include "device.h"
 #include "error.h"
 #include "interval.h"
@@ -22,10 +22,10 @@
 #define DEFAULT_RETRY_S 30
 #define DEFAULT_TIMEOUT_MS 10000
 
-#define DVAL(name) CFG_PTR_CB(name, NULL, CFGF_NODEFAULT, conf_value_cb, \
-    conf_value_free)
+#define DVAL(name) CFG_PTR_CB(name, NULL, CFGF_NODEFAULT, \
+    conf_device_value_cb, conf_value_free)
 #define DLIST(name) CFG_PTR_LIST_CB(name, NULL, CFGF_NODEFAULT, \
-    conf_value_cb, conf_value_free)
+    conf_device_value_cb, conf_value_free)
 #define DCOMMON DLIST("uri-schemes"), DVAL("pin-file"), DVAL("pin-env"), \
 	CFG_BOOL("serialize", cfg_true, CFGF_NODEFAULT), \
 	DVAL("retry-interval"), DVAL("timeout")
@@ -117,6 +117,16 @@ conf_device_check_value(const char *name, const char *v)
 		    "fallback is a key file, not a device URI" : NULL;
 	}
 	return NULL;
+}
+
+/* libconfuse's parse callback for the device options: checked here, stored
+ * with their line (conf_value.c). */
+int
+conf_device_value_cb(cfg_t *cfg, cfg_opt_t *opt, const char *value,
+    void *result)
+{
+	return conf_value_store(cfg, conf_device_check_value(opt->name, value),
+	    value, (conf_val **)result);
 }
 
 /* ------------------------------------------------------------ building */

@@ -7,6 +7,7 @@
 
 #include <confuse.h>
 
+#include "conf_value.h"
 #include "policy_model.h"
 
 extern cfg_opt_t conf_provider_opts[];
@@ -19,11 +20,15 @@ extern cfg_opt_t conf_engine_opts[];
 	CFG_SEC("openssl-engine", conf_engine_opts, \
 	    CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES), \
 	CFG_PTR_LIST_CB("domain-key-fallback", NULL, CFGF_NODEFAULT, \
-	    conf_value_cb, conf_value_free)
+	    conf_device_value_cb, conf_value_free)
 
 /* What is wrong with the value of a device option (NULL: fine, or not a
  * device option). */
 const char *conf_device_check_value(const char *name, const char *v);
+/* The parse callback of the options above (checks, then stores the value
+ * with its line). */
+int conf_device_value_cb(cfg_t *cfg, cfg_opt_t *opt, const char *value,
+    void *result);
 /* What is wrong with a domain-key's KEYFILE-or-URI (NULL: fine). */
 const char *conf_device_check_key(const char *path);
 

@@ -24,6 +24,7 @@
 
 #include "conf_device.h"
 #include "conf_parse.h"
+#include "conf_value.h"
 #include "conf_text.h"
 #include "domain_idn.h"
 #include "domain_name.h"
@@ -195,7 +196,7 @@ check_value(const char *name, const char *v)
 		return *v != '\0' ? NULL : "an empty virtual-mta name";
 	if ((why = rot_check_value(name, v)) != NULL)
 		return why;
-	return conf_device_check_value(name, v);
+	return NULL;
 }
 
 /* Appends "<mark>LINE<TAB>value" to the hidden list all of cfg. */
@@ -219,20 +220,11 @@ append_hidden(cfg_t *cfg, const char *all, char mark, int line,
 static int
 parse_value(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
 {
-	const char *problem = check_value(opt->name, value);
 	conf_val *cv;
 
-	if (problem != NULL) {
-		cfg_error(cfg, "%s, not \"%s\"", problem, value);
+	if (conf_value_store(cfg, check_value(opt->name, value), value,
+	    &cv) != 0)
 		return -1;
-	}
-	cv = malloc(sizeof(*cv) + strlen(value) + 1);
-	if (cv == NULL) {
-		cfg_error(cfg, "out of memory");
-		return -1;
-	}
-	cv->line = cfg->line;
-	strcpy(cv->s, value);
 	/* Keep every domain-key and selector, "=" or not (see the top). */
 	if ((strcmp(opt->name, "domain-key") == 0 && append_hidden(cfg,
 	    KEYS_ALL, KEYS_ALL_MARK, cv->line, value) != 0) ||
@@ -248,18 +240,12 @@ parse_value(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
 	return 0;
 }
 
-static void
-free_value(void *p)
-{
-	free(p);
-}
-
 /* ------------------------------------------------------------- schema */
 
 #define VAL(name) CFG_PTR_CB(name, NULL, CFGF_NODEFAULT, parse_value, \
-    free_value)
+    conf_value_free)
 #define VAL_LIST(name) CFG_PTR_LIST_CB(name, NULL, CFGF_NODEFAULT, \
-    parse_value, free_value)
+    parse_value, conf_value_free)
 #define FLAG(name) CFG_BOOL(name, cfg_false, CFGF_NODEFAULT)
 #define SIG_OPTS(P) \
 	FLAG(P "dkim-sign"), VAL(P "dkim-identity"), \
@@ -341,73 +327,11 @@ build_fail(struct builder *b, int line, const char *fmt, ...)
 	return -1;
 }
 
-/*
- * The line where "keyword TITLE {" opens a section, at block depth
- * `depth`, inside the block that opens on line `from` (1 and 0 for top-level
- * sections).  libconfuse only knows where sections end, so the comment-free
- * text is searched; titles are unique per keyword within a block.
- */
-static int
-section_line(const char *text, int from, int depth, const char *keyword,
-    const char *title)
-{
-	size_t kl = strlen(keyword), tl = strlen(title);
-	int line = 1, d = 0, inside = from <= 1 && depth == 0;
-	char quote = 0;
-
-	for (const char *p = text; *p != '\0'; p++) {
-		const char *q;
-
-		if (*p == '\n')
-			line++;
-		if (quote) {
-			if (*p == quote)
-				quote = 0;
-			continue;
-		}
-		if (*p == '"' || *p == '\'') {
-			quote = *p;
-			continue;
-		}
-		if (*p == '{') {
-			d++;
-			if (!inside && line >= from && d == depth)
-				inside = 1;
-			continue;
-		}
-		if (*p == '}') {
-			if (--d < depth && inside)
-				return 0; /* left the parent block */
-			continue;
-		}
-		if (!inside || d != depth ||
-		    (p != text && !strchr(" \t\n;", p[-1])) ||
-		    strncmp(p, keyword, kl) != 0 || !strchr(" \t", p[kl]))
-			continue;
-		q = p + kl;
-		while (*q == ' ' || *q == '\t')
-			q++;
-		if (*q == '"' || *q == '\'')
-			q++;
-		if (strncmp(q, title, tl) == 0 &&
-		    strchr("\"' \t\n{", q[tl]))
-			return line;
-	}
-	return 0;
-}
 
 static char *
 xstrdup(const char *s)
 {
 	return s ? strdup(s) : NULL;
-}
-
-static void
-lower(char *s)
-{
-	for (; *s != '\0'; s++)
-		if (*s >= 'A' && *s <= 'Z')
-			*s = (char)(*s + 32);
 }
 
 /* "NAME,DOMAIN" of a dkim-rotation-key into k (the schedule is looked up
@@ -425,30 +349,8 @@ build_binding(struct builder *b, key_entry *k, const char *v,
 	    (k->selector = strdup(rb->sched_name)) == NULL ||
 	    (k->domain = strdup(rb->domain)) == NULL)
 		return build_fail(b, k->line, "out of memory");
-	lower(rb->domain);
-	lower(k->domain);
-	return 0;
-}
-
-int
-conf_split_key(const char *v, char **selector, char **domain, char **path)
-{
-	const char *c1 = strchr(v, ','), *c2 = strchr(c1 + 1, ',');
-	char ace[254];
-
-	*selector = strndup(v, (size_t)(c1 - v));
-	*domain = strndup(c1 + 1, (size_t)(c2 - c1 - 1));
-	*path = strdup(c2 + 1);
-	if (*selector == NULL || *domain == NULL || *path == NULL)
-		return -1;
-	lower(*domain);
-	/* U-labels become A-labels (check_domain_key let them through). */
-	if (domain_has_8bit(*domain) && domain_to_alabels(*domain, ace,
-	    sizeof(ace)) == 0) {
-		free(*domain);
-		if ((*domain = strdup(ace)) == NULL)
-			return -1;
-	}
+	conf_lower(rb->domain);
+	conf_lower(k->domain);
 	return 0;
 }
 
@@ -575,7 +477,7 @@ build_rules(struct builder *b, cfg_t *sec, scope *sc)
 		domain_rule *r = &sc->rules[sc->nrules++];
 		const char *pat = cfg_title(d), *al;
 
-		r->line = section_line(b->text, sc->line, sc->line ? 1 : 0,
+		r->line = conf_section_line(b->text, sc->line, sc->line ? 1 : 0,
 		    "domain", pat);
 		if (!(strcmp(pat, "*") == 0 || domain_is_valid(pat) ||
 		    (strncmp(pat, "*.", 2) == 0 && domain_is_valid(pat + 2))))
@@ -586,7 +488,7 @@ build_rules(struct builder *b, cfg_t *sec, scope *sc)
 		r->pattern = strdup(pat);
 		if (r->pattern == NULL)
 			return build_fail(b, r->line, "out of memory");
-		lower(r->pattern);
+		conf_lower(r->pattern);
 		r->require = flag(d, "dkim-require");
 		r->align = UNSET;
 		if ((al = val_str(d, "dkim-align")) != NULL)
@@ -625,7 +527,7 @@ build_scopes(struct builder *b, cfg_t *root, const char *keyword,
 		sc->name = strdup(cfg_title(sec));
 		if (sc->name == NULL)
 			return build_fail(b, 0, "out of memory");
-		sc->line = section_line(b->text, 1, 0, keyword, sc->name);
+		sc->line = conf_section_line(b->text, 1, 0, keyword, sc->name);
 		if (build_keys(b, sec, sc) != 0)
 			return -1;
 		if (kind != SCOPE_KEYLIST && build_rules(b, sec, sc) != 0)
@@ -670,7 +572,7 @@ build_rotation(struct builder *b, cfg_t *sec, rot_schedule *s)
 
 	memset(&t, 0, sizeof(t));
 	t.name = cfg_title(sec);
-	t.line = section_line(b->text, 1, 0, "dkim-rotation", t.name);
+	t.line = conf_section_line(b->text, 1, 0, "dkim-rotation", t.name);
 	t.pattern = text_val(sec, "selector-pattern");
 	t.period = text_val(sec, "period");
 	t.start = text_val(sec, "start");
@@ -934,24 +836,4 @@ conf_parse_file(const char *path, const char *const *host_blocks,
 	pthread_mutex_unlock(&parse_lock);
 	free(text);
 	return rc;
-}
-
-/* The same callbacks and lookup for schemas kept in other files. */
-int
-conf_value_cb(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
-{
-	return parse_value(cfg, opt, value, result);
-}
-
-void
-conf_value_free(void *p)
-{
-	free_value(p);
-}
-
-int
-conf_section_line(const char *text, int from, int depth, const char *keyword,
-    const char *title)
-{
-	return section_line(text, from, depth, keyword, title);
 }
