@@ -282,7 +282,17 @@ vdkim_rc
 device_load_key(device *d, dev_session *s, const char *uri, EVP_PKEY **out,
     vdkim_error *err)
 {
-	return d->ops->load_key(d, s, uri, out, err);
+	device_credentials c;
+	vdkim_rc rc;
+
+	*out = NULL;
+	rc = device_credentials_get(d, &c, err);
+	if (rc != VDKIM_OK)
+		return rc;
+	ERR_clear_error();
+	rc = d->ops->load_key(d, s, uri, &c, out, err);
+	device_credentials_free(&c);
+	return rc;
 }
 
 void

@@ -20,9 +20,11 @@ struct device_ops {
 	vdkim_rc (*open)(device *d, dev_session *s, vdkim_error *err);
 	/* Closes a session this process opened (under the device's lock). */
 	void (*close)(dev_session *s);
-	/* Loads the private key at uri in session s (under the lock). */
+	/* Loads the private key at uri in session s (under the lock),
+	 * logging in with c (the PIN and a UI that answers with it, got and
+	 * freed by device.c); OpenSSL's error queue is clear on entry. */
 	vdkim_rc (*load_key)(device *d, dev_session *s, const char *uri,
-	    EVP_PKEY **out, vdkim_error *err);
+	    const device_credentials *c, EVP_PKEY **out, vdkim_error *err);
 	/* Frees what the backend keeps per device (d->backend_state) at
 	 * the device's last reference; NULL when it keeps nothing. */
 	void (*release)(device *d);

@@ -198,22 +198,14 @@ engine_share(device *d, device *prev)
 }
 
 static vdkim_rc
-engine_load_key(device *d, dev_session *s, const char *uri, EVP_PKEY **out,
-    vdkim_error *err)
+engine_load_key(device *d, dev_session *s, const char *uri,
+    const device_credentials *c, EVP_PKEY **out, vdkim_error *err)
 {
 	ENGINE *e = s->engine;
-	device_credentials c;
-	vdkim_rc rc;
 
-	*out = NULL;
-	rc = device_credentials_get(d, &c, err);
-	if (rc != VDKIM_OK)
-		return rc;
-	ERR_clear_error();
 	/* libp11 logs in with the PIN given by control, else asks the UI. */
-	if (c.pin == NULL || ENGINE_ctrl_cmd_string(e, "PIN", c.pin, 0))
-		*out = ENGINE_load_private_key(e, uri, c.ui, c.pin);
-	device_credentials_free(&c);
+	if (c->pin == NULL || ENGINE_ctrl_cmd_string(e, "PIN", c->pin, 0))
+		*out = ENGINE_load_private_key(e, uri, c->ui, c->pin);
 	if (*out == NULL)
 		return device_fail(d, err, VDKIM_EDEV_UNAVAILABLE,
 		    "opening the key");
@@ -269,10 +261,11 @@ engine_close(dev_session *s)
 }
 
 static vdkim_rc
-engine_load_key(device *d, dev_session *s, const char *uri, EVP_PKEY **out,
-    vdkim_error *err)
+engine_load_key(device *d, dev_session *s, const char *uri,
+    const device_credentials *c, EVP_PKEY **out, vdkim_error *err)
 {
 	(void)uri;
+	(void)c;
 	*out = NULL;
 	return engine_open(d, s, err);
 }

@@ -61,18 +61,11 @@ provider_close(dev_session *s)
 
 static vdkim_rc
 provider_load_key(device *d, dev_session *s, const char *uri,
-    EVP_PKEY **out, vdkim_error *err)
+    const device_credentials *c, EVP_PKEY **out, vdkim_error *err)
 {
 	OSSL_STORE_CTX *st;
-	device_credentials c;
-	vdkim_rc rc;
 
-	*out = NULL;
-	rc = device_credentials_get(d, &c, err);
-	if (rc != VDKIM_OK)
-		return rc;
-	ERR_clear_error();
-	st = OSSL_STORE_open_ex(uri, s->libctx, d->cfg.propq, c.ui, c.pin,
+	st = OSSL_STORE_open_ex(uri, s->libctx, d->cfg.propq, c->ui, c->pin,
 	    NULL, NULL, NULL);
 	if (st != NULL) {
 		OSSL_STORE_expect(st, OSSL_STORE_INFO_PKEY);
@@ -91,7 +84,6 @@ provider_load_key(device *d, dev_session *s, const char *uri,
 		}
 		OSSL_STORE_close(st);
 	}
-	device_credentials_free(&c);
 	if (*out == NULL) {
 		if (ERR_peek_error() == 0)
 			return vdkim_fail(err, VDKIM_EDEV_UNAVAILABLE,
