@@ -1,13 +1,14 @@
 /*
  * conf_text.c - config text without comments, newlines kept.
  */
-#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "conf_text.h"
 #include "error.h"
+#include "file_read.h"
 
 int
 conf_text_strip_comments(char *t)
@@ -69,43 +70,21 @@ conf_text_strip_comments(char *t)
 vdkim_rc
 conf_text_load(const char *path, char **text, vdkim_error *err)
 {
-	FILE *f = fopen(path, "r");
-	char *buf;
-	size_t n;
+	vdkim_file f;
+	vdkim_rc rc;
+	int line;
 
-	if (f == NULL)
-		return vdkim_fail(err, VDKIM_EIO, "%s: cannot open the config "
-		    "file: %s", path, strerror(errno));
-	buf = malloc(CONF_FILE_MAX + 1);
-	if (buf == NULL) {
-		fclose(f);
-		return vdkim_fail(err, VDKIM_ENOMEM, "out of memory");
+	rc = vdkim_file_read(AT_FDCWD, path, "config file", CONF_FILE_MAX,
+	    VDKIM_FILE_TEXT, VDKIM_EIO, &f, err);
+	if (rc != VDKIM_OK)
+		return rc;
+	line = conf_text_strip_comments(f.data);
+	if (line != 0) {
+		vdkim_file_free(&f);
+		return vdkim_fail(err, VDKIM_ESYNTAX, "%s:%d: this comment "
+		    "is never closed (a \"*/\" is missing)", path, line);
 	}
-	n = fread(buf, 1, CONF_FILE_MAX + 1, f);
-	if (ferror(f) || n > CONF_FILE_MAX) {
-		int e = errno;
-		fclose(f);
-		free(buf);
-		return n > CONF_FILE_MAX ?
-		    vdkim_fail(err, VDKIM_ELIMIT, "%s: larger than %d bytes",
-			path, CONF_FILE_MAX) :
-		    vdkim_fail(err, VDKIM_EIO, "%s: cannot read: %s", path,
-			strerror(e));
-	}
-	fclose(f);
-	buf[n] = '\0';
-	if (strlen(buf) != n) {
-		free(buf);
-		return vdkim_fail(err, VDKIM_ESYNTAX, "%s: the file holds a NUL "
-		    "byte; it is not a text config", path);
-	}
-	n = (size_t)conf_text_strip_comments(buf);
-	if (n != 0) {
-		free(buf);
-		return vdkim_fail(err, VDKIM_ESYNTAX, "%s:%zu: this comment "
-		    "is never closed (a \"*/\" is missing)", path, n);
-	}
-	*text = buf;
+	*text = f.data;
 	return VDKIM_OK;
 }
 

@@ -700,7 +700,7 @@ test_access() {
 	# Root reads the 0600 root:root key; the user cannot.
 	ctl "$d/ro" config-test --config "$d/root-only.conf" --user "$u"
 	[[ $RC -eq 78 ]] &&
-	    grep -q "^  FAILED  key $d/keys/s1.private (domain-key s1,example.com, line 1): Permission denied$" "$d/ro.out" &&
+	    grep -q "^  FAILED  key $d/keys/s1.private (domain-key s1,example.com, line 1): cannot open the key: Permission denied$" "$d/ro.out" &&
 	    grep -q "^  ok      config $d/root-only.conf$" "$d/ro.out" &&
 	    has "$d/ro.out" "1 of 2 file(s) cannot be read by $u"
 	check $? "access: a root-only key fails for $u (exit 78, the file and why)" \
