@@ -723,18 +723,21 @@ test_hostile_files() {
 	    "rc=$RC" "$d/verify-nul.err"
 
 	# The config limits (conf-examples/README.md): FILE:LINE and the limit.
-	python3 -c 'import sys; sys.stdout.write("domain \"*\" { dkim-sign = yes }\ndomain-key = \"s1,example.com,%s\"\n" % ("k" * 65537))' \
-	    >"$d/long.conf"
-	ctl "$d/long" config-test --config "$d/long.conf"
-	[[ $RC -eq 1 ]] && has "$d/long.out" "$d/long.conf:2: a value longer than 65536 bytes"
-	check $? "config-test: a value over 64 KiB: FILE:LINE and the limit" \
-	    "rc=$RC" "$d/long.out"
-	python3 -c 'import sys; sys.stdout.write("domain \"*\" { dkim-sign = yes }\n" + "source s { }\n" * 1000000)' \
-	    >"$d/many.conf"
-	ctl "$d/many" config-test --config "$d/many.conf"
-	[[ $RC -eq 1 ]] && has "$d/many.out" "$d/many.conf:1000001: more than 1000000 sections"
-	check $? "config-test: over 1,000,000 sections: FILE:LINE and the limit" \
-	    "rc=$RC" "$d/many.out"
+	# over_limit NAME WHAT EXPECTED PYTHON: the config PYTHON writes is
+	# refused with EXPECTED (after "FILE:").
+	over_limit() {
+		python3 -c "import sys; sys.stdout.write($4)" >"$d/$1.conf"
+		ctl "$d/$1" config-test --config "$d/$1.conf"
+		[[ $RC -eq 1 ]] && has "$d/$1.out" "$d/$1.conf:$3"
+		check $? "config-test: $2: FILE:LINE and the limit" "rc=$RC" \
+		    "$d/$1.out"
+	}
+	over_limit long "a value over 64 KiB" \
+	    "2: a value longer than 65536 bytes" \
+	    '"domain \"*\" { dkim-sign = yes }\ndomain-key = \"s1,example.com,%s\"\n" % ("k" * 65537)'
+	over_limit many "over 1,000,000 sections" \
+	    "1000001: more than 1000000 sections" \
+	    '"domain \"*\" { dkim-sign = yes }\n" + "source s { }\n" * 1000000'
 	# An ESP's size is well inside them: 100,000 domain-key lines (11 MB).
 	python3 -c 'import sys; sys.stdout.write("domain \"*\" { dkim-sign = yes }\n" + "".join("domain-key = \"s2024,customer-%d.example,%s\"\n" % (i, sys.argv[1]) for i in range(100000)))' \
 	    "$key" >"$d/esp.conf"
