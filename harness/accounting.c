@@ -46,9 +46,13 @@ add_field(strbuf *line, const char *key, const char *value, int last)
 {
 	sb_adds(line, key);
 	sb_add(line, "=", 1);
+	/* A tab (the field separator) or a line break in a value is
+	 * escaped too: one delivery, one line of fields. */
 	for (const char *p = value != NULL ? value : ""; *p; p++) {
-		char c = *p == '\t' || *p == '\r' || *p == '\n' ? ' ' : *p;
-		sb_add(line, &c, 1);
+		char esc[LOG_ESCAPE_MAX];
+		size_t n = log_escape_byte((unsigned char)*p, esc);
+
+		sb_add(line, esc, n);
 	}
 	sb_add(line, last ? "\n" : "\t", 1);
 }

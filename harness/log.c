@@ -75,23 +75,40 @@ level_name(int level)
 	return "debug";
 }
 
-/* Writes "TIME LEVEL text\n"; control characters in the text become
- * spaces so that one event stays one line. */
+size_t
+log_escape_byte(unsigned char c, char out[LOG_ESCAPE_MAX])
+{
+	if (c == '\\')
+		return (size_t)snprintf(out, LOG_ESCAPE_MAX, "\\\\");
+	if (c < 0x20 || c >= 0x7f)
+		return (size_t)snprintf(out, LOG_ESCAPE_MAX, "\\x%02x", c);
+	out[0] = (char)c;
+	out[1] = '\0';
+	return 1;
+}
+
+/* Writes "TIME LEVEL text\n", text escaped (log_escape_byte) so that one
+ * event stays one line of plain text; cut at LOG_LINE_MAX bytes, never
+ * inside an escape. */
 static void
 emit(int level, const char *text)
 {
-	char line[LOG_LINE_MAX], ts[32];
-	size_t n, i, start;
+	char line[LOG_LINE_MAX], ts[32], esc[LOG_ESCAPE_MAX];
+	size_t n, i, el;
 	int w;
 
 	log_timestamp(ts, sizeof(ts));
 	w = snprintf(line, sizeof(line), "%s %s ", ts, level_name(level));
 	if (w < 0)
 		return;
-	start = (size_t)w < sizeof(line) ? (size_t)w : sizeof(line) - 1;
-	n = start;
-	for (i = 0; text[i] != '\0' && n < sizeof(line) - 1; i++)
-		line[n++] = (unsigned char)text[i] < 0x20 ? ' ' : text[i];
+	n = (size_t)w < sizeof(line) ? (size_t)w : sizeof(line) - 1;
+	for (i = 0; text[i] != '\0'; i++) {
+		el = log_escape_byte((unsigned char)text[i], esc);
+		if (n + el > sizeof(line) - 1)
+			break;
+		memcpy(line + n, esc, el);
+		n += el;
+	}
 	line[n++] = '\n';
 	pthread_mutex_lock(&log_lock);
 	if (level <= log_max_level) {

@@ -31,6 +31,17 @@ void log_msg(int level, const char *fmt, ...)
 /* The vdkim_host log callback: the module's lines, marked as such. */
 void log_module_line(void *ctx, int level, const char *line);
 
+/*
+ * What the log and the accounting file write for the byte c: itself when
+ * it is printable ASCII, "\\" for a backslash, "\xHH" for anything else
+ * (control bytes, DEL, 8-bit bytes), so that what a client or a relay
+ * sent (a CR, a terminal escape, a line break) can neither forge a line
+ * nor reach a terminal.  out gets the NUL-terminated form; returns its
+ * length.
+ */
+#define LOG_ESCAPE_MAX 5
+size_t log_escape_byte(unsigned char c, char out[LOG_ESCAPE_MAX]);
+
 /* "2026-11-23T07:01:04.123Z" (UTC) into out (at least 32 bytes). */
 void log_timestamp(char *out, size_t outlen);
 

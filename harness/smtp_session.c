@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "domain_name.h"
 #include "dot_codec.h"
 #include "smtp_session.h"
 
@@ -174,6 +175,58 @@ smtp_session_abort(smtp_session *s, const char *line)
 
 /* ---------------------------------------------------------- parsing */
 
+/* 1 when every byte of t is ASCII. */
+static int
+is_ascii(const char *t)
+{
+	for (; *t != '\0'; t++)
+		if ((unsigned char)*t >= 0x80)
+			return 0;
+	return 1;
+}
+
+/* 1 when every byte of t is printable ASCII (no space either). */
+static int
+is_printable(const char *t)
+{
+	for (; *t != '\0'; t++)
+		if ((unsigned char)*t <= 0x20 || (unsigned char)*t >= 0x7f)
+			return 0;
+	return 1;
+}
+
+/*
+ * The EHLO/HELO argument goes into the Received: field as it is: a
+ * Domain or an address-literal (RFC 5321 4.1.2), with what real clients
+ * send beside the grammar (underscores, a final dot), and never a
+ * control byte, an 8-bit byte or a space.
+ */
+static int
+helo_is_valid(const char *h)
+{
+	size_t n = strlen(h);
+	char name[256];
+
+	if (h[0] == '[') {
+		/* dcontent: printable ASCII but "[", "\\" and "]". */
+		if (n < 3 || h[n - 1] != ']')
+			return 0;
+		for (size_t i = 1; i < n - 1; i++) {
+			unsigned char c = (unsigned char)h[i];
+			if (c <= 0x20 || c >= 0x7f || strchr("[\\]", c) != NULL)
+				return 0;
+		}
+		return 1;
+	}
+	if (n > 0 && h[n - 1] == '.')
+		n--;
+	if (n == 0 || n >= sizeof(name))
+		return 0;
+	memcpy(name, h, n);
+	name[n] = '\0';
+	return domain_is_valid(name);
+}
+
 /* Skips spaces. */
 static const char *
 skip_sp(const char *p)
@@ -314,9 +367,23 @@ command_args(smtp_session *s, const char *arg, const char *verb,
 		reply(s, "501 5.5.4 Syntax: %s %s<address>", verb, kw);
 		return -1;
 	}
-	while (next_param(&rest, key, sizeof(key), value, sizeof(value)))
+	/* An 8-bit address needs SMTPUTF8 (RFC 6531 3.5), which the
+	 * harness does not offer. */
+	if (!is_ascii(addr)) {
+		reply(s, "553 5.6.7 %s address with 8-bit bytes: SMTPUTF8 is "
+		    "not supported", verb);
+		return -1;
+	}
+	while (next_param(&rest, key, sizeof(key), value, sizeof(value))) {
+		/* Never echoed back (555) with bytes that are not text. */
+		if (!is_printable(key) || !is_printable(value)) {
+			reply(s, "501 5.5.4 Syntax: %s parameters are "
+			    "printable ASCII", verb);
+			return -1;
+		}
 		if (take_param(s, key, value, eight_bit) != 0)
 			return -1;
+	}
 	return 0;
 }
 
@@ -336,6 +403,13 @@ cmd_helo(smtp_session *s, const char *arg, int extended)
 	helo = strndup(arg, n);
 	if (helo == NULL) {
 		reply(s, "451 4.3.0 Out of memory");
+		return;
+	}
+	if (!helo_is_valid(helo)) {
+		free(helo);
+		reply(s, "501 5.5.2 Syntax: %s hostname (a domain name or an "
+		    "address literal such as [192.0.2.1])",
+		    extended ? "EHLO" : "HELO");
 		return;
 	}
 	free(s->helo);

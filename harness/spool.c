@@ -16,6 +16,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "file_read.h"
 #include "fsio.h"
 #include "log.h"
 #include "spool.h"
@@ -241,16 +242,14 @@ spool_map(spool *s, const char *id, spool_data *d, char *err, size_t errlen)
 {
 	char name[SPOOL_ID_MAX + 8];
 	struct stat st;
+	vdkim_error verr;
 	int fd;
 
 	memset(d, 0, sizeof(*d));
 	file_name(name, sizeof(name), id, "msg");
-	fd = openat(s->queue_fd, name, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st) != 0) {
-		snprintf(err, errlen, "%s/queue/%s: %s", s->dir, name,
-		    strerror(errno));
-		if (fd >= 0)
-			close(fd);
+	if (vdkim_file_open(s->queue_fd, name, "queued message", 0, VDKIM_EIO,
+	    &fd, &st, &verr) != VDKIM_OK) {
+		snprintf(err, errlen, "%s/queue/%s", s->dir, verr.msg);
 		return -1;
 	}
 	d->p = "";
@@ -278,29 +277,20 @@ spool_unmap(spool_data *d)
 	memset(d, 0, sizeof(*d));
 }
 
-/* Reads queue/NAME (at most ENVELOPE_MAX bytes) into text. */
+/* Reads queue/NAME (at most ENVELOPE_MAX bytes) into f; 0, or -1 with
+ * why filled. */
 static int
-read_small_file(spool *s, const char *name, strbuf *text)
+read_small_file(spool *s, const char *name, vdkim_file *f, char *why,
+    size_t whylen)
 {
-	int fd = openat(s->queue_fd, name, O_RDONLY | O_CLOEXEC);
-	ssize_t r;
+	vdkim_error verr;
 
-	if (fd < 0)
+	if (vdkim_file_read(s->queue_fd, name, "envelope", ENVELOPE_MAX,
+	    VDKIM_FILE_TEXT, VDKIM_EIO, f, &verr) != VDKIM_OK) {
+		snprintf(why, whylen, "%s", verr.msg);
 		return -1;
-	for (;;) {
-		if (text->len >= ENVELOPE_MAX || sb_reserve(text, 4096) != 0) {
-			close(fd);
-			return -1;
-		}
-		r = read(fd, text->s + text->len, 4096);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		sb_commit(text, (size_t)r);
 	}
-	close(fd);
-	return r < 0 ? -1 : 0;
+	return 0;
 }
 
 /* 1 when name is "ID.ext"; the ID goes to id. */
@@ -334,7 +324,7 @@ spool_recover(spool *s, spool_each_fn each, void *ctx, char *err,
 	int dfd = dup(s->queue_fd);
 	DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
 	struct dirent *de;
-	char id[SPOOL_ID_MAX], why[256];
+	char id[SPOOL_ID_MAX], why[VDKIM_ERRMSG_MAX];
 	long found = 0;
 
 	if (d == NULL) {
@@ -344,7 +334,7 @@ spool_recover(spool *s, spool_each_fn each, void *ctx, char *err,
 		return -1;
 	}
 	while ((de = readdir(d)) != NULL) {
-		strbuf text = STRBUF_INIT;
+		vdkim_file text;
 		envelope env;
 
 		if (split_name(de->d_name, "msg", id)) {
@@ -363,17 +353,16 @@ spool_recover(spool *s, spool_each_fn each, void *ctx, char *err,
 			unlinkat(s->queue_fd, de->d_name, 0);
 			continue;
 		}
-		snprintf(why, sizeof(why), "cannot read it (or larger than "
-		    "%d bytes)", ENVELOPE_MAX);
-		if (read_small_file(s, de->d_name, &text) != 0 ||
-		    envelope_parse(text.s, text.len, &env, why,
-		    sizeof(why)) != 0) {
+		/* text is empty (freeing it is harmless) when unread. */
+		if (read_small_file(s, de->d_name, &text, why,
+		    sizeof(why)) != 0 || envelope_parse(text.data, text.len,
+		    &env, why, sizeof(why)) != 0) {
 			log_msg(HLOG_ERR, "spool: %s/queue/%s cannot be used "
 			    "(left in place): %s", s->dir, de->d_name, why);
-			sb_free(&text);
+			vdkim_file_free(&text);
 			continue;
 		}
-		sb_free(&text);
+		vdkim_file_free(&text);
 		each(ctx, id, &env);
 		envelope_clear(&env);
 		found++;

@@ -19,12 +19,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <sysexits.h>
 #include <unistd.h>
 
 #include "cli.h"
+#include "file_read.h"
 #include "policy_files.h"
 
 typedef struct access_run {
@@ -79,6 +81,8 @@ check_file(void *ctx, const vdkim_policy_file *f)
 {
 	access_run *r = ctx;
 	char where[512] = "";
+	struct stat st;
+	vdkim_error err;
 	int fd, ok;
 
 	if (f->selector != NULL)
@@ -88,22 +92,30 @@ check_file(void *ctx, const vdkim_policy_file *f)
 		snprintf(where, sizeof(where), " (%s, line %d)", f->directive,
 		    f->line);
 	r->nfiles++;
-	fd = open(f->path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	ok = fd >= 0;
-	if (ok) {
+	/* Opened as the module opens it (file_read.h): a FIFO or a folder
+	 * is a failure, not a hang.  A state file is read as an empty state
+	 * until the checker writes it. */
+	ok = vdkim_file_open(AT_FDCWD, f->path,
+	    vdkim_policy_file_kind_name(f->kind),
+	    f->kind == VDKIM_PFILE_STATE ? VDKIM_FILE_MISSING_OK : 0,
+	    VDKIM_EIO, &fd, &st, &err) == VDKIM_OK;
+	if (ok && fd >= 0) {
 		close(fd);
 		printf("  ok      %s %s%s\n", vdkim_policy_file_kind_name(f->kind),
 		    f->path, where);
-	} else if (f->kind == VDKIM_PFILE_STATE && errno == ENOENT) {
-		/* Read as an empty state until the checker writes it. */
-		ok = 1;
+	} else if (ok) {
 		printf("  ok      %s %s%s: not written yet (the rotation "
 		    "checker creates it)\n",
 		    vdkim_policy_file_kind_name(f->kind), f->path, where);
 	} else {
+		/* The sentence names the file first; the line did already. */
+		size_t pl = strlen(f->path);
+		const char *why = strncmp(err.msg, f->path, pl) == 0 &&
+		    strncmp(err.msg + pl, ": ", 2) == 0 ? err.msg + pl + 2 :
+		    err.msg;
+
 		printf("  FAILED  %s %s%s: %s\n",
-		    vdkim_policy_file_kind_name(f->kind), f->path, where,
-		    strerror(errno));
+		    vdkim_policy_file_kind_name(f->kind), f->path, where, why);
 		r->nbad++;
 	}
 	if (f->kind == VDKIM_PFILE_STATE)

@@ -7,6 +7,7 @@
  * TXT record (a zone-file line as keygen writes it, or the bare value).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 
 #include "base64.h"
 #include "cli.h"
+#include "file_read.h"
 #include "vdkim/dkim.h"
 
 #define CHUNK (64 * 1024)
@@ -92,28 +94,28 @@ record_from_public_pem(const char *pem, size_t len, char *why, size_t wl)
 	return out;
 }
 
+/* The record a --key file gives: a DNS TXT value, a public key (PEM) or
+ * the private key (PEM), whose public half it then is.  A FIFO, a folder
+ * or a file that cannot be read is an error naming it, never an empty
+ * record. */
 static char *
 record_from_file(const char *path, char *why, size_t wl)
 {
-	FILE *f = fopen(path, "r");
+	vdkim_file f;
+	vdkim_error err;
 	char *buf, *rec = NULL;
 	size_t n;
 
-	if (f == NULL) {
-		snprintf(why, wl, "%s: %s", path, strerror(errno));
+	if (vdkim_file_read(AT_FDCWD, path, "key record file",
+	    RECORD_FILE_MAX, VDKIM_FILE_TEXT, VDKIM_EIO, &f, &err) !=
+	    VDKIM_OK) {
+		snprintf(why, wl, "%s", err.msg);
 		return NULL;
 	}
-	buf = malloc(RECORD_FILE_MAX + 1);
-	n = buf ? fread(buf, 1, RECORD_FILE_MAX, f) : 0;
-	fclose(f);
-	if (buf == NULL) {
-		snprintf(why, wl, "out of memory");
-		return NULL;
-	}
-	buf[n] = '\0';
+	buf = f.data;
+	n = f.len;
 	if (strstr(buf, "PRIVATE KEY") != NULL) {
 		vdkim_key *key = NULL;
-		vdkim_error err;
 		if (vdkim_key_load_mem(buf, n, path, &key, &err) != VDKIM_OK ||
 		    vdkim_key_dns_value(key, &rec, &err) != VDKIM_OK)
 			snprintf(why, wl, "%s", err.msg);
@@ -128,7 +130,7 @@ record_from_file(const char *path, char *why, size_t wl)
 		if (rec == NULL)
 			snprintf(why, wl, "out of memory");
 	}
-	free(buf);
+	vdkim_file_free(&f);
 	return rec;
 }
 

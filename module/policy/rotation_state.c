@@ -31,6 +31,7 @@
 
 #include "domain_name.h"
 #include "error.h"
+#include "file_read.h"
 #include "key_state.h"
 #include "strbuf.h"
 
@@ -348,52 +349,24 @@ vdkim_rc
 key_state_read(const char *path, char **out, size_t *len, int *missing,
     vdkim_error *err)
 {
-	struct stat sb;
-	char *text;
-	ssize_t n;
-	size_t got = 0;
-	int fd;
+	vdkim_file f;
 	vdkim_rc rc;
 
 	*out = NULL;
 	*len = 0;
 	*missing = 0;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 && errno == ENOENT) {
+	rc = vdkim_file_read(AT_FDCWD, path, "state file", STATE_FILE_MAX,
+	    VDKIM_FILE_MISSING_OK, VDKIM_EIO, &f, err);
+	if (rc != VDKIM_OK)
+		return rc;
+	if (f.data == NULL) {
 		*missing = 1;
 		return VDKIM_OK;
 	}
-	if (fd < 0)
-		return vdkim_fail(err, VDKIM_EIO, "%s: %s", path,
-		    strerror(errno));
-	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) ||
-	    sb.st_size > STATE_FILE_MAX) {
-		close(fd);
-		return vdkim_fail(err, VDKIM_EIO, "%s: not a regular file of "
-		    "at most %d bytes", path, STATE_FILE_MAX);
-	}
-	text = malloc((size_t)sb.st_size + 1);
-	if (text == NULL) {
-		close(fd);
-		return vdkim_fail(err, VDKIM_ENOMEM, "out of memory");
-	}
-	while (got < (size_t)sb.st_size &&
-	    (n = read(fd, text + got, (size_t)sb.st_size - got)) != 0) {
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			rc = vdkim_fail(err, VDKIM_EIO, "%s: %s", path,
-			    strerror(errno));
-			close(fd);
-			free(text);
-			return rc;
-		}
-		got += (size_t)n;
-	}
-	close(fd);
-	text[got] = '\0';
-	*out = text;
-	*len = got;
+	/* The caller frees the text with free(): a state file holds no
+	 * secret to wipe. */
+	*out = f.data;
+	*len = f.len;
 	return VDKIM_OK;
 }
 

@@ -1,49 +1,113 @@
 /*
  * conf_text.c - config text without comments, newlines kept.
  */
-#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "conf_text.h"
 #include "error.h"
+#include "file_read.h"
 
-int
-conf_text_strip_comments(char *t)
+/* What scan() found in a config text. */
+struct text_scan {
+	int open_comment;   /* the line where a C comment that never closes
+	                       opens, or 0 */
+	size_t sections;    /* "{" that open a section (not a list "= {") */
+	int sections_line;  /* the line of the first section past the limit */
+	int value_line;     /* the line of the first value past the limit */
+	size_t value_len;   /* the current quoted or unquoted value's bytes */
+	char last;          /* the last byte of code that is not a blank */
+};
+
+/* The bytes of code an unquoted value is made of. */
+static int
+is_word_byte(char c)
+{
+	return strchr(" \t\r\n{}[](),;=+\"'", c) == NULL;
+}
+
+/* One more byte of a value (quoted or not) on line. */
+static void
+value_byte(struct text_scan *sc, int line)
+{
+	if (++sc->value_len > CONF_VALUE_MAX && sc->value_line == 0)
+		sc->value_line = line;
+}
+
+/* One byte of code (outside quotes and comments) on line. */
+static void
+code_byte(struct text_scan *sc, char c, int line)
+{
+	if (is_word_byte(c)) {
+		value_byte(sc, line);
+	} else {
+		sc->value_len = 0;
+		if (c == '{' && sc->last != '=' &&
+		    ++sc->sections > CONF_SECTIONS_MAX && sc->sections_line == 0)
+			sc->sections_line = line;
+	}
+	if (c != ' ' && c != '\t' && c != '\r' && c != '\n')
+		sc->last = c;
+}
+
+/*
+ * Blanks #, // and C comments out of t in place, outside quotes, keeping
+ * every newline; counts sections and measures values on the way (the
+ * limits of conf_text.h), so the text is walked once.
+ */
+static void
+scan(char *t, struct text_scan *sc)
 {
 	enum { CODE, DQUOTE, SQUOTE, LINE, BLOCK } st = CODE;
-	int line = 1, block_line = 0;
+	int line = 1;
 
+	memset(sc, 0, sizeof(*sc));
 	for (; *t != '\0'; t++) {
 		if (*t == '\n')
 			line++;
 		switch (st) {
 		case CODE:
-			if (*t == '"')
-				st = DQUOTE;
-			else if (*t == '\'')
-				st = SQUOTE;
-			else if (*t == '#' || (t[0] == '/' && t[1] == '/')) {
+			if (*t == '"' || *t == '\'') {
+				st = *t == '"' ? DQUOTE : SQUOTE;
+				sc->value_len = 0;
+				sc->last = *t;
+			} else if (*t == '#' || (t[0] == '/' && t[1] == '/')) {
 				st = LINE;
 				*t = ' ';
+				sc->value_len = 0;
 			} else if (t[0] == '/' && t[1] == '*') {
 				st = BLOCK;
-				block_line = line;
+				sc->open_comment = line;
 				t[0] = ' ';
 				t[1] = ' ';
 				t++;
+				sc->value_len = 0;
+			} else {
+				code_byte(sc, *t, line);
 			}
 			break;
 		case DQUOTE:
-			if (*t == '\\' && t[1] != '\0')
+			if (*t == '\\' && t[1] != '\0') {
+				value_byte(sc, line);
 				t++;
-			else if (*t == '"')
+				if (*t == '\n')
+					line++;
+			} else if (*t == '"') {
 				st = CODE;
+				sc->value_len = 0;
+				break;
+			}
+			value_byte(sc, line);
 			break;
 		case SQUOTE:
-			if (*t == '\'')
+			if (*t == '\'') {
 				st = CODE;
+				sc->value_len = 0;
+			} else {
+				value_byte(sc, line);
+			}
 			break;
 		case LINE:
 			if (*t == '\n')
@@ -57,55 +121,46 @@ conf_text_strip_comments(char *t)
 				t[1] = ' ';
 				t++;
 				st = CODE;
+				sc->open_comment = 0;
 			} else if (*t != '\n') {
 				*t = ' ';
 			}
 			break;
 		}
 	}
-	return st == BLOCK ? block_line : 0;
+	if (st != BLOCK)
+		sc->open_comment = 0;
 }
 
 vdkim_rc
 conf_text_load(const char *path, char **text, vdkim_error *err)
 {
-	FILE *f = fopen(path, "r");
-	char *buf;
-	size_t n;
+	struct text_scan sc;
+	vdkim_file f;
+	vdkim_rc rc;
 
-	if (f == NULL)
-		return vdkim_fail(err, VDKIM_EIO, "%s: cannot open the config "
-		    "file: %s", path, strerror(errno));
-	buf = malloc(CONF_FILE_MAX + 1);
-	if (buf == NULL) {
-		fclose(f);
-		return vdkim_fail(err, VDKIM_ENOMEM, "out of memory");
+	rc = vdkim_file_read(AT_FDCWD, path, "config file", CONF_FILE_MAX,
+	    VDKIM_FILE_TEXT, VDKIM_EIO, &f, err);
+	if (rc != VDKIM_OK)
+		return rc;
+	scan(f.data, &sc);
+	if (sc.open_comment != 0)
+		rc = vdkim_fail(err, VDKIM_ESYNTAX, "%s:%d: this comment "
+		    "is never closed (a \"*/\" is missing)", path,
+		    sc.open_comment);
+	else if (sc.value_line != 0)
+		rc = vdkim_fail(err, VDKIM_ELIMIT, "%s:%d: a value longer "
+		    "than %d bytes (the limit for one directive's value)",
+		    path, sc.value_line, CONF_VALUE_MAX);
+	else if (sc.sections_line != 0)
+		rc = vdkim_fail(err, VDKIM_ELIMIT, "%s:%d: more than %d "
+		    "sections (\"NAME { }\" blocks; the limit for one config)",
+		    path, sc.sections_line, CONF_SECTIONS_MAX);
+	if (rc != VDKIM_OK) {
+		vdkim_file_free(&f);
+		return rc;
 	}
-	n = fread(buf, 1, CONF_FILE_MAX + 1, f);
-	if (ferror(f) || n > CONF_FILE_MAX) {
-		int e = errno;
-		fclose(f);
-		free(buf);
-		return n > CONF_FILE_MAX ?
-		    vdkim_fail(err, VDKIM_ELIMIT, "%s: larger than %d bytes",
-			path, CONF_FILE_MAX) :
-		    vdkim_fail(err, VDKIM_EIO, "%s: cannot read: %s", path,
-			strerror(e));
-	}
-	fclose(f);
-	buf[n] = '\0';
-	if (strlen(buf) != n) {
-		free(buf);
-		return vdkim_fail(err, VDKIM_ESYNTAX, "%s: the file holds a NUL "
-		    "byte; it is not a text config", path);
-	}
-	n = (size_t)conf_text_strip_comments(buf);
-	if (n != 0) {
-		free(buf);
-		return vdkim_fail(err, VDKIM_ESYNTAX, "%s:%zu: this comment "
-		    "is never closed (a \"*/\" is missing)", path, n);
-	}
-	*text = buf;
+	*text = f.data;
 	return VDKIM_OK;
 }
 

@@ -12,14 +12,23 @@
 
 #include "vdkim/dkim.h"
 
-#define CONF_FILE_MAX (4 * 1024 * 1024)
+/*
+ * The limits of one config file, checked before libconfuse sees it (a
+ * file past them is refused with FILE:LINE and the limit, VDKIM_ELIMIT).
+ * Far above what a large email service provider needs (100,000
+ * domain-key lines, 10,000 virtual-mta blocks: about 15 MB, 50,000
+ * sections), they bound what one file can make the parser allocate.
+ * conf-examples/README.md documents them.
+ */
+#define CONF_FILE_MAX     (32 * 1024 * 1024) /* bytes in the file */
+#define CONF_VALUE_MAX    (64 * 1024)        /* bytes in one value */
+#define CONF_SECTIONS_MAX 1000000            /* "NAME { }" blocks */
 
-/* Reads path (at most CONF_FILE_MAX bytes) with comments blanked out;
- * *text is malloc'd and NUL-terminated. */
+/* Reads path (a regular file of at most CONF_FILE_MAX bytes, without a
+ * NUL byte) with comments (#, // and C ones, outside quotes) blanked out,
+ * every newline kept; checks the limits above.  *text is malloc'd and
+ * NUL-terminated. */
 vdkim_rc conf_text_load(const char *path, char **text, vdkim_error *err);
-/* Blanks #, // and C comments out of text in place, outside quotes.
- * Returns 0, or the line where a C comment opens that never closes. */
-int conf_text_strip_comments(char *text);
 
 /*
  * Host sections: a top-level "KEYWORD { ... }" block belongs to the host

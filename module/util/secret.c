@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "file_read.h"
 #include "secret.h"
 
 #define MASK "****"
@@ -79,70 +80,31 @@ vdkim_secret_read(const char *path, const char *what, mode_t refuse,
     size_t max, vdkim_rc rc, vdkim_secret *out, vdkim_error *err)
 {
 	struct stat st;
-	ssize_t got;
+	mode_t mode;
+	vdkim_rc r;
 	int fd;
 
 	memset(out, 0, sizeof(*out));
-	/* O_NONBLOCK: a FIFO put in the file's place must not hang the
-	 * open (it is refused below as not a regular file).  Symbolic links
-	 * are followed: the checks are on the file they lead to. */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-	if (fd < 0)
-		return vdkim_fail(err, rc, "%s: cannot open the %s: %s", path,
-		    what, strerror(errno));
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return vdkim_fail(err, rc, "%s: the %s is not a regular file",
-		    path, what);
-	}
-	out->mode = st.st_mode & 07777;
-	if (out->mode & refuse) {
+	r = vdkim_file_open(AT_FDCWD, path, what, 0, rc, &fd, &st, err);
+	if (r != VDKIM_OK)
+		return r;
+	/* The mode is checked before a byte of the secret is read. */
+	mode = st.st_mode & 07777;
+	if (mode & refuse) {
 		close(fd);
 		return vdkim_fail(err, rc, "%s: refused: the %s is %s (mode "
 		    "%04o): chmod 0600 it%s", path, what,
-		    exposure(out->mode & refuse), (unsigned)out->mode,
+		    exposure(mode & refuse), (unsigned)mode,
 		    (refuse & S_IRGRP) ? ", owned by the user the MTA runs as" :
 		    " (0640 to share it with the MTA's group)");
 	}
-	if ((size_t)st.st_size > max) {
-		close(fd);
-		return vdkim_fail(err, rc, "%s: %lld bytes is too large for a "
-		    "%s (at most %zu)", path, (long long)st.st_size, what, max);
-	}
-	out->data = malloc(max + 1);
-	if (out->data == NULL) {
-		close(fd);
-		return vdkim_fail(err, VDKIM_ENOMEM, "out of memory");
-	}
-	while (out->len < max) {
-		got = read(fd, out->data + out->len, max - out->len);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got < 0) {
-			int e = errno;
-
-			close(fd);
-			vdkim_secret_free(out);
-			return vdkim_fail(err, rc, "%s: cannot read the %s: %s",
-			    path, what, strerror(e));
-		}
-		if (got == 0)
-			break;
-		out->len += (size_t)got;
-	}
+	r = vdkim_file_read_fd(fd, &st, path, what, max, 0, rc, out, err);
 	close(fd);
-	out->data[out->len] = '\0';
-	return VDKIM_OK;
+	return r;
 }
 
 void
 vdkim_secret_free(vdkim_secret *s)
 {
-	if (s->data != NULL) {
-		/* max + 1 bytes were allocated; len + 1 were ever written. */
-		explicit_bzero(s->data, s->len + 1);
-		free(s->data);
-	}
-	s->data = NULL;
-	s->len = 0;
+	vdkim_file_free(s);
 }

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "file_read.h"
 #include "vdkim/dkim.h"
 
 /*
@@ -22,11 +23,7 @@
 char *vdkim_mask_pin(const char *text, char *out, size_t outlen);
 
 /* A secret file's content: NUL-terminated, cleansed by vdkim_secret_free. */
-typedef struct vdkim_secret {
-	char *data;
-	size_t len;
-	mode_t mode;  /* the file's permission bits (st_mode & 07777) */
-} vdkim_secret;
+typedef vdkim_file vdkim_secret;
 
 /*
  * Reads the secret file path: a regular file (a FIFO or device is
@@ -34,7 +31,8 @@ typedef struct vdkim_secret {
  * none of the bits in refuse (S_IWGRP | S_IWOTH: others could replace the
  * secret; S_IRWXG | S_IRWXO: others could read it).  what names the file
  * in sentences ("key file", "pin-file").  The checks are made on the file
- * opened, not on its name, so it cannot be swapped in between.  Fails
+ * opened, not on its name, so it cannot be swapped in between
+ * (file_read.h).  Fails
  * with rc, or VDKIM_ENOMEM, naming the file, its mode and what to do.
  */
 vdkim_rc vdkim_secret_read(const char *path, const char *what, mode_t refuse,

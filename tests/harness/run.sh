@@ -25,8 +25,10 @@
 # file; dkim-require with no key: 451 at pre-queue, deferred (never sent)
 # at pre-delivery; a header the module cannot read: 550 at pre-queue; a
 # 5xx from the relay: failed, logged, dropped, not retried; SMTP protocol
-# details (tests/harness/smtp_probe.py);
-# session timeout; 200 idle sessions beside a busy one; SIGHUP reload;
+# details (tests/harness/smtp_probe.py); a hostile client (control and
+# 8-bit bytes in EHLO, MAIL, RCPT: refused; in a header: logged escaped);
+# session timeout; 200 idle sessions beside a busy one; SIGHUP reload
+# (also with a FIFO at the key or config path: no stall);
 # SIGTERM exits 0; kill -9 of K during 3000 parallel submissions with L
 # down: after the restart every message that got a 250 reaches L's
 # Maildir exactly once.
@@ -630,6 +632,47 @@ test_protocol() {
 	tally <"$WORK/probe-timeout.out"
 }
 
+# no_control_bytes FILE: the header of the message file holds no control
+# byte but the CR LF that end its lines and the tabs that fold them.
+no_control_bytes() {
+	python3 -c '
+import re, sys
+head = open(sys.argv[1], "rb").read().split(b"\r\n\r\n")[0]
+sys.exit(1 if re.search(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\xff]|\r(?!\n)", head) else 0)' "$1"
+}
+
+# A hostile client: EHLO, MAIL and RCPT with control and 8-bit bytes are
+# refused (smtp_probe.py hostile), nothing of them reaches the Received:
+# field; a header value with such bytes is logged escaped.
+test_hostile() {
+	local f esc out=$WORK/swaks-hostile-log.out
+	python3 "$HERE/smtp_probe.py" 127.0.0.1 "$A_PORT" hostile \
+	    >"$WORK/probe-hostile.out" 2>&1
+	tally <"$WORK/probe-hostile.out"
+	if f=$(wait_message probe-hostile@harness.test); then
+		grep -q "^Received: from localhost (127.0.0.1" "$f"
+		check $? "hostile: Received: names the last good HELO" "$f"
+		no_control_bytes "$f"
+		check $? "hostile: no control or 8-bit byte in the header" "$f"
+	else
+		bad "hostile: the message after the refused commands arrives" \
+		    "$(logtail "$WORK/a.log")"
+	fi
+	# The strict listener logs the X-Virtual-MTA it ignores: escaped.
+	esc=$'red\x1b[31m\x7fbl\xc3\xa9'
+	swaks_to "$A2_PORT" "$out" --from alice@example.com \
+	    --to bob@example.org --h-Message-ID "<hostile-log@harness.test>" \
+	    --add-header "X-Virtual-MTA: $esc"
+	check $? "hostile: a message with control bytes in X-Virtual-MTA is accepted" "$out"
+	wait_until 10 grep -qF 'X-Virtual-MTA "red\x1b[31m\x7fbl\xc3\xa9" ignored' \
+	    "$WORK/a.log"
+	check $? "hostile: the log escapes control and 8-bit bytes (\\xHH)" \
+	    "$(logtail "$WORK/a.log")"
+	! grep -q $'[\x01-\x08\x0b-\x1f\x7f-\xff]' "$WORK/a.log"
+	check $? "hostile: no raw control or 8-bit byte in A's log" \
+	    "$(grep -n $'[\x01-\x08\x0b-\x1f\x7f-\xff]' "$WORK/a.log" | head -n 3 | cat -A)"
+}
+
 test_idle_sessions() {
 	python3 "$HERE/idle_sessions.py" 127.0.0.1 "$A_PORT" 200 \
 	    >"$WORK/idle.out" 2>&1
@@ -652,7 +695,43 @@ test_reload() {
 	wait_until 10 grep -q "reload failed, the old one stays in force: .*a.conf:[0-9]*:" "$WORK/a.log"
 	check $? "SIGHUP with a broken config: logged, the old config stays" "$(logtail "$WORK/a.log")"
 	cp "$WORK/a.conf.orig" "$WORK/a.conf"
+	reload_fifo key "$KEYS/s1.private"
+	reload_fifo config "$WORK/a.conf"
+	# The files are back: a reload takes them (and the key) again.
+	n=$(grep -c "module config reloaded" "$WORK/a.log")
+	kill -HUP "${PID[a]}"
+	wait_until 10 eval '[[ $(grep -c "module config reloaded" "$WORK/a.log") -gt $n ]]'
+	check $? "SIGHUP after the FIFOs are gone: the module reloads" "$(logtail "$WORK/a.log")"
 	send_and_find after-reload "$A_PORT" after-reload@harness.test >/dev/null
+}
+
+# greeting_within SECONDS PORT: a new session gets its 220 that fast.
+greeting_within() {
+	python3 -c '
+import socket, sys, time
+t = time.time()
+s = socket.create_connection(("127.0.0.1", int(sys.argv[2])), timeout=5)
+s.settimeout(5)
+ok = s.recv(100).startswith(b"220") and time.time() - t < float(sys.argv[1])
+sys.exit(0 if ok else 1)' "$1" "$2" 2>/dev/null
+}
+
+# reload_fifo WHAT PATH: SIGHUP with a FIFO where A's WHAT file was: the
+# reload says so at once (never waits for a writer) and sessions are
+# served meanwhile; then the file is put back.
+reload_fifo() {
+	local what=$1 path=$2 n
+	n=$(grep -c "$path: the $what file is not a regular file" "$WORK/a.log")
+	mv "$path" "$path.away" && mkfifo "$path"
+	kill -HUP "${PID[a]}"
+	sleep 0.3
+	greeting_within 1 "$A_PORT"
+	check $? "SIGHUP with a FIFO at the $what path: the greeting comes within 1 s"
+	wait_until 10 eval '[[ $(grep -c "$path: the $what file is not a regular file" "$WORK/a.log") -gt $n ]]'
+	check $? "SIGHUP with a FIFO at the $what path: logged as not a regular file" \
+	    "$(logtail "$WORK/a.log")"
+	rm -f "$path"
+	mv "$path.away" "$path"
 }
 
 test_stop() {
@@ -771,6 +850,7 @@ test_messages
 test_relay_refusal
 test_require
 test_protocol
+test_hostile
 test_idle_sessions
 test_reload
 test_stop

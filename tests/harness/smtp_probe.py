@@ -13,6 +13,13 @@ counts them.  Scenarios:
             555), pipelined commands in one packet, a
             dot-stuffed line, ".\\r\\nQUIT" in one packet, QUIT (221, then
             the server closes), a client that half-closes its side
+  hostile   EHLO/HELO arguments that are not a domain or an address
+            literal (control bytes, 8-bit bytes: 501 5.5.2) and liberal
+            ones that are (underscore, final dot, [IPv4], [IPv6:]); 8-bit
+            MAIL and RCPT addresses (553 5.6.7, no SMTPUTF8), control
+            bytes in them or their parameters (501); then a message
+            (Message-ID probe-hostile@harness.test; the last good HELO
+            was localhost, the refused ones came after it)
   timeout   an idle session is closed with a 421 (needs a short
             session-timeout)
 """
@@ -54,7 +61,9 @@ class Conn:
                 return int(l[:3]), lines
 
     def cmd(self, text):
-        self.send(text + "\r\n")
+        """text: str, or bytes for what UTF-8 cannot say (a lone 8-bit
+        byte)."""
+        self.send(text + (b"\r\n" if isinstance(text, bytes) else "\r\n"))
         return self.reply()
 
     def closed(self):
@@ -162,6 +171,58 @@ def protocol(host, port):
           codes == [220, 250, 250, 221], str(codes))
 
 
+def hostile(host, port):
+    """What a hostile client sends in EHLO, MAIL and RCPT: control bytes,
+    8-bit bytes.  Refused, and nothing of it reaches a header."""
+    c = Conn(host, port)
+    expect("greeting is 220", c.reply(), 220)
+    # Each command and the start of its reply.  The good EHLOs first: a
+    # refused one must not replace the last good one, which the
+    # Received: field then names.
+    for name, command, want in (
+            ("EHLO with an underscore is 250", b"EHLO host_1.example", "250"),
+            ("EHLO with a final dot is 250", b"EHLO host.example.", "250"),
+            ("EHLO [IPv4] is 250", b"EHLO [192.0.2.1]", "250"),
+            ("EHLO [IPv6:] is 250", b"EHLO [IPv6:2001:db8::1]", "250"),
+            ("HELO with one label is 250", b"HELO localhost", "250"),
+            ("EHLO with an ESC is 501 5.5.2", b"EHLO bad\x1bname.test",
+             "501 5.5.2"),
+            ("EHLO with a DEL is 501 5.5.2", b"EHLO bad\x7fname.test",
+             "501 5.5.2"),
+            ("EHLO with 8-bit bytes is 501 5.5.2", b"EHLO caf\xc3\xa9.test",
+             "501 5.5.2"),
+            ("EHLO with a tab is 501 5.5.2", b"EHLO tab\tname.test",
+             "501 5.5.2"),
+            ("EHLO with an empty label is 501 5.5.2", b"EHLO a..test",
+             "501 5.5.2"),
+            ("EHLO with a bad address literal is 501 5.5.2",
+             b"EHLO [192.0.2.1\x01]", "501 5.5.2"),
+            ("HELO with a bare CR and an ESC is 501 5.5.2",
+             b"HELO evil\rX-Injected:yes\x1b[31m", "501 5.5.2"),
+            ("MAIL with an 8-bit address is 553 5.6.7",
+             b"MAIL FROM:<caf\xc3\xa9@example.com>", "553 5.6.7"),
+            ("MAIL with a lone 8-bit byte is 553 5.6.7",
+             b"MAIL FROM:<a\xff@example.com>", "553 5.6.7"),
+            ("MAIL with an ESC in a parameter is 501",
+             b"MAIL FROM:<a@example.com> X\x1b[31m=1", "501"),
+            ("MAIL after the refused ones is 250",
+             b"MAIL FROM:<a@example.com>", "250"),
+            ("RCPT with an 8-bit address is 553 5.6.7",
+             b"RCPT TO:<\xc3\xa9l\xc3\xa8ve@example.org>", "553 5.6.7"),
+            ("RCPT with an ESC is 501", b"RCPT TO:<a\x1b@example.org>",
+             "501"),
+            ("RCPT after the refused ones is 250",
+             b"RCPT TO:<hostile@example.org>", "250")):
+        _, lines = c.cmd(command)
+        check(name, lines[-1].startswith(want), " / ".join(lines))
+    expect("DATA is 354", c.cmd("DATA"), 354)
+    c.send("From: a@example.com\r\nTo: hostile@example.org\r\n"
+           "Subject: hostile client\r\n"
+           "Message-ID: <probe-hostile@harness.test>\r\n\r\nbody\r\n.\r\n")
+    expect("the message after them is 250", c.reply(), 250)
+    expect("QUIT is 221", c.cmd("QUIT"), 221)
+
+
 def timeout(host, port):
     c = Conn(host, port, timeout=30)
     expect("greeting is 220", c.reply(), 220)
@@ -180,7 +241,8 @@ def timeout(host, port):
 def main():
     host, port, scenario = sys.argv[1], int(sys.argv[2]), sys.argv[3]
     try:
-        {"protocol": protocol, "timeout": timeout}[scenario](host, port)
+        {"protocol": protocol, "hostile": hostile,
+         "timeout": timeout}[scenario](host, port)
     except (OSError, EOFError, ValueError) as e:
         check("scenario %s ran to the end" % scenario, False, repr(e))
         return 1

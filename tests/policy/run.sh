@@ -18,7 +18,11 @@
 #    and body (streaming across chunks), bad input (nothing written);
 # 3. broken configs: a bad line (exit 1, FILE:LINE), a group-writable key
 #    and a missing key (exit 1, naming the key file);
-# 4. keys the MTA's user cannot read: "config-test --user NAME" as root,
+# 4. files that are not files: a FIFO at a --key, config, domain-key or
+#    state-file path, a folder or a NUL byte as a key record (refused at
+#    once, naming the file); the config limits (a value over 64 KiB, over
+#    1,000,000 sections: FILE:LINE; 100,000 domain-key lines pass);
+# 4b. keys the MTA's user cannot read: "config-test --user NAME" as root,
 #    for a scratch system user and group made for the test (useradd,
 #    groupadd; removed at the end): a root-only key fails (exit 78, naming
 #    the file and the reason), a key from "keygen --group NAME" passes.
@@ -669,6 +673,80 @@ test_broken() {
 	    "$d/nofile.out"
 }
 
+# ----------------------------------------------- files that are not files
+
+# A FIFO, a folder, a NUL byte or an over-limit config where vdkimctl reads
+# a file: refused at once with a sentence naming it (each run bounded by
+# 5 s: a blocking open of a FIFO would wait for a writer forever).
+test_hostile_files() {
+	local d=$WORK/hostile TIMEOUT=5 key
+	mkdir -p "$d/keys/example.com"
+	mkfifo "$d/fifo"
+	mkdir "$d/dir"
+	key=$WORK/one-domain/keys/example.com/mail2024.private
+	printf 'From: a@example.com\r\n\r\nhi\r\n' >"$d/msg"
+
+	# not_file NAME WHAT PATH ARGS...: vdkimctl ARGS exits 1 at once,
+	# saying PATH is not a regular file.
+	not_file() {
+		local name=$1 what=$2 path=$3
+		shift 3
+		ctl "$d/$name" "$@" <"$d/msg"
+		[[ $RC -eq 1 ]] &&
+		    grep -qF "$path: the $what is not a regular file" \
+		    "$d/$name.out" "$d/$name.err"
+		check $? "$name: refused at once as not a regular file (rc=$RC, 124 = hung)" \
+		    "$d/$name.out" "$d/$name.err"
+	}
+	not_file sign-key-fifo "key file" "$d/fifo" sign --domain example.com \
+	    --selector s --key "$d/fifo"
+	not_file verify-key-fifo "key record file" "$d/fifo" verify \
+	    --key "s._domainkey.example.com=$d/fifo"
+	not_file verify-key-dir "key record file" "$d/dir" verify \
+	    --key "s._domainkey.example.com=$d/dir"
+	not_file config-fifo "config file" "$d/fifo" config-test \
+	    --config "$d/fifo"
+	printf 'domain-key = "s1,example.com,%s/fifo"\ndomain "*" { dkim-sign = yes }\n' \
+	    "$d" >"$d/k.conf"
+	not_file domain-key-fifo "key file" "$d/fifo" config-test \
+	    --config "$d/k.conf"
+	printf 'dkim-rotation list {\n selector = "old,2023-01-01"\n key-dir = "%s/keys/%%d"\n state-file = "%s/fifo"\n}\ndkim-rotation-key = "list,example.com"\ndomain "*" { dkim-sign = yes }\n' \
+	    "$d" "$d" >"$d/r.conf"
+	not_file state-file-fifo "state file" "$d/fifo" config-test \
+	    --config "$d/r.conf"
+
+	# A key record file that is not text.
+	printf 'v=DKIM1; p=\0AAAA' >"$d/nul.txt"
+	ctl "$d/verify-nul" verify --key "s._domainkey.example.com=$d/nul.txt" <"$d/msg"
+	[[ $RC -eq 1 ]] && has "$d/verify-nul.err" "$d/nul.txt: the key record file holds a NUL byte"
+	check $? "verify --key with a NUL byte: refused naming the file" \
+	    "rc=$RC" "$d/verify-nul.err"
+
+	# The config limits (conf-examples/README.md): FILE:LINE and the limit.
+	# over_limit NAME WHAT EXPECTED PYTHON: the config PYTHON writes is
+	# refused with EXPECTED (after "FILE:").
+	over_limit() {
+		python3 -c "import sys; sys.stdout.write($4)" >"$d/$1.conf"
+		ctl "$d/$1" config-test --config "$d/$1.conf"
+		[[ $RC -eq 1 ]] && has "$d/$1.out" "$d/$1.conf:$3"
+		check $? "config-test: $2: FILE:LINE and the limit" "rc=$RC" \
+		    "$d/$1.out"
+	}
+	over_limit long "a value over 64 KiB" \
+	    "2: a value longer than 65536 bytes" \
+	    '"domain \"*\" { dkim-sign = yes }\ndomain-key = \"s1,example.com,%s\"\n" % ("k" * 65537)'
+	over_limit many "over 1,000,000 sections" \
+	    "1000001: more than 1000000 sections" \
+	    '"domain \"*\" { dkim-sign = yes }\n" + "source s { }\n" * 1000000'
+	# An ESP's size is well inside them: 100,000 domain-key lines (11 MB).
+	python3 -c 'import sys; sys.stdout.write("domain \"*\" { dkim-sign = yes }\n" + "".join("domain-key = \"s2024,customer-%d.example,%s\"\n" % (i, sys.argv[1]) for i in range(100000)))' \
+	    "$key" >"$d/esp.conf"
+	TIMEOUT=120 ctl "$d/esp" config-test --config "$d/esp.conf"
+	[[ $RC -eq 0 ]] && has "$d/esp.out" "config OK"
+	check $? "config-test: 100,000 domain-key lines ($(stat -c %s "$d/esp.conf") bytes) are within the limits" \
+	    "rc=$RC" "$(tail -n 3 "$d/esp.out")" "$d/esp.err"
+}
+
 # --------------------------------------------------------- access
 
 # Keys as the MTA's user reads them: config-test --user, keygen --group.
@@ -700,7 +778,7 @@ test_access() {
 	# Root reads the 0600 root:root key; the user cannot.
 	ctl "$d/ro" config-test --config "$d/root-only.conf" --user "$u"
 	[[ $RC -eq 78 ]] &&
-	    grep -q "^  FAILED  key $d/keys/s1.private (domain-key s1,example.com, line 1): Permission denied$" "$d/ro.out" &&
+	    grep -q "^  FAILED  key $d/keys/s1.private (domain-key s1,example.com, line 1): cannot open the key: Permission denied$" "$d/ro.out" &&
 	    grep -q "^  ok      config $d/root-only.conf$" "$d/ro.out" &&
 	    has "$d/ro.out" "1 of 2 file(s) cannot be read by $u"
 	check $? "access: a root-only key fails for $u (exit 78, the file and why)" \
@@ -751,5 +829,6 @@ test_esp
 test_dual
 test_unsigned
 test_broken
+test_hostile_files
 test_access
 finish

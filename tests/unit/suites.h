@@ -26,5 +26,6 @@ Suite *secrets_suite(void);
 Suite *rotation_plan_suite(void);
 Suite *host_blocks_suite(void);
 Suite *self_check_suite(void);
+Suite *file_read_suite(void);
 
 #endif
