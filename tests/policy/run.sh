@@ -765,9 +765,12 @@ test_access() {
 		    "$WORK/useradd.err"
 		return
 	fi
-	# The scratch user must reach the folder (mktemp -d is 0700).
+	# The scratch user must reach the folder (mktemp -d is 0700), and run
+	# vdkimctl: a copy here, since the checkout may be root-only (CI
+	# clones into a mktemp -d).
 	chmod 0755 "$WORK"
-	mkdir -p "$d/keys" && chmod 0755 "$d" "$d/keys"
+	mkdir -p "$d/keys" "$d/bin" && chmod 0755 "$d" "$d/keys" "$d/bin"
+	install -m 0755 "$CTL" "$d/bin/vdkimctl"
 	ctl "$d/kg1" keygen --selector s1 --domain example.com --dir "$d/keys"
 	check $? "access: keygen without --group" "$d/kg1.err"
 	printf 'domain-key = "s1,example.com,%s/keys/s1.private"\n' "$d" \
@@ -784,7 +787,7 @@ test_access() {
 	check $? "access: a root-only key fails for $u (exit 78, the file and why)" \
 	    "rc=$RC" "$d/ro.out" "$d/ro.err"
 	# What the MTA would see: the same key not loaded.
-	runuser -u "$u" -- "$CTL" config-test --config "$d/root-only.conf" \
+	runuser -u "$u" -- "$d/bin/vdkimctl" config-test --config "$d/root-only.conf" \
 	    >"$d/as-user.out" 2>&1
 	RC=$?
 	[[ $RC -eq 1 ]] && grep -q "^error: .*s1.private.*Permission denied" "$d/as-user.out"
@@ -808,7 +811,7 @@ test_access() {
 	    ! grep -q "^warning:" "$d/grp.out"
 	check $? "access: the --group key passes for $u (exit 0, no warning)" \
 	    "rc=$RC" "$d/grp.out" "$d/grp.err"
-	runuser -u "$u" -- "$CTL" config-test --config "$d/group.conf" \
+	runuser -u "$u" -- "$d/bin/vdkimctl" config-test --config "$d/group.conf" \
 	    >"$d/as-user2.out" 2>&1
 	check $? "access: as $u the --group key loads" "$d/as-user2.out"
 
