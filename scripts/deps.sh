@@ -31,5 +31,21 @@ fi
 echo "deps: installing:$missing" >&2
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq >/dev/null
+# Never remove or replace what the machine has (Exim and Postfix conflict:
+# installing one would silently remove the other): --no-remove makes apt
+# refuse instead, and a dry run first names the conflict.
 # shellcheck disable=SC2086
-apt-get install -y -qq --no-install-recommends $missing >/dev/null
+if ! plan=$(apt-get install -s --no-install-recommends $missing 2>&1); then
+	echo "deps: apt cannot install:$missing" >&2
+	echo "$plan" | tail -n 5 >&2
+	exit 1
+fi
+removed=$(echo "$plan" | sed -n 's/^Remv \([^ ]*\).*/\1/p' | tr '\n' ' ')
+if [ -n "$removed" ]; then
+	echo "deps: installing$missing would remove: $removed" >&2
+	echo "deps: not done; install the packages you want by hand, or run the" >&2
+	echo "deps: tests on a machine where removing those is fine" >&2
+	exit 1
+fi
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends --no-remove $missing >/dev/null
