@@ -46,6 +46,9 @@ $(BUILD)/obj/api/%.o:           ALL_CFLAGS += $(POLICY_INC)
 $(BUILD)/obj/tools/%.o:         ALL_CFLAGS += $(POLICY_INC)
 $(BUILD)/obj/tests/%.o:         ALL_CFLAGS += $(POLICY_INC)
 $(BUILD)/obj/harness/%.o:       ALL_CFLAGS += $(UTIL_INC)
+# The milter is a host like the harness (util + vdkim.h), and shares the
+# harness's process log (harness/log.c).
+$(BUILD)/obj/milter/%.o:        ALL_CFLAGS += $(UTIL_INC) -Iharness
 LIBS    := $(shell pkg-config --libs $(PKGS)) -lresolv -lpthread
 
 # VDKIM_ENGINE=0 builds without the OpenSSL ENGINE path (openssl-engine
@@ -67,6 +70,7 @@ TOOL_SRC   := $(sort $(wildcard tools/*.c))
 UNIT_SRC   := $(sort $(wildcard tests/unit/*.c))
 ABI_SRC    := $(sort $(wildcard tests/abi/*.c))
 HARNESS_SRC := $(sort $(wildcard harness/*.c))
+MILTER_SRC := $(sort $(wildcard milter/*.c))
 
 UTIL_OBJ   := $(UTIL_SRC:%.c=$(BUILD)/obj/%.o)
 MODULE_OBJ := $(MODULE_SRC:%.c=$(BUILD)/obj/%.o)
@@ -75,6 +79,7 @@ TOOL_OBJ   := $(TOOL_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_OBJ   := $(UNIT_SRC:%.c=$(BUILD)/obj/%.o)
 ABI_OBJ    := $(ABI_SRC:%.c=$(BUILD)/obj/%.o)
 HARNESS_OBJ := $(HARNESS_SRC:%.c=$(BUILD)/obj/%.o)
+MILTER_OBJ := $(MILTER_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/harness/log.o
 
 UTIL_LIB   := $(BUILD)/libvdkim-util.a
 ENGINE_LIB := $(BUILD)/libvdkim.a
@@ -84,6 +89,7 @@ UNIT       := $(BUILD)/unit_tests
 ABI_TEST   := $(BUILD)/abi_test
 EXIM_SHIM_TEST := $(BUILD)/exim_shim_test
 HARNESS    := $(BUILD)/vdkim-harness
+MILTER     := $(BUILD)/vdkim-milter
 PEERS      := $(BUILD)/peers/opendkim_peer
 BENCHES    := $(BUILD)/bench_engine $(BUILD)/smtp_load $(BUILD)/device_bench \
               $(BUILD)/fork_bench
@@ -91,9 +97,10 @@ BENCHES    := $(BUILD)/bench_engine $(BUILD)/smtp_load $(BUILD)/device_bench \
 DEVICE_SIM := $(BUILD)/device_sim/vdkim_sim.so
 
 .PHONY: all check unit unit-san abi abi-san harness harness-san interop policy-cli exim \
-	rotation rotation-san dnscheck hsm hsm-san demo bench deps install clean
+	rotation rotation-san dnscheck hsm hsm-san milter milter-san demo bench deps install \
+	clean
 
-all: $(SO) $(VDKIMCTL) $(HARNESS) $(UNIT) $(ABI_TEST) $(EXIM_SHIM_TEST) $(PEERS) \
+all: $(SO) $(VDKIMCTL) $(HARNESS) $(MILTER) $(UNIT) $(ABI_TEST) $(EXIM_SHIM_TEST) $(PEERS) \
 	$(BENCHES) $(DEVICE_SIM) $(BUILD)/hsm_steps
 
 deps:
@@ -129,6 +136,11 @@ $(UNIT): $(UNIT_OBJ) $(ENGINE_LIB)
 $(HARNESS): $(HARNESS_OBJ) $(UTIL_LIB)
 	$(CC) -o $@ $(HARNESS_OBJ) $(UTIL_LIB) $(LDSAN) \
 	    $(shell pkg-config --libs libconfuse openssl) -ldl -lpthread
+
+# vdkim-milter: the module behind libmilter, for Postfix and Sendmail.
+$(MILTER): $(MILTER_OBJ) $(UTIL_LIB)
+	$(CC) -o $@ $(MILTER_OBJ) $(UTIL_LIB) $(LDSAN) \
+	    $(shell pkg-config --libs libconfuse openssl) -lmilter -ldl -lpthread
 
 # The ABI test dlopens vdkim.so and checks its signatures with the engine.
 $(ABI_TEST): $(ABI_OBJ) $(ENGINE_LIB)
@@ -263,6 +275,20 @@ hsm-san:
 	VDKIMCTL=$(CURDIR)/$(VDKIMCTL) PEERS=$(CURDIR)/$(BUILD)/peers \
 	HSM_QUICK=1 bash tests/hsm/run.sh build/san
 
+# The real Postfix 3.7 (Debian's package, unpacked under BUILD, not
+# installed) signing through vdkim-milter (tests/milter/run.sh).
+milter: $(SO) $(VDKIMCTL) $(MILTER) $(PEERS)
+	bash tests/milter/run.sh $(BUILD)
+
+# libmilter's callbacks under ASan+UBSan, driven by miltertest.
+milter-san:
+	$(MAKE) --no-print-directory BUILD=build/san SAN=1 build/san/vdkim.so \
+	    build/san/vdkim-milter
+	$(MAKE) --no-print-directory $(VDKIMCTL)
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	VDKIMCTL=$(CURDIR)/$(VDKIMCTL) bash tests/milter/san.sh build/san
+
 check: deps
 	$(MAKE) --no-print-directory all
 	$(MAKE) --no-print-directory unit
@@ -279,6 +305,8 @@ check: deps
 	$(MAKE) --no-print-directory exim
 	$(MAKE) --no-print-directory hsm
 	$(MAKE) --no-print-directory hsm-san
+	$(MAKE) --no-print-directory milter
+	$(MAKE) --no-print-directory milter-san
 	bash scripts/demo.sh $(BUILD)
 
 demo: deps
@@ -316,4 +344,4 @@ clean:
 	rm -rf build
 
 -include $(MODULE_OBJ:.o=.d) $(API_OBJ:.o=.d) $(TOOL_OBJ:.o=.d) $(UNIT_OBJ:.o=.d) \
-	$(ABI_OBJ:.o=.d) $(HARNESS_OBJ:.o=.d) $(BUILD)/obj/tests/exim/exim_shim_test.d
+	$(ABI_OBJ:.o=.d) $(HARNESS_OBJ:.o=.d) $(MILTER_OBJ:.o=.d) $(BUILD)/obj/tests/exim/exim_shim_test.d

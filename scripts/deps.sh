@@ -11,6 +11,7 @@ iproute2 dnsmasq-base swaks
 python3 python3-dkim python3-dnspython
 libmail-dkim-perl libnet-dns-perl
 libopendkim-dev opendkim-tools
+libmilter-dev miltertest
 exim4-daemon-heavy exim4-dev
 softhsm2 libengine-pkcs11-openssl opensc
 swtpm swtpm-tools tpm2-openssl tpm2-tools
