@@ -2,7 +2,7 @@
 # tests/milter/run.sh BUILD_DIR - vdkim-milter behind the real Postfix 3.7.
 #
 # Postfix comes from Debian's package, downloaded once (apt-get download,
-# cached in BUILD/cache) and unpacked under BUILD/milter-test, never
+# cached in BUILD/cache) and unpacked into a work folder of its own, never
 # installed (it would conflict with the Exim the other tests install); it
 # runs from there with its own config folder (postfix -c DIR), every
 # service unchrooted.  In a private network namespace with its own
@@ -539,9 +539,12 @@ fi
 BUILD=$(cd "${1:-build}" && pwd)
 [[ -x $BUILD/vdkim-milter && -x $BUILD/vdkim.so && -x $BUILD/vdkimctl ]] ||
     fatal "build first: $BUILD/vdkim-milter, vdkim.so, vdkimctl"
-WORK=$BUILD/milter-test
 CACHE=$BUILD/cache
-rm -rf "$WORK"
+# Postfix's daemons run as the postfix user and must reach their folders:
+# a folder of its own, not under the checkout (which may be root-only: CI
+# clones into a mktemp -d).
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/vdkim-milter.XXXXXX") || fatal "mktemp"
+chmod 0755 "$WORK"
 mkdir -p "$WORK/keys" "$WORK/postfix" "$CACHE"
 
 # Debian's Postfix, unpacked (not installed).
