@@ -47,7 +47,8 @@ $(BUILD)/obj/tools/%.o:         ALL_CFLAGS += $(POLICY_INC)
 $(BUILD)/obj/tests/%.o:         ALL_CFLAGS += $(POLICY_INC)
 $(BUILD)/obj/harness/%.o:       ALL_CFLAGS += $(UTIL_INC)
 # The milter is a host like the harness (util + vdkim.h), and shares the
-# harness's process log (harness/log.c).
+# harness's process log (harness/log.c) and host-block parser
+# (harness/host_conf.c).
 $(BUILD)/obj/milter/%.o:        ALL_CFLAGS += $(UTIL_INC) -Iharness
 LIBS    := $(shell pkg-config --libs $(PKGS)) -lresolv -lpthread
 
@@ -79,7 +80,8 @@ TOOL_OBJ   := $(TOOL_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_OBJ   := $(UNIT_SRC:%.c=$(BUILD)/obj/%.o)
 ABI_OBJ    := $(ABI_SRC:%.c=$(BUILD)/obj/%.o)
 HARNESS_OBJ := $(HARNESS_SRC:%.c=$(BUILD)/obj/%.o)
-MILTER_OBJ := $(MILTER_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/harness/log.o
+MILTER_OBJ := $(MILTER_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/harness/log.o \
+              $(BUILD)/obj/harness/host_conf.o
 
 UTIL_LIB   := $(BUILD)/libvdkim-util.a
 ENGINE_LIB := $(BUILD)/libvdkim.a

@@ -18,34 +18,10 @@
 
 #include "conf_text.h"
 #include "harness_config.h"
+#include "host_conf.h"
 #include "log.h"
 
 #define HOST_SECTION "harness"
-
-/*
- * libconfuse gives its callbacks no user pointer and forgets the file name
- * when parsing a buffer, so the parse reports into this sink.  The config
- * is parsed once, by the main thread, before any other thread exists.
- */
-static struct {
-	const char *path;
-	char *err;
-	size_t errlen;
-	int failed;
-} sink;
-
-static void
-on_cfg_error(cfg_t *cfg, const char *fmt, va_list ap)
-{
-	char what[512];
-
-	if (sink.failed)
-		return; /* the first error is the one that matters */
-	vsnprintf(what, sizeof(what), fmt, ap);
-	snprintf(sink.err, sink.errlen, "%s:%d: %s", sink.path,
-	    cfg != NULL ? cfg->line : 0, what);
-	sink.failed = 1;
-}
 
 /* ------------------------------------------------------- value checks */
 
@@ -365,45 +341,13 @@ harness_config_load(const char *path, harness_config **out, char *err,
     size_t errlen)
 {
 	harness_config *c;
-	vdkim_error verr;
-	char *text = NULL;
 	cfg_t *cfg;
-	int rc;
 
 	*out = NULL;
-	if (conf_text_load(path, &text, &verr) != VDKIM_OK) {
-		snprintf(err, errlen, "%s", verr.msg);
+	if (host_conf_parse(path, HOST_SECTION, root_opts, install_checks,
+	    "the harness's settings: module, spool-directory, listeners, ...",
+	    &cfg, err, errlen) != 0)
 		return -1;
-	}
-	conf_text_keep_blocks(text, HOST_SECTION);
-
-	cfg = cfg_init(root_opts, CFGF_NONE);
-	if (cfg == NULL) {
-		free(text);
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	sink.path = path;
-	sink.err = err;
-	sink.errlen = errlen;
-	sink.failed = 0;
-	cfg_set_error_function(cfg, on_cfg_error);
-	install_checks(cfg);
-	rc = cfg_parse_buf(cfg, text);
-	free(text);
-	if (rc != CFG_SUCCESS) {
-		if (!sink.failed)
-			snprintf(err, errlen, "%s: cannot be parsed", path);
-		cfg_free(cfg);
-		return -1;
-	}
-	if (cfg_size(cfg, HOST_SECTION) == 0) {
-		snprintf(err, errlen, "%s: no \"%s { }\" block (the harness's "
-		    "settings: module, spool-directory, listeners, ...)", path,
-		    HOST_SECTION);
-		cfg_free(cfg);
-		return -1;
-	}
 	c = calloc(1, sizeof(*c));
 	if (c == NULL || (c->path = strdup(path)) == NULL ||
 	    fill(c, cfg_getsec(cfg, HOST_SECTION)) != 0) {

@@ -16,34 +16,10 @@
 
 #include "conf_text.h"
 #include "log.h"
+#include "host_conf.h"
 #include "milter_config.h"
 
 #define BLOCK "milter"
-
-/*
- * libconfuse gives its callbacks no pointer of ours and forgets the file
- * name when parsing a buffer: errors go to this report.  The config is
- * read once, by the main thread, before any other thread exists.
- */
-static struct {
-	const char *file;
-	char *buf;
-	size_t size;
-	int have;
-} report;
-
-static void
-config_error(cfg_t *cfg, const char *fmt, va_list ap)
-{
-	char what[512];
-
-	if (report.have)
-		return; /* the first error is the one to fix */
-	vsnprintf(what, sizeof(what), fmt, ap);
-	snprintf(report.buf, report.size, "%s:%d: %s", report.file,
-	    cfg != NULL ? cfg->line : 0, what);
-	report.have = 1;
-}
 
 /* listen: what smfi_setconn understands, and nothing it would guess at. */
 static int
@@ -237,39 +213,13 @@ milter_config_load(const char *path, milter_config **out, char *err,
     size_t errlen)
 {
 	milter_config *c = NULL;
-	vdkim_error verr;
-	char *text = NULL;
 	cfg_t *cfg;
-	int rc;
 
 	*out = NULL;
-	if (conf_text_load(path, &text, &verr) != VDKIM_OK) {
-		snprintf(err, errlen, "%s", verr.msg);
+	if (host_conf_parse(path, BLOCK, root_opts, add_checks,
+	    "the milter's settings: module, listen, ...", &cfg, err,
+	    errlen) != 0)
 		return -1;
-	}
-	conf_text_keep_blocks(text, BLOCK);
-	if ((cfg = cfg_init(root_opts, CFGF_NONE)) == NULL) {
-		free(text);
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	report.file = path;
-	report.buf = err;
-	report.size = errlen;
-	report.have = 0;
-	cfg_set_error_function(cfg, config_error);
-	add_checks(cfg);
-	rc = cfg_parse_buf(cfg, text);
-	free(text);
-	if (rc != CFG_SUCCESS || cfg_size(cfg, BLOCK) == 0) {
-		if (rc == CFG_SUCCESS)
-			snprintf(err, errlen, "%s: no \"milter { }\" block (the "
-			    "milter's settings: module, listen, ...)", path);
-		else if (!report.have)
-			snprintf(err, errlen, "%s: cannot be parsed", path);
-		cfg_free(cfg);
-		return -1;
-	}
 	c = calloc(1, sizeof(*c));
 	if (c == NULL || (c->path = strdup(path)) == NULL ||
 	    fill(c, cfg_getsec(cfg, BLOCK)) != 0) {
