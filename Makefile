@@ -23,6 +23,10 @@ WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototyp
 CFLAGS  ?= -O2 -g
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(CFLAGS) $(WARN) -fPIC -fvisibility=hidden \
            -Iinclude $(shell pkg-config --cflags $(PKGS))
+# One version for the module and the programs (--version): the module's,
+# from api/get_api.c.
+MODULE_VERSION := $(shell sed -n 's/^\#define VDKIM_MODULE_VERSION "\(.*\)"/\1/p' \
+    api/get_api.c)
 
 # The module's layers, lowest first.  A file sees the headers of its own
 # layer and of the layers below it, never of one above: the include paths
@@ -43,13 +47,16 @@ $(BUILD)/obj/module/engine/%.o: ALL_CFLAGS += $(ENGINE_INC)
 $(BUILD)/obj/module/device/%.o: ALL_CFLAGS += $(DEVICE_INC)
 $(BUILD)/obj/module/policy/%.o: ALL_CFLAGS += $(POLICY_INC)
 $(BUILD)/obj/api/%.o:           ALL_CFLAGS += $(POLICY_INC)
-$(BUILD)/obj/tools/%.o:         ALL_CFLAGS += $(POLICY_INC)
+$(BUILD)/obj/tools/%.o:         ALL_CFLAGS += $(POLICY_INC) \
+                                -DVDKIM_VERSION=\"$(MODULE_VERSION)\"
 $(BUILD)/obj/tests/%.o:         ALL_CFLAGS += $(POLICY_INC)
-$(BUILD)/obj/harness/%.o:       ALL_CFLAGS += $(UTIL_INC)
+$(BUILD)/obj/harness/%.o:       ALL_CFLAGS += $(UTIL_INC) \
+                                -DVDKIM_VERSION=\"$(MODULE_VERSION)\"
 # The milter is a host like the harness (util + vdkim.h), and shares the
 # harness's process log (harness/log.c) and host-block parser
 # (harness/host_conf.c).
-$(BUILD)/obj/milter/%.o:        ALL_CFLAGS += $(UTIL_INC) -Iharness
+$(BUILD)/obj/milter/%.o:        ALL_CFLAGS += $(UTIL_INC) -Iharness \
+                                -DVDKIM_VERSION=\"$(MODULE_VERSION)\"
 LIBS    := $(shell pkg-config --libs $(PKGS)) -lresolv -lpthread
 
 # VDKIM_ENGINE=0 builds without the OpenSSL ENGINE path (openssl-engine
@@ -329,8 +336,6 @@ bench: deps
 # policy.h declare the static engine library's functions, which vdkim.so
 # does not export: they are not installed (tests/install/run.sh checks).
 INSTALL_HEADERS := include/vdkim/vdkim.h
-MODULE_VERSION := $(shell sed -n 's/^\#define VDKIM_MODULE_VERSION "\(.*\)"/\1/p' \
-    api/get_api.c)
 
 install: $(SO) $(VDKIMCTL)
 	install -d $(DESTDIR)$(PREFIX)/lib/vdkim $(DESTDIR)$(PREFIX)/bin \

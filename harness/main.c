@@ -46,10 +46,12 @@ struct harness {
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: vdkim-harness --config FILE [--check]\n"
+	fprintf(f, "usage: vdkim-harness --config FILE [--check] | --version | --help\n"
 	    "  --config FILE  the vdkim config: the module's policy and a\n"
 	    "                 harness { } block with the harness's settings\n"
-	    "  --check        parse the config, open the module, exit 0 or 2\n");
+	    "  --check        parse the config, open the module, exit 0 or 2\n"
+	    "  --version      print the version and exit\n"
+	    "  --help         print this and exit\n");
 }
 
 /* SIGHUP: the module re-reads the file; the harness's own settings need
@@ -221,6 +223,7 @@ main(int argc, char **argv)
 		{ "config", required_argument, NULL, 'c' },
 		{ "check", no_argument, NULL, 'k' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct harness h;
@@ -237,6 +240,9 @@ main(int argc, char **argv)
 			break;
 		case 'h':
 			usage(stdout);
+			return EXIT_SUCCESS;
+		case 'V':
+			printf("vdkim-harness (vdkim) %s\n", VDKIM_VERSION);
 			return EXIT_SUCCESS;
 		default:
 			usage(stderr);

@@ -61,10 +61,12 @@ on_reload_signal(int signo)
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: vdkim-milter --config FILE [--check]\n"
+	fprintf(f, "usage: vdkim-milter --config FILE [--check] | --version | --help\n"
 	    "  --config FILE  the vdkim config: the module's policy and a\n"
 	    "                 milter { } block with the milter's settings\n"
-	    "  --check        parse the config, open the module, exit 0 or 2\n");
+	    "  --check        parse the config, open the module, exit 0 or 2\n"
+	    "  --version      print the version and exit\n"
+	    "  --help         print this and exit\n");
 }
 
 static int
@@ -230,6 +232,7 @@ main(int argc, char **argv)
 		{ "config", required_argument, NULL, 'c' },
 		{ "check", no_argument, NULL, 'k' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
 	milter_app a = { .lock = PTHREAD_MUTEX_INITIALIZER,
@@ -244,7 +247,10 @@ main(int argc, char **argv)
 			config = optarg;
 		else if (opt == 'k')
 			check = 1;
-		else {
+		else if (opt == 'V') {
+			printf("vdkim-milter (vdkim) %s\n", VDKIM_VERSION);
+			return EXIT_SUCCESS;
+		} else {
 			usage(opt == 'h' ? stdout : stderr);
 			return opt == 'h' ? EXIT_SUCCESS : EXIT_CONFIG;
 		}

@@ -73,6 +73,21 @@ usage(FILE *f)
 	fprintf(f, "usage:\n");
 	for (size_t i = 0; i < NCOMMANDS; i++)
 		fprintf(f, "  vdkimctl %s\n", commands[i].usage);
+	fprintf(f, "  vdkimctl COMMAND --help   (one command's usage)\n"
+	    "  vdkimctl --version\n");
+}
+
+/* "--help" anywhere among a command's arguments asks for its usage. */
+static int
+wants_help(int argc, char **argv)
+{
+	for (int i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			return 0;
+		if (strcmp(argv[i], "--help") == 0)
+			return 1;
+	}
+	return 0;
 }
 
 int
@@ -87,9 +102,20 @@ main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
-	for (size_t i = 0; i < NCOMMANDS; i++)
-		if (strcmp(argv[1], commands[i].name) == 0)
-			return commands[i].run(argc - 1, argv + 1);
+	if (strcmp(argv[1], "--version") == 0 ||
+	    strcmp(argv[1], "version") == 0) {
+		printf("vdkimctl (vdkim) %s\n", VDKIM_VERSION);
+		return 0;
+	}
+	for (size_t i = 0; i < NCOMMANDS; i++) {
+		if (strcmp(argv[1], commands[i].name) != 0)
+			continue;
+		if (wants_help(argc, argv)) {
+			printf("usage:\n  vdkimctl %s\n", commands[i].usage);
+			return 0;
+		}
+		return commands[i].run(argc - 1, argv + 1);
+	}
 	fprintf(stderr, "vdkimctl: unknown command \"%s\"\n", argv[1]);
 	usage(stderr);
 	return 2;

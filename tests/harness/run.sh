@@ -398,6 +398,12 @@ test_configs() {
 	check $(($? != 2)) "a missing config file: exit 2" "$out"
 	"$BIN" --bogus >"$out" 2>&1
 	check $(($? != 2)) "a bad option: exit 2" "$out"
+	"$BIN" --version >"$out" 2>&1
+	[[ $? -eq 0 && $(cat "$out") =~ ^vdkim-harness\ \(vdkim\)\ [0-9]+\.[0-9]+$ ]]
+	check $? "--version: the version, exit 0" "$out"
+	"$BIN" --help >"$out" 2>&1
+	[[ $? -eq 0 && $(head -n 1 "$out") == "usage: vdkim-harness "* ]]
+	check $? "--help: the usage, exit 0" "$out"
 }
 
 # ------------------------------------------------------------ messages

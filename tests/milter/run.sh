@@ -122,6 +122,12 @@ harness {
     module = "/nowhere/vdkim.so"
 }
 CONF
+	if out=$("$MILTER" --version 2>&1) &&
+	    [[ $out =~ ^vdkim-milter\ \(vdkim\)\ [0-9]+\.[0-9]+$ ]]; then
+		ok "vdkim-milter --version: \"$out\""
+	else
+		bad "vdkim-milter --version" "$out"
+	fi
 	if out=$("$MILTER" --config "$WORK/vdkim.conf" --check 2>&1); then
 		ok "vdkim-milter --check accepts the config"
 	else

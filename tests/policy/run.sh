@@ -827,6 +827,28 @@ test_access() {
 	    "rc=$RC" "$d/nouser.err"
 }
 
+# --------------------------------------------------------- conventions
+
+# --version, and --help on every command (its usage on stdout, exit 0).
+test_conventions() {
+	local out cmd
+	out=$("$CTL" --version 2>&1)
+	[[ $? -eq 0 && $out =~ ^vdkimctl\ \(vdkim\)\ [0-9]+\.[0-9]+$ ]]
+	check $? "vdkimctl --version: \"$out\"" "$out"
+	for cmd in keygen dns-record sign verify config-test explain check-dns \
+	    rotation; do
+		out=$("$CTL" "$cmd" --help 2>&1)
+		[[ $? -eq 0 && $out == "usage:"*"vdkimctl $cmd "* ]]
+		check $? "vdkimctl $cmd --help: its usage, exit 0" "$out"
+	done
+	out=$("$CTL" rotation plan --config /nonexistent --help 2>&1)
+	[[ $? -eq 0 && $out == *"vdkimctl rotation plan|"* ]]
+	check $? "vdkimctl rotation plan ... --help: the usage, nothing run" "$out"
+	out=$("$CTL" help 2>&1)
+	[[ $out == *"vdkimctl COMMAND --help"* && $out == *"vdkimctl --version"* ]]
+	check $? "vdkimctl help lists --help and --version" "$out"
+}
+
 test_one_domain
 test_esp
 test_dual
@@ -834,4 +856,5 @@ test_unsigned
 test_broken
 test_hostile_files
 test_access
+test_conventions
 finish
