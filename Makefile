@@ -64,6 +64,12 @@ LIBS    := $(shell pkg-config --libs $(PKGS)) -lresolv -lpthread
 VDKIM_ENGINE ?= 1
 ALL_CFLAGS += -DVDKIM_ENGINE=$(VDKIM_ENGINE)
 
+# How the sanitizer runs report: leaks checked, the first error stops the
+# run (hsm-san turns leak checks off: OpenSSL engines keep memory to exit).
+SAN_LEAKS = 1
+SAN_ENV = ASAN_OPTIONS=detect_leaks=$(SAN_LEAKS):abort_on_error=0 \
+          UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+
 ifeq ($(SAN),1)
 ALL_CFLAGS += -O1 -fsanitize=address,undefined -fno-sanitize-recover=all \
               -fno-omit-frame-pointer
@@ -216,8 +222,7 @@ unit: $(UNIT)
 
 unit-san:
 	$(MAKE) --no-print-directory BUILD=build/san SAN=1 build/san/unit_tests
-	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
-	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 build/san/unit_tests
+	$(SAN_ENV) build/san/unit_tests
 
 abi: $(SO) $(VDKIMCTL) $(ABI_TEST) $(EXIM_SHIM_TEST)
 	bash tests/abi/run.sh $(BUILD)
@@ -228,8 +233,7 @@ abi-san:
 	$(MAKE) --no-print-directory BUILD=build/san SAN=1 build/san/vdkim.so \
 	    build/san/abi_test build/san/exim_shim_test
 	$(MAKE) --no-print-directory $(VDKIMCTL)
-	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
-	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	$(SAN_ENV) \
 	VDKIMCTL=$(CURDIR)/$(VDKIMCTL) bash tests/abi/run.sh build/san
 
 harness: $(HARNESS) $(SO) $(VDKIMCTL)
@@ -240,8 +244,7 @@ harness-san:
 	$(MAKE) --no-print-directory BUILD=build/san SAN=1 build/san/vdkim.so \
 	    build/san/vdkim-harness
 	$(MAKE) --no-print-directory $(VDKIMCTL)
-	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
-	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	$(SAN_ENV) \
 	VDKIMCTL=$(CURDIR)/$(VDKIMCTL) bash tests/harness/run.sh build/san
 
 interop: $(VDKIMCTL) $(PEERS)
@@ -264,8 +267,7 @@ dnscheck: $(VDKIMCTL) $(SO) $(HARNESS)
 rotation-san:
 	$(MAKE) --no-print-directory BUILD=build/san SAN=1 build/san/vdkimctl \
 	    build/san/vdkim.so build/san/vdkim-harness
-	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
-	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	$(SAN_ENV) \
 	bash tests/rotation/run.sh build/san
 
 # Keys in devices: SoftHSM2 (PKCS#11 engine), swtpm (tpm2 provider), the
@@ -274,18 +276,18 @@ hsm: $(SO) $(VDKIMCTL) $(HARNESS) $(PEERS) $(DEVICE_SIM) $(BUILD)/hsm_steps \
     $(BUILD)/device_bench
 	bash tests/hsm/run.sh $(BUILD)
 
+hsm-san: SAN_LEAKS = 0
 hsm-san:
 	$(MAKE) --no-print-directory BUILD=build/san SAN=1 build/san/vdkim.so \
 	    build/san/hsm_steps build/san/device_bench \
 	    build/san/device_sim/vdkim_sim.so build/san/vdkim-harness
 	$(MAKE) --no-print-directory $(VDKIMCTL) $(PEERS)
-	ASAN_OPTIONS=detect_leaks=0:abort_on_error=0 \
-	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	$(SAN_ENV) \
 	VDKIMCTL=$(CURDIR)/$(VDKIMCTL) PEERS=$(CURDIR)/$(BUILD)/peers \
 	HSM_QUICK=1 bash tests/hsm/run.sh build/san
 
-# The real Postfix 3.7 (Debian's package, unpacked under BUILD, not
-# installed) signing through vdkim-milter (tests/milter/run.sh).
+# The real Postfix 3.7 (Debian's package, cached under BUILD, unpacked
+# into a work folder, not installed) signing through vdkim-milter (tests/milter/run.sh).
 milter: $(SO) $(VDKIMCTL) $(MILTER) $(PEERS)
 	bash tests/milter/run.sh $(BUILD)
 
@@ -294,8 +296,7 @@ milter-san:
 	$(MAKE) --no-print-directory BUILD=build/san SAN=1 build/san/vdkim.so \
 	    build/san/vdkim-milter
 	$(MAKE) --no-print-directory $(VDKIMCTL)
-	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
-	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	$(SAN_ENV) \
 	VDKIMCTL=$(CURDIR)/$(VDKIMCTL) bash tests/milter/san.sh build/san
 
 check: deps
