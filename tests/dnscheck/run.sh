@@ -32,20 +32,7 @@ REPORT_VERBOSE=${DNSCHECK_VERBOSE:-}
 # shellcheck source=../lib/ctl.sh
 . "$ROOT/tests/lib/ctl.sh"
 
-fatal() {
-	bad "$@"
-	finish
-}
-
-if [[ $# -ne 1 ]]; then
-	echo "usage: bash tests/dnscheck/run.sh BUILD_DIR" >&2
-	exit 2
-fi
-BUILD=$(cd "$1" 2>/dev/null && pwd)
-CTL=$BUILD/vdkimctl
-for f in "$CTL" "$BUILD/vdkim-harness" "$BUILD/vdkim.so"; do
-	[[ -e $f ]] || { echo "dnscheck: $f not built" >&2; exit 2; }
-done
+ctl_setup dnscheck "$@"
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/vdkim-dnscheck.XXXXXX") || exit 2
 # shellcheck disable=SC2317 # called by the EXIT trap

@@ -10,6 +10,11 @@
 #   hasnt NAME TEXT WHAT    neither holds TEXT
 #   has_re NAME RE WHAT     one of them matches RE (grep -E)
 #
+#   ctl_setup NAME ARGS...  the common start of a script: its one argument
+#                           is the build folder; sets BUILD and CTL, checks
+#                           vdkimctl, vdkim-harness and vdkim.so are built
+#                           (exit 2 otherwise); defines fatal
+#
 # Needs WORK, CTL and TIMEOUT set by the caller.
 
 ctl() {
@@ -50,4 +55,23 @@ has_re() {
 	else
 		bad "$3 (no /$2/)" "$WORK/$1.out" "$WORK/$1.err"
 	fi
+}
+
+fatal() {
+	bad "$@"
+	finish
+}
+
+ctl_setup() {
+	local name=$1 f
+	shift
+	if [[ $# -ne 1 ]]; then
+		echo "usage: bash tests/$name/run.sh BUILD_DIR" >&2
+		exit 2
+	fi
+	BUILD=$(cd "$1" 2>/dev/null && pwd)
+	CTL=$BUILD/vdkimctl
+	for f in "$CTL" "$BUILD/vdkim-harness" "$BUILD/vdkim.so"; do
+		[[ -e $f ]] || { echo "$name: $f not built" >&2; exit 2; }
+	done
 }

@@ -42,20 +42,7 @@ REPORT_VERBOSE=${ROTATION_VERBOSE:-}
 # shellcheck source=../lib/ctl.sh
 . "$ROOT/tests/lib/ctl.sh"
 
-fatal() {
-	bad "$@"
-	finish
-}
-
-if [[ $# -ne 1 ]]; then
-	echo "usage: bash tests/rotation/run.sh BUILD_DIR" >&2
-	exit 2
-fi
-BUILD=$(cd "$1" 2>/dev/null && pwd)
-CTL=$BUILD/vdkimctl
-for f in "$CTL" "$BUILD/vdkim-harness" "$BUILD/vdkim.so"; do
-	[[ -e $f ]] || { echo "rotation: $f not built" >&2; exit 2; }
-done
+ctl_setup rotation "$@"
 "$PY" -c 'import dkim, dns.resolver' 2>/dev/null ||
 	{ echo "rotation: $PY cannot import dkim (python3-dkim)" >&2; exit 2; }
 
