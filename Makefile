@@ -6,7 +6,8 @@
 #                 keys in devices: make hsm / hsm-san)
 #   make demo     sign and verify real mail end to end
 #   make bench    the benchmarks (not tests)
-#   make install  PREFIX=/usr/local DESTDIR=
+#   make install  PREFIX=/usr/local DESTDIR= (also make uninstall)
+#   make deb      the Debian package, into build/deb
 #
 # BUILD selects the output folder; SAN=1 builds with AddressSanitizer and
 # UndefinedBehaviorSanitizer (used by "check" in build/san).
@@ -21,7 +22,9 @@ CHECK_PKGS := check
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Wformat=2 -Wno-format-nonliteral
 CFLAGS  ?= -O2 -g
-ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(CFLAGS) $(WARN) -fPIC -fvisibility=hidden \
+# CPPFLAGS and LDFLAGS: a packager's (dpkg-buildflags: fortify, relro, now).
+LDFLAGS ?=
+ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(CPPFLAGS) $(CFLAGS) $(WARN) -fPIC -fvisibility=hidden \
            -Iinclude $(shell pkg-config --cflags $(PKGS))
 # One version for the module and the programs (--version): the module's,
 # from api/get_api.c.
@@ -113,7 +116,7 @@ DEVICE_SIM := $(BUILD)/device_sim/vdkim_sim.so
 
 .PHONY: all check unit unit-san abi abi-san harness harness-san interop policy-cli exim \
 	rotation rotation-san dnscheck hsm hsm-san milter milter-san demo bench deps install \
-	clean
+	clean programs uninstall deb package
 
 all: $(SO) $(VDKIMCTL) $(HARNESS) $(MILTER) $(UNIT) $(ABI_TEST) $(EXIM_SHIM_TEST) $(PEERS) \
 	$(BENCHES) $(DEVICE_SIM) $(BUILD)/hsm_steps
@@ -136,11 +139,11 @@ $(UTIL_LIB): $(UTIL_OBJ)
 	ar rcs $@ $^
 
 $(SO): $(MODULE_OBJ) $(API_OBJ) api/vdkim.map
-	$(CC) -shared -o $@ $(MODULE_OBJ) $(API_OBJ) $(LDSAN) \
+	$(CC) -shared -o $@ $(MODULE_OBJ) $(API_OBJ) $(LDSAN) $(LDFLAGS) \
 	    -Wl,--version-script=api/vdkim.map -Wl,-z,defs $(LIBS)
 
 $(VDKIMCTL): $(TOOL_OBJ) $(ENGINE_LIB)
-	$(CC) -o $@ $(TOOL_OBJ) $(ENGINE_LIB) $(LDSAN) $(LIBS)
+	$(CC) -o $@ $(TOOL_OBJ) $(ENGINE_LIB) $(LDSAN) $(LDFLAGS) $(LIBS)
 
 $(UNIT): $(UNIT_OBJ) $(ENGINE_LIB)
 	$(CC) -o $@ $(UNIT_OBJ) $(ENGINE_LIB) $(LDSAN) \
@@ -149,12 +152,12 @@ $(UNIT): $(UNIT_OBJ) $(ENGINE_LIB)
 # The harness loads vdkim.so like any MTA; of the module it links only
 # the util library (its settings live in the same file as the policy).
 $(HARNESS): $(HARNESS_OBJ) $(UTIL_LIB)
-	$(CC) -o $@ $(HARNESS_OBJ) $(UTIL_LIB) $(LDSAN) \
+	$(CC) -o $@ $(HARNESS_OBJ) $(UTIL_LIB) $(LDSAN) $(LDFLAGS) \
 	    $(shell pkg-config --libs libconfuse openssl) -ldl -lpthread
 
 # vdkim-milter: the module behind libmilter, for Postfix and Sendmail.
 $(MILTER): $(MILTER_OBJ) $(UTIL_LIB)
-	$(CC) -o $@ $(MILTER_OBJ) $(UTIL_LIB) $(LDSAN) \
+	$(CC) -o $@ $(MILTER_OBJ) $(UTIL_LIB) $(LDSAN) $(LDFLAGS) \
 	    $(shell pkg-config --libs libconfuse openssl) -lmilter -ldl -lpthread
 
 # The ABI test dlopens vdkim.so and checks its signatures with the engine.
@@ -317,6 +320,7 @@ check: deps
 	$(MAKE) --no-print-directory hsm-san
 	$(MAKE) --no-print-directory milter
 	$(MAKE) --no-print-directory milter-san
+	$(MAKE) --no-print-directory package
 	bash scripts/demo.sh $(BUILD)
 
 demo: deps
@@ -331,22 +335,93 @@ bench: deps
 	bash bench/device_bench.sh $(BUILD)
 	bash bench/mta_bench.sh $(BUILD)
 
+# ---------------------------------------------------------------- install
+# make install [PREFIX=/usr/local] [DESTDIR=] and the folders below.  The
+# daemons (vdkim-harness, vdkim-milter) go to sbin, as Debian policy wants
+# programs only the administrator starts; vdkimctl goes to bin: sign,
+# verify, dns-record and explain are of use to any user.  The config and
+# the state live in /etc and /var whatever the PREFIX (the programs' default
+# config is /etc/vdkim/vdkim.conf), and the example config never replaces
+# an existing one.
+#
 # A host gets what it can use: vdkim.so, the one header of its ABI, and a
 # pkg-config file with that header's -I (no Libs: hosts dlopen the module)
 # and the module's path (pkg-config --variable=module vdkim).  dkim.h and
 # policy.h declare the static engine library's functions, which vdkim.so
 # does not export: they are not installed (tests/install/run.sh checks).
+BINDIR        ?= $(PREFIX)/bin
+SBINDIR       ?= $(PREFIX)/sbin
+LIBDIR        ?= $(PREFIX)/lib
+MODULEDIR     ?= $(LIBDIR)/vdkim
+INCLUDEDIR    ?= $(PREFIX)/include
+PKGCONFIGDIR  ?= $(LIBDIR)/pkgconfig
+MANDIR        ?= $(PREFIX)/share/man
+SYSCONFDIR    ?= /etc
+LOCALSTATEDIR ?= /var
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 INSTALL_HEADERS := include/vdkim/vdkim.h
+MAN_PAGES := $(sort $(wildcard man/*.[0-9]))
+UNIT_FILES := $(sort $(wildcard systemd/*.service.in systemd/*.timer.in))
+# The paths the units, the example config and vdkim.pc name.
+SUBST := sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(MODULE_VERSION)|g' \
+	-e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SBINDIR@|$(SBINDIR)|g' \
+	-e 's|@MODULEDIR@|$(MODULEDIR)|g' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' \
+	-e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' -e 's|@LOCALSTATEDIR@|$(LOCALSTATEDIR)|g'
 
-install: $(SO) $(VDKIMCTL)
-	install -d $(DESTDIR)$(PREFIX)/lib/vdkim $(DESTDIR)$(PREFIX)/bin \
-	    $(DESTDIR)$(PREFIX)/include/vdkim $(DESTDIR)$(PREFIX)/lib/pkgconfig
-	install -m 0755 $(SO) $(DESTDIR)$(PREFIX)/lib/vdkim/vdkim.so
-	install -m 0755 $(VDKIMCTL) $(DESTDIR)$(PREFIX)/bin/vdkimctl
-	install -m 0644 $(INSTALL_HEADERS) $(DESTDIR)$(PREFIX)/include/vdkim/
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(MODULE_VERSION)|' \
-	    api/vdkim.pc.in >$(DESTDIR)$(PREFIX)/lib/pkgconfig/vdkim.pc
-	chmod 0644 $(DESTDIR)$(PREFIX)/lib/pkgconfig/vdkim.pc
+# What a package build needs (debian/rules): the programs, not the tests.
+programs: $(SO) $(VDKIMCTL) $(HARNESS) $(MILTER)
+
+install: programs
+	install -d $(DESTDIR)$(MODULEDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) \
+	    $(DESTDIR)$(INCLUDEDIR)/vdkim $(DESTDIR)$(PKGCONFIGDIR) \
+	    $(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
+	    $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(SYSCONFDIR)/vdkim
+	install -d -m 0755 $(DESTDIR)$(LOCALSTATEDIR)/lib/vdkim
+	install -m 0644 $(SO) $(DESTDIR)$(MODULEDIR)/vdkim.so
+	install -m 0755 systemd/vdkim-keycheck $(DESTDIR)$(MODULEDIR)/vdkim-keycheck
+	install -m 0755 $(VDKIMCTL) $(DESTDIR)$(BINDIR)/vdkimctl
+	install -m 0755 $(HARNESS) $(MILTER) $(DESTDIR)$(SBINDIR)/
+	install -m 0644 $(INSTALL_HEADERS) $(DESTDIR)$(INCLUDEDIR)/vdkim/
+	$(SUBST) api/vdkim.pc.in \
+	    >$(DESTDIR)$(PKGCONFIGDIR)/vdkim.pc
+	chmod 0644 $(DESTDIR)$(PKGCONFIGDIR)/vdkim.pc
+	for m in $(MAN_PAGES); do \
+	    install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$${m##*.}/ || exit 1; done
+	for u in $(UNIT_FILES); do b=$${u##*/}; \
+	    $(SUBST) $$u >$(DESTDIR)$(SYSTEMDUNITDIR)/$${b%.in} && \
+	    chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/$${b%.in} || exit 1; done
+	$(SUBST) conf-examples/vdkim.conf.in >$(DESTDIR)$(SYSCONFDIR)/vdkim/vdkim.conf.example
+	chmod 0644 $(DESTDIR)$(SYSCONFDIR)/vdkim/vdkim.conf.example
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/vdkim/vdkim.conf ]; then \
+	    echo "install: $(DESTDIR)$(SYSCONFDIR)/vdkim/vdkim.conf exists: kept" \
+	        "(the new example is vdkim.conf.example)"; \
+	else \
+	    install -m 0644 $(DESTDIR)$(SYSCONFDIR)/vdkim/vdkim.conf.example \
+	        $(DESTDIR)$(SYSCONFDIR)/vdkim/vdkim.conf; fi
+
+# Removes what install put in, except the config and the state (an
+# operator's files).
+uninstall:
+	rm -f $(DESTDIR)$(MODULEDIR)/vdkim.so $(DESTDIR)$(MODULEDIR)/vdkim-keycheck \
+	    $(DESTDIR)$(BINDIR)/vdkimctl \
+	    $(DESTDIR)$(SBINDIR)/vdkim-harness $(DESTDIR)$(SBINDIR)/vdkim-milter \
+	    $(DESTDIR)$(INCLUDEDIR)/vdkim/vdkim.h $(DESTDIR)$(PKGCONFIGDIR)/vdkim.pc \
+	    $(DESTDIR)$(SYSCONFDIR)/vdkim/vdkim.conf.example \
+	    $(foreach m,$(MAN_PAGES),$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m))) \
+	    $(foreach u,$(UNIT_FILES),$(DESTDIR)$(SYSTEMDUNITDIR)/$(basename $(notdir $(u))))
+	-rmdir $(DESTDIR)$(MODULEDIR) $(DESTDIR)$(INCLUDEDIR)/vdkim 2>/dev/null
+
+# The Debian package (debian/), built from a copy of the tree in a
+# temporary folder (dpkg-buildpackage writes beside the source), into
+# $(BUILD)/deb: vdkim_VERSION_ARCH.deb, vdkim-dev_..., .changes, .buildinfo.
+deb:
+	bash scripts/build-deb.sh $(BUILD)/deb
+
+# Builds the package, checks it with lintian, installs it into a scratch
+# root (never the machine itself) and runs the programs from there; also
+# the man pages (groff, man) and the units (systemd-analyze verify).
+package:
+	bash tests/package/run.sh $(BUILD)
 
 clean:
 	rm -rf build

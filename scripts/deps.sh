@@ -15,6 +15,7 @@ libmilter-dev miltertest
 exim4-daemon-heavy exim4-dev
 softhsm2 libengine-pkcs11-openssl opensc
 swtpm swtpm-tools tpm2-openssl tpm2-tools
+debhelper dpkg-dev fakeroot lintian groff-base man-db systemd
 "
 
 missing=""
