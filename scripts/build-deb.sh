@@ -27,12 +27,15 @@ mkdir "$SRC"
 # Tracked files plus new ones not ignored: what a commit of this tree has.
 if git -C "$ROOT" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
 	(cd "$ROOT" && git ls-files -z --cached --others --exclude-standard |
-	    xargs -0 -I{} sh -c '[ ! -e "$1" ] || printf "%s\0" "$1"' _ {} |
-	    tar --null -T - -cf -) | tar -xf - -C "$SRC"
+	    while IFS= read -r -d '' f; do
+		[[ ! -e $f ]] || printf '%s\0' "$f" # (deleted, not committed)
+	    done | tar --null -T - -cf -) | tar -xf - -C "$SRC"
 else
 	tar -C "$ROOT" --exclude=./build -cf - . | tar -xf - -C "$SRC"
 fi
 
+# Two jobs (the build machines are shared), unless the caller says.
+export DEB_BUILD_OPTIONS=${DEB_BUILD_OPTIONS:-parallel=2}
 echo "build-deb: building in $SRC" >&2
 if ! (cd "$SRC" && nice dpkg-buildpackage -us -uc -b) >"$WORK/build.log" 2>&1; then
 	tail -n 40 "$WORK/build.log" >&2

@@ -10,7 +10,12 @@
 #   - a host program compiles against the installed header alone (the
 #     -I from the installed vdkim.pc, not the source tree), finds the
 #     module through vdkim.pc's "module" variable, dlopens the installed
-#     vdkim.so and gets its API table.
+#     vdkim.so and gets its API table;
+#   - the operator's files: vdkimctl in bin, the daemons in sbin, the man
+#     pages, the systemd units naming the installed paths, the example
+#     config (never replacing an existing one: a second install keeps it),
+#     the state folder; "make uninstall" removes the programs and keeps
+#     the config.
 # Prints one line per check and "N passed, N failed"; exits 1 when
 # anything failed.
 set -u
@@ -135,6 +140,65 @@ if "$CC" -std=c11 -Wall -Wextra -Werror -pedantic $cflags -o "$WORK/host" \
 	fi
 else
 	fail "a host does not compile against the installed vdkim.h"
+fi
+
+
+# The operator's files.
+for f in bin/vdkimctl sbin/vdkim-harness sbin/vdkim-milter lib/vdkim/vdkim-keycheck; do
+	if [ -x "$DEST$PREFIX/$f" ]; then pass "installed $PREFIX/$f"; else fail "$PREFIX/$f is not installed"; fi
+done
+n=0
+for m in "$ROOT"/man/*.[0-9]; do
+	b=${m##*/}
+	[ -f "$DEST$PREFIX/share/man/man${b##*.}/$b" ] && n=$((n + 1))
+done
+if [ "$n" -ge 5 ] && [ "$n" -eq "$(ls "$ROOT"/man/*.[0-9] | wc -l)" ]; then
+	pass "the $n man pages are installed"
+else
+	fail "$n man pages installed"
+fi
+UNITS=$DEST$PREFIX/lib/systemd/system
+for u in vdkim-milter.service vdkim-harness.service vdkim-keycheck.service \
+    vdkim-keycheck.timer; do
+	if [ ! -f "$UNITS/$u" ]; then
+		fail "$u is not installed"
+	elif grep -q '@[A-Z]*@' "$UNITS/$u"; then
+		fail "$u has unsubstituted paths: $(grep '@[A-Z]*@' "$UNITS/$u")"
+	else
+		pass "$u installed"
+	fi
+done
+if grep -qx "ExecStart=$PREFIX/sbin/vdkim-milter --config /etc/vdkim/vdkim.conf" \
+    "$UNITS/vdkim-milter.service"; then
+	pass "vdkim-milter.service starts $PREFIX/sbin/vdkim-milter"
+else
+	fail "vdkim-milter.service: $(grep '^ExecStart=' "$UNITS/vdkim-milter.service")"
+fi
+CONF=$DEST/etc/vdkim/vdkim.conf
+if [ -f "$CONF" ] && grep -q "module = \"$PREFIX/lib/vdkim/vdkim.so\"" "$CONF" &&
+    "$ROOT/$BUILD/vdkimctl" config-test --config "$CONF" >"$WORK/ct" 2>&1; then
+	pass "the example /etc/vdkim/vdkim.conf names $PREFIX/lib/vdkim/vdkim.so and passes config-test"
+else
+	fail "the example config: $(cat "$WORK/ct" 2>/dev/null)"
+fi
+if [ -d "$DEST/var/lib/vdkim" ]; then pass "/var/lib/vdkim made"; else fail "no /var/lib/vdkim"; fi
+echo "# the operator's line" >>"$CONF"
+if make --no-print-directory -C "$ROOT" install BUILD="$BUILD" PREFIX="$PREFIX" \
+    DESTDIR="$DEST" >"$WORK/install2.log" 2>&1 &&
+    tail -n 1 "$CONF" | grep -qx "# the operator's line" &&
+    grep -q 'exists: kept' "$WORK/install2.log"; then
+	pass "a second make install keeps the existing vdkim.conf (and says so)"
+else
+	fail "a second make install replaced vdkim.conf or failed: $(tail -n 3 "$WORK/install2.log")"
+fi
+if make --no-print-directory -C "$ROOT" uninstall BUILD="$BUILD" PREFIX="$PREFIX" \
+    DESTDIR="$DEST" >"$WORK/uninstall.log" 2>&1 &&
+    [ ! -e "$DEST$PREFIX/bin/vdkimctl" ] && [ ! -e "$SO" ] &&
+    [ ! -e "$UNITS/vdkim-milter.service" ] && [ -f "$CONF" ] &&
+    [ -z "$(find "$DEST$PREFIX" -type f)" ]; then
+	pass "make uninstall removes every installed file but the config"
+else
+	fail "make uninstall: left $(find "$DEST$PREFIX" -type f | tr '\n' ' ')"
 fi
 
 echo "$passed passed, $failed failed"
