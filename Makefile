@@ -7,7 +7,7 @@
 #   make demo     sign and verify real mail end to end
 #   make bench    the benchmarks (not tests)
 #   make install  PREFIX=/usr/local DESTDIR= (also make uninstall)
-#   make deb      the Debian package, into build/deb
+#   make deb      the Debian packages, into build/deb (make package tests them)
 #
 # BUILD selects the output folder; SAN=1 builds with AddressSanitizer and
 # UndefinedBehaviorSanitizer (used by "check" in build/san).
