@@ -148,11 +148,13 @@ for f in bin/vdkimctl sbin/vdkim-harness sbin/vdkim-milter lib/vdkim/vdkim-keych
 	if [ -x "$DEST$PREFIX/$f" ]; then pass "installed $PREFIX/$f"; else fail "$PREFIX/$f is not installed"; fi
 done
 n=0
+pages=0
 for m in "$ROOT"/man/*.[0-9]; do
 	b=${m##*/}
+	pages=$((pages + 1))
 	[ -f "$DEST$PREFIX/share/man/man${b##*.}/$b" ] && n=$((n + 1))
 done
-if [ "$n" -ge 5 ] && [ "$n" -eq "$(ls "$ROOT"/man/*.[0-9] | wc -l)" ]; then
+if [ "$n" -ge 5 ] && [ "$n" -eq "$pages" ]; then
 	pass "the $n man pages are installed"
 else
 	fail "$n man pages installed"

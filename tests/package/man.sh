@@ -15,6 +15,8 @@ man_warnings() {
 	local page=$1 out=$WORK/man-warnings
 	{
 		LC_ALL=C.UTF-8 groff -ww -man -z "$page" 2>&1
+		# (its warnings only: the page itself goes to /dev/null)
+		# shellcheck disable=SC2069
 		LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -l "$page" 2>&1 >/dev/null
 	} >"$out"
 	[[ ! -s $out ]]

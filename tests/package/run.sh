@@ -40,8 +40,10 @@ if [[ -z ${VDKIM_PACKAGE_NS:-} ]]; then
 fi
 
 # shellcheck source=../lib/report.sh
+# shellcheck disable=SC1091
 source "$ROOT/tests/lib/report.sh"
 # shellcheck source=man.sh
+# shellcheck disable=SC1091
 source "$ROOT/tests/package/man.sh"
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/vdkim-package.XXXXXX")
@@ -92,9 +94,13 @@ else
 	bad "make deb changed the source tree" "$(diff <(echo "$before") <(echo "$after"))"
 fi
 # dpkg-buildpackage writes beside the tree: nothing may land there.
-stray=$(ls "$ROOT"/.. 2>/dev/null | grep -E '^vdkim.*\.(deb|changes|buildinfo)$')
-[[ -z $stray ]] && ok "no package file beside the source tree" ||
-    bad "package files beside the source tree" "$stray"
+stray=$(find "$ROOT/.." -maxdepth 1 -name 'vdkim*' \( -name '*.deb' -o \
+    -name '*.changes' -o -name '*.buildinfo' \) 2>/dev/null)
+if [[ -z $stray ]]; then
+	ok "no package file beside the source tree"
+else
+	bad "package files beside the source tree" "$stray"
+fi
 
 # lintian: errors fail, warnings are listed.
 lintian --tag-display-limit 0 "$BUILD"/deb/vdkim_"$version"_*.changes \
@@ -120,17 +126,17 @@ host_state() {
 }
 host_before=$(host_state)
 mkdir -p "$WORK/ovl"
-mount -t tmpfs -o mode=0755 vdkim-package "$WORK/ovl" &&
+if ! { mount -t tmpfs -o mode=0755 vdkim-package "$WORK/ovl" &&
     mkdir -p "$WORK/ovl/upper" "$WORK/ovl/work" "$M" &&
     mount -t overlay vdkim-root \
         -o "lowerdir=/,upperdir=$WORK/ovl/upper,workdir=$WORK/ovl/work" "$M" &&
     mount -t proc proc "$M/proc" &&
     mount --rbind /dev "$M/dev" &&
     mount -t tmpfs tmpfs "$M/run" &&
-    mount -t tmpfs tmpfs "$M/tmp" || {
+    mount -t tmpfs tmpfs "$M/tmp"; }; then
 	bad "the scratch root could not be mounted"
 	finish
-}
+fi
 in_root() { chroot "$M" "$@"; }
 mkdir "$M/tmp/debs" && cp "$DEB" "$DEV" "$M/tmp/debs/"
 
@@ -154,14 +160,18 @@ if [[ $got == "vdkim:vdkim 755 root:vdkim 750 " ]]; then
 else
 	bad "postinst: folders are $got"
 fi
+# shellcheck disable=SC2016 # dpkg-query's ${Conffiles}
 if in_root dpkg-query -W -f='${Conffiles}\n' vdkim | grep -q '^ /etc/vdkim/vdkim.conf '; then
 	ok "/etc/vdkim/vdkim.conf is a conffile"
 else
-	bad "/etc/vdkim/vdkim.conf is not a conffile" "$(in_root dpkg-query -W -f='${Conffiles}' vdkim)"
+	bad "/etc/vdkim/vdkim.conf is not a conffile" "$WORK/dpkg.log"
 fi
-nonunits=$(in_root sh -c 'ls /etc/systemd/system/*.wants 2>/dev/null' | grep vdkim)
-[[ -z $nonunits ]] && ok "no unit is enabled on install" ||
-    bad "units enabled on install" "$nonunits"
+enabled=$(find "$M/etc/systemd/system" -name 'vdkim*' 2>/dev/null)
+if [[ -z $enabled ]]; then
+	ok "no unit is enabled on install"
+else
+	bad "units enabled on install" "$enabled"
+fi
 
 # The programs, from their installed paths.
 for p in /usr/bin/vdkimctl /usr/sbin/vdkim-harness /usr/sbin/vdkim-milter; do
