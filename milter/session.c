@@ -31,6 +31,7 @@ static milter_app *app;
 
 typedef struct session {
 	int leadspc;              /* the MTA keeps the value's leading space */
+	milter_config *cfg;       /* held settings (refs), renewed per message */
 	char *conn_source;        /* the VMTA macro as smtpd sent it */
 	/* The message under way. */
 	char *mail_from;          /* NULL: the null sender */
@@ -49,6 +50,58 @@ typedef struct session {
 } session;
 
 /* --------------------------------------------------------- lifecycle */
+
+/* The current settings, held; NULL never (the app always has some). */
+static milter_config *
+config_hold(void)
+{
+	milter_config *c;
+
+	pthread_mutex_lock(&app->lock);
+	c = app->cfg;
+	c->refs++;
+	pthread_mutex_unlock(&app->lock);
+	return c;
+}
+
+static void
+config_release(milter_config *c)
+{
+	int last;
+
+	if (c == NULL)
+		return;
+	pthread_mutex_lock(&app->lock);
+	last = --c->refs == 0 && c != app->cfg;
+	pthread_mutex_unlock(&app->lock);
+	if (last)
+		milter_config_free(c);
+}
+
+void
+session_config_swap(milter_app *a, milter_config *cfg)
+{
+	milter_config *old;
+	int unused;
+
+	pthread_mutex_lock(&a->lock);
+	old = a->cfg;
+	a->cfg = cfg;
+	unused = old->refs == 0;
+	pthread_mutex_unlock(&a->lock);
+	if (unused)
+		milter_config_free(old);
+}
+
+/* At a message's start: the settings in force now. */
+static void
+config_renew(session *s)
+{
+	milter_config *c = config_hold();
+
+	config_release(s->cfg);
+	s->cfg = c;
+}
 
 static void
 message_clear(session *s)
@@ -82,6 +135,7 @@ session_of(SMFICTX *ctx)
 	pthread_mutex_lock(&app->lock);
 	app->open_sessions++;
 	pthread_mutex_unlock(&app->lock);
+	s->cfg = config_hold();
 	return s;
 }
 
@@ -94,6 +148,7 @@ on_close(SMFICTX *ctx)
 		return SMFIS_CONTINUE;
 	message_clear(s);
 	free(s->conn_source);
+	config_release(s->cfg);
 	free(s);
 	smfi_setpriv(ctx, NULL);
 	pthread_mutex_lock(&app->lock);
@@ -165,7 +220,7 @@ macro_value(SMFICTX *ctx, const char *macro)
 static void
 note_source(SMFICTX *ctx, session *s)
 {
-	char *v = macro_value(ctx, app->cfg->vmta_macro);
+	char *v = macro_value(ctx, s->cfg->vmta_macro);
 
 	if (v != NULL) {
 		free(s->conn_source);
@@ -198,6 +253,7 @@ on_envfrom(SMFICTX *ctx, char **argv)
 	if (s == NULL)
 		return SMFIS_TEMPFAIL;
 	message_clear(s);
+	config_renew(s);
 	note_source(ctx, s);
 	a += a[0] == '<';
 	n = strcspn(a, ">");
@@ -257,7 +313,7 @@ on_header(SMFICTX *ctx, char *name, char *value)
 	if (strcasecmp(name, "X-DKIM-Options") == 0)
 		s->n_options++;
 	if (s->header.len + strlen(name) + 2 * strlen(value) + 4 >
-	    app->cfg->max_header_size) {
+	    s->cfg->max_header_size) {
 		s->too_large = 1;
 		sb_free(&s->header);
 		return SMFIS_CONTINUE;
@@ -279,8 +335,8 @@ start_message(SMFICTX *ctx, session *s)
 		return;
 	s->started = 1;
 	s->source = s->conn_source != NULL ? strdup(s->conn_source) :
-	    macro_value(ctx, app->cfg->vmta_macro);
-	vmta = milter_config_vmta(app->cfg, s->source, s->x_vmta, &how);
+	    macro_value(ctx, s->cfg->vmta_macro);
+	vmta = milter_config_vmta(s->cfg, s->source, s->x_vmta, &how);
 	snprintf(s->vmta_how, sizeof(s->vmta_how), "%s", how);
 	if (vmta != NULL && (s->vmta = strdup(vmta)) == NULL)
 		return;
@@ -474,7 +530,7 @@ on_eom(SMFICTX *ctx)
 	r.size = sizeof(r);
 	if (s->too_large) {
 		log_msg(HLOG_INFO, "%s: header over max-header-size (%zu "
-		    "bytes): rejected", qid, app->cfg->max_header_size);
+		    "bytes): rejected", qid, s->cfg->max_header_size);
 		set_reply(ctx, "552 5.3.4 Message header too large", "552",
 		    NULL);
 		rc = SMFIS_REJECT;
