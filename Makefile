@@ -335,6 +335,8 @@ bench: deps
 	$(MAKE) --no-print-directory $(DEVICE_SIM)
 	bash bench/device_bench.sh $(BUILD)
 	bash bench/mta_bench.sh $(BUILD)
+	$(MAKE) --no-print-directory $(MILTER)
+	bash bench/milter_bench.sh $(BUILD)
 
 # A host gets what it can use: vdkim.so, the one header of its ABI, and a
 # pkg-config file with that header's -I (no Libs: hosts dlopen the module)
