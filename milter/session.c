@@ -31,6 +31,7 @@ static milter_app *app;
 
 typedef struct session {
 	int leadspc;              /* the MTA keeps the value's leading space */
+	unsigned long noreply;    /* SMFIP_NR_* the MTA agreed to */
 	milter_config *cfg;       /* held settings (refs), renewed per message */
 	char *conn_source;        /* the VMTA macro as smtpd sent it */
 	/* The message under way. */
@@ -41,6 +42,7 @@ typedef struct session {
 	unsigned n_options;       /* X-DKIM-Options fields seen */
 	unsigned n_x_vmta;        /* X-Virtual-MTA fields seen */
 	int too_large;            /* the header passed max-header-size */
+	int failed;               /* out of memory before end of message */
 	int started;              /* begin was tried (vm NULL: it failed) */
 	vdkim_msg *vm;
 	int fed_up;               /* msg_chunk said the rest is pointless */
@@ -174,6 +176,22 @@ session_wait_idle(milter_app *a, int seconds)
 	return rc;
 }
 
+/* Callbacks before end of message never refuse a message: there is
+ * nothing to lose by waiting for its end.  So the MTA is told not to wait
+ * for their replies (SMFIP_NR_*), when it can: one round trip per header
+ * field, recipient and body chunk less, a write and a wake-up on each
+ * side.  A failure among them (out of memory) is kept in s->failed and
+ * answered at end of message. */
+#define NOREPLY_STEPS (SMFIP_NR_MAIL | SMFIP_NR_RCPT | SMFIP_NR_HDR | \
+    SMFIP_NR_EOH | SMFIP_NR_BODY)
+
+/* SMFIS_NOREPLY when the MTA agreed to no reply for this step. */
+static sfsistat
+go_on(const session *s, unsigned long step)
+{
+	return (s->noreply & step) != 0 ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+}
+
 /* What the milter needs from the MTA: header edits and the exact header
  * bytes.  (The VMTA macro is not asked for at end of header: there
  * Postfix's cleanup server answers, whose {daemon_name} is its own, not
@@ -198,10 +216,11 @@ on_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 		return SMFIS_REJECT;
 	}
 	*pf0 = need;
-	*pf1 = (f1 & unused) | (f1 & SMFIP_HDR_LEADSPC);
+	*pf1 = (f1 & unused) | (f1 & SMFIP_HDR_LEADSPC) | (f1 & NOREPLY_STEPS);
 	*pf2 = 0;
 	*pf3 = 0;
 	s->leadspc = (f1 & SMFIP_HDR_LEADSPC) != 0;
+	s->noreply = f1 & NOREPLY_STEPS;
 	return SMFIS_CONTINUE;
 }
 
@@ -258,8 +277,8 @@ on_envfrom(SMFICTX *ctx, char **argv)
 	a += a[0] == '<';
 	n = strcspn(a, ">");
 	if (n > 0 && (s->mail_from = strndup(a, n)) == NULL)
-		return SMFIS_TEMPFAIL;
-	return SMFIS_CONTINUE;
+		s->failed = 1;
+	return go_on(s, SMFIP_NR_MAIL);
 }
 
 static sfsistat
@@ -273,9 +292,9 @@ on_envrcpt(SMFICTX *ctx, char **argv)
 	if (s->rcpt_domain == NULL && at != NULL) {
 		s->rcpt_domain = strndup(at + 1, strcspn(at + 1, ">"));
 		if (s->rcpt_domain == NULL)
-			return SMFIS_TEMPFAIL;
+			s->failed = 1;
 	}
-	return SMFIS_CONTINUE;
+	return go_on(s, SMFIP_NR_RCPT);
 }
 
 /* ------------------------------------------------------------ header */
@@ -302,13 +321,14 @@ on_header(SMFICTX *ctx, char *name, char *value)
 	if (s == NULL)
 		return SMFIS_TEMPFAIL;
 	if (s->too_large || s->started)
-		return SMFIS_CONTINUE;
+		return go_on(s, SMFIP_NR_HDR);
 	if (strcasecmp(name, "X-Virtual-MTA") == 0) {
 		/* Chosen here, once, and never passed on (nor signed). */
 		s->n_x_vmta++;
-		if (s->x_vmta == NULL)
-			s->x_vmta = strdup(value + strspn(value, " \t"));
-		return SMFIS_CONTINUE;
+		if (s->x_vmta == NULL &&
+		    (s->x_vmta = strdup(value + strspn(value, " \t"))) == NULL)
+			s->failed = 1;
+		return go_on(s, SMFIP_NR_HDR);
 	}
 	if (strcasecmp(name, "X-DKIM-Options") == 0)
 		s->n_options++;
@@ -316,10 +336,12 @@ on_header(SMFICTX *ctx, char *name, char *value)
 	    s->cfg->max_header_size) {
 		s->too_large = 1;
 		sb_free(&s->header);
-		return SMFIS_CONTINUE;
+		return go_on(s, SMFIP_NR_HDR);
 	}
 	add_field(&s->header, name, value, s->leadspc);
-	return s->header.failed ? SMFIS_TEMPFAIL : SMFIS_CONTINUE;
+	if (s->header.failed)
+		s->failed = 1;
+	return go_on(s, SMFIP_NR_HDR);
 }
 
 /* Begins the message in the module and feeds it the header (once). */
@@ -369,7 +391,7 @@ on_eoh(SMFICTX *ctx)
 	if (s == NULL)
 		return SMFIS_TEMPFAIL;
 	start_message(ctx, s);
-	return SMFIS_CONTINUE;
+	return go_on(s, SMFIP_NR_EOH);
 }
 
 static sfsistat
@@ -382,7 +404,7 @@ on_body(SMFICTX *ctx, unsigned char *data, size_t len)
 	start_message(ctx, s);
 	if (s->vm != NULL && !s->fed_up)
 		s->fed_up = app->module->api->msg_chunk(s->vm, data, len) != 0;
-	return SMFIS_CONTINUE;
+	return go_on(s, SMFIP_NR_BODY);
 }
 
 /* ------------------------------------------------------------ answer */
@@ -528,7 +550,13 @@ on_eom(SMFICTX *ctx)
 	start_message(ctx, s);
 	memset(&r, 0, sizeof(r));
 	r.size = sizeof(r);
-	if (s->too_large) {
+	if (s->failed) {
+		log_msg(HLOG_ERR, "%s: out of memory while the message came "
+		    "in: deferred (module-error)", qid);
+		set_reply(ctx, NULL, "451 4.3.0", "out of memory; try again "
+		    "later");
+		rc = SMFIS_TEMPFAIL;
+	} else if (s->too_large) {
 		log_msg(HLOG_INFO, "%s: header over max-header-size (%zu "
 		    "bytes): rejected", qid, s->cfg->max_header_size);
 		set_reply(ctx, "552 5.3.4 Message header too large", "552",
