@@ -27,16 +27,17 @@
 PF_DIR=""
 
 postfix_unpack() {
-	local cache=$1 dir=$2 deb
+	local cache=$1 dir=$2 deb debs
 	mkdir -p "$cache" "$dir" || return 1
-	deb=$(ls "$cache"/postfix_*.deb 2>/dev/null | head -n 1)
-	if [[ -z $deb ]]; then
+	debs=("$cache"/postfix_*.deb)
+	if [[ ! -f ${debs[0]} ]]; then
 		(cd "$cache" && { apt-get download postfix >/dev/null 2>&1 ||
 		    { apt-get update -qq >/dev/null &&
 		    apt-get download postfix >/dev/null; }; }) ||
 		    { echo "postfix.sh: apt-get download postfix failed" >&2; return 1; }
-		deb=$(ls "$cache"/postfix_*.deb | head -n 1)
+		debs=("$cache"/postfix_*.deb)
 	fi
+	deb=${debs[0]}
 	dpkg -x "$deb" "$dir/root" ||
 	    { echo "postfix.sh: dpkg -x $deb failed" >&2; return 1; }
 	# The dynamic loader ignores LD_LIBRARY_PATH in set-gid programs, and
