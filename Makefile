@@ -257,7 +257,7 @@ policy-cli: $(VDKIMCTL)
 	bash tests/policy/run.sh $(BUILD)
 
 # The real Exim 4.96 signing through ${dlfunc} (tests/exim/run.sh).
-exim: $(SO) $(VDKIMCTL)
+exim: $(SO) $(VDKIMCTL) $(PEERS)
 	bash tests/exim/run.sh $(BUILD)
 
 rotation: $(VDKIMCTL) $(SO) $(HARNESS)
@@ -291,13 +291,18 @@ hsm-san:
 
 # The real Postfix 3.7 (Debian's package, cached under BUILD, unpacked
 # into a work folder, not installed) signing through vdkim-milter (tests/milter/run.sh).
-milter: $(SO) $(VDKIMCTL) $(MILTER) $(PEERS)
+milter: $(SO) $(VDKIMCTL) $(MILTER) $(PEERS) $(BUILD)/failing_module.so
 	bash tests/milter/run.sh $(BUILD)
+
+# A module whose every message fails: the milter's module-error path.
+$(BUILD)/failing_module.so: tests/milter/failing_module.c include/vdkim/vdkim.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -shared -o $@ $< $(LDSAN)
 
 # libmilter's callbacks under ASan+UBSan, driven by miltertest.
 milter-san:
 	$(MAKE) --no-print-directory BUILD=build/san SAN=1 build/san/vdkim.so \
-	    build/san/vdkim-milter
+	    build/san/vdkim-milter build/san/failing_module.so
 	$(MAKE) --no-print-directory $(VDKIMCTL)
 	$(SAN_ENV) \
 	VDKIMCTL=$(CURDIR)/$(VDKIMCTL) bash tests/milter/san.sh build/san
@@ -334,6 +339,8 @@ bench: deps
 	$(MAKE) --no-print-directory $(DEVICE_SIM)
 	bash bench/device_bench.sh $(BUILD)
 	bash bench/mta_bench.sh $(BUILD)
+	$(MAKE) --no-print-directory $(MILTER)
+	bash bench/milter_bench.sh $(BUILD)
 
 # ---------------------------------------------------------------- install
 # make install [PREFIX=/usr/local] [DESTDIR=] and the folders below.  The

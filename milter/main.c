@@ -4,24 +4,14 @@
  *
  *   vdkim-milter --config FILE [--check]
  *
- * Runs in the foreground.  SIGHUP and SIGUSR1 reload the module's config;
- * SIGTERM and SIGINT stop.  Exit status: 0 after a stop (or --check
- * passing), 2 for a bad config (including one the module refuses), 1 when
- * it cannot run (socket, threads).
- *
- * Signals.  libmilter's smfi_main() starts a thread that sigwait()s on
- * SIGHUP, SIGTERM and SIGINT and *stops* the milter on SIGHUP, while
- * operators and systemd's ExecReload send SIGHUP to reload.  So smfi_main
- * runs in a thread of its own, made with every one of those signals
- * blocked (every libmilter thread inherits that mask), and the main thread
- * alone leaves SIGHUP and SIGUSR1 unblocked, with a handler, for all of
- * its life.  Linux gives a signal sent to the process to its main thread
- * first whenever that thread does not block it, so SIGHUP reaches our
- * handler rather than libmilter's sigwait.  SIGTERM and SIGINT stay
- * blocked here: libmilter's thread takes them and smfi_main returns.
+ * Runs in the foreground.  SIGHUP and SIGUSR1 reload the module's config
+ * and the milter { } block (reload.h); SIGTERM and SIGINT stop.  Exit
+ * status: 0 after a stop (or --check passing), 2 for a bad config
+ * (including one the module refuses), 1 when it cannot run (socket,
+ * threads).  Signals are taken by a thread of their own, never by
+ * libmilter's (signals.h).
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
 #include <pthread.h>
@@ -37,26 +27,10 @@
 #include "milter_config.h"
 #include "module_link.h"
 #include "session.h"
+#include "signals.h"
 
 #define EXIT_CONFIG 2
 #define EXIT_RUN 1
-
-/* The handler's only way out: one byte per event ('R' reload, 'S' the
- * milter thread ended) into a pipe the main thread reads. */
-static int wake_fd = -1;
-
-static void
-on_reload_signal(int signo)
-{
-	int saved = errno;
-	char c = 'R';
-
-	(void)signo;
-	if (write(wake_fd, &c, 1) < 0) {
-		/* the pipe is full: a reload is pending anyway */
-	}
-	errno = saved;
-}
 
 static void
 usage(FILE *f)
@@ -138,84 +112,26 @@ open_listener(const milter_config *c, milter_app *a, char *err,
 	return set_socket_access(c, err, errlen);
 }
 
-static void *
-milter_thread(void *arg)
-{
-	int *status = arg;
-	char c = 'S';
-
-	*status = smfi_main();
-	if (write(wake_fd, &c, 1) < 0)
-		log_msg(HLOG_ERR, "cannot wake the main thread: %s",
-		    strerror(errno));
-	return NULL;
-}
-
-static void
-reload(milter_app *a)
-{
-	char err[1024];
-
-	if (module_link_reload(a->module, err, sizeof(err)) == 0)
-		log_msg(HLOG_INFO, "module config reloaded from %s (milter { } "
-		    "settings take effect at the next start)", a->cfg->path);
-	else
-		log_msg(HLOG_ERR, "module config reload failed, the old one "
-		    "stays in force: %s", err);
-}
-
 /*
- * Starts smfi_main in its thread (signals blocked, see the top), then
- * serves reload signals until it returns.  EXIT_SUCCESS or EXIT_RUN.
+ * Serves until smfi_main returns (a stop signal, or libmilter failing),
+ * then gives open connections stop-grace seconds.  EXIT_SUCCESS,
+ * EXIT_RUN, or -1 when connections are still open.
  */
 static int
 serve(milter_app *a)
 {
-	int fds[2], status = MI_SUCCESS;
-	sigset_t all, ours;
-	struct sigaction sa;
-	pthread_t tid;
-	char c;
+	pthread_t sig_tid;
+	int status;
 
-	if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0)
-		return fail(a->cfg, "cannot make a pipe", EXIT_RUN);
-	fcntl(fds[0], F_SETFL, 0); /* the main thread blocks on it */
-	wake_fd = fds[1];
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_reload_signal;
-	sa.sa_flags = SA_RESTART;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGHUP, &sa, NULL);
-	sigaction(SIGUSR1, &sa, NULL);
-	sigemptyset(&ours);
-	sigaddset(&ours, SIGHUP);
-	sigaddset(&ours, SIGUSR1);
-	sigemptyset(&all);
-	sigaddset(&all, SIGHUP);
-	sigaddset(&all, SIGUSR1);
-	sigaddset(&all, SIGTERM);
-	sigaddset(&all, SIGINT);
-	pthread_sigmask(SIG_BLOCK, &all, NULL);
-	if (pthread_create(&tid, NULL, milter_thread, &status) != 0)
-		return fail(a->cfg, "cannot start the milter thread", EXIT_RUN);
-	pthread_sigmask(SIG_UNBLOCK, &ours, NULL);
+	if (signals_start(a, &sig_tid) != 0)
+		return fail(a->cfg, "cannot start the signal thread", EXIT_RUN);
 	log_msg(HLOG_INFO, "vdkim-milter listening on %s (module %s, VMTA "
 	    "from %s, default %s)", a->cfg->listen,
 	    a->module->api->module_version, a->cfg->vmta_macro,
 	    a->cfg->default_vmta != NULL ? a->cfg->default_vmta : "default");
-	for (;;) {
-		ssize_t n = read(fds[0], &c, 1);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n != 1 || c == 'S')
-			break;
-		log_msg(HLOG_INFO, "reload signal: reloading the module's "
-		    "config");
-		reload(a);
-	}
-	pthread_sigmask(SIG_BLOCK, &ours, NULL);
-	pthread_join(tid, NULL);
+	status = smfi_main();
+	a->stopping = 1;
+	signals_stop(sig_tid);
 	if (session_wait_idle(a, a->cfg->stop_grace) != 0) {
 		log_msg(HLOG_WARNING, "connections still open after %d s: "
 		    "stopping without them", a->cfg->stop_grace);
@@ -223,6 +139,31 @@ serve(milter_app *a)
 	}
 	log_msg(HLOG_INFO, "stopped");
 	return status == MI_SUCCESS ? EXIT_SUCCESS : EXIT_RUN;
+}
+
+/*
+ * libmilter (Debian's is built with its workers pool) starts and ends
+ * worker threads as the load comes and goes, with default attributes:
+ * 8 MiB stacks, of which glibc keeps only about five for reuse, so most
+ * new workers map, fault in and zero fresh stacks (perf: a fifth of the
+ * milter's CPU under load).  A smaller default lets glibc's stack cache
+ * keep them all; 512 KiB is many times what a session, the module and
+ * OpenSSL use.
+ */
+#define THREAD_STACK_SIZE (512u * 1024u)
+
+static void
+small_thread_stacks(void)
+{
+	pthread_attr_t attr;
+
+	if (pthread_attr_init(&attr) != 0)
+		return;
+	if (pthread_attr_setstacksize(&attr, THREAD_STACK_SIZE) != 0 ||
+	    pthread_setattr_default_np(&attr) != 0)
+		log_msg(HLOG_WARNING, "cannot set the threads' stack size: "
+		    "libmilter's workers keep the default");
+	pthread_attr_destroy(&attr);
 }
 
 int
@@ -260,6 +201,11 @@ main(int argc, char **argv)
 		return EXIT_CONFIG;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	/* Before any thread exists (the module may start some): every
+	 * thread inherits the mask, and only signals.c's takes them. */
+	if (signals_block() != 0)
+		return fail(NULL, "cannot block signals", EXIT_RUN);
+	small_thread_stacks();
 	if (milter_config_load(config, &cfg, err, sizeof(err)) != 0)
 		return fail(NULL, err, EXIT_CONFIG);
 	if (log_open(cfg->log_file, cfg->log_level, err, sizeof(err)) != 0) {
@@ -280,6 +226,7 @@ main(int argc, char **argv)
 	} else {
 		rc = serve(&a);
 	}
+	cfg = a.cfg; /* a reload may have replaced it */
 	/* Connections still open at the end keep the module and the
 	 * settings: the process leaves without freeing them under them. */
 	if (rc < 0)

@@ -33,6 +33,7 @@ typedef struct milter_config {
 	size_t max_header_size;   /* bytes of header kept until its end */
 	int timeout;              /* seconds libmilter waits on the MTA */
 	int stop_grace;           /* seconds open messages get at a stop */
+	unsigned refs;            /* sessions using it (session.c) */
 } milter_config;
 
 /*

@@ -31,6 +31,8 @@ static milter_app *app;
 
 typedef struct session {
 	int leadspc;              /* the MTA keeps the value's leading space */
+	unsigned long noreply;    /* SMFIP_NR_* the MTA agreed to */
+	milter_config *cfg;       /* held settings (refs), renewed per message */
 	char *conn_source;        /* the VMTA macro as smtpd sent it */
 	/* The message under way. */
 	char *mail_from;          /* NULL: the null sender */
@@ -40,6 +42,7 @@ typedef struct session {
 	unsigned n_options;       /* X-DKIM-Options fields seen */
 	unsigned n_x_vmta;        /* X-Virtual-MTA fields seen */
 	int too_large;            /* the header passed max-header-size */
+	int failed;               /* out of memory before end of message */
 	int started;              /* begin was tried (vm NULL: it failed) */
 	vdkim_msg *vm;
 	int fed_up;               /* msg_chunk said the rest is pointless */
@@ -49,6 +52,58 @@ typedef struct session {
 } session;
 
 /* --------------------------------------------------------- lifecycle */
+
+/* The current settings, held; NULL never (the app always has some). */
+static milter_config *
+config_hold(void)
+{
+	milter_config *c;
+
+	pthread_mutex_lock(&app->lock);
+	c = app->cfg;
+	c->refs++;
+	pthread_mutex_unlock(&app->lock);
+	return c;
+}
+
+static void
+config_release(milter_config *c)
+{
+	int last;
+
+	if (c == NULL)
+		return;
+	pthread_mutex_lock(&app->lock);
+	last = --c->refs == 0 && c != app->cfg;
+	pthread_mutex_unlock(&app->lock);
+	if (last)
+		milter_config_free(c);
+}
+
+void
+session_config_swap(milter_app *a, milter_config *cfg)
+{
+	milter_config *old;
+	int unused;
+
+	pthread_mutex_lock(&a->lock);
+	old = a->cfg;
+	a->cfg = cfg;
+	unused = old->refs == 0;
+	pthread_mutex_unlock(&a->lock);
+	if (unused)
+		milter_config_free(old);
+}
+
+/* At a message's start: the settings in force now. */
+static void
+config_renew(session *s)
+{
+	milter_config *c = config_hold();
+
+	config_release(s->cfg);
+	s->cfg = c;
+}
 
 static void
 message_clear(session *s)
@@ -82,6 +137,7 @@ session_of(SMFICTX *ctx)
 	pthread_mutex_lock(&app->lock);
 	app->open_sessions++;
 	pthread_mutex_unlock(&app->lock);
+	s->cfg = config_hold();
 	return s;
 }
 
@@ -94,6 +150,7 @@ on_close(SMFICTX *ctx)
 		return SMFIS_CONTINUE;
 	message_clear(s);
 	free(s->conn_source);
+	config_release(s->cfg);
 	free(s);
 	smfi_setpriv(ctx, NULL);
 	pthread_mutex_lock(&app->lock);
@@ -117,6 +174,22 @@ session_wait_idle(milter_app *a, int seconds)
 	rc = a->open_sessions > 0 ? -1 : 0;
 	pthread_mutex_unlock(&a->lock);
 	return rc;
+}
+
+/* Callbacks before end of message never refuse a message: there is
+ * nothing to lose by waiting for its end.  So the MTA is told not to wait
+ * for their replies (SMFIP_NR_*), when it can: one round trip per header
+ * field, recipient and body chunk less, a write and a wake-up on each
+ * side.  A failure among them (out of memory) is kept in s->failed and
+ * answered at end of message. */
+#define NOREPLY_STEPS (SMFIP_NR_MAIL | SMFIP_NR_RCPT | SMFIP_NR_HDR | \
+    SMFIP_NR_EOH | SMFIP_NR_BODY)
+
+/* SMFIS_NOREPLY when the MTA agreed to no reply for this step. */
+static sfsistat
+go_on(const session *s, unsigned long step)
+{
+	return (s->noreply & step) != 0 ? SMFIS_NOREPLY : SMFIS_CONTINUE;
 }
 
 /* What the milter needs from the MTA: header edits and the exact header
@@ -143,10 +216,11 @@ on_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 		return SMFIS_REJECT;
 	}
 	*pf0 = need;
-	*pf1 = (f1 & unused) | (f1 & SMFIP_HDR_LEADSPC);
+	*pf1 = (f1 & unused) | (f1 & SMFIP_HDR_LEADSPC) | (f1 & NOREPLY_STEPS);
 	*pf2 = 0;
 	*pf3 = 0;
 	s->leadspc = (f1 & SMFIP_HDR_LEADSPC) != 0;
+	s->noreply = f1 & NOREPLY_STEPS;
 	return SMFIS_CONTINUE;
 }
 
@@ -165,7 +239,7 @@ macro_value(SMFICTX *ctx, const char *macro)
 static void
 note_source(SMFICTX *ctx, session *s)
 {
-	char *v = macro_value(ctx, app->cfg->vmta_macro);
+	char *v = macro_value(ctx, s->cfg->vmta_macro);
 
 	if (v != NULL) {
 		free(s->conn_source);
@@ -198,12 +272,13 @@ on_envfrom(SMFICTX *ctx, char **argv)
 	if (s == NULL)
 		return SMFIS_TEMPFAIL;
 	message_clear(s);
+	config_renew(s);
 	note_source(ctx, s);
 	a += a[0] == '<';
 	n = strcspn(a, ">");
 	if (n > 0 && (s->mail_from = strndup(a, n)) == NULL)
-		return SMFIS_TEMPFAIL;
-	return SMFIS_CONTINUE;
+		s->failed = 1;
+	return go_on(s, SMFIP_NR_MAIL);
 }
 
 static sfsistat
@@ -217,9 +292,9 @@ on_envrcpt(SMFICTX *ctx, char **argv)
 	if (s->rcpt_domain == NULL && at != NULL) {
 		s->rcpt_domain = strndup(at + 1, strcspn(at + 1, ">"));
 		if (s->rcpt_domain == NULL)
-			return SMFIS_TEMPFAIL;
+			s->failed = 1;
 	}
-	return SMFIS_CONTINUE;
+	return go_on(s, SMFIP_NR_RCPT);
 }
 
 /* ------------------------------------------------------------ header */
@@ -246,24 +321,27 @@ on_header(SMFICTX *ctx, char *name, char *value)
 	if (s == NULL)
 		return SMFIS_TEMPFAIL;
 	if (s->too_large || s->started)
-		return SMFIS_CONTINUE;
+		return go_on(s, SMFIP_NR_HDR);
 	if (strcasecmp(name, "X-Virtual-MTA") == 0) {
 		/* Chosen here, once, and never passed on (nor signed). */
 		s->n_x_vmta++;
-		if (s->x_vmta == NULL)
-			s->x_vmta = strdup(value + strspn(value, " \t"));
-		return SMFIS_CONTINUE;
+		if (s->x_vmta == NULL &&
+		    (s->x_vmta = strdup(value + strspn(value, " \t"))) == NULL)
+			s->failed = 1;
+		return go_on(s, SMFIP_NR_HDR);
 	}
 	if (strcasecmp(name, "X-DKIM-Options") == 0)
 		s->n_options++;
 	if (s->header.len + strlen(name) + 2 * strlen(value) + 4 >
-	    app->cfg->max_header_size) {
+	    s->cfg->max_header_size) {
 		s->too_large = 1;
 		sb_free(&s->header);
-		return SMFIS_CONTINUE;
+		return go_on(s, SMFIP_NR_HDR);
 	}
 	add_field(&s->header, name, value, s->leadspc);
-	return s->header.failed ? SMFIS_TEMPFAIL : SMFIS_CONTINUE;
+	if (s->header.failed)
+		s->failed = 1;
+	return go_on(s, SMFIP_NR_HDR);
 }
 
 /* Begins the message in the module and feeds it the header (once). */
@@ -279,8 +357,8 @@ start_message(SMFICTX *ctx, session *s)
 		return;
 	s->started = 1;
 	s->source = s->conn_source != NULL ? strdup(s->conn_source) :
-	    macro_value(ctx, app->cfg->vmta_macro);
-	vmta = milter_config_vmta(app->cfg, s->source, s->x_vmta, &how);
+	    macro_value(ctx, s->cfg->vmta_macro);
+	vmta = milter_config_vmta(s->cfg, s->source, s->x_vmta, &how);
 	snprintf(s->vmta_how, sizeof(s->vmta_how), "%s", how);
 	if (vmta != NULL && (s->vmta = strdup(vmta)) == NULL)
 		return;
@@ -313,7 +391,7 @@ on_eoh(SMFICTX *ctx)
 	if (s == NULL)
 		return SMFIS_TEMPFAIL;
 	start_message(ctx, s);
-	return SMFIS_CONTINUE;
+	return go_on(s, SMFIP_NR_EOH);
 }
 
 static sfsistat
@@ -326,7 +404,7 @@ on_body(SMFICTX *ctx, unsigned char *data, size_t len)
 	start_message(ctx, s);
 	if (s->vm != NULL && !s->fed_up)
 		s->fed_up = app->module->api->msg_chunk(s->vm, data, len) != 0;
-	return SMFIS_CONTINUE;
+	return go_on(s, SMFIP_NR_BODY);
 }
 
 /* ------------------------------------------------------------ answer */
@@ -472,9 +550,15 @@ on_eom(SMFICTX *ctx)
 	start_message(ctx, s);
 	memset(&r, 0, sizeof(r));
 	r.size = sizeof(r);
-	if (s->too_large) {
+	if (s->failed) {
+		log_msg(HLOG_ERR, "%s: out of memory while the message came "
+		    "in: deferred (module-error)", qid);
+		set_reply(ctx, NULL, "451 4.3.0", "out of memory; try again "
+		    "later");
+		rc = SMFIS_TEMPFAIL;
+	} else if (s->too_large) {
 		log_msg(HLOG_INFO, "%s: header over max-header-size (%zu "
-		    "bytes): rejected", qid, app->cfg->max_header_size);
+		    "bytes): rejected", qid, s->cfg->max_header_size);
 		set_reply(ctx, "552 5.3.4 Message header too large", "552",
 		    NULL);
 		rc = SMFIS_REJECT;

@@ -29,10 +29,19 @@
 # Then the spool layouts (split_spool_directory and a named queue), and
 # everything again with B not offering CHUNKING (A sends with DATA
 # instead of BDAT).
+# Keys in a device, at both stages: a SoftHSM2 token (tests/lib/
+# devices.sh) whose key pair was generated inside it, signed through
+# libp11's pkcs11 ENGINE, the config loaded in A's daemon (which then has
+# the token's library mapped) and every message signed in a process forked
+# from it (several SMTP sessions: at least two signing pids, never the
+# daemon's); dkim-require, so a failure could only defer; every message
+# arrives signed by the token's key and verifies with Exim, dkimpy,
+# Mail::DKIM and libopendkim; none arrives unsigned.
 #
 # Needs root (network namespace, Exim's -C as root), exim4-daemon-heavy,
-# swaks, dnsmasq-base, python3-dkim, libmail-dkim-perl.  EXIM_TEST_KEEP=1
-# keeps the work folder; EXIM_TEST_VERBOSE=1 lists passing checks too.
+# swaks, dnsmasq-base, python3-dkim, libmail-dkim-perl, softhsm2,
+# libengine-pkcs11-openssl, opensc (pkcs11-tool), BUILD/peers/opendkim_peer.
+# EXIM_TEST_KEEP=1 keeps the work folder; EXIM_TEST_VERBOSE=1 lists passing checks too.
 set -uo pipefail
 export LC_ALL=C
 
@@ -45,6 +54,8 @@ REPORT_VERBOSE=${EXIM_TEST_VERBOSE:-}
 
 SIGN_DOMAIN=sign.example
 SELECTOR=ex1
+HSM_SELECTOR=hsm1
+HSM_PIN=52918364
 A_PORT=2525
 B_PORT=2526
 
@@ -58,6 +69,7 @@ fatal() {
 # test's own.
 
 inner() {
+	BUILD=$1
 	WORK=$2
 	# Copies the Exim user can reach: the build folder may be inside a
 	# checkout that only root can enter (a mktemp -d, /root).
@@ -74,6 +86,7 @@ inner() {
 	for stage in prequeue predelivery; do
 		stage_tests "$stage"
 		layout_tests "$stage"
+		hsm_tests "$stage"
 	done
 	exim_stop "$WORK/b/exim.conf" || bad "B stops"
 	start_verifier '!*'
@@ -148,12 +161,22 @@ start_verifier() {
 
 # start_signer STAGE LAYOUT: A on A_PORT from the shipped example.
 # LAYOUT "plain", or "split-named": split_spool_directory and every
-# message in the named queue "vdkimq".
+# message in the named queue "vdkimq", or "hsm": the SoftHSM2 policy
+# (vdkim-hsm.conf), SOFTHSM2_CONF kept in Exim's environment (which Exim
+# otherwise empties: keep_environment), and pids in the log.
 start_signer() {
-	local stage=$1 layout=$2 dir=$WORK/a-$1-$2
+	local stage=$1 layout=$2 dir=$WORK/a-$1-$2 vconf=$WORK/vdkim.conf
 	exim_folder "$dir" || fatal "make $dir"
 	install -m 0644 "$ROOT/conf-examples/exim/exim-$stage.conf" \
 	    "$dir/exim.conf"
+	if [[ $layout == hsm ]]; then
+		vconf=$WORK/vdkim-hsm.conf
+		sed -i -e 's/^keep_environment =$/keep_environment = SOFTHSM2_CONF/' \
+		    -e 's/^log_selector = .*/& +pid/' "$dir/exim.conf"
+		grep -q '^keep_environment = SOFTHSM2_CONF$' "$dir/exim.conf" &&
+		    grep -q '^log_selector = .* +pid$' "$dir/exim.conf" ||
+		    fatal "make the hsm variant of exim-$stage.conf"
+	fi
 	if [[ $layout == split-named ]]; then
 		sed -i -e 's/^spool_directory = SPOOL$/&\nsplit_spool_directory = true/' \
 		    -e 's/^  accept  hosts = +relay_from_hosts$/&\n          queue = vdkimq/' \
@@ -167,7 +190,7 @@ start_signer() {
 	# Reply-To is signed by default: removed after signing, it shows
 	# whether the examples keep removal and skip= together.
 	if ! exim_start "$A_CONF" "$A_PORT" -DVDKIM_SO="$MODULE" \
-	    -DVDKIM_CONF="$WORK/vdkim.conf" -DSPOOL="$dir/spool" \
+	    -DVDKIM_CONF="$vconf" -DSPOOL="$dir/spool" \
 	    -DLOGDIR="$dir/log" -DSMARTHOST=127.0.0.1 \
 	    -DREMOTE_PORT="$B_PORT" \
 	    -DREMOVED_FIELDS="X-Virtual-MTA : Reply-To"; then
@@ -280,6 +303,12 @@ verify_copy() {
 		ok "$what: Mail::DKIM: pass"
 	else
 		bad "$what: Mail::DKIM: pass" "$out"
+	fi
+	[[ -n ${VERIFY_OPENDKIM:-} ]] || return 0
+	if out=$(timeout 30 "$BUILD/peers/opendkim_peer" verify "$copy" 2>&1); then
+		ok "$what: libopendkim: pass"
+	else
+		bad "$what: libopendkim: pass" "$out"
 	fi
 }
 
@@ -585,6 +614,60 @@ layout_tests() {
 	stop_signer
 }
 
+# hsm_tests STAGE: A signs with the SoftHSM2 token's key (vdkim-hsm.conf,
+# dkim-require) loaded in its daemon; three SMTP sessions of two messages
+# each, every session a process forked from the daemon (and, at
+# delivery, each delivery one forked from that).
+hsm_tests() {
+	local stage=$1 what="$stage, SoftHSM2" msgs=() f i n pids
+	local SELECTOR=$HSM_SELECTOR VERIFY_OPENDKIM=1
+	start_signer "$stage" hsm
+	if grep -q libsofthsm2 "/proc/$EXIM_PID/maps" 2>/dev/null; then
+		ok "$what: the daemon loaded the config and opened the token"
+	else
+		bad "$what: the daemon loaded the config and opened the token" \
+		    "$(exim_log_tail 8 "$A_DIR")"
+	fi
+	for ((i = 0; i < 3; i++)); do
+		f=$(make_msg text default)
+		msgs+=("$f")
+		f=$(make_msg 8bit default)
+		msgs+=("$f")
+		send "$what: session $((i + 1))" --8bit "${msgs[@]: -2}"
+	done
+	signed_and_verified "$what" "${msgs[@]}"
+	n=0
+	for f in "${COPIES[@]}"; do
+		grep -qi "^DKIM-Signature:" "$f" && n=$((n + 1))
+	done
+	if ((${#COPIES[@]} == ${#msgs[@]} && n == ${#msgs[@]})); then
+		ok "$what: all ${#msgs[@]} messages arrived signed"
+	else
+		bad "$what: all ${#msgs[@]} messages arrived signed" \
+		    "${#COPIES[@]} delivered, $n with a DKIM-Signature"
+	fi
+	# One log line per message, each from a forked process.
+	n=$(grep -cE "vdkim: [^ ]+ ${stage/pre/pre-} vmta=default signed d=$SIGN_DOMAIN s=$HSM_SELECTOR" \
+	    "$A_DIR/log/mainlog")
+	pids=$(grep -E "vdkim: [^ ]+ ${stage/pre/pre-} vmta=default signed " \
+	    "$A_DIR/log/mainlog" | sed -n 's/^[^[]*\[\([0-9]*\)\].*/\1/p' | sort -u)
+	if ((n == ${#msgs[@]})) && (($(wc -w <<<"$pids") >= 2)) &&
+	    ! grep -qw "$EXIM_PID" <<<"$pids"; then
+		ok "$what: each message signed in a forked child ($(wc -w <<<"$pids") pids, not the daemon's)"
+	else
+		bad "$what: each message signed in a forked child" "$n lines," \
+		    "pids: $pids, daemon: $EXIM_PID" "$(exim_log_tail 8 "$A_DIR")"
+	fi
+	if a_log_has "vdkim: .* (unsigned|deferred) reason=" ||
+	    grep -qv "exim user lost privilege" "$A_DIR/log/paniclog" 2>/dev/null; then
+		bad "$what: no message unsigned or deferred, nothing in the panic log" \
+		    "$(exim_log_tail 8 "$A_DIR")"
+	else
+		ok "$what: no message unsigned or deferred, nothing in the panic log"
+	fi
+	stop_signer
+}
+
 # B does not offer CHUNKING: A relays with DATA.
 no_chunking_tests() {
 	local stage=$1 f id
@@ -621,7 +704,11 @@ BUILD=$(cd "$1" 2>/dev/null && pwd) || fatal "build directory $1 exists"
 [[ $(id -u) == 0 ]] || fatal "the Exim test needs root (network namespace, exim -C)"
 [[ -x /usr/sbin/exim4 ]] || fatal "/usr/sbin/exim4 missing (exim4-daemon-heavy)"
 command -v swaks >/dev/null || fatal "swaks missing"
-[[ -f $BUILD/vdkim.so && -x $BUILD/vdkimctl ]] || fatal "vdkim.so and vdkimctl built in $BUILD"
+[[ -f $BUILD/vdkim.so && -x $BUILD/vdkimctl && -x $BUILD/peers/opendkim_peer ]] ||
+    fatal "vdkim.so, vdkimctl and peers/opendkim_peer built in $BUILD"
+for c in softhsm2-util pkcs11-tool; do
+	command -v "$c" >/dev/null || fatal "$c missing (scripts/deps.sh)"
+done
 "$PY" -c 'import dkim, dns.resolver' 2>/dev/null || fatal "dkimpy missing (python3-dkim)"
 perl -MMail::DKIM::Verifier -e1 2>/dev/null || fatal "Mail::DKIM missing (libmail-dkim-perl)"
 
@@ -649,11 +736,47 @@ install -m 0755 "$BUILD/vdkim.so" "$BUILD/vdkimctl" "$WORK/bin/" ||
 "$BUILD/vdkimctl" keygen --selector "$SELECTOR" --domain "$SIGN_DOMAIN" \
     --dir "$WORK/keys" >/dev/null || fatal "vdkimctl keygen"
 # The key is read by the Exim user, as in a real installation.
-chown -R "$(/usr/sbin/exim4 -C /dev/null -bP exim_user | sed 's/.*= //'):" "$WORK/keys"
+EXIM_USER=$(/usr/sbin/exim4 -C /dev/null -bP exim_user | sed 's/.*= //')
+chown -R "$EXIM_USER:" "$WORK/keys"
 chmod 0700 "$WORK/keys"
 
+# A SoftHSM2 token (SOFTHSM2_CONF exported for the inner part and Exim)
+# with its key pair made inside it, its public key published as
+# HSM_SELECTOR; the token folder and PIN file the Exim user's own.
+# shellcheck source=../lib/devices.sh
+. "$ROOT/tests/lib/devices.sh"
+dev_softhsm_init "$WORK/hsm" vdkim "$HSM_PIN" || fatal "SoftHSM2 token"
+(umask 077 && echo "$HSM_PIN" >"$WORK/hsm/pin")
+cat >"$WORK/vdkim-hsm.conf" <<EOF
+# tests/exim/run.sh: the key in a SoftHSM2 token (libp11's ENGINE)
+openssl-engine hsm {
+    engine-id = "pkcs11"
+    module-path = "$DEV_SOFTHSM_MODULE"
+    pin-file = "$WORK/hsm/pin"
+    retry-interval = 1
+    timeout = 5
+}
+domain-key = "$HSM_SELECTOR,$SIGN_DOMAIN,pkcs11:token=vdkim;object=dkim;type=private"
+domain "*" {
+    dkim-sign = yes
+    dkim-require = yes
+}
+EOF
+chmod 0644 "$WORK/vdkim-hsm.conf"
+"$BUILD/vdkimctl" dns-record --config "$WORK/vdkim-hsm.conf" \
+    --key "pkcs11:token=vdkim;object=dkim;type=private" \
+    --selector "$HSM_SELECTOR" --domain "$SIGN_DOMAIN" \
+    >"$WORK/keys/$HSM_SELECTOR.txt" || fatal "dns-record from the token"
+chown -R "$EXIM_USER:" "$WORK/hsm"
+chmod 0700 "$WORK/hsm"
+if ! out=$(runuser -u "$EXIM_USER" -- env SOFTHSM2_CONF="$SOFTHSM2_CONF" \
+    "$WORK/bin/vdkimctl" config-test --config "$WORK/vdkim-hsm.conf" 2>&1); then
+	fatal "the Exim user can open the token through the HSM config" "$out"
+fi
+
 dns_netns_init || fatal "dns_netns_init"
-dns_netns_add_zone "$WORK/keys/$SELECTOR.txt" || fatal "add the key's TXT record"
+dns_netns_add_zone "$WORK/keys/$SELECTOR.txt" "$WORK/keys/$HSM_SELECTOR.txt" ||
+    fatal "add the keys' TXT records"
 dns_netns_start || fatal "dnsmasq starts in the namespace"
 
 dns_netns_exec bash "${BASH_SOURCE[0]}" --inner "$BUILD" "$WORK"

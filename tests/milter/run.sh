@@ -23,9 +23,14 @@
 # from an allowed source; dkim-require without a key: the client sees
 # 451 4.7.5 and nothing is relayed; the milter killed mid-session: Postfix
 # answers 4xx (milter_default_action = tempfail), nothing accepted is
-# lost, and after a restart the message goes through; SIGHUP many times
-# under load: the milter never stops and no message is lost; SIGTERM
-# stops it with status 0.
+# lost, and after a restart the message goes through; a header over
+# max-header-size: 552 5.3.4 at the client, nothing relayed; a module that
+# fails (tests/milter/failing_module.c): 451 4.3.0 at the client, nothing
+# relayed unsigned; the milter { } block reloaded on SIGHUP (default-vmta
+# changed: the next message signed by the new VMTA; listen changed: logged
+# as waiting for a restart, still served; a broken block refused with its
+# line); SIGHUP many times under load: the milter never stops and no
+# message is lost; SIGTERM stops it with status 0.
 #
 # Needs root (network namespace, Postfix as root), apt (to download
 # Postfix once), dnsmasq-base, python3-dkim, libmail-dkim-perl.
@@ -40,6 +45,8 @@ PY=/usr/bin/python3
 REPORT_VERBOSE=${MILTER_TEST_VERBOSE:-}
 # shellcheck source=../lib/report.sh
 . "$ROOT/tests/lib/report.sh"
+# shellcheck source=../lib/postfix.sh
+. "$ROOT/tests/lib/postfix.sh"
 
 SIGN_DOMAIN=sign.example
 PORT_A=2525          # milter_macro_daemon_name=vmta-a
@@ -61,6 +68,7 @@ inner() {
 	WORK=$2
 	PF=$WORK/postfix/root       # the unpacked package
 	CONF=$WORK/postfix/etc      # its config folder
+	PF_DIR=$WORK/postfix        # tests/lib/postfix.sh
 	SINK=$WORK/sink
 	MILTER=$BUILD/vdkim-milter
 	MLOG=$WORK/milter.log
@@ -75,6 +83,9 @@ inner() {
 	require_tests
 	sendmail_tests
 	killed_milter_tests
+	big_header_tests
+	module_error_tests
+	block_reload_tests
 	sighup_tests
 	sigterm_tests
 }
@@ -116,6 +127,7 @@ milter {
     default-vmta = "fallback"
     vmta-map = { "vmta-a=vmta-a", "vmta-b=vmta-b" }
     x-virtual-mta-sources = { "vmta-b" }
+    max-header-size = 16384
 }
 # The other shipped host's block: one file serves them all.
 harness {
@@ -155,8 +167,10 @@ start_sink() {
 	wait_port "$SINK_PORT" || fatal "the sink listens" "$WORK/sink.err"
 }
 
+# start_milter [CONFIG]: vdkim-milter on MILTER_PORT (default config:
+# WORK/vdkim.conf).
 start_milter() {
-	"$MILTER" --config "$WORK/vdkim.conf" 2>>"$WORK/milter.err" &
+	"$MILTER" --config "${1:-$WORK/vdkim.conf}" 2>>"$WORK/milter.err" &
 	MILTER_PID=$!
 	if wait_port "$MILTER_PORT"; then
 		ok "vdkim-milter listens on inet:$MILTER_PORT@127.0.0.1"
@@ -165,36 +179,14 @@ start_milter() {
 	fi
 }
 
-postfix_cmd() {
-	LD_LIBRARY_PATH=$PF/usr/lib/postfix MAIL_CONFIG=$CONF \
-	    "$PF/usr/sbin/postfix" -c "$CONF" "$@"
-}
-
-# The private Postfix: users, folders, main.cf, master.cf; then start.
+# The private Postfix (tests/lib/postfix.sh): main.cf, master.cf; start.
 start_postfix() {
 	local d
-	getent group postdrop >/dev/null || groupadd --system postdrop ||
-	    fatal "create the postdrop group"
-	getent passwd postfix >/dev/null ||
-	    useradd --system --no-create-home --home-dir /nonexistent \
-	    --shell /usr/sbin/nologin postfix || fatal "create the postfix user"
-	mkdir -p "$CONF" "$WORK/postfix/spool" "$WORK/postfix/data" \
-	    "$WORK/postfix/log"
-	chown postfix: "$WORK/postfix/data"
-	# meta_directory: postfix-files tells "postfix start" what to create.
-	cp "$PF/etc/postfix/postfix-files" "$CONF/"
-	mkdir -p "$CONF/postfix-files.d" "$CONF/dynamicmaps.cf.d"
-	cp "$PF/usr/share/postfix/dynamicmaps.cf" "$CONF/"
-	sed -e "s|@PF@|$PF|g" -e "s|@W@|$WORK/postfix|g" \
-	    -e "s|@CONF@|$CONF|g" -e "s|@SINK_PORT@|$SINK_PORT|g" \
-	    -e "s|@MILTER_PORT@|$MILTER_PORT|g" \
-	    "$ROOT/tests/milter/main.cf.in" >"$CONF/main.cf"
-	sed -e "s|@PORT_A@|$PORT_A|g" -e "s|@PORT_B@|$PORT_B|g" \
-	    -e "s|@PORT_C@|$PORT_C|g" \
-	    "$ROOT/tests/milter/master.cf.in" >"$CONF/master.cf"
-	if ! out=$(postfix_cmd start 2>&1); then
-		fatal "the private Postfix starts" "$out" "$WORK/postfix/log/maillog"
-	fi
+	postfix_start "$ROOT/tests/milter/main.cf.in" \
+	    "$ROOT/tests/milter/master.cf.in" "s|@SINK_PORT@|$SINK_PORT|g" \
+	    "s|@MILTER_PORT@|$MILTER_PORT|g" "s|@PORT_A@|$PORT_A|g" \
+	    "s|@PORT_B@|$PORT_B|g" "s|@PORT_C@|$PORT_C|g" ||
+	    fatal "the private Postfix starts" "$WORK/postfix/log/maillog"
 	for d in "$PORT_A" "$PORT_B" "$PORT_C"; do
 		wait_port "$d" || fatal "Postfix's smtpd listens on $d" \
 		    "$WORK/postfix/log/maillog"
@@ -465,6 +457,121 @@ PYEOF
 	    delivered_signed "milter killed: the message sent again" ex1 "$g"
 }
 
+# refused WHAT PORT CODE FILE: the client gets CODE at the end of DATA
+# and nothing reaches the sink.
+refused() {
+	local what=$1 port=$2 code=$3 f=$4 out
+	if out=$("$PY" "$ROOT/tests/exim/smtp_send.py" --port "$port" \
+	    --from "user@$SIGN_DOMAIN" "$f" 2>&1); then
+		bad "$what: refused with $code" "$out"
+	elif [[ $out == *" $code"* ]]; then
+		ok "$what: the client sees $code"
+	else
+		bad "$what: the client sees $code" "$out"
+	fi
+	sleep 1
+	if [[ -z $(arrived "$f") ]]; then
+		ok "$what: nothing relayed"
+	else
+		bad "$what: nothing relayed" "$(arrived "$f")"
+	fi
+}
+
+# A header over max-header-size (16384 here): 552 5.3.4, the documented
+# answer; Postfix's own header_size_limit (102400) is above it.
+big_header_tests() {
+	local f i extra=""
+	for ((i = 1; i <= 20; i++)); do
+		extra+="X-Filler-$i: $(printf 'y%.0s' {1..990})"$'\n'
+	done
+	f=$(make_msg text "${extra%$'\n'}")
+	refused "a 20 KB header (max-header-size 16384)" "$PORT_A" "552 5.3.4" "$f"
+	if grep -q "header over max-header-size (16384 bytes): rejected" "$MLOG"; then
+		ok "a 20 KB header: the milter logs why"
+	else
+		bad "a 20 KB header: the milter logs why" "$MLOG"
+	fi
+}
+
+# The module fails (failing_module.so in place of vdkim.so, same port):
+# 451 4.3.0 and nothing leaves unsigned; then vdkim.so again.
+module_error_tests() {
+	local f
+	sed -e "s|^    module = .*|    module = \"$BUILD/failing_module.so\"|" \
+	    -e 's|^    default-vmta = .*|    default-vmta = "fail-end"|' \
+	    -e 's|^    vmta-map = .*|    vmta-map = { "vmta-a=fail-begin", "vmta-b=bad-action" }|' \
+	    "$WORK/vdkim.conf" >"$WORK/failing.conf"
+	kill "$MILTER_PID"
+	wait "$MILTER_PID" 2>/dev/null
+	start_milter "$WORK/failing.conf"
+	f=$(make_msg text)
+	refused "module error in msg_begin" "$PORT_A" "451 4.3.0" "$f"
+	f=$(make_msg text)
+	refused "module error: an action no ABI has" "$PORT_B" "451 4.3.0" "$f"
+	f=$(make_msg text)
+	refused "module error in msg_end" "$PORT_C" "451 4.3.0" "$f"
+	if [[ $(grep -c "no usable answer from the module: deferred (module-error)" "$MLOG") == 3 ]]; then
+		ok "module errors: each logged as module-error"
+	else
+		bad "module errors: each logged as module-error" "$MLOG"
+	fi
+	kill "$MILTER_PID"
+	wait "$MILTER_PID" 2>/dev/null
+	start_milter
+	send "vdkim.so again" "$PORT_A" "$f" &&
+	    delivered_signed "after the module errors, vdkim.so again" ex1 "$f"
+}
+
+# hup_until PATTERN: SIGHUP, then until one more log line has PATTERN.
+hup_until() {
+	local n i
+	n=$(grep -c -- "$1" "$MLOG")
+	kill -HUP "$MILTER_PID"
+	for ((i = 0; i < 100; i++)); do
+		(($(grep -c -- "$1" "$MLOG") > n)) && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# The milter { } block on SIGHUP.
+block_reload_tests() {
+	local f line
+	cp "$WORK/vdkim.conf" "$WORK/vdkim.conf.orig"
+	sed -i 's|^    default-vmta = .*|    default-vmta = "vmta-b"|' "$WORK/vdkim.conf"
+	if hup_until 'milter { } reloaded .*default vmta-b'; then
+		ok "SIGHUP: milter { } reloaded (default-vmta vmta-b)"
+	else
+		bad "SIGHUP: milter { } reloaded (default-vmta vmta-b)" "$MLOG"
+	fi
+	f=$(make_msg text)
+	send "new default-vmta" "$PORT_C" "$f" &&
+	    delivered_signed "after the reload: the unmapped smtpd gets the new default-vmta" ex2 "$f"
+	sed -e "s|inet:$MILTER_PORT@127.0.0.1|inet:$((MILTER_PORT + 1))@127.0.0.1|" \
+	    "$WORK/vdkim.conf.orig" >"$WORK/vdkim.conf"
+	if hup_until "listen changed from \"inet:$MILTER_PORT@127.0.0.1\" to \"inet:$((MILTER_PORT + 1))@127.0.0.1\": takes effect at the next start"; then
+		ok "SIGHUP: a changed listen is logged as waiting for a restart"
+	else
+		bad "SIGHUP: a changed listen is logged as waiting for a restart" "$MLOG"
+	fi
+	f=$(make_msg text)
+	send "listen changed" "$PORT_C" "$f" &&
+	    delivered_signed "after the listen change: still served, the default-vmta back" ex3 "$f"
+	sed -e 's/max-header-size = 16384/max-header-size = many/' \
+	    "$WORK/vdkim.conf.orig" >"$WORK/vdkim.conf"
+	line=$(grep -n "max-header-size = many" "$WORK/vdkim.conf" | cut -d: -f1)
+	if hup_until "milter { } not reloaded, the running settings stay: $WORK/vdkim.conf:$line:"; then
+		ok "SIGHUP: a broken milter { } block refused with FILE:LINE"
+	else
+		bad "SIGHUP: a broken milter { } block refused with FILE:LINE" "$MLOG"
+	fi
+	f=$(make_msg text)
+	send "broken block" "$PORT_A" "$f" &&
+	    delivered_signed "after the refused reload: still signing" ex1 "$f"
+	cp "$WORK/vdkim.conf.orig" "$WORK/vdkim.conf"
+	hup_until 'milter { } reloaded' || bad "SIGHUP: the original config back" "$MLOG"
+}
+
 sighup_tests() {
 	local files=() i n=0 pids=() status=0
 	for ((i = 0; i < 40; i++)); do
@@ -554,18 +661,7 @@ chmod 0755 "$WORK"
 mkdir -p "$WORK/keys" "$WORK/postfix" "$CACHE"
 
 # Debian's Postfix, unpacked (not installed).
-deb=$(ls "$CACHE"/postfix_*.deb 2>/dev/null | head -n 1)
-if [[ -z $deb ]]; then
-	(cd "$CACHE" && { apt-get download postfix >/dev/null 2>&1 ||
-	    { apt-get update -qq >/dev/null && apt-get download postfix >/dev/null; }; }) ||
-	    fatal "apt-get download postfix"
-	deb=$(ls "$CACHE"/postfix_*.deb | head -n 1)
-fi
-dpkg -x "$deb" "$WORK/postfix/root" || fatal "dpkg -x $deb"
-# The dynamic loader ignores LD_LIBRARY_PATH in set-gid programs, and the
-# unpacked libraries are found only through it: root needs no set-gid.
-chmod g-s "$WORK/postfix/root/usr/sbin/postdrop" \
-    "$WORK/postfix/root/usr/sbin/postqueue"
+postfix_unpack "$CACHE" "$WORK/postfix" || fatal "unpack Postfix"
 
 for s in ex1 ex2 ex3; do
 	"$BUILD/vdkimctl" keygen --selector "$s" --domain "$SIGN_DOMAIN" \
