@@ -112,8 +112,8 @@ BENCHES    := $(BUILD)/bench_engine $(BUILD)/smtp_load $(BUILD)/device_bench \
 DEVICE_SIM := $(BUILD)/device_sim/vdkim_sim.so
 
 .PHONY: all check unit unit-san abi abi-san harness harness-san interop policy-cli exim \
-	rotation rotation-san dnscheck hsm hsm-san milter milter-san demo bench deps install \
-	clean
+	rotation rotation-san dnscheck hsm hsm-san milter milter-san import demo bench deps \
+	install clean
 
 all: $(SO) $(VDKIMCTL) $(HARNESS) $(MILTER) $(UNIT) $(ABI_TEST) $(EXIM_SHIM_TEST) $(PEERS) \
 	$(BENCHES) $(DEVICE_SIM) $(BUILD)/hsm_steps
@@ -299,6 +299,11 @@ milter-san:
 	$(SAN_ENV) \
 	VDKIMCTL=$(CURDIR)/$(VDKIMCTL) bash tests/milter/san.sh build/san
 
+# vdkimctl import pmta|opendkim, and the imported config against Debian's
+# opendkim behind the milter tests' private Postfix (tests/import/run.sh).
+import: $(VDKIMCTL) $(SO) $(MILTER)
+	bash tests/import/run.sh $(BUILD)
+
 check: deps
 	$(MAKE) --no-print-directory all
 	$(MAKE) --no-print-directory unit
@@ -317,6 +322,7 @@ check: deps
 	$(MAKE) --no-print-directory hsm-san
 	$(MAKE) --no-print-directory milter
 	$(MAKE) --no-print-directory milter-san
+	$(MAKE) --no-print-directory import
 	bash scripts/demo.sh $(BUILD)
 
 demo: deps

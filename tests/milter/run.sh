@@ -5,7 +5,7 @@
 # cached in BUILD/cache) and unpacked into a work folder of its own, never
 # installed (it would conflict with the Exim the other tests install); it
 # runs from there with its own config folder (postfix -c DIR), every
-# service unchrooted.  In a private network namespace with its own
+# service unchrooted (tests/lib/postfix.sh, shared with tests/import).  In a private network namespace with its own
 # dnsmasq (tests/lib/dns_netns.sh) holding the test keys' TXT records:
 #
 #   the signing Postfix: smtpd on four ports, told apart by
@@ -40,6 +40,8 @@ PY=/usr/bin/python3
 REPORT_VERBOSE=${MILTER_TEST_VERBOSE:-}
 # shellcheck source=../lib/report.sh
 . "$ROOT/tests/lib/report.sh"
+# shellcheck source=../lib/postfix.sh
+. "$ROOT/tests/lib/postfix.sh"
 
 SIGN_DOMAIN=sign.example
 PORT_A=2525          # milter_macro_daemon_name=vmta-a
@@ -61,6 +63,7 @@ inner() {
 	WORK=$2
 	PF=$WORK/postfix/root       # the unpacked package
 	CONF=$WORK/postfix/etc      # its config folder
+	PFW=$WORK/postfix           # its spool, data and log
 	SINK=$WORK/sink
 	MILTER=$BUILD/vdkim-milter
 	MLOG=$WORK/milter.log
@@ -135,24 +138,9 @@ CONF
 	fi
 }
 
-# wait_port PORT: until something listens on 127.0.0.1:PORT (10 s).
-wait_port() {
-	local i
-	for ((i = 0; i < 100; i++)); do
-		if "$PY" -c "import socket,sys; socket.create_connection(('127.0.0.1', $1), 1)" 2>/dev/null; then
-			return 0
-		fi
-		sleep 0.1
-	done
-	return 1
-}
-
 start_sink() {
-	mkdir -p "$SINK"
-	"$PY" "$ROOT/tests/milter/sink.py" --port "$SINK_PORT" --dir "$SINK" \
-	    2>"$WORK/sink.err" &
-	SINK_PID=$!
-	wait_port "$SINK_PORT" || fatal "the sink listens" "$WORK/sink.err"
+	sink_start "$SINK_PORT" "$SINK" "$WORK/sink.err" ||
+	    fatal "the sink listens" "$WORK/sink.err"
 }
 
 start_milter() {
@@ -165,42 +153,21 @@ start_milter() {
 	fi
 }
 
-postfix_cmd() {
-	LD_LIBRARY_PATH=$PF/usr/lib/postfix MAIL_CONFIG=$CONF \
-	    "$PF/usr/sbin/postfix" -c "$CONF" "$@"
-}
-
-# The private Postfix: users, folders, main.cf, master.cf; then start.
+# The private Postfix (tests/lib/postfix.sh): main.cf, master.cf; start.
 start_postfix() {
 	local d
-	getent group postdrop >/dev/null || groupadd --system postdrop ||
-	    fatal "create the postdrop group"
-	getent passwd postfix >/dev/null ||
-	    useradd --system --no-create-home --home-dir /nonexistent \
-	    --shell /usr/sbin/nologin postfix || fatal "create the postfix user"
-	mkdir -p "$CONF" "$WORK/postfix/spool" "$WORK/postfix/data" \
-	    "$WORK/postfix/log"
-	chown postfix: "$WORK/postfix/data"
-	# meta_directory: postfix-files tells "postfix start" what to create.
-	cp "$PF/etc/postfix/postfix-files" "$CONF/"
-	mkdir -p "$CONF/postfix-files.d" "$CONF/dynamicmaps.cf.d"
-	cp "$PF/usr/share/postfix/dynamicmaps.cf" "$CONF/"
-	sed -e "s|@PF@|$PF|g" -e "s|@W@|$WORK/postfix|g" \
-	    -e "s|@CONF@|$CONF|g" -e "s|@SINK_PORT@|$SINK_PORT|g" \
-	    -e "s|@MILTER_PORT@|$MILTER_PORT|g" \
-	    "$ROOT/tests/milter/main.cf.in" >"$CONF/main.cf"
-	sed -e "s|@PORT_A@|$PORT_A|g" -e "s|@PORT_B@|$PORT_B|g" \
-	    -e "s|@PORT_C@|$PORT_C|g" \
-	    "$ROOT/tests/milter/master.cf.in" >"$CONF/master.cf"
-	if ! out=$(postfix_cmd start 2>&1); then
-		fatal "the private Postfix starts" "$out" "$WORK/postfix/log/maillog"
-	fi
+	postfix_start "$ROOT/tests/milter/main.cf.in" \
+	    "$ROOT/tests/milter/master.cf.in" \
+	    -e "s|@SINK_PORT@|$SINK_PORT|g" -e "s|@MILTER_PORT@|$MILTER_PORT|g" \
+	    -e "s|@PORT_A@|$PORT_A|g" -e "s|@PORT_B@|$PORT_B|g" \
+	    -e "s|@PORT_C@|$PORT_C|g" ||
+	    fatal "the private Postfix starts" "$POSTFIX_OUT" \
+	    "$WORK/postfix/log/maillog"
 	for d in "$PORT_A" "$PORT_B" "$PORT_C"; do
 		wait_port "$d" || fatal "Postfix's smtpd listens on $d" \
 		    "$WORK/postfix/log/maillog"
 	done
-	ok "the private Postfix 3.7 runs ($("$PF/usr/sbin/postconf" -d \
-	    -c "$CONF" mail_version 2>/dev/null | sed 's/.*= //'))"
+	ok "the private Postfix 3.7 runs ($(postfix_version))"
 }
 
 # ------------------------------------------------------------ messages
@@ -554,18 +521,8 @@ chmod 0755 "$WORK"
 mkdir -p "$WORK/keys" "$WORK/postfix" "$CACHE"
 
 # Debian's Postfix, unpacked (not installed).
-deb=$(ls "$CACHE"/postfix_*.deb 2>/dev/null | head -n 1)
-if [[ -z $deb ]]; then
-	(cd "$CACHE" && { apt-get download postfix >/dev/null 2>&1 ||
-	    { apt-get update -qq >/dev/null && apt-get download postfix >/dev/null; }; }) ||
-	    fatal "apt-get download postfix"
-	deb=$(ls "$CACHE"/postfix_*.deb | head -n 1)
-fi
-dpkg -x "$deb" "$WORK/postfix/root" || fatal "dpkg -x $deb"
-# The dynamic loader ignores LD_LIBRARY_PATH in set-gid programs, and the
-# unpacked libraries are found only through it: root needs no set-gid.
-chmod g-s "$WORK/postfix/root/usr/sbin/postdrop" \
-    "$WORK/postfix/root/usr/sbin/postqueue"
+postfix_unpack "$CACHE" "$WORK/postfix/root" ||
+    fatal "Debian's postfix package, downloaded and unpacked"
 
 for s in ex1 ex2 ex3; do
 	"$BUILD/vdkimctl" keygen --selector "$s" --domain "$SIGN_DOMAIN" \
