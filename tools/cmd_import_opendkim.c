@@ -919,11 +919,11 @@ import_opendkim(int argc, char **argv)
 		    "signs nothing");
 	}
 	if (rc == 0) {
-		sb_add(&conf, keys.s, keys.len);
+		imp_append(&conf, &keys);
 		sb_adds(&conf, "\n# The signing rules (OpenDKIM decides by the "
 		    "author, not the recipient:\n# one block for every "
 		    "recipient domain).\ndomain \"*\" {\n");
-		sb_add(&conf, rules.s, rules.len);
+		imp_append(&conf, &rules);
 		sb_addf(&conf, "    dkim-key-subdomains = %s%s\n",
 		    o.subdomains ? "yes" : "no", o.refile ?
 		    "    # refile patterns name domains exactly" :

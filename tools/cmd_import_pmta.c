@@ -631,7 +631,7 @@ write_conf(pm *m, strbuf *out)
 
 	if (g->body.len > 0) {
 		sb_adds(out, "# Global keys, in the original's order.\n");
-		sb_add(out, g->body.s, g->body.len);
+		imp_append(out, &g->body);
 		sb_adds(out, "\n");
 	}
 	for (size_t i = 1; i < m->nscopes; i++) {
@@ -640,7 +640,7 @@ write_conf(pm *m, strbuf *out)
 			continue;
 		sb_addf(out, "domain-key-list %s {    # %s:%d\n", sc->name,
 		    sc->file, sc->line);
-		sb_add(out, sc->body.s, sc->body.len);
+		imp_append(out, &sc->body);
 		sb_adds(out, "}\n\n");
 	}
 	for (size_t i = 1; i < m->nscopes; i++) {
@@ -657,7 +657,7 @@ write_conf(pm *m, strbuf *out)
 			sb_adds(out, "    process-x-dkim-options = no    # the "
 			    "default\n");
 		else
-			sb_add(out, sc->body.s, sc->body.len);
+			imp_append(out, &sc->body);
 		sb_adds(out, "}\n\n");
 	}
 	if (g->ndoms > 0) {
@@ -670,7 +670,7 @@ write_conf(pm *m, strbuf *out)
 			continue;
 		sb_addf(out, "virtual-mta %s {    # %s:%d\n", sc->name,
 		    sc->file, sc->line);
-		sb_add(out, sc->body.s, sc->body.len);
+		imp_append(out, &sc->body);
 		write_doms(m, sc, 1, out);
 		sb_adds(out, "}\n\n");
 	}
@@ -692,7 +692,7 @@ write_conf(pm *m, strbuf *out)
 				    "    virtual-mta = {", sc->members[j]);
 		if (n > 0)
 			sb_adds(out, "}\n");
-		sb_add(out, sc->body.s, sc->body.len);
+		imp_append(out, &sc->body);
 		write_doms(m, sc, 1, out);
 		sb_adds(out, "}\n\n");
 	}

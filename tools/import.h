@@ -69,6 +69,8 @@ void imp_skip(imp *im, const char *file, int line, const char *text);
  * code. */
 int imp_error(const imp *im, int code, const char *file, int line,
     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* Appends what in holds (nothing when it is empty). */
+void imp_append(strbuf *out, const strbuf *in);
 /* Appends s as a libconfuse string: "s", with " and \ escaped. */
 void imp_quoted(strbuf *sb, const char *s);
 /* Appends {"a", "b"} from a list separated by commas, colons or blanks;

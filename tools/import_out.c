@@ -109,6 +109,13 @@ imp_error(const imp *im, int code, const char *file, int line,
 }
 
 void
+imp_append(strbuf *out, const strbuf *in)
+{
+	if (in->len > 0)
+		sb_add(out, in->s, in->len);
+}
+
+void
 imp_quoted(strbuf *sb, const char *s)
 {
 	sb_adds(sb, "\"");
@@ -398,15 +405,15 @@ imp_finish(imp *im, const char *header, const strbuf *conf, int explain)
 		sb_addf(&all, "#\n# %zu WARNING(S): the original does something "
 		    "this config cannot do exactly;\n# read each one (also "
 		    "where it stands below):\n", im->nwarn);
-		sb_add(&all, im->warnings.s, im->warnings.len);
+		imp_append(&all, &im->warnings);
 	}
 	sb_adds(&all, "\n");
-	sb_add(&all, conf->s, conf->len);
+	imp_append(&all, conf);
 	if (im->nskipped > 0) {
 		sb_addf(&all, "\n# Not about signing, skipped (%zu line%s of "
 		    "the original):\n", im->nskipped, im->nskipped == 1 ? "" :
 		    "s");
-		sb_add(&all, im->skipped.s, im->skipped.len);
+		imp_append(&all, &im->skipped);
 	}
 	if (all.failed || im->oom || conf->failed) {
 		rc = imp_error(im, IMP_EX_SOFTWARE, NULL, 0, "out of memory");

@@ -21,7 +21,8 @@
 #      header set (h=), and both verify over DNS (dkimpy, Mail::DKIM).
 #
 # IMPORT_TEST_VERBOSE=1 lists passing checks; IMPORT_TEST_KEEP=1 keeps the
-# work folder.
+# work folder; IMPORT_CLI_ONLY=1 (make import-san) runs parts 1-3 only;
+# VDKIMCTL names the vdkimctl to test.
 set -uo pipefail
 export LC_ALL=C
 
@@ -367,9 +368,11 @@ cleanup() {
 		echo "import: work folder kept: $WORK" >&2
 	fi
 }
-if [[ -n ${IMPORT_NO_EQUIVALENCE:-} ]]; then
+# make import-san: the importers' own checks under ASan+UBSan; the
+# equivalence (no vdkimctl code in it) is make import's.
+if [[ -n ${IMPORT_CLI_ONLY:-} ]]; then
 	cleanup
-	bad "the equivalence test ran (IMPORT_NO_EQUIVALENCE is set)"
+	echo "import: parts 1-3 only (IMPORT_CLI_ONLY); the equivalence with opendkim runs in make import"
 	finish
 fi
 # shellcheck source=equivalence.sh
