@@ -638,8 +638,9 @@ write_conf(pm *m, strbuf *out)
 		const pm_scope *sc = &m->scopes[i];
 		if (sc->kind != PM_LIST)
 			continue;
-		sb_addf(out, "domain-key-list %s {    # %s:%d\n", sc->name,
-		    sc->file, sc->line);
+		sb_adds(out, "domain-key-list ");
+		imp_quoted(out, sc->name);
+		sb_addf(out, " {    # %s:%d\n", sc->file, sc->line);
 		imp_append(out, &sc->body);
 		sb_adds(out, "}\n\n");
 	}
@@ -668,8 +669,9 @@ write_conf(pm *m, strbuf *out)
 		const pm_scope *sc = &m->scopes[i];
 		if (sc->kind != PM_VMTA)
 			continue;
-		sb_addf(out, "virtual-mta %s {    # %s:%d\n", sc->name,
-		    sc->file, sc->line);
+		sb_adds(out, "virtual-mta ");
+		imp_quoted(out, sc->name);
+		sb_addf(out, " {    # %s:%d\n", sc->file, sc->line);
 		imp_append(out, &sc->body);
 		write_doms(m, sc, 1, out);
 		sb_adds(out, "}\n\n");
@@ -679,17 +681,19 @@ write_conf(pm *m, strbuf *out)
 		size_t n = 0;
 		if (sc->kind != PM_POOL)
 			continue;
-		sb_addf(out, "virtual-mta-pool %s {    # %s:%d\n", sc->name,
-		    sc->file, sc->line);
+		sb_adds(out, "virtual-mta-pool ");
+		imp_quoted(out, sc->name);
+		sb_addf(out, " {    # %s:%d\n", sc->file, sc->line);
 		for (size_t j = 0; j < sc->nmembers; j++)
 			if (!is_vmta(m, sc->members[j]))
 				imp_warn(&m->im, out, 1, sc->file, sc->line,
 				    "pool member %s is no <virtual-mta> of this "
 				    "config: left out", sc->members[j]);
 		for (size_t j = 0; j < sc->nmembers; j++)
-			if (is_vmta(m, sc->members[j]))
-				sb_addf(out, "%s%s", n++ ? ", " :
-				    "    virtual-mta = {", sc->members[j]);
+			if (is_vmta(m, sc->members[j])) {
+				sb_adds(out, n++ ? ", " : "    virtual-mta = {");
+				imp_quoted(out, sc->members[j]);
+			}
 		if (n > 0)
 			sb_adds(out, "}\n");
 		imp_append(out, &sc->body);

@@ -148,11 +148,11 @@ pmta_tests() {
 	o=$WORK/esp.out e=$WORK/esp.err
 	if ((RC == 0)); then ok "pmta esp.conf: exit 0"; else bad "pmta esp.conf: exit 0 (got $RC)" "$e"; fi
 	config_ok "pmta esp.conf" "$o"
-	has "pmta: virtual-mta block" "$o" 'virtual-mta mta-news {    # esp.conf:31'
+	has "pmta: virtual-mta block" "$o" 'virtual-mta "mta-news" {    # esp.conf:31'
 	has "pmta: the VMTA's key" "$o" '    domain-key = "news1,news.example.com,'
 	has "pmta: the VMTA's domain block" "$o" '    domain "*" {    # esp.conf:34'
-	has "pmta: pool members" "$o" '    virtual-mta = {mta-news, mta-bulk}'
-	has "pmta: key list" "$o" 'domain-key-list tenant-acme {    # esp.conf:27'
+	has "pmta: pool members" "$o" '    virtual-mta = {"mta-news", "mta-bulk"}'
+	has "pmta: key list" "$o" 'domain-key-list "tenant-acme" {    # esp.conf:27'
 	has "pmta: source with X-DKIM-Options" "$o" 'source "127.0.0.1" {'
 	has "pmta: process-x-dkim-options" "$o" '    process-x-dkim-options = yes    # esp.conf:19'
 	has "pmta: second signature" "$o" '    second-dkim-algorithm = ed25519-sha256    # esp.conf:64'
@@ -160,7 +160,7 @@ pmta_tests() {
 	has "pmta: global domain block" "$o" 'domain "archive.example.net" {    # esp.conf:69'
 	has "pmta: dkim-* in a VMTA goes to its domain \"*\"" "$o" 'esp.conf:44 gives dkim-sign outside a <domain> block'
 	has "pmta: the VMTA's recipient block" "$o" '    domain "gmail.com" {    # esp.conf:46'
-	has "pmta: include (relative to the including file)" "$o" 'virtual-mta mta-tx {    # pmta-vmtas.conf:2'
+	has "pmta: include (relative to the including file)" "$o" 'virtual-mta "mta-tx" {    # pmta-vmtas.conf:2'
 	has "pmta: skipped directive listed" "$o" '#   esp.conf:6: smtp-listener 0/0:25'
 	has "pmta: skipped directive in a domain block" "$o" '#   esp.conf:66: retry-after 10m'
 	has "pmta: skipped block listed once" "$o" '#   pmta-vmtas.conf:7: <acct-file /var/log/pmta/acct.csv> (the whole block)'
@@ -301,6 +301,15 @@ opendkim_tests() {
 	has "ExternalIgnoreList: not applicable, warned" "$e" 'tables.conf:18: ExternalIgnoreList'
 	has "MinimumKeyBits: noted" "$o" 'MinimumKeyBits 1024'
 	has "SignatureAlgorithm" "$o" '    dkim-algorithm = rsa-sha256    # tables.conf:13'
+
+	# SignHeaders and OversignHeaders beyond From.
+	sed -e 's/^OversignHeaders.*/OversignHeaders From,Subject/' \
+	    -e '$a SignHeaders From,To,Subject,Date' \
+	    "$WORK/src/single.conf" >"$WORK/src/headers.conf"
+	import opendkim headers.conf headers
+	config_ok "opendkim SignHeaders" "$WORK/headers.out"
+	has "SignHeaders: the list" "$WORK/headers.out" '    dkim-headers = {"From", "To", "Subject", "Date"}    # headers.conf:25'
+	has "OversignHeaders beyond From: warned" "$WORK/headers.err" 'headers.conf:13: OversignHeaders From,Subject: vdkim over-signs From: only'
 
 	import opendkim catchall.conf catchall
 	o=$WORK/catchall.out e=$WORK/catchall.err
