@@ -81,8 +81,9 @@ equivalence_inner() {
 	    -e "s|@OPENDKIM_PORT@|$OPENDKIM_PORT|g" \
 	    -e "s|@PORT_ORIG@|$PORT_ORIG|g" -e "s|@PORT_VDKIM@|$PORT_VDKIM|g" ||
 	    fatal "the private Postfix starts" "$POSTFIX_OUT" "$PFW/log/maillog"
-	wait_port "$PORT_ORIG" && wait_port "$PORT_VDKIM" ||
-	    fatal "Postfix's smtpd listen" "$PFW/log/maillog"
+	if ! wait_port "$PORT_ORIG" || ! wait_port "$PORT_VDKIM"; then
+		fatal "Postfix's smtpd listen" "$PFW/log/maillog"
+	fi
 	ok "the private Postfix $(postfix_version) runs"
 
 	# single.conf: Debian's layout, one key.
@@ -120,7 +121,7 @@ stop_signers() {
 	[[ -z ${MILTER_PID:-} ]] || kill -9 "$MILTER_PID" 2>/dev/null
 	[[ -z ${OPENDKIM_PID:-} ]] || wait "$OPENDKIM_PID" 2>/dev/null
 	[[ -z ${MILTER_PID:-} ]] || wait "$MILTER_PID" 2>/dev/null
-	OPENDKIM_PID= MILTER_PID=
+	OPENDKIM_PID='' MILTER_PID=
 }
 
 # wait_listen PORT: until something listens on 127.0.0.1:PORT (10 s),
@@ -196,13 +197,22 @@ CONF
 	stop_signers
 }
 
+# The messages the sink has kept.
+sink_count() {
+	local f n=0
+	for f in "$SINK"/*.eml; do
+		[[ -e $f ]] && n=$((n + 1))
+	done
+	echo "$n"
+}
+
 compare_copies() {
 	local name=$1 n=0 spec addr want i a b ta tb out
 	shift
 	# Both copies of each message (30 s).
 	local until=$((SECONDS + 30))
 	while ((SECONDS < until)); do
-		(($(ls "$SINK" | grep -c "\.eml$") >= ${SINK_SEEN:-0} + 2 * $#)) && break
+		(($(sink_count) >= ${SINK_SEEN:-0} + 2 * $#)) && break
 		sleep 0.2
 	done
 	for spec in "$@"; do
@@ -220,8 +230,11 @@ compare_copies() {
 			bad "$name: From: $addr: the same d=, s=, h=" "opendkim: $ta" "vdkim:    $tb"
 		fi
 		if [[ $want == unsigned ]]; then
-			[[ $ta == unsigned ]] && ok "$name: From: $addr: unsigned, as the original" ||
-			    bad "$name: From: $addr: unsigned" "$ta"
+			if [[ $ta == unsigned ]]; then
+				ok "$name: From: $addr: unsigned, as the original"
+			else
+				bad "$name: From: $addr: unsigned" "$ta"
+			fi
 			continue
 		fi
 		[[ $ta == d=* ]] || { bad "$name: From: $addr: signed" "$ta"; continue; }
@@ -242,7 +255,7 @@ compare_copies() {
 			fi
 		done
 	done
-	SINK_SEEN=$(ls "$SINK" | grep -c "\.eml$")
+	SINK_SEEN=$(sink_count)
 }
 
 # find_copy NAME N orig|vdkim: the sink's copy of message N of round NAME

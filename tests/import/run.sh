@@ -45,17 +45,6 @@ fatal() {
 	finish
 }
 
-# check WHAT COND-COMMAND...: ok when the command succeeds.
-check() {
-	local what=$1
-	shift
-	if "$@" >/dev/null 2>&1; then
-		ok "$what"
-	else
-		bad "$what" "${DETAIL:-}"
-	fi
-}
-
 # has WHAT FILE TEXT: FILE holds the line TEXT (fixed string).
 has() {
 	if grep -qF -- "$3" "$2"; then

@@ -41,6 +41,7 @@ sink_start() {
 	mkdir -p "$2"
 	/usr/bin/python3 "$_POSTFIX_ROOT/tests/milter/sink.py" --port "$1" \
 	    --dir "$2" 2>"$3" &
+	# shellcheck disable=SC2034 # the caller's, to stop it
 	SINK_PID=$!
 	wait_port "$1"
 }
@@ -48,12 +49,12 @@ sink_start() {
 postfix_unpack() {
 	local cache=$1 dest=$2 deb
 	mkdir -p "$cache" "$dest"
-	deb=$(ls "$cache"/postfix_*.deb 2>/dev/null | head -n 1)
+	deb=$(find "$cache" -maxdepth 1 -name 'postfix_*.deb' | head -n 1)
 	if [[ -z $deb ]]; then
 		(cd "$cache" && { apt-get download postfix >/dev/null 2>&1 ||
 		    { apt-get update -qq >/dev/null && apt-get download postfix >/dev/null; }; }) ||
 		    { echo "apt-get download postfix failed" >&2; return 1; }
-		deb=$(ls "$cache"/postfix_*.deb | head -n 1)
+		deb=$(find "$cache" -maxdepth 1 -name 'postfix_*.deb' | head -n 1)
 	fi
 	dpkg -x "$deb" "$dest" || return 1
 	# The dynamic loader ignores LD_LIBRARY_PATH in set-gid programs, and
@@ -73,6 +74,7 @@ postfix_version() {
 	    sed 's/.*= //'
 }
 
+# shellcheck disable=SC2034 # POSTFIX_OUT is the caller's
 postfix_start() {
 	local main=$1 master=$2
 	shift 2

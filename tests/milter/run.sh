@@ -5,8 +5,9 @@
 # cached in BUILD/cache) and unpacked into a work folder of its own, never
 # installed (it would conflict with the Exim the other tests install); it
 # runs from there with its own config folder (postfix -c DIR), every
-# service unchrooted (tests/lib/postfix.sh, shared with tests/import).  In a private network namespace with its own
-# dnsmasq (tests/lib/dns_netns.sh) holding the test keys' TXT records:
+# service unchrooted (tests/lib/postfix.sh, shared with tests/import).
+# In a private network namespace with its own dnsmasq
+# (tests/lib/dns_netns.sh) holding the test keys' TXT records:
 #
 #   the signing Postfix: smtpd on four ports, told apart by
 #       -o milter_macro_daemon_name= (vmta-a, vmta-b, none = $myhostname,
