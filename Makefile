@@ -115,8 +115,8 @@ BENCHES    := $(BUILD)/bench_engine $(BUILD)/smtp_load $(BUILD)/device_bench \
 DEVICE_SIM := $(BUILD)/device_sim/vdkim_sim.so
 
 .PHONY: all check unit unit-san abi abi-san harness harness-san interop policy-cli exim \
-	rotation rotation-san dnscheck hsm hsm-san milter milter-san demo bench deps install \
-	clean programs uninstall deb package
+	rotation rotation-san dnscheck hsm hsm-san milter milter-san import import-san demo bench \
+	deps install clean programs uninstall deb package
 
 all: $(SO) $(VDKIMCTL) $(HARNESS) $(MILTER) $(UNIT) $(ABI_TEST) $(EXIM_SHIM_TEST) $(PEERS) \
 	$(BENCHES) $(DEVICE_SIM) $(BUILD)/hsm_steps
@@ -307,6 +307,18 @@ milter-san:
 	$(SAN_ENV) \
 	VDKIMCTL=$(CURDIR)/$(VDKIMCTL) bash tests/milter/san.sh build/san
 
+# vdkimctl import pmta|opendkim, and the imported config against Debian's
+# opendkim behind the milter tests' private Postfix (tests/import/run.sh).
+import: $(VDKIMCTL) $(SO) $(MILTER)
+	bash tests/import/run.sh $(BUILD)
+
+# The importers under ASan+UBSan (their own checks; the equivalence with
+# opendkim, which runs no vdkimctl code, is make import's).
+import-san:
+	$(MAKE) --no-print-directory BUILD=build/san SAN=1 build/san/vdkimctl
+	$(SAN_ENV) IMPORT_CLI_ONLY=1 VDKIMCTL=$(CURDIR)/build/san/vdkimctl \
+	    bash tests/import/run.sh build/san
+
 check: deps
 	$(MAKE) --no-print-directory all
 	$(MAKE) --no-print-directory unit
@@ -325,6 +337,8 @@ check: deps
 	$(MAKE) --no-print-directory hsm-san
 	$(MAKE) --no-print-directory milter
 	$(MAKE) --no-print-directory milter-san
+	$(MAKE) --no-print-directory import
+	$(MAKE) --no-print-directory import-san
 	$(MAKE) --no-print-directory package
 	bash scripts/demo.sh $(BUILD)
 

@@ -85,7 +85,7 @@ stop_pid() { # PID: TERM, 10 s, KILL
 }
 cleanup() {
 	[[ -z $milter_pid ]] || stop_pid "$milter_pid"
-	[[ -z $PF_DIR ]] || postfix_cmd stop >/dev/null 2>&1
+	[[ -z ${CONF:-} ]] || postfix_cmd stop >/dev/null 2>&1
 	[[ -z $sink_pid ]] || stop_pid "$sink_pid"
 	[[ -z $odir ]] || rm -rf "$odir"
 	if [[ -n $tmp && -z ${MILTER_BENCH_KEEP:-} ]]; then
@@ -170,11 +170,15 @@ last_msg=$tmp/sink.last
 sink_pid=$!
 wait_listen "$sink_port" || die "the sink did not start: $(cat "$tmp/sink.err")"
 
-postfix_unpack "$build/cache" "$tmp/postfix" || die "unpack Postfix"
+# tests/lib/postfix.sh's folders: the package, its config, its work.
+PF=$tmp/postfix/root
+PFW=$tmp/postfix
+postfix_unpack "$build/cache" "$PF" || die "unpack Postfix"
+CONF=$tmp/postfix/etc
 postfix_start "$root/tests/milter/main.cf.in" "$root/tests/milter/master.cf.in" \
-    "s|@SINK_PORT@|$sink_port|g" "s|@MILTER_PORT@|$milter_port|g" \
-    "s|@PORT_A@|$smtp_port|g" "s|@PORT_B@|$port_b|g" "s|@PORT_C@|$port_c|g" ||
-    die "the private Postfix does not start"
+    -e "s|@SINK_PORT@|$sink_port|g" -e "s|@MILTER_PORT@|$milter_port|g" \
+    -e "s|@PORT_A@|$smtp_port|g" -e "s|@PORT_B@|$port_b|g" -e "s|@PORT_C@|$port_c|g" ||
+    die "the private Postfix does not start: $POSTFIX_OUT"
 wait_listen "$smtp_port" || die "Postfix's smtpd does not listen"
 
 # ------------------------------------------------------------ runs
@@ -251,7 +255,7 @@ run() { # NAME ROUND
 	    "$r" "$name" "${e2e[$name.$r]}" "${cpu[$name.$r]}"
 }
 
-echo "milter_bench: Postfix $(LD_LIBRARY_PATH=$PF_DIR/root/usr/lib/postfix "$PF_DIR/root/usr/sbin/postconf" -c "$PF_DIR/etc" -h mail_version 2>/dev/null)," \
+echo "milter_bench: Postfix $(postfix_version)," \
     "$messages messages x $rounds rounds, $sessions sessions, $size-byte bodies," \
     "vdkim-milter $("$build/vdkim-milter" --version | awk '{print $3}') vs" \
     "OpenDKIM $(dpkg-query -W -f '${Version}' opendkim)"

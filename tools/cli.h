@@ -105,5 +105,6 @@ int cmd_verify(int argc, char **argv);
 int cmd_config_test(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
 int cmd_rotation(int argc, char **argv);
+int cmd_import(int argc, char **argv);   /* import_out.c */
 
 #endif

@@ -2,7 +2,7 @@
  * vdkimctl - the operator's tool: keys, DNS records, signing, verifying,
  * the signing policy (config-test, explain, sign --config) and selector
  * rotation (rotation plan|prepare|check|retire), every key in DNS
- * (check-dns).
+ * (check-dns), and importing a PowerMTA or OpenDKIM config (import).
  */
 #include <stdio.h>
 #include <string.h>
@@ -57,6 +57,13 @@ static const struct command {
 	  "key's record in DNS;\n"
 	  "           exit 0 ok, 1 a key fails at receivers, 2 warnings only, "
 	  "3 DNS did not answer)" },
+	{ "import", cmd_import,
+	  "import pmta|opendkim FILE [--explain]   (a PowerMTA config, or an\n"
+	  "           opendkim.conf and its tables: a vdkim.conf on stdout, "
+	  "which key signs\n"
+	  "           what on stderr (--explain: also as comments); exit 66 "
+	  "unreadable,\n"
+	  "           65 bad syntax (FILE:LINE), 78 cannot be imported)" },
 	{ "rotation", cmd_rotation,
 	  "rotation plan|prepare|check|retire [--config FILE] "
 	  "[--time SECONDS] [--domain D]\n"

@@ -117,7 +117,7 @@ check_domain_key(const char *v)
 
 	if (c1 == NULL || c2 == NULL)
 		return "domain-key must be \"SELECTOR,DOMAIN,KEYFILE\" (DOMAIN "
-		    "may be *)";
+		    "may be * or *.DOMAIN)";
 	if ((size_t)(c1 - v) >= sizeof(sel) ||
 	    (size_t)(c2 - c1 - 1) >= sizeof(dom))
 		return "domain-key: selector or domain too long";
@@ -128,6 +128,9 @@ check_domain_key(const char *v)
 	if (!domain_is_valid(sel))
 		return "domain-key: the selector must be a DNS label "
 		    "(letters, digits, -, _)";
+	/* "*.D": the subdomains of D only (OpenDKIM's "*@*.D"). */
+	if (strncmp(dom, "*.", 2) == 0)
+		memmove(dom, dom + 2, strlen(dom + 2) + 1);
 	/* A domain in U-labels is taken, and used in A-labels
 	 * (conf_split_key), as a From: domain in UTF-8 is. */
 	if (strcmp(dom, "*") != 0 && domain_to_alabels(dom, ace,
@@ -263,6 +266,7 @@ parse_value(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
 static cfg_opt_t domain_opts[] = {
 	SIG_OPTS(""), SIG_OPTS("second-"),
 	FLAG("dkim-require"), VAL("dkim-align"), VAL("dkim-dns-check"),
+	FLAG("dkim-key-subdomains"),
 	CFG_END()
 };
 
@@ -386,6 +390,11 @@ build_keys(struct builder *b, cfg_t *sec, scope *sc)
 		if (conf_split_key(tab + 1, &k->selector, &k->domain,
 		    &k->path) != 0)
 			return build_fail(b, k->line, "out of memory");
+		if (strncmp(k->domain, "*.", 2) == 0) {
+			k->subdomains_only = 1;
+			memmove(k->domain, k->domain + 2,
+			    strlen(k->domain + 2) + 1);
+		}
 	}
 	return 0;
 }
@@ -490,6 +499,7 @@ build_rules(struct builder *b, cfg_t *sec, scope *sc)
 			return build_fail(b, r->line, "out of memory");
 		conf_lower(r->pattern);
 		r->require = flag(d, "dkim-require");
+		r->key_subdomains = flag(d, "dkim-key-subdomains");
 		r->align = UNSET;
 		if ((al = val_str(d, "dkim-align")) != NULL)
 			r->align = strcasecmp(al, "strict") == 0 ? ALIGN_STRICT :

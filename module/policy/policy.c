@@ -448,10 +448,11 @@ describe_scope(const vdkim_policy *p, strbuf *sb, const char *kind,
 			    "kept, it signs once the device answers  %s\n",
 			    k->selector, k->domain, k->error, k->path);
 		else if (k->key != NULL) {
-			sb_addf(sb, "  key  s=%-16s d=%-24s %s %u bits  %s\n",
+			sb_addf(sb, "  key  s=%-16s d=%-24s %s %u bits  %s%s\n",
 			    k->selector, k->domain,
 			    vdkim_alg_name(vdkim_key_get_alg(k->key)),
-			    vdkim_key_get_bits(k->key), k->path);
+			    vdkim_key_get_bits(k->key), k->path,
+			    k->subdomains_only ? "  (subdomains only)" : "");
 			dns_check_describe(p, k->domain, k->selector, sb);
 		} else
 			sb_addf(sb, "  key  s=%-16s d=%-24s NOT LOADED: %s\n",
@@ -469,6 +470,9 @@ describe_scope(const vdkim_policy *p, strbuf *sb, const char *kind,
 			sb_addf(sb, " dkim-align=%s", r->align == ALIGN_STRICT ?
 			    "strict" : r->align == ALIGN_RELAXED ? "relaxed" :
 			    "off");
+		if (r->key_subdomains != UNSET)
+			sb_addf(sb, " dkim-key-subdomains=%s",
+			    r->key_subdomains ? "yes" : "no");
 		sb_adds(sb, "\n");
 	}
 }

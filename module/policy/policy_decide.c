@@ -87,6 +87,7 @@ typedef struct effective {
 	int require;
 	int align;
 	int dns_check;           /* enum dns_check_mode */
+	int key_subdomains;      /* dkim-key-subdomains */
 	origin sign_from[VDKIM_POLICY_MAX_SIGS]; /* for the sentences */
 	origin require_from;
 } effective;
@@ -108,6 +109,7 @@ typedef struct decide_ctx {
 	dkim_options xo;
 	time_t now;              /* chooses rotating selectors */
 	int dns_check;           /* enum dns_check_mode, in effect */
+	int key_subdomains;      /* dkim-key-subdomains, in effect */
 	const key_entry *dns_skipped; /* a key passed over: DNS failed */
 	vdkim_decision *out;
 } decide_ctx;
@@ -220,7 +222,7 @@ resolve(const decide_ctx *c, effective *e)
 	memset(e, 0, sizeof(*e));
 	for (size_t k = 0; k < VDKIM_POLICY_MAX_SIGS; k++)
 		unset_opts(&e->sig[k]);
-	e->require = e->align = e->dns_check = UNSET;
+	e->require = e->align = e->dns_check = e->key_subdomains = UNSET;
 	for (size_t s = 0; s < c->nchain; s++) {
 		size_t n = matching_rules(c->chain[s], c->rcpt, rules);
 		origin here = { c->chain[s], NULL };
@@ -240,6 +242,8 @@ resolve(const decide_ctx *c, effective *e)
 				e->align = rules[i]->align;
 			if (e->dns_check == UNSET)
 				e->dns_check = rules[i]->dns_check;
+			if (e->key_subdomains == UNSET)
+				e->key_subdomains = rules[i]->key_subdomains;
 		}
 	}
 	/* The second signature takes what it does not set from the first. */
@@ -275,6 +279,8 @@ resolve(const decide_ctx *c, effective *e)
 		e->align = ALIGN_OFF;
 	if (e->dns_check == UNSET)
 		e->dns_check = DNS_CHECK_WARN;
+	if (e->key_subdomains == UNSET)
+		e->key_subdomains = 1;
 }
 
 /* "virtual-mta "news" domain "*" (FILE:LINE)": the block o names. */
@@ -462,10 +468,20 @@ read_fields(decide_ctx *c, const vdkim_header *h, size_t n,
 
 /* ----------------------------------------------------------- the keys */
 
+/* subdomains: dkim-key-subdomains (PowerMTA's rule, a key also signs
+ * for the subdomains of its DOMAIN), or not (OpenDKIM's SubDomains no: the
+ * identity's domain must be DOMAIN itself).  A "*.D" key signs for the
+ * subdomains of D only, either way. */
 static int
-key_matches_domain(const key_entry *k, const char *domain)
+key_matches_domain(const key_entry *k, const char *domain, int subdomains)
 {
-	return strcmp(k->domain, "*") == 0 || domain_within(domain, k->domain);
+	if (strcmp(k->domain, "*") == 0)
+		return 1;
+	if (k->subdomains_only)
+		return domain_within(domain, k->domain) &&
+		    strcasecmp(domain, k->domain) != 0;
+	return subdomains ? domain_within(domain, k->domain) :
+	    strcasecmp(domain, k->domain) == 0;
 }
 
 static int
@@ -527,7 +543,8 @@ find_key(decide_ctx *c, const char *domain, int alg)
 
 	for (size_t s = 0; s < n; s++)
 		for (size_t i = 0; i < sc[s]->nkeys; i++)
-			if (key_matches_domain(sc[s]->keys[i], domain) &&
+			if (key_matches_domain(sc[s]->keys[i], domain,
+			    c->key_subdomains) &&
 			    key_fits_alg(sc[s]->keys[i], alg) &&
 			    !dns_refused(c, sc[s]->keys[i], domain))
 				return sc[s]->keys[i];
@@ -558,7 +575,7 @@ find_aligned_key(decide_ctx *c, const char *domain, int alg, int mode)
 	for (size_t s = 0; s < n; s++)
 		for (size_t i = 0; i < sc[s]->nkeys; i++) {
 			const key_entry *k = sc[s]->keys[i];
-			if (key_matches_domain(k, domain) &&
+			if (key_matches_domain(k, domain, c->key_subdomains) &&
 			    key_fits_alg(k, alg) &&
 			    is_aligned(c, signing_domain(k, domain), mode) &&
 			    !dns_refused(c, k, domain))
@@ -580,7 +597,7 @@ find_named_key(const decide_ctx *c, int alg)
 			if ((c->xo.s[0] == '\0' ||
 			    strcasecmp(k->selector, c->xo.s) == 0) &&
 			    (c->xo.d[0] == '\0' ||
-			    key_matches_domain(k, c->xo.d)) &&
+			    key_matches_domain(k, c->xo.d, 1)) &&
 			    key_fits_alg(k, alg))
 				return k;
 		}
@@ -923,6 +940,7 @@ vdkim_policy_decide(const vdkim_policy *p, const vdkim_envelope *env,
 	known = set_chain(&c, env) == 0;
 	resolve(&c, &e);
 	c.dns_check = e.dns_check;
+	c.key_subdomains = e.key_subdomains;
 	out->require = e.require;
 	if (!known || !e.sig[0].sign) {
 		/* Nothing to plan: unsigned, or deferred by the global

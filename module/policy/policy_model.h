@@ -62,11 +62,15 @@ typedef struct domain_rule {
 	int require;             /* dkim-require */
 	int align;               /* enum align_mode */
 	int dns_check;           /* enum dns_check_mode */
+	int key_subdomains;      /* dkim-key-subdomains: a key's DOMAIN
+	                            also signs for its subdomains */
 } domain_rule;
 
 typedef struct key_entry {
 	char *selector;
 	char *domain;            /* lower case, or "*" */
+	int subdomains_only;     /* DOMAIN was "*.D": it signs for the
+	                            subdomains of D (d=D), not for D */
 	char *path;
 	int line;
 	vdkim_key *key;          /* NULL when it failed to load */

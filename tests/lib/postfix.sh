@@ -1,81 +1,98 @@
 # shellcheck shell=bash
-# tests/lib/postfix.sh - a private Postfix 3.7 from Debian's package,
-# unpacked (never installed: it conflicts with the Exim the other tests
-# install) and run from a folder of the caller's with its own config
-# folder (postfix -c DIR), every service unchrooted.
+# tests/lib/postfix.sh - a private Postfix 3.7 for the tests (the milter
+# tests, the import test's equivalence with OpenDKIM), and the sink it
+# relays to.
 #
-#   postfix_unpack CACHE DIR   downloads the package once into CACHE
-#                              (apt-get download) and unpacks it into
-#                              DIR/root; sets PF_DIR=DIR
-#   postfix_start MAIN_IN MASTER_IN [SED_EXPR...]
-#                              the postfix user and postdrop group, DIR's
-#                              folders, DIR/etc/main.cf and master.cf from
-#                              the templates (@PF@ the unpacked package,
-#                              @W@ DIR, @CONF@ DIR/etc, then each
-#                              SED_EXPR), then "postfix start"
-#   postfix_cmd ARG...         postfix -c DIR/etc ARG... (e.g. stop)
+# Postfix comes from Debian's package, downloaded once (apt-get download,
+# cached) and unpacked into a work folder of its own, never installed (it
+# would conflict with the Exim the other tests install); it runs from
+# there with its own config folder (postfix -c DIR), every service
+# unchrooted.
 #
-# Facts found while making it run: the binaries find their libraries
-# through LD_LIBRARY_PATH (RUNPATH is /usr/lib/postfix), which main.cf's
-# import_environment must pass on; daemon_directory, command_directory,
-# shlib_directory, meta_directory and queue_directory point into DIR; a
-# copy of postfix-files is in the config folder; maillog_file lies under
-# a maillog_file_prefixes entry (see tests/milter/main.cf.in).  DIR must
-# be reachable by the postfix user (a 0755 mktemp folder).  Functions
-# return non-zero with a message on stderr on failure.
+#   postfix_unpack CACHE DEST     the package, unpacked into DEST
+#   postfix_start MAIN_IN MASTER_IN [SED-ARGS...]
+#                                 users, folders, main.cf and master.cf
+#                                 from the templates (@PF@, @W@, @CONF@
+#                                 filled in, and whatever SED-ARGS say),
+#                                 then "postfix start"; its output in
+#                                 POSTFIX_OUT.  Needs PF (the unpacked
+#                                 package), CONF (its config folder) and
+#                                 PFW (its work folder: spool, data, log)
+#   postfix_cmd ARGS...           the postfix command on that config
+#   postfix_version               mail_version
+#   wait_port PORT                until 127.0.0.1:PORT accepts (10 s)
+#   sink_start PORT DIR ERRFILE   tests/milter/sink.py keeping each message
+#                                 it gets in DIR; SINK_PID
 
-PF_DIR=""
+_POSTFIX_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+
+wait_port() {
+	local i
+	for ((i = 0; i < 100; i++)); do
+		if /usr/bin/python3 -c "import socket,sys; socket.create_connection(('127.0.0.1', $1), 1)" 2>/dev/null; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	return 1
+}
+
+sink_start() {
+	mkdir -p "$2"
+	/usr/bin/python3 "$_POSTFIX_ROOT/tests/milter/sink.py" --port "$1" \
+	    --dir "$2" 2>"$3" &
+	# shellcheck disable=SC2034 # the caller's, to stop it
+	SINK_PID=$!
+	wait_port "$1"
+}
 
 postfix_unpack() {
-	local cache=$1 dir=$2 deb debs
-	mkdir -p "$cache" "$dir" || return 1
-	debs=("$cache"/postfix_*.deb)
-	if [[ ! -f ${debs[0]} ]]; then
+	local cache=$1 dest=$2 deb
+	mkdir -p "$cache" "$dest"
+	deb=$(find "$cache" -maxdepth 1 -name 'postfix_*.deb' | head -n 1)
+	if [[ -z $deb ]]; then
 		(cd "$cache" && { apt-get download postfix >/dev/null 2>&1 ||
-		    { apt-get update -qq >/dev/null &&
-		    apt-get download postfix >/dev/null; }; }) ||
-		    { echo "postfix.sh: apt-get download postfix failed" >&2; return 1; }
-		debs=("$cache"/postfix_*.deb)
+		    { apt-get update -qq >/dev/null && apt-get download postfix >/dev/null; }; }) ||
+		    { echo "apt-get download postfix failed" >&2; return 1; }
+		deb=$(find "$cache" -maxdepth 1 -name 'postfix_*.deb' | head -n 1)
 	fi
-	deb=${debs[0]}
-	dpkg -x "$deb" "$dir/root" ||
-	    { echo "postfix.sh: dpkg -x $deb failed" >&2; return 1; }
+	dpkg -x "$deb" "$dest" || return 1
 	# The dynamic loader ignores LD_LIBRARY_PATH in set-gid programs, and
 	# the unpacked libraries are found only through it: root needs no
 	# set-gid.
-	chmod g-s "$dir/root/usr/sbin/postdrop" "$dir/root/usr/sbin/postqueue"
-	PF_DIR=$dir
+	chmod g-s "$dest/usr/sbin/postdrop" "$dest/usr/sbin/postqueue"
 }
 
 postfix_cmd() {
-	LD_LIBRARY_PATH=$PF_DIR/root/usr/lib/postfix MAIL_CONFIG=$PF_DIR/etc \
-	    "$PF_DIR/root/usr/sbin/postfix" -c "$PF_DIR/etc" "$@"
+	LD_LIBRARY_PATH=$PF/usr/lib/postfix MAIL_CONFIG=$CONF \
+	    "$PF/usr/sbin/postfix" -c "$CONF" "$@"
 }
 
+postfix_version() {
+	LD_LIBRARY_PATH=$PF/usr/lib/postfix \
+	    "$PF/usr/sbin/postconf" -d -c "$CONF" mail_version 2>/dev/null |
+	    sed 's/.*= //'
+}
+
+# shellcheck disable=SC2034 # POSTFIX_OUT is the caller's
 postfix_start() {
-	local main_in=$1 master_in=$2 pf=$PF_DIR/root conf=$PF_DIR/etc out
-	local -a sed_args=(-e "s|@PF@|$pf|g" -e "s|@W@|$PF_DIR|g" -e "s|@CONF@|$conf|g")
+	local main=$1 master=$2
 	shift 2
-	for out in "$@"; do
-		sed_args+=(-e "$out")
-	done
+	POSTFIX_OUT=
 	getent group postdrop >/dev/null || groupadd --system postdrop ||
-	    { echo "postfix.sh: cannot create the postdrop group" >&2; return 1; }
+	    { POSTFIX_OUT="cannot create the postdrop group"; return 1; }
 	getent passwd postfix >/dev/null ||
 	    useradd --system --no-create-home --home-dir /nonexistent \
 	    --shell /usr/sbin/nologin postfix ||
-	    { echo "postfix.sh: cannot create the postfix user" >&2; return 1; }
-	mkdir -p "$conf" "$PF_DIR/spool" "$PF_DIR/data" "$PF_DIR/log" || return 1
-	chown postfix: "$PF_DIR/data"
+	    { POSTFIX_OUT="cannot create the postfix user"; return 1; }
+	mkdir -p "$CONF" "$PFW/spool" "$PFW/data" "$PFW/log"
+	chown postfix: "$PFW/data"
 	# meta_directory: postfix-files tells "postfix start" what to create.
-	cp "$pf/etc/postfix/postfix-files" "$conf/" || return 1
-	mkdir -p "$conf/postfix-files.d" "$conf/dynamicmaps.cf.d"
-	cp "$pf/usr/share/postfix/dynamicmaps.cf" "$conf/" || return 1
-	sed "${sed_args[@]}" "$main_in" >"$conf/main.cf" || return 1
-	sed "${sed_args[@]}" "$master_in" >"$conf/master.cf" || return 1
-	if ! out=$(postfix_cmd start 2>&1); then
-		echo "postfix.sh: postfix start failed: $out" >&2
-		tail -n 5 "$PF_DIR/log/maillog" >&2 2>/dev/null
-		return 1
-	fi
+	cp "$PF/etc/postfix/postfix-files" "$CONF/"
+	mkdir -p "$CONF/postfix-files.d" "$CONF/dynamicmaps.cf.d"
+	cp "$PF/usr/share/postfix/dynamicmaps.cf" "$CONF/"
+	local -a subst=(-e "s|@PF@|$PF|g" -e "s|@W@|$PFW|g" -e "s|@CONF@|$CONF|g")
+	sed "${subst[@]}" "$@" "$main" >"$CONF/main.cf"
+	sed "${subst[@]}" "$@" "$master" >"$CONF/master.cf"
+	POSTFIX_OUT=$(postfix_cmd start 2>&1)
 }

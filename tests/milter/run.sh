@@ -5,8 +5,9 @@
 # cached in BUILD/cache) and unpacked into a work folder of its own, never
 # installed (it would conflict with the Exim the other tests install); it
 # runs from there with its own config folder (postfix -c DIR), every
-# service unchrooted.  In a private network namespace with its own
-# dnsmasq (tests/lib/dns_netns.sh) holding the test keys' TXT records:
+# service unchrooted (tests/lib/postfix.sh, shared with tests/import).
+# In a private network namespace with its own dnsmasq
+# (tests/lib/dns_netns.sh) holding the test keys' TXT records:
 #
 #   the signing Postfix: smtpd on four ports, told apart by
 #       -o milter_macro_daemon_name= (vmta-a, vmta-b, none = $myhostname,
@@ -68,7 +69,7 @@ inner() {
 	WORK=$2
 	PF=$WORK/postfix/root       # the unpacked package
 	CONF=$WORK/postfix/etc      # its config folder
-	PF_DIR=$WORK/postfix        # tests/lib/postfix.sh
+	PFW=$WORK/postfix           # its spool, data and log
 	SINK=$WORK/sink
 	MILTER=$BUILD/vdkim-milter
 	MLOG=$WORK/milter.log
@@ -147,24 +148,9 @@ CONF
 	fi
 }
 
-# wait_port PORT: until something listens on 127.0.0.1:PORT (10 s).
-wait_port() {
-	local i
-	for ((i = 0; i < 100; i++)); do
-		if "$PY" -c "import socket,sys; socket.create_connection(('127.0.0.1', $1), 1)" 2>/dev/null; then
-			return 0
-		fi
-		sleep 0.1
-	done
-	return 1
-}
-
 start_sink() {
-	mkdir -p "$SINK"
-	"$PY" "$ROOT/tests/milter/sink.py" --port "$SINK_PORT" --dir "$SINK" \
-	    2>"$WORK/sink.err" &
-	SINK_PID=$!
-	wait_port "$SINK_PORT" || fatal "the sink listens" "$WORK/sink.err"
+	sink_start "$SINK_PORT" "$SINK" "$WORK/sink.err" ||
+	    fatal "the sink listens" "$WORK/sink.err"
 }
 
 # start_milter [CONFIG]: vdkim-milter on MILTER_PORT (default config:
@@ -183,16 +169,17 @@ start_milter() {
 start_postfix() {
 	local d
 	postfix_start "$ROOT/tests/milter/main.cf.in" \
-	    "$ROOT/tests/milter/master.cf.in" "s|@SINK_PORT@|$SINK_PORT|g" \
-	    "s|@MILTER_PORT@|$MILTER_PORT|g" "s|@PORT_A@|$PORT_A|g" \
-	    "s|@PORT_B@|$PORT_B|g" "s|@PORT_C@|$PORT_C|g" ||
-	    fatal "the private Postfix starts" "$WORK/postfix/log/maillog"
+	    "$ROOT/tests/milter/master.cf.in" \
+	    -e "s|@SINK_PORT@|$SINK_PORT|g" -e "s|@MILTER_PORT@|$MILTER_PORT|g" \
+	    -e "s|@PORT_A@|$PORT_A|g" -e "s|@PORT_B@|$PORT_B|g" \
+	    -e "s|@PORT_C@|$PORT_C|g" ||
+	    fatal "the private Postfix starts" "$POSTFIX_OUT" \
+	    "$WORK/postfix/log/maillog"
 	for d in "$PORT_A" "$PORT_B" "$PORT_C"; do
 		wait_port "$d" || fatal "Postfix's smtpd listens on $d" \
 		    "$WORK/postfix/log/maillog"
 	done
-	ok "the private Postfix 3.7 runs ($("$PF/usr/sbin/postconf" -d \
-	    -c "$CONF" mail_version 2>/dev/null | sed 's/.*= //'))"
+	ok "the private Postfix 3.7 runs ($(postfix_version))"
 }
 
 # ------------------------------------------------------------ messages
@@ -661,7 +648,8 @@ chmod 0755 "$WORK"
 mkdir -p "$WORK/keys" "$WORK/postfix" "$CACHE"
 
 # Debian's Postfix, unpacked (not installed).
-postfix_unpack "$CACHE" "$WORK/postfix" || fatal "unpack Postfix"
+postfix_unpack "$CACHE" "$WORK/postfix/root" ||
+    fatal "Debian's postfix package, downloaded and unpacked"
 
 for s in ex1 ex2 ex3; do
 	"$BUILD/vdkimctl" keygen --selector "$s" --domain "$SIGN_DOMAIN" \

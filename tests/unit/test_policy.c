@@ -844,6 +844,40 @@ START_TEST(parent_domains)
 }
 END_TEST
 
+/* dkim-key-subdomains no: no parent key signs for a subdomain. */
+START_TEST(exact_key_domains)
+{
+	vdkim_policy *p = load_ok("select.conf");
+
+	check_signs(p, "exact", HDRS("From: alice@example.com"),
+	    "example.com", "gsel");
+	check_signs(p, "exact", HDRS("From: alice@sub.example.com"),
+	    "sub.example.com", "gsub");
+	/* news.example.com and x.sub.example.com have no key of their own. */
+	check_not(p, "exact", HDRS("From: alice@news.example.com"),
+	    VDKIM_VERDICT_NOSIGN, VDKIM_WHY_NO_KEY);
+	check_not(p, "exact", HDRS("From: alice@x.sub.example.com"),
+	    VDKIM_VERDICT_NOSIGN, VDKIM_WHY_NO_KEY);
+	/* Case still does not matter. */
+	check_signs(p, "exact", HDRS("From: alice@EXAMPLE.com"),
+	    "example.com", "gsel");
+	/* A "*" key is every domain's, exact or not. */
+	check_signs(p, "exactwild", HDRS("From: alice@news.example.com"),
+	    "news.example.com", "wsel");
+	/* "*.example.org": subdomains (d=example.org), never the apex,
+	 * which falls to the next key. */
+	check_signs(p, "subonly", HDRS("From: alice@shop.example.org"),
+	    "example.org", "subs");
+	check_signs(p, "subonly", HDRS("From: alice@a.b.example.org"),
+	    "example.org", "subs");
+	check_signs(p, "subonly", HDRS("From: alice@example.org"),
+	    "example.org", "apex");
+	check_not(p, "subonly", HDRS("From: alice@badexample.org"),
+	    VDKIM_VERDICT_NOSIGN, VDKIM_WHY_NO_KEY);
+	vdkim_policy_unref(p);
+}
+END_TEST
+
 START_TEST(from_forms)
 {
 	vdkim_policy *p = load_ok("select.conf");
@@ -1865,6 +1899,7 @@ policy_suite(void)
 	tcase_set_timeout(sel, TEST_TIMEOUT);
 	tcase_add_test(sel, refcount_and_describe);
 	tcase_add_test(sel, parent_domains);
+	tcase_add_test(sel, exact_key_domains);
 	tcase_add_test(sel, from_forms);
 	tcase_add_test(sel, sender_or_from);
 	tcase_add_test(sel, wildcard_keys);
