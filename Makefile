@@ -94,6 +94,7 @@ UNIT_OBJ   := $(UNIT_SRC:%.c=$(BUILD)/obj/%.o)
 ABI_OBJ    := $(ABI_SRC:%.c=$(BUILD)/obj/%.o)
 HARNESS_OBJ := $(HARNESS_SRC:%.c=$(BUILD)/obj/%.o)
 MILTER_OBJ := $(MILTER_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/harness/log.o \
+              $(BUILD)/obj/harness/log_syslog.o $(BUILD)/obj/harness/reopen_file.o \
               $(BUILD)/obj/harness/host_conf.o
 
 UTIL_LIB   := $(BUILD)/libvdkim-util.a

@@ -4,10 +4,12 @@
  *
  *   vdkim-milter --config FILE [--check]
  *
- * Runs in the foreground.  SIGHUP and SIGUSR1 reload the module's config;
- * SIGTERM and SIGINT stop.  Exit status: 0 after a stop (or --check
- * passing), 2 for a bad config (including one the module refuses), 1 when
- * it cannot run (socket, threads).
+ * Runs in the foreground.  SIGHUP and SIGUSR1 reload the module's config
+ * (SIGHUP also reopens the log file, for logrotate); SIGTERM and SIGINT
+ * stop.  Exit status (sysexits.h): 0 after a stop (or --check passing),
+ * 64 for a bad command line, 66 when the config file cannot be read, 78
+ * for a bad config (including one the module refuses), 69 when it cannot
+ * run (socket, threads).
  *
  * Signals.  libmilter's smfi_main() starts a thread that sigwait()s on
  * SIGHUP, SIGTERM and SIGINT and *stops* the milter on SIGHUP, while
@@ -31,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sysexits.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -38,20 +41,20 @@
 #include "module_link.h"
 #include "session.h"
 
-#define EXIT_CONFIG 2
-#define EXIT_RUN 1
+#define EXIT_CONFIG EX_CONFIG
+#define EXIT_RUN EX_UNAVAILABLE
 
-/* The handler's only way out: one byte per event ('R' reload, 'S' the
- * milter thread ended) into a pipe the main thread reads. */
+/* The handler's only way out: one byte per event ('H' SIGHUP: reopen the
+ * log and reload, 'R' SIGUSR1: reload, 'S' the milter thread ended) into a
+ * pipe the main thread reads. */
 static int wake_fd = -1;
 
 static void
 on_reload_signal(int signo)
 {
 	int saved = errno;
-	char c = 'R';
+	char c = signo == SIGHUP ? 'H' : 'R';
 
-	(void)signo;
 	if (write(wake_fd, &c, 1) < 0) {
 		/* the pipe is full: a reload is pending anyway */
 	}
@@ -64,16 +67,19 @@ usage(FILE *f)
 	fprintf(f, "usage: vdkim-milter --config FILE [--check] | --version | --help\n"
 	    "  --config FILE  the vdkim config: the module's policy and a\n"
 	    "                 milter { } block with the milter's settings\n"
-	    "  --check        parse the config, open the module, exit 0 or 2\n"
+	    "  --check        parse the config, open the module, exit 0 or 78\n"
 	    "  --version      print the version and exit\n"
 	    "  --help         print this and exit\n");
 }
 
+/* Why the milter cannot start: to the log, and to stderr as well unless
+ * the log is stderr (whoever started it is looking at the terminal). */
 static int
 fail(const milter_config *cfg, const char *why, int status)
 {
+	(void)cfg;
 	log_msg(HLOG_ERR, "%s", why);
-	if (cfg == NULL || cfg->log_file != NULL)
+	if (log_sink_now() != LOG_SINK_JOURNAL)
 		fprintf(stderr, "vdkim-milter: %s\n", why);
 	return status;
 }
@@ -175,7 +181,7 @@ serve(milter_app *a)
 	sigset_t all, ours;
 	struct sigaction sa;
 	pthread_t tid;
-	char c;
+	char c, err[512];
 
 	if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0)
 		return fail(a->cfg, "cannot make a pipe", EXIT_RUN);
@@ -210,6 +216,9 @@ serve(milter_app *a)
 			continue;
 		if (n != 1 || c == 'S')
 			break;
+		if (c == 'H' && log_reopen(err, sizeof(err)) != 0)
+			log_msg(HLOG_ERR, "SIGHUP: %s; still writing to the old "
+			    "log file", err);
 		log_msg(HLOG_INFO, "reload signal: reloading the module's "
 		    "config");
 		reload(a);
@@ -240,6 +249,7 @@ main(int argc, char **argv)
 	milter_config *cfg = NULL;
 	const char *config = NULL;
 	char err[1024];
+	log_settings ls;
 	int check = 0, opt, rc;
 
 	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -252,20 +262,32 @@ main(int argc, char **argv)
 			return EXIT_SUCCESS;
 		} else {
 			usage(opt == 'h' ? stdout : stderr);
-			return opt == 'h' ? EXIT_SUCCESS : EXIT_CONFIG;
+			return opt == 'h' ? EXIT_SUCCESS : EX_USAGE;
 		}
 	}
 	if (config == NULL || optind != argc) {
+		if (config == NULL)
+			fprintf(stderr, "vdkim-milter: --config FILE is "
+			    "missing\n");
+		else
+			fprintf(stderr, "vdkim-milter: unexpected argument "
+			    "\"%s\"\n", argv[optind]);
 		usage(stderr);
-		return EXIT_CONFIG;
+		return EX_USAGE;
 	}
 	signal(SIGPIPE, SIG_IGN);
 	if (milter_config_load(config, &cfg, err, sizeof(err)) != 0)
-		return fail(NULL, err, EXIT_CONFIG);
-	if (log_open(cfg->log_file, cfg->log_level, err, sizeof(err)) != 0) {
-		fprintf(stderr, "vdkim-milter: %s\n", err);
+		return fail(NULL, err, access(config, R_OK) != 0 ? EX_NOINPUT :
+		    EXIT_CONFIG);
+	ls.ident = "vdkim-milter";
+	ls.file = cfg->log_file;
+	ls.socket = cfg->log_socket;
+	ls.facility = cfg->log_facility;
+	ls.max_level = cfg->log_level;
+	if (log_open(&ls, err, sizeof(err)) != 0) {
+		fail(cfg, err, EX_CANTCREAT);
 		milter_config_free(cfg);
-		return EXIT_CONFIG;
+		return EX_CANTCREAT;
 	}
 	a.cfg = cfg;
 	if (module_link_open(cfg->module, config, "milter", &a.module, err,
