@@ -617,8 +617,8 @@ signer_remake(vdkim_signer *s, size_t i, vdkim_key *key, vdkim_error *err)
 		return vdkim_fail(err, VDKIM_EINVAL, "no signer or key");
 	if (s->ms.phase != MSG_DONE || i >= s->njobs ||
 	    s->jobs[i].result != NULL)
-		return vdkim_fail(err, VDKIM_ESTATE, "signer_remake: "
-		    "signature %zu was not dropped", i);
+		return vdkim_fail(err, VDKIM_ESTATE, "signature %zu cannot be "
+		    "made again: it was not set aside", i);
 	j = &s->jobs[i];
 	vdkim_key_ref(key);
 	vdkim_key_unref(j->key);
