@@ -113,14 +113,24 @@ BENCHES    := $(BUILD)/bench_engine $(BUILD)/smtp_load $(BUILD)/device_bench \
 DEVICE_SIM := $(BUILD)/device_sim/vdkim_sim.so
 
 .PHONY: all check unit unit-san abi abi-san harness harness-san interop policy-cli exim \
-	rotation rotation-san dnscheck hsm hsm-san milter milter-san demo bench deps install \
+	rotation rotation-san dnscheck hsm hsm-san milter milter-san demo bench deps deps-demo \
+	setup-test install \
 	clean
 
 all: $(SO) $(VDKIMCTL) $(HARNESS) $(MILTER) $(UNIT) $(ABI_TEST) $(EXIM_SHIM_TEST) $(PEERS) \
 	$(BENCHES) $(DEVICE_SIM) $(BUILD)/hsm_steps
 
+# The Debian packages (scripts/deps.sh): "make demo" installs only the
+# demo's (deps-demo), "make check" and "make bench" everything (deps);
+# setup-test checks the script with stand-ins for apt (tests/deps/run.sh).
 deps:
-	@sh scripts/deps.sh
+	@sh scripts/deps.sh check
+
+deps-demo:
+	@sh scripts/deps.sh demo
+
+setup-test:
+	bash tests/deps/run.sh
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -318,9 +328,10 @@ check: deps
 	$(MAKE) --no-print-directory hsm-san
 	$(MAKE) --no-print-directory milter
 	$(MAKE) --no-print-directory milter-san
+	$(MAKE) --no-print-directory setup-test
 	bash scripts/demo.sh $(BUILD)
 
-demo: deps
+demo: deps-demo
 	$(MAKE) --no-print-directory $(SO) $(VDKIMCTL) $(HARNESS) $(PEERS)
 	bash scripts/demo.sh $(BUILD)
 
