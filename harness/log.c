@@ -221,8 +221,11 @@ emit(int level, const char *text)
 	char line[LOG_LINE_MAX];
 	size_t n;
 
+	/* syslog's eight levels; a module's odd level is kept in range. */
 	if (level < 0)
 		level = 0;
+	if (level > HLOG_DEBUG)
+		level = HLOG_DEBUG;
 	pthread_mutex_lock(&log_lock);
 	if (level > log_max_level || log_sink == LOG_SINK_NONE) {
 		pthread_mutex_unlock(&log_lock);

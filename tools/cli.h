@@ -64,7 +64,7 @@ int cli_write_file(const char *path, const void *data, size_t len,
 /*
  * A message on the module's own path (policy_message, as vdkim.so runs
  * it) for env, decided by the clock at (0: now); decide_only makes no
- * signer (explain).  0, or prints why on behalf of cmd and returns 1.
+ * signer (explain).  0, or the exit status after saying why.
  */
 int cli_message_new(const char *cmd, vdkim_policy *p,
     const vdkim_envelope *env, time_t at, int decide_only,
@@ -73,7 +73,7 @@ int cli_message_new(const char *cmd, vdkim_policy *p,
  * Feeds in to pm until the policy has decided (at the end of the header,
  * or of the input), copying every byte read to copy when it is not NULL
  * (bytes past the header too: the reads are in chunks).  Returns 0, or
- * prints why on behalf of cmd and returns 1.
+ * the exit status after saying why.
  */
 int cli_message_decide(const char *cmd, policy_message *pm, FILE *in,
     FILE *copy);
@@ -101,14 +101,14 @@ extern const char *const cli_host_blocks[];
 /* What to change for a reason, in words ("" for ok). */
 const char *cli_why_hint(vdkim_why why);
 
-/* The zone-file line publishing key (malloc'd); 0, or 1 after printing
- * why on behalf of cmd. */
+/* The zone-file line publishing key (malloc'd); 0, or the exit status
+ * after saying why on behalf of cmd. */
 int cli_zone_line(const char *cmd, const vdkim_key *key, const char *selector,
     const char *domain, char **line);
 /*
  * Generates a key and writes DIR/SELECTOR.private (0600, never replacing a
  * file) and DIR/SELECTOR.txt (the zone-file line, also returned in *line,
- * malloc'd).  0, or 1 after printing why on behalf of cmd.
+ * malloc'd).  0, or the exit status after saying why.
  */
 int cli_keygen_write(const char *cmd, vdkim_key_type type, unsigned bits,
     const char *selector, const char *domain, const char *dir, char **line);
