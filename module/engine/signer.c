@@ -336,7 +336,8 @@ vdkim_signer_eoh(vdkim_signer *s, vdkim_error *err)
 		return rc;
 	if (s->njobs == 0)
 		return msg_stream_track(&s->ms, vdkim_fail(err, VDKIM_ESTATE,
-		    "no signature was requested (vdkim_signer_add)"));
+		    "no signature was asked for: no key was given for this "
+		    "message"));
 	if (header_fields_count(&s->hf, "From", 4) == 0)
 		return msg_stream_track(&s->ms, vdkim_fail(err, VDKIM_ESYNTAX,
 		    "the message "

@@ -259,7 +259,7 @@ policy_message_eoh(policy_message *pm)
 
 	if (rc == VDKIM_OK && pm->in_body)
 		rc = failed(pm, vdkim_fail(&pm->err, VDKIM_ESTATE,
-		    "policy_message_eoh called twice"));
+		    "the end of the header was given twice"));
 	return rc != VDKIM_OK ? rc : failed(pm, end_header(pm));
 }
 

@@ -731,9 +731,12 @@ with open(sys.argv[2], "ab", buffering=0) as f:
 }
 
 # s_config EXTRA: an instance S delivering to a Maildir, logging as EXTRA
-# says (no log-file).
+# says (no log-file).  Its policy has a 1024-bit key, which the module
+# warns about at load: a module line at the module's level (warning).
 s_config() {
 	cat >"$WORK/s.conf" <<EOF
+domain-key = "k,example.com,$WORK/k1024.pem"
+domain "*" { dkim-sign = yes }
 harness {
     module = "$MODULE"
     hostname = "s.harness.test"
@@ -751,6 +754,7 @@ EOF
 test_log_sinks() {
 	local sock=$WORK/devlog out=$WORK/syslog.out pid rc
 	: >"$out"
+	install -m 0600 "$ROOT/tests/data/rsa1024.pem" "$WORK/k1024.pem"
 	syslog_server "$sock" "$out" || { bad "syslog: the test's socket"; return; }
 	s_config "    log-socket = \"$sock\"
     log-facility = local3"
@@ -762,6 +766,9 @@ test_log_sinks() {
 	# local3 (19) * 8 + info (6) = 158
 	grep -q "^<158>[A-Z][a-z][a-z] [ 1-3][0-9] [0-9:]\{8\} vdkim-harness\[$pid\]: vdkim-harness running as s.harness.test" "$out"
 	check $? "syslog: facility local3, level info, ident and pid (<158>...)" "$out" "$WORK/s.out"
+	# local3 * 8 + warning (4) = 156
+	grep -q "^<156>.* vdkim-harness\[$pid\]: vdkim: .*keys under 2048 bits are weak" "$out"
+	check $? "syslog: the module's warning at warning (<156>)" "$out"
 	swaks_to "$S_PORT" "$WORK/swaks-s.out" --from alice@example.com \
 	    --to bob@example.org --h-Message-ID "<s-1@harness.test>"
 	wait_until 15 grep -q ": delivered <bob@example.org>" "$out"
@@ -785,6 +792,8 @@ test_log_sinks() {
 	wait_until 15 grep -q "running as" "$WORK/s.err"
 	grep -q "^<6>vdkim-harness running as s.harness.test" "$WORK/s.err"
 	check $? "journal: <6> prefixes on stderr" "$WORK/s.err"
+	grep -q "^<4>vdkim: .*keys under 2048 bits are weak" "$WORK/s.err"
+	check $? "journal: the module's warning at <4>" "$WORK/s.err"
 	kill -HUP "${PID[s]}"
 	wait_until 10 grep -q "^<6>module config reloaded" "$WORK/s.err"
 	check $? "journal: the reload at <6>" "$WORK/s.err"
