@@ -162,12 +162,14 @@ cli_access_test(const vdkim_policy *p, const char *user)
 	errno = 0;
 	pw = getpwnam(user);
 	if (pw == NULL) {
-		cli_fail("config-test", CLI_NOUSER, "--user %s: %s", user, errno ?
+		cli_fail("config-test", CLI_NOUSER,
+		    "--user %s: %s", user, errno ?
 		    strerror(errno) : "no such user");
 		return EX_NOUSER;
 	}
 	if (geteuid() != 0 && geteuid() != pw->pw_uid) {
-		cli_fail("config-test", CLI_NOPERM, "--user %s: only root can open files "
+		cli_fail("config-test", CLI_NOPERM,
+		    "--user %s: only root can open files "
 		    "as another user", user);
 		return EX_NOPERM;
 	}
@@ -183,7 +185,8 @@ cli_access_test(const vdkim_policy *p, const char *user)
 		child(p, pw);
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
-			return cli_fail("config-test", CLI_OSERR, "waiting for the "
+			return cli_fail("config-test", CLI_OSERR,
+			    "waiting for the "
 			    "access check: %s", strerror(errno));
 	if (WIFEXITED(status))
 		return WEXITSTATUS(status);

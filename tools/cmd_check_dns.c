@@ -97,17 +97,20 @@ cmd_check_dns(int argc, char **argv)
 		}
 	}
 	if (optind != argc)
-		return cli_fail("check-dns", CLI_USAGE, "unexpected argument \"%s\"",
+		return cli_fail("check-dns", CLI_USAGE,
+		    "unexpected argument \"%s\"",
 		    argv[optind]);
 	if (now == 0)
 		now = time(NULL);
 	/* The checker repairs a damaged state file: it must load despite
 	 * it. */
-	if ((rc = cli_policy_load_as("check-dns", path, CLI_LOAD_CHECKER, &p)) != 0)
+	if ((rc = cli_policy_load_as("check-dns", path, CLI_LOAD_CHECKER,
+	    &p)) != 0)
 		return rc;
 	rc = run(p, domain, now);
 	if (fflush(stdout) != 0)
-		rc = cli_fail("check-dns", CLI_IOERR, "cannot write: %s", strerror(errno));
+		rc = cli_fail("check-dns", CLI_IOERR,
+		    "cannot write: %s", strerror(errno));
 	vdkim_policy_unref(p);
 	return rc;
 }

@@ -54,7 +54,8 @@ cli_keygen_write(const char *cmd, vdkim_key_type type, unsigned bits,
 		return cli_fail(cmd, CLI_CANTCREAT, "the folder %s: %s (no key "
 		    "was generated)", dir, strerror(errno));
 	if (!S_ISDIR(st.st_mode))
-		return cli_fail(cmd, CLI_CANTCREAT, "%s is not a folder (no key "
+		return cli_fail(cmd, CLI_CANTCREAT,
+		    "%s is not a folder (no key "
 		    "was generated)", dir);
 	if (vdkim_key_generate(type, bits, &key, &err) != VDKIM_OK)
 		return cli_fail(cmd, cli_exit_for(err.rc), "%s", err.msg);
@@ -113,7 +114,8 @@ share_with_group(const char *dir, const char *selector, const char *group,
 
 	snprintf(path, sizeof(path), "%s/%s.private", dir, selector);
 	if (chown(path, (uid_t)-1, gid) != 0 || chmod(path, 0640) != 0)
-		return cli_fail("keygen", CLI_CANTCREAT, "%s: cannot give group %s read "
+		return cli_fail("keygen", CLI_CANTCREAT,
+		    "%s: cannot give group %s read "
 		    "access: %s (the key stays 0600)", path, group,
 		    strerror(errno));
 	return 0;
@@ -144,7 +146,8 @@ cmd_keygen(int argc, char **argv)
 	if (strcmp(type_arg, "ed25519") == 0)
 		type = VDKIM_KEY_ED25519;
 	else if (strcmp(type_arg, "rsa") != 0)
-		return cli_fail("keygen", CLI_USAGE, "--type must be rsa or ed25519, "
+		return cli_fail("keygen", CLI_USAGE,
+		    "--type must be rsa or ed25519, "
 		    "not \"%s\"", type_arg);
 	if (bits_arg != NULL && type == VDKIM_KEY_ED25519)
 		return cli_fail("keygen", CLI_USAGE, "--bits does not apply to "
@@ -152,17 +155,21 @@ cmd_keygen(int argc, char **argv)
 	if (bits_arg != NULL) {
 		bits = strtoul(bits_arg, &end, 10);
 		if (*bits_arg == '\0' || *end != '\0')
-			return cli_fail("keygen", CLI_USAGE, "--bits must be a number, "
+			return cli_fail("keygen", CLI_USAGE,
+			    "--bits must be a number, "
 			    "not \"%s\"", bits_arg);
 	}
 	if (selector == NULL || domain == NULL)
-		return cli_fail("keygen", CLI_USAGE, "--selector and --domain are "
+		return cli_fail("keygen", CLI_USAGE,
+		    "--selector and --domain are "
 		    "required");
 	if (strchr(selector, '/') != NULL)
-		return cli_fail("keygen", CLI_USAGE, "selector \"%s\" may not contain "
+		return cli_fail("keygen", CLI_USAGE,
+		    "selector \"%s\" may not contain "
 		    "\"/\"", selector);
 	if (type == VDKIM_KEY_RSA && bits > 16384)
-		return cli_fail("keygen", CLI_USAGE, "--bits %lu is out of range", bits);
+		return cli_fail("keygen", CLI_USAGE,
+		    "--bits %lu is out of range", bits);
 	/* Before the key exists: a wrong name leaves nothing behind. */
 	if (group != NULL) {
 		struct group *gr;
@@ -170,7 +177,8 @@ cmd_keygen(int argc, char **argv)
 		errno = 0;
 		gr = getgrnam(group);
 		if (gr == NULL)
-			return cli_fail("keygen", CLI_NOUSER, "--group %s: %s", group,
+			return cli_fail("keygen", CLI_NOUSER,
+			    "--group %s: %s", group,
 			    errno ? strerror(errno) : "no such group");
 		gid = gr->gr_gid;
 	}
@@ -208,7 +216,8 @@ cmd_dns_record(int argc, char **argv)
 		return cli_fail("dns-record", CLI_USAGE, "unexpected argument "
 		    "\"%s\"", argv[optind]);
 	if (keyfile == NULL || selector == NULL || domain == NULL)
-		return cli_fail("dns-record", CLI_USAGE, "--key, --selector and "
+		return cli_fail("dns-record", CLI_USAGE,
+		    "--key, --selector and "
 		    "--domain are required");
 	if (config != NULL) {
 		/* A key on a device, reached through the config's
@@ -220,11 +229,13 @@ cmd_dns_record(int argc, char **argv)
 		    vdkim_policy_device_key(p, keyfile, &key, &err) !=
 		    VDKIM_OK) {
 			vdkim_policy_unref(p);
-			return cli_fail("dns-record", cli_exit_for(err.rc), "%s", err.msg);
+			return cli_fail("dns-record", cli_exit_for(err.rc),
+			    "%s", err.msg);
 		}
 		vdkim_policy_unref(p);
 	} else if (vdkim_key_load_file(keyfile, &key, &err) != VDKIM_OK) {
-		return cli_fail("dns-record", cli_exit_for(err.rc), "%s", err.msg);
+		return cli_fail("dns-record", cli_exit_for(err.rc),
+		    "%s", err.msg);
 	}
 	rc = cli_zone_line("dns-record", key, selector, domain, &line);
 	if (rc == 0)

@@ -65,17 +65,20 @@ cli_message_decide(const char *cmd, policy_message *pm, FILE *in,
 	while (!policy_message_decided(pm) &&
 	    (n = fread(buf, 1, CHUNK, in)) > 0) {
 		if (copy != NULL && fwrite(buf, 1, n, copy) != n) {
-			rc = cli_fail(cmd, CLI_CANTCREAT, "cannot spool the message: %s",
+			rc = cli_fail(cmd, CLI_CANTCREAT,
+			    "cannot spool the message: %s",
 			    strerror(errno));
 			goto out;
 		}
 		if (policy_message_chunk(pm, buf, n) != VDKIM_OK) {
-			rc = cli_fail(cmd, CLI_DATA, "%s", policy_message_error(pm));
+			rc = cli_fail(cmd, CLI_DATA,
+			    "%s", policy_message_error(pm));
 			goto out;
 		}
 	}
 	if (ferror(in)) {
-		rc = cli_fail(cmd, CLI_IOERR, "cannot read the message: %s", strerror(errno));
+		rc = cli_fail(cmd, CLI_IOERR,
+		    "cannot read the message: %s", strerror(errno));
 		goto out;
 	}
 	/* A header up to the end of the input: the message has no body, and
@@ -206,7 +209,8 @@ cmd_config_test(int argc, char **argv)
 			return CLI_USAGE;
 	}
 	if (optind != argc)
-		return cli_fail("config-test", CLI_USAGE, "unexpected argument \"%s\" "
+		return cli_fail("config-test", CLI_USAGE,
+		    "unexpected argument \"%s\" "
 		    "(use --config FILE)", argv[optind]);
 	if (vdkim_policy_load_skipping(path, cli_host_blocks, &p, &err) !=
 	    VDKIM_OK) {
@@ -222,7 +226,8 @@ cmd_config_test(int argc, char **argv)
 	}
 	if (vdkim_policy_describe(p, &text, &err) != VDKIM_OK) {
 		vdkim_policy_unref(p);
-		return cli_fail("config-test", cli_exit_for(err.rc), "%s", err.msg);
+		return cli_fail("config-test", cli_exit_for(err.rc),
+		    "%s", err.msg);
 	}
 	fputs(text, stdout);
 	if (*text != '\0' && text[strlen(text) - 1] != '\n')
@@ -375,19 +380,22 @@ explain_feed(policy_message *pm, policy_message *ps, FILE *in)
 		return cli_fail("explain", CLI_OSERR, "out of memory");
 	while ((n = fread(buf, 1, CHUNK, in)) > 0) {
 		if (policy_message_chunk(pm, buf, n) != VDKIM_OK) {
-			rc = cli_fail("explain", CLI_DATA, "%s", policy_message_error(pm));
+			rc = cli_fail("explain", CLI_DATA,
+			    "%s", policy_message_error(pm));
 			goto out;
 		}
 		/* A failure here is ps's outcome, shown as the verdict. */
 		(void)policy_message_chunk(ps, buf, n);
 	}
 	if (ferror(in)) {
-		rc = cli_fail("explain", CLI_IOERR, "cannot read the message: %s",
+		rc = cli_fail("explain", CLI_IOERR,
+		    "cannot read the message: %s",
 		    strerror(errno));
 		goto out;
 	}
 	if (policy_message_eom(pm) != VDKIM_OK) {
-		rc = cli_fail("explain", CLI_DATA, "%s", policy_message_error(pm));
+		rc = cli_fail("explain", CLI_DATA,
+		    "%s", policy_message_error(pm));
 		goto out;
 	}
 	(void)policy_message_eom(ps);

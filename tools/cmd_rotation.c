@@ -139,7 +139,8 @@ make_dir(const char *cmd, const char *dir)
 			char c = *p;
 			*p = '\0';
 			if (mkdir(path, 0700) != 0 && errno != EEXIST)
-				return cli_fail(cmd, CLI_CANTCREAT, "cannot create %s: %s",
+				return cli_fail(cmd, CLI_CANTCREAT,
+				    "cannot create %s: %s",
 				    path, strerror(errno));
 			*p = c;
 			if (c == '\0')
@@ -169,10 +170,12 @@ prepare_one(const rot_binding *b, int alg, void *arg)
 		snprintf(path, sizeof(path), "%s/%s.private", b->key_dir, sel);
 		if (access(path, F_OK) == 0) {
 			if (vdkim_key_load_file(path, &key, &err) != VDKIM_OK)
-				return cli_fail(r->cmd, cli_exit_for(err.rc), "%s", err.msg);
+				return cli_fail(r->cmd, cli_exit_for(err.rc),
+				    "%s", err.msg);
 			if ((int)vdkim_key_get_alg(key) != alg) {
 				vdkim_key_unref(key);
-				return cli_fail(r->cmd, CLI_DATA, "%s is not an %s key",
+				return cli_fail(r->cmd, CLI_DATA,
+				    "%s is not an %s key",
 				    path, vdkim_alg_name((vdkim_alg)alg));
 			}
 			if ((rc = cli_zone_line(r->cmd, key, sel, b->domain,
@@ -282,12 +285,14 @@ cmd_rotation(int argc, char **argv)
 	r.periods = 1;
 	r.bits = 2048;
 	if (argc < 2 || argv[1][0] == '-')
-		return cli_fail("rotation", CLI_USAGE, "usage: vdkimctl %s", USAGE);
+		return cli_fail("rotation", CLI_USAGE,
+		    "usage: vdkimctl %s", USAGE);
 	sub = argv[1];
 	r.cmd = "rotation";
 	if (strcmp(sub, "plan") != 0 && strcmp(sub, "prepare") != 0 &&
 	    strcmp(sub, "check") != 0 && strcmp(sub, "retire") != 0)
-		return cli_fail("rotation", CLI_USAGE, "unknown subcommand \"%s\" (plan, "
+		return cli_fail("rotation", CLI_USAGE,
+		    "unknown subcommand \"%s\" (plan, "
 		    "prepare, check, retire)", sub);
 	argc--;
 	argv++;
@@ -304,7 +309,8 @@ cmd_rotation(int argc, char **argv)
 			v = strtol(optarg, &end, 10);
 			if (*optarg == '\0' || *end != '\0' || v < 0 ||
 			    v > (c == 'n' ? 24 : 4096))
-				return cli_fail("rotation", CLI_USAGE, "--%s must be a "
+				return cli_fail("rotation", CLI_USAGE,
+				    "--%s must be a "
 				    "number (%s), not \"%s\"", c == 'n' ?
 				    "periods" : "bits", c == 'n' ? "0 to 24" :
 				    "1024 to 4096", optarg);
@@ -318,7 +324,8 @@ cmd_rotation(int argc, char **argv)
 		}
 	}
 	if (optind != argc)
-		return cli_fail("rotation", CLI_USAGE, "unexpected argument \"%s\"",
+		return cli_fail("rotation", CLI_USAGE,
+		    "unexpected argument \"%s\"",
 		    argv[optind]);
 	if (r.now == 0)
 		r.now = time(NULL);
@@ -331,7 +338,8 @@ cmd_rotation(int argc, char **argv)
 		return rc;
 	if (r.p->nschedules == 0) {
 		vdkim_policy_unref(r.p);
-		return cli_fail("rotation", CLI_CONFIG, "%s has no dkim-rotation block",
+		return cli_fail("rotation", CLI_CONFIG,
+		    "%s has no dkim-rotation block",
 		    path);
 	}
 	if (strcmp(sub, "check") == 0)
@@ -341,7 +349,8 @@ cmd_rotation(int argc, char **argv)
 	else
 		rc = run_plan(&r, strcmp(sub, "plan") == 0);
 	if (fflush(stdout) != 0)
-		rc = cli_fail("rotation", CLI_IOERR, "cannot write: %s", strerror(errno));
+		rc = cli_fail("rotation", CLI_IOERR,
+		    "cannot write: %s", strerror(errno));
 	vdkim_policy_unref(r.p);
 	return rc;
 }

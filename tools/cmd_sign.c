@@ -129,20 +129,23 @@ parse_options(int argc, char **argv, struct sign_opts *o)
 			o->alg = vdkim_alg_from_name(optarg);
 			if (o->alg != VDKIM_ALG_RSA_SHA256 &&
 			    o->alg != VDKIM_ALG_ED25519_SHA256)
-				return cli_fail("sign", CLI_USAGE, "--algorithm must be "
+				return cli_fail("sign", CLI_USAGE,
+				    "--algorithm must be "
 				    "rsa-sha256 or ed25519-sha256, not \"%s\"",
 				    optarg);
 			break;
 		case 'c':
 			if (parse_canon(optarg, o) != 0)
-				return cli_fail("sign", CLI_USAGE, "--canon must be "
+				return cli_fail("sign", CLI_USAGE,
+				    "--canon must be "
 				    "HEADER/BODY with simple or relaxed, not "
 				    "\"%s\"", optarg);
 			break;
 		case 'x':
 			if (interval_parse(optarg, &o->expire_after) != 0 ||
 			    o->expire_after == 0)
-				return cli_fail("sign", CLI_USAGE, "--expire-after must "
+				return cli_fail("sign", CLI_USAGE,
+				    "--expire-after must "
 				    "be an interval such as 3600, 30m, 12h, "
 				    "7d, not \"%s\"", optarg);
 			break;
@@ -156,29 +159,35 @@ parse_options(int argc, char **argv, struct sign_opts *o)
 			free(*list);
 			*list = cli_split_list(optarg);
 			if (*list == NULL)
-				return cli_fail("sign", CLI_OSERR, "out of memory");
+				return cli_fail("sign", CLI_OSERR,
+				    "out of memory");
 		}
 	}
 	if (optind != argc)
-		return cli_fail("sign", CLI_USAGE, "unexpected argument \"%s\" (the "
+		return cli_fail("sign", CLI_USAGE,
+		    "unexpected argument \"%s\" (the "
 		    "message is read from stdin)", argv[optind]);
 	if (o->config != NULL) {
 		if (o->explicit_opts)
-			return cli_fail("sign", CLI_USAGE, "with --config the policy "
+			return cli_fail("sign", CLI_USAGE,
+			    "with --config the policy "
 			    "chooses the signatures: --domain, --selector, "
 			    "--key and the signature options do not apply");
 		if (o->env.vmta == NULL)
-			return cli_fail("sign", CLI_USAGE, "--config needs --vmta");
+			return cli_fail("sign", CLI_USAGE,
+			    "--config needs --vmta");
 		return 0;
 	}
 	if (o->env_opts)
 		return cli_fail("sign", CLI_USAGE, "--vmta, --pool, --source, "
 		    "--rcpt-domain, --mail-from and --time go with --config");
 	if (o->domain == NULL || o->nsel == 0 || o->nkeys == 0)
-		return cli_fail("sign", CLI_USAGE, "--domain, --selector and --key are "
+		return cli_fail("sign", CLI_USAGE,
+		    "--domain, --selector and --key are "
 		    "required");
 	if (o->nsel != o->nkeys)
-		return cli_fail("sign", CLI_USAGE, "give one --selector for each --key "
+		return cli_fail("sign", CLI_USAGE,
+		    "give one --selector for each --key "
 		    "(%zu selectors, %zu keys)", o->nsel, o->nkeys);
 	return 0;
 }
@@ -200,7 +209,8 @@ spool_open(void)
 		unlink(path);
 	f = fd >= 0 ? fdopen(fd, "w+") : NULL;
 	if (f == NULL) {
-		cli_fail("sign", CLI_CANTCREAT, "cannot create a temporary file: %s",
+		cli_fail("sign", CLI_CANTCREAT,
+		    "cannot create a temporary file: %s",
 		    strerror(errno));
 		if (fd >= 0)
 			close(fd);
@@ -302,14 +312,16 @@ emit(const char *sigs, size_t siglen, FILE *spool,
 	if (rc == 0) {
 		int crc = spool_copy(spool, strip);
 		if (crc == 1)
-			return cli_fail("sign", CLI_IOERR, "cannot read the spooled "
+			return cli_fail("sign", CLI_IOERR,
+			    "cannot read the spooled "
 			    "message: %s", strerror(errno));
 		rc = crc;
 	}
 	rc |= cli_write(stdout, eol, strlen(eol));
 	if (fflush(stdout) != 0)
 		rc = -1;
-	return rc ? cli_fail("sign", CLI_IOERR, "cannot write the signed message: %s",
+	return rc ? cli_fail("sign", CLI_IOERR,
+	    "cannot write the signed message: %s",
 	    strerror(errno)) : 0;
 }
 
@@ -326,7 +338,8 @@ pump(FILE *spool, sink_fn sink, void *ctx)
 		return cli_fail("sign", CLI_OSERR, "out of memory");
 	while ((n = fread(buf, 1, CHUNK, stdin)) > 0) {
 		if (fwrite(buf, 1, n, spool) != n) {
-			rc = cli_fail("sign", CLI_CANTCREAT, "cannot spool the message: %s",
+			rc = cli_fail("sign", CLI_CANTCREAT,
+			    "cannot spool the message: %s",
 			    strerror(errno));
 			goto out;
 		}
@@ -339,7 +352,8 @@ pump(FILE *spool, sink_fn sink, void *ctx)
 		goto out;
 	}
 	if (fflush(spool) != 0) {
-		rc = cli_fail("sign", CLI_CANTCREAT, "cannot spool the message: %s",
+		rc = cli_fail("sign", CLI_CANTCREAT,
+		    "cannot spool the message: %s",
 		    strerror(errno));
 		goto out;
 	}
@@ -392,7 +406,8 @@ sign_explicit(const struct sign_opts *o)
 
 		if (vdkim_key_load_file(o->keys[i], &keys[i], &err) !=
 		    VDKIM_OK) {
-			rc = cli_fail("sign", cli_exit_for(err.rc), "%s", err.msg);
+			rc = cli_fail("sign", cli_exit_for(err.rc),
+			    "%s", err.msg);
 			goto out;
 		}
 		if (vdkim_key_warning(keys[i]) != NULL)
@@ -400,14 +415,16 @@ sign_explicit(const struct sign_opts *o)
 			    vdkim_key_warning(keys[i]));
 		if (o->alg != VDKIM_ALG_NONE &&
 		    vdkim_key_get_alg(keys[i]) != o->alg) {
-			rc = cli_fail("sign", CLI_DATA, "%s makes %s signatures, but "
+			rc = cli_fail("sign", CLI_DATA,
+			    "%s makes %s signatures, but "
 			    "--algorithm %s was asked for", o->keys[i],
 			    vdkim_alg_name(vdkim_key_get_alg(keys[i])),
 			    vdkim_alg_name(o->alg));
 			goto out;
 		}
 		if (s == NULL && vdkim_signer_new(&s, &err) != VDKIM_OK) {
-			rc = cli_fail("sign", cli_exit_for(err.rc), "%s", err.msg);
+			rc = cli_fail("sign", cli_exit_for(err.rc),
+			    "%s", err.msg);
 			goto out;
 		}
 		vdkim_sig_spec_init(&spec);
@@ -424,7 +441,8 @@ sign_explicit(const struct sign_opts *o)
 		spec.body_length = o->body_length;
 		spec.add_timestamp = !o->no_timestamp;
 		if (vdkim_signer_add(s, &spec, &err) != VDKIM_OK) {
-			rc = cli_fail("sign", cli_exit_for(err.rc), "%s", err.msg);
+			rc = cli_fail("sign", cli_exit_for(err.rc),
+			    "%s", err.msg);
 			goto out;
 		}
 	}
@@ -463,7 +481,8 @@ answer(policy_message *pm, FILE *spool)
 		    out.reason_code, out.reason);
 		return EX_TEMPFAIL;
 	case POLICY_ACTION_REJECT:
-		return cli_fail("sign", CLI_DATA, "refused (%s): %s", out.reason_code,
+		return cli_fail("sign", CLI_DATA,
+		    "refused (%s): %s", out.reason_code,
 		    out.reason);
 	case POLICY_ACTION_CONTINUE:
 		break;

@@ -187,14 +187,16 @@ cmd_verify(int argc, char **argv)
 			goto out;
 		}
 		if (map == NULL && vdkim_keymap_new(&map, &err) != VDKIM_OK) {
-			rc = cli_fail("verify", cli_exit_for(err.rc), "%s", err.msg);
+			rc = cli_fail("verify", cli_exit_for(err.rc),
+			    "%s", err.msg);
 			goto out;
 		}
 		if ((rc = add_key_option(map, optarg)) != 0)
 			goto out;
 	}
 	if (optind != argc) {
-		rc = cli_fail("verify", CLI_USAGE, "unexpected argument \"%s\" (the message "
+		rc = cli_fail("verify", CLI_USAGE,
+		    "unexpected argument \"%s\" (the message "
 		    "is read from stdin)", argv[optind]);
 		goto out;
 	}
@@ -218,7 +220,8 @@ cmd_verify(int argc, char **argv)
 		}
 	}
 	if (ferror(stdin)) {
-		rc = cli_fail("verify", CLI_IOERR, "cannot read the message: %s",
+		rc = cli_fail("verify", CLI_IOERR,
+		    "cannot read the message: %s",
 		    strerror(errno));
 		goto out;
 	}

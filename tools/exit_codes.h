@@ -7,7 +7,8 @@
  * signature passes; explain: 1 not signed, 2 deferred; check-dns and
  * rotation check: 1 a key fails / signing is broken, 2 warnings only);
  * every failure of the command itself is one of these, and an outcome is
- * never used for a failure (a missing config is 66, not "broken").  `vdkimctl help` prints CLI_EXIT_HELP.
+ * never used for a failure (a missing config is 66, not "broken").
+ * `vdkimctl help` prints CLI_EXIT_HELP.
  */
 #ifndef VDKIMCTL_EXIT_CODES_H
 #define VDKIMCTL_EXIT_CODES_H
@@ -40,9 +41,11 @@ enum cli_exit {
 	"exit status (every command; sysexits):\n" \
 	"  0 done   64 usage   65 bad data (message, key, record)   " \
 	"66 no input (file missing)\n" \
-	"  69 unavailable (device)   73 cannot create a file   " \
-	"74 I/O error   75 temporary\n" \
-	"  (DNS did not answer, deferred)   78 config error\n" \
+	"  67 no such user or group   69 unavailable (device)   70 internal   " \
+	"71 system error\n" \
+	"  73 cannot create a file   74 I/O error   75 temporary (DNS did " \
+	"not answer,\n" \
+	"  deferred)   77 not permitted   78 config error\n" \
 	"  outcomes: verify 1 no signature passes; explain 1 not signed, " \
 	"2 deferred;\n" \
 	"  check-dns 1 a key fails, 2 warnings; rotation check 1 signing " \
