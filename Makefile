@@ -97,6 +97,7 @@ UNIT_OBJ   := $(UNIT_SRC:%.c=$(BUILD)/obj/%.o)
 ABI_OBJ    := $(ABI_SRC:%.c=$(BUILD)/obj/%.o)
 HARNESS_OBJ := $(HARNESS_SRC:%.c=$(BUILD)/obj/%.o)
 MILTER_OBJ := $(MILTER_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/harness/log.o \
+              $(BUILD)/obj/harness/log_syslog.o $(BUILD)/obj/harness/reopen_file.o \
               $(BUILD)/obj/harness/host_conf.o
 
 UTIL_LIB   := $(BUILD)/libvdkim-util.a
@@ -116,13 +117,22 @@ DEVICE_SIM := $(BUILD)/device_sim/vdkim_sim.so
 
 .PHONY: all check unit unit-san abi abi-san harness harness-san interop policy-cli exim \
 	rotation rotation-san dnscheck hsm hsm-san milter milter-san import import-san demo bench \
-	deps install clean programs uninstall deb package
+	deps deps-demo setup-test install clean programs uninstall deb package
 
 all: $(SO) $(VDKIMCTL) $(HARNESS) $(MILTER) $(UNIT) $(ABI_TEST) $(EXIM_SHIM_TEST) $(PEERS) \
 	$(BENCHES) $(DEVICE_SIM) $(BUILD)/hsm_steps
 
+# The Debian packages (scripts/deps.sh): "make demo" installs only the
+# demo's (deps-demo), "make check" and "make bench" everything (deps);
+# setup-test checks the script with stand-ins for apt (tests/deps/run.sh).
 deps:
-	@sh scripts/deps.sh
+	@sh scripts/deps.sh check
+
+deps-demo:
+	@sh scripts/deps.sh demo
+
+setup-test:
+	bash tests/deps/run.sh
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -340,9 +350,10 @@ check: deps
 	$(MAKE) --no-print-directory import
 	$(MAKE) --no-print-directory import-san
 	$(MAKE) --no-print-directory package
+	$(MAKE) --no-print-directory setup-test
 	bash scripts/demo.sh $(BUILD)
 
-demo: deps
+demo: deps-demo
 	$(MAKE) --no-print-directory $(SO) $(VDKIMCTL) $(HARNESS) $(PEERS)
 	bash scripts/demo.sh $(BUILD)
 

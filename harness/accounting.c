@@ -2,18 +2,17 @@
  * accounting.c - the accounting file.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "accounting.h"
 #include "strbuf.h"
 #include "log.h"
+#include "reopen_file.h"
 
 struct accounting {
-	int fd;
+	reopen_file *file;
 };
 
 int
@@ -30,10 +29,7 @@ accounting_open(const char *path, accounting **out, char *err,
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	a->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-	if (a->fd < 0) {
-		snprintf(err, errlen, "%s: cannot open the accounting file: %s",
-		    path, strerror(errno));
+	if (reopen_file_open(path, "accounting", &a->file, err, errlen) != 0) {
 		free(a);
 		return -1;
 	}
@@ -61,13 +57,17 @@ void
 accounting_record(accounting *a, const accounting_entry *e)
 {
 	strbuf line = STRBUF_INIT;
-	char ts[32];
+	char ts[32], size[24];
 
 	if (a == NULL)
 		return;
 	log_timestamp(ts, sizeof(ts));
 	add_field(&line, "time", ts, 0);
 	add_field(&line, "queue-id", e->queue_id, 0);
+	add_field(&line, "sender", e->sender, 0);
+	add_field(&line, "message-id", e->message_id, 0);
+	snprintf(size, sizeof(size), "%zu", e->size);
+	add_field(&line, "size", size, 0);
 	add_field(&line, "vmta", e->vmta != NULL ? e->vmta : "-", 0);
 	add_field(&line, "rcpt", e->rcpt, 0);
 	add_field(&line, "result", e->result, 0);
@@ -76,11 +76,17 @@ accounting_record(accounting *a, const accounting_entry *e)
 	add_field(&line, "reason-code", e->reason_code, 0);
 	add_field(&line, "reason", e->reason, 1);
 	/* O_APPEND: each line lands whole, whatever the other threads do. */
-	if (line.failed || write(a->fd, line.s, line.len) != (ssize_t)line.len)
+	if (line.failed || reopen_file_write(a->file, line.s, line.len) != 0)
 		log_msg(HLOG_ERR, "accounting: cannot write the line for %s "
 		    "to %s: %s", e->queue_id, e->rcpt,
 		    line.failed ? "out of memory" : strerror(errno));
 	sb_free(&line);
+}
+
+int
+accounting_reopen(accounting *a, char *err, size_t errlen)
+{
+	return a != NULL ? reopen_file_reopen(a->file, err, errlen) : 0;
 }
 
 void
@@ -88,6 +94,6 @@ accounting_close(accounting *a)
 {
 	if (a == NULL)
 		return;
-	close(a->fd);
+	reopen_file_close(a->file);
 	free(a);
 }

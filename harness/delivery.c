@@ -67,6 +67,13 @@ struct signing {
 	const char *reason;
 };
 
+/* What the accounting lines say of the message itself. */
+struct relayed {
+	char message_id[512];     /* "" when it has none (or unread) */
+	size_t size;              /* bytes as relayed, signatures included
+	                             (as queued when the hook kept it) */
+};
+
 /* ------------------------------------------------------------ helpers */
 
 static void
@@ -193,7 +200,7 @@ to_smarthost(struct worker *w, const dq_item *it, const seglist *msg,
  * spool when no recipient is left, else requeued with the deferred ones. */
 static void
 settle(struct worker *w, dq_item *it, struct rcpt_result *rr,
-    const struct signing *sg)
+    const struct signing *sg, const struct relayed *msg)
 {
 	const harness_config *cfg = w->d->cfg;
 	time_t now = time(NULL);
@@ -213,6 +220,9 @@ settle(struct worker *w, dq_item *it, struct rcpt_result *rr,
 			    "%d s)", cfg->max_queue_time);
 		}
 		e.queue_id = it->id;
+		e.sender = it->env.mail_from;
+		e.message_id = msg->message_id;
+		e.size = msg->size;
 		e.vmta = it->env.vmta;
 		e.rcpt = it->env.rcpts[i];
 		e.result = status_names[rr[i].status];
@@ -283,6 +293,7 @@ begin_attempt(struct worker *w, dq_item *it)
 	struct pending *p = calloc(1, sizeof(*p));
 	struct signing sg = { it->env.signatures, it->env.reason_code,
 	    it->env.reason };
+	static const struct relayed unread = { "", 0 };
 	char err[512];
 
 	it->attempts++;
@@ -301,7 +312,7 @@ begin_attempt(struct worker *w, dq_item *it)
 		    it->id, err);
 		set_all(p->rr, it->env.nrcpts, R_DEFERRED, "451 4.3.0 cannot "
 		    "read the spooled message");
-		settle(w, it, p->rr, &sg);
+		settle(w, it, p->rr, &sg, &unread);
 		free(p->rr);
 		free(p);
 		return NULL;
@@ -342,9 +353,13 @@ end_attempt(struct worker *w, struct pending *p, const hook_outcome *ho)
 	struct rcpt_result *rr = p->rr;
 	struct signing sg = { it->env.signatures, it->env.reason_code,
 	    it->env.reason };
+	struct relayed facts;
 	seglist msg;
 
 	seglist_init(&msg);
+	if (!msg_field_value(p->data.p, p->data.len, "Message-ID",
+	    facts.message_id, sizeof(facts.message_id)))
+		facts.message_id[0] = '\0';
 	if (ho != NULL) {
 		sg.signatures = ho->signatures;
 		sg.reason_code = ho->reason_code;
@@ -368,9 +383,11 @@ end_attempt(struct worker *w, struct pending *p, const hook_outcome *ho)
 		to_maildir(w, it, &msg, rr);
 	else
 		to_smarthost(w, it, &msg, rr);
+	/* Not relayed (deferred by the hook): the size as queued. */
+	facts.size = msg.total > 0 ? msg.total : p->data.len;
 	seglist_free(&msg);
 	spool_unmap(&p->data);
-	settle(w, it, rr, &sg);
+	settle(w, it, rr, &sg, &facts);
 	free(rr);
 	free(p);
 }

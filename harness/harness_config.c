@@ -222,6 +222,9 @@ static cfg_opt_t harness_opts[] = {
 	CFG_INT("relay-timeout", 60, CFGF_NONE),
 	CFG_STR("log-file", NULL, CFGF_NODEFAULT),
 	CFG_INT_CB("log-level", HLOG_INFO, CFGF_NONE, parse_keyword),
+	CFG_INT_CB("log-facility", LOG_DEFAULT_FACILITY, CFGF_NONE,
+	    host_conf_facility),
+	CFG_STR("log-socket", NULL, CFGF_NODEFAULT),
 	CFG_STR("accounting-file", NULL, CFGF_NODEFAULT),
 	CFG_BOOL("rotation-check", cfg_false, CFGF_NONE),
 	CFG_INT("rotation-check-interval", 3600, CFGF_NONE),
@@ -239,7 +242,8 @@ install_checks(cfg_t *cfg)
 	static const char *const not_empty[] = {
 		"harness|module", "harness|hostname", "harness|spool-directory",
 		"harness|default-virtual-mta", "harness|maildir",
-		"harness|log-file", "harness|accounting-file",
+		"harness|log-file", "harness|log-socket",
+		"harness|accounting-file",
 		"harness|listener|source", "harness|listener|default-virtual-mta",
 	};
 	char name[64];
@@ -276,6 +280,8 @@ fill(harness_config *c, cfg_t *h)
 	c->maildir = dup_or_null(cfg_getstr(h, "maildir"));
 	c->smarthost_text = dup_or_null(cfg_getstr(h, "smarthost"));
 	c->log_file = dup_or_null(cfg_getstr(h, "log-file"));
+	c->log_socket = dup_or_null(cfg_getstr(h, "log-socket"));
+	c->log_facility = (int)cfg_getint(h, "log-facility");
 	c->accounting_file = dup_or_null(cfg_getstr(h, "accounting-file"));
 	c->rotation_check = cfg_getbool(h, "rotation-check") ? 1 : 0;
 	c->rotation_check_interval = (int)cfg_getint(h,
@@ -381,5 +387,6 @@ harness_config_free(harness_config *c)
 	free(c->maildir);
 	free(c->log_file);
 	free(c->accounting_file);
+	free(c->log_socket);
 	free(c);
 }

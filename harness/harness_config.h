@@ -51,8 +51,10 @@ typedef struct harness_config {
 	int retry_max;            /* the longest interval between retries */
 	int max_queue_time;       /* seconds before a message is given up */
 	int relay_timeout;        /* seconds per SMTP step to the smarthost */
-	char *log_file;           /* NULL: stderr */
+	char *log_file;           /* NULL: journald or syslog (log.h) */
 	int log_level;            /* enum hlog_level */
+	int log_facility;         /* syslog's, LOG_MAIL by default */
+	char *log_socket;         /* NULL: /dev/log */
 	char *accounting_file;    /* NULL: no accounting */
 	int rotation_check;       /* run the module's key check (rotation
 	                             schedules against DNS) periodically */

@@ -7,6 +7,7 @@
 
 #include "conf_text.h"
 #include "host_conf.h"
+#include "log.h"
 
 /*
  * libconfuse gives its error callback no pointer of ours and forgets the
@@ -79,5 +80,20 @@ host_conf_parse(const char *path, const char *block, cfg_opt_t *root_opts,
 		return -1;
 	}
 	*out = cfg;
+	return 0;
+}
+
+int
+host_conf_facility(cfg_t *cfg, cfg_opt_t *opt, const char *value,
+    void *result)
+{
+	int f = log_facility_value(value);
+
+	if (f < 0) {
+		cfg_error(cfg, "%s = %s: expected mail, daemon, user or "
+		    "local0 to local7", opt->name, value);
+		return -1;
+	}
+	*(long *)result = f;
 	return 0;
 }

@@ -28,4 +28,12 @@ int host_conf_parse(const char *path, const char *block, cfg_opt_t *root_opts,
     void (*add_checks)(cfg_t *), const char *what, cfg_t **out, char *err,
     size_t errlen);
 
+/*
+ * The value callback of a host's log-facility directive (CFG_INT_CB):
+ * "mail", "daemon", "user", "local0".."local7" stored as the syslog
+ * facility; anything else is an error naming the choices.
+ */
+int host_conf_facility(cfg_t *cfg, cfg_opt_t *opt, const char *value,
+    void *result);
+
 #endif

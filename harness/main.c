@@ -3,9 +3,13 @@
  *
  *   vdkim-harness --config FILE [--check]
  *
- * Exit status: 0 after SIGTERM/SIGINT (or --check passing), 2 for a bad
- * config (including a module that refuses it), 1 when it cannot run
- * (spool, listeners).
+ * Exit status (sysexits.h): 0 after SIGTERM/SIGINT (or --check
+ * passing), 64 for a bad command line, 66 when the config file cannot be
+ * read, 78 for a bad config (including a module that refuses it), 69 when
+ * it cannot run (spool, listeners).
+ *
+ * SIGHUP reloads the module's config and reopens the log and accounting
+ * files (logrotate without copytruncate).
  */
 #include <getopt.h>
 #include <pthread.h>
@@ -13,6 +17,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
 
 #include "accounting.h"
 #include "delivery.h"
@@ -26,8 +32,8 @@
 #include "smtp_server.h"
 #include "spool.h"
 
-#define EXIT_CONFIG 2
-#define EXIT_RUN 1
+#define EXIT_CONFIG EX_CONFIG
+#define EXIT_RUN EX_UNAVAILABLE
 
 /* Everything a running harness holds, freed in reverse order. */
 struct harness {
@@ -49,7 +55,7 @@ usage(FILE *f)
 	fprintf(f, "usage: vdkim-harness --config FILE [--check] | --version | --help\n"
 	    "  --config FILE  the vdkim config: the module's policy and a\n"
 	    "                 harness { } block with the harness's settings\n"
-	    "  --check        parse the config, open the module, exit 0 or 2\n"
+	    "  --check        parse the config, open the module, exit 0 or 78\n"
 	    "  --version      print the version and exit\n"
 	    "  --help         print this and exit\n");
 }
@@ -71,6 +77,21 @@ reload(struct harness *h)
 		    "stays in force: %s", err);
 }
 
+/* SIGHUP: the log and accounting files opened again at their paths (a
+ * file logrotate moved away keeps what was written to it). */
+static void
+reopen_files(struct harness *h)
+{
+	char err[512];
+
+	if (log_reopen(err, sizeof(err)) != 0)
+		log_msg(HLOG_ERR, "SIGHUP: %s; still writing to the old log file",
+		    err);
+	if (accounting_reopen(h->acct, err, sizeof(err)) != 0)
+		log_msg(HLOG_ERR, "SIGHUP: %s; still writing to the old "
+		    "accounting file", err);
+}
+
 /* On the loop: SIGHUP reloads, SIGTERM and SIGINT stop. */
 static void
 on_signal(void *ctx, int signo)
@@ -78,6 +99,7 @@ on_signal(void *ctx, int signo)
 	struct harness *h = ctx;
 
 	if (signo == SIGHUP) {
+		reopen_files(h);
 		log_msg(HLOG_INFO, "SIGHUP: reloading the module's config");
 		reload(h);
 	} else {
@@ -137,30 +159,36 @@ block_signals(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
-/* Why the harness cannot start: to the log, and to stderr as well when
- * the log is a file (whoever started it is looking at the terminal). */
+/* Why the harness cannot start: to the log, and to stderr as well unless
+ * the log is stderr (whoever started it is looking at the terminal). */
 static int
 fail(const struct harness *h, const char *why, int status)
 {
+	(void)h;
 	log_msg(HLOG_ERR, "%s", why);
-	if (h->cfg == NULL || h->cfg->log_file != NULL)
+	if (log_sink_now() != LOG_SINK_JOURNAL)
 		fprintf(stderr, "vdkim-harness: %s\n", why);
 	return status;
 }
 
-/* Parses, opens the log and the module.  EXIT_SUCCESS or EXIT_CONFIG. */
+/* Parses, opens the log and the module.  EXIT_SUCCESS, EX_NOINPUT (no
+ * config file to read) or EXIT_CONFIG. */
 static int
 configure(struct harness *h, const char *path)
 {
 	char err[1024];
+	log_settings ls;
 
 	if (harness_config_load(path, &h->cfg, err, sizeof(err)) != 0)
-		return fail(h, err, EXIT_CONFIG);
-	if (log_open(h->cfg->log_file, h->cfg->log_level, err,
-	    sizeof(err)) != 0) {
-		fprintf(stderr, "vdkim-harness: %s\n", err);
-		return EXIT_CONFIG;
-	}
+		return fail(h, err, access(path, R_OK) != 0 ? EX_NOINPUT :
+		    EXIT_CONFIG);
+	ls.ident = "vdkim-harness";
+	ls.file = h->cfg->log_file;
+	ls.socket = h->cfg->log_socket;
+	ls.facility = h->cfg->log_facility;
+	ls.max_level = h->cfg->log_level;
+	if (log_open(&ls, err, sizeof(err)) != 0)
+		return fail(h, err, EX_CANTCREAT);
 	if (module_host_load(h->cfg->module, path, &h->module, err,
 	    sizeof(err)) != 0 ||
 	    accounting_open(h->cfg->accounting_file, &h->acct, err,
@@ -246,12 +274,18 @@ main(int argc, char **argv)
 			return EXIT_SUCCESS;
 		default:
 			usage(stderr);
-			return EXIT_CONFIG;
+			return EX_USAGE;
 		}
 	}
 	if (config == NULL || optind != argc) {
+		if (config == NULL)
+			fprintf(stderr, "vdkim-harness: --config FILE is "
+			    "missing\n");
+		else
+			fprintf(stderr, "vdkim-harness: unexpected argument "
+			    "\"%s\"\n", argv[optind]);
 		usage(stderr);
-		return EXIT_CONFIG;
+		return EX_USAGE;
 	}
 	block_signals();
 	memset(&h, 0, sizeof(h));

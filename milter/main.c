@@ -5,11 +5,13 @@
  *   vdkim-milter --config FILE [--check]
  *
  * Runs in the foreground.  SIGHUP and SIGUSR1 reload the module's config
- * and the milter { } block (reload.h); SIGTERM and SIGINT stop.  Exit
- * status: 0 after a stop (or --check passing), 2 for a bad config
- * (including one the module refuses), 1 when it cannot run (socket,
- * threads).  Signals are taken by a thread of their own, never by
- * libmilter's (signals.h).
+ * and the milter { } block (reload.h; SIGHUP also reopens the log file,
+ * for logrotate); SIGTERM and SIGINT stop.  Exit status (sysexits.h):
+ * 0 after a stop (or --check passing), 64 for a bad command line, 66
+ * when the config file cannot be read, 78 for a bad config (including
+ * one the module refuses), 73 when the log file cannot be opened, 69
+ * when it cannot run (socket, threads).  Signals are taken by a thread
+ * of their own, never by libmilter's (signals.h).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -21,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sysexits.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -29,8 +32,8 @@
 #include "session.h"
 #include "signals.h"
 
-#define EXIT_CONFIG 2
-#define EXIT_RUN 1
+#define EXIT_CONFIG EX_CONFIG
+#define EXIT_RUN EX_UNAVAILABLE
 
 static void
 usage(FILE *f)
@@ -38,16 +41,19 @@ usage(FILE *f)
 	fprintf(f, "usage: vdkim-milter --config FILE [--check] | --version | --help\n"
 	    "  --config FILE  the vdkim config: the module's policy and a\n"
 	    "                 milter { } block with the milter's settings\n"
-	    "  --check        parse the config, open the module, exit 0 or 2\n"
+	    "  --check        parse the config, open the module, exit 0 or 78\n"
 	    "  --version      print the version and exit\n"
 	    "  --help         print this and exit\n");
 }
 
+/* Why the milter cannot start: to the log, and to stderr as well unless
+ * the log is stderr (whoever started it is looking at the terminal). */
 static int
 fail(const milter_config *cfg, const char *why, int status)
 {
+	(void)cfg;
 	log_msg(HLOG_ERR, "%s", why);
-	if (cfg == NULL || cfg->log_file != NULL)
+	if (log_sink_now() != LOG_SINK_JOURNAL)
 		fprintf(stderr, "vdkim-milter: %s\n", why);
 	return status;
 }
@@ -181,6 +187,7 @@ main(int argc, char **argv)
 	milter_config *cfg = NULL;
 	const char *config = NULL;
 	char err[1024];
+	log_settings ls;
 	int check = 0, opt, rc;
 
 	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -193,12 +200,18 @@ main(int argc, char **argv)
 			return EXIT_SUCCESS;
 		} else {
 			usage(opt == 'h' ? stdout : stderr);
-			return opt == 'h' ? EXIT_SUCCESS : EXIT_CONFIG;
+			return opt == 'h' ? EXIT_SUCCESS : EX_USAGE;
 		}
 	}
 	if (config == NULL || optind != argc) {
+		if (config == NULL)
+			fprintf(stderr, "vdkim-milter: --config FILE is "
+			    "missing\n");
+		else
+			fprintf(stderr, "vdkim-milter: unexpected argument "
+			    "\"%s\"\n", argv[optind]);
 		usage(stderr);
-		return EXIT_CONFIG;
+		return EX_USAGE;
 	}
 	signal(SIGPIPE, SIG_IGN);
 	/* Before any thread exists (the module may start some): every
@@ -207,11 +220,17 @@ main(int argc, char **argv)
 		return fail(NULL, "cannot block signals", EXIT_RUN);
 	small_thread_stacks();
 	if (milter_config_load(config, &cfg, err, sizeof(err)) != 0)
-		return fail(NULL, err, EXIT_CONFIG);
-	if (log_open(cfg->log_file, cfg->log_level, err, sizeof(err)) != 0) {
-		fprintf(stderr, "vdkim-milter: %s\n", err);
+		return fail(NULL, err, access(config, R_OK) != 0 ? EX_NOINPUT :
+		    EXIT_CONFIG);
+	ls.ident = "vdkim-milter";
+	ls.file = cfg->log_file;
+	ls.socket = cfg->log_socket;
+	ls.facility = cfg->log_facility;
+	ls.max_level = cfg->log_level;
+	if (log_open(&ls, err, sizeof(err)) != 0) {
+		fail(cfg, err, EX_CANTCREAT);
 		milter_config_free(cfg);
-		return EXIT_CONFIG;
+		return EX_CANTCREAT;
 	}
 	a.cfg = cfg;
 	if (module_link_open(cfg->module, config, "milter", &a.module, err,

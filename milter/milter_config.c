@@ -123,6 +123,9 @@ static cfg_opt_t milter_opts[] = {
 	CFG_INT("socket-mode", -1, CFGF_NODEFAULT),
 	CFG_STR("log-file", NULL, CFGF_NODEFAULT),
 	CFG_INT_CB("log-level", HLOG_INFO, CFGF_NONE, parse_level),
+	CFG_INT_CB("log-facility", LOG_DEFAULT_FACILITY, CFGF_NONE,
+	    host_conf_facility),
+	CFG_STR("log-socket", NULL, CFGF_NODEFAULT),
 	CFG_STR("vmta-macro", "{daemon_name}", CFGF_NONE),
 	CFG_STR("default-vmta", NULL, CFGF_NODEFAULT),
 	CFG_STR_LIST("vmta-map", NULL, CFGF_NODEFAULT),
@@ -175,6 +178,8 @@ fill(milter_config *c, cfg_t *m)
 	c->socket_owner = copy_opt(m, "socket-owner", &oom);
 	c->socket_group = copy_opt(m, "socket-group", &oom);
 	c->log_file = copy_opt(m, "log-file", &oom);
+	c->log_socket = copy_opt(m, "log-socket", &oom);
+	c->log_facility = (int)cfg_getint(m, "log-facility");
 	c->vmta_macro = copy_opt(m, "vmta-macro", &oom);
 	c->default_vmta = copy_opt(m, "default-vmta", &oom);
 	c->socket_mode = cfg_size(m, "socket-mode") > 0 ?
@@ -253,6 +258,7 @@ milter_config_free(milter_config *c)
 	free(c->socket_owner);
 	free(c->socket_group);
 	free(c->log_file);
+	free(c->log_socket);
 	free(c->vmta_macro);
 	free(c->default_vmta);
 	free(c);

@@ -22,8 +22,10 @@ typedef struct milter_config {
 	char *socket_owner;       /* unix: sockets only; NULL: unchanged */
 	char *socket_group;
 	long socket_mode;         /* -1: unchanged */
-	char *log_file;           /* NULL: stderr */
+	char *log_file;           /* NULL: journald or syslog (log.h) */
 	int log_level;            /* enum hlog_level */
+	int log_facility;         /* syslog's, LOG_MAIL by default */
+	char *log_socket;         /* NULL: /dev/log */
 	char *vmta_macro;         /* e.g. "{daemon_name}" */
 	char *default_vmta;       /* NULL: the module's "default" */
 	vmta_route *routes;

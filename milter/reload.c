@@ -66,22 +66,35 @@ keep_fixed(milter_config *n, const milter_config *old)
 	return 0;
 }
 
-/* The log: reopened (rotation, or a new log-file); on failure the old
- * file and level stay, in n too. */
+/* The log: reopened (rotation, or a new log-file, socket, facility or
+ * level); on failure the old sink and settings stay, in n too. */
 static int
 reopen_log(milter_config *n, const milter_config *old)
 {
+	log_settings ls = {
+		.ident = "vdkim-milter",
+		.file = n->log_file,
+		.socket = n->log_socket,
+		.facility = n->log_facility,
+		.max_level = n->log_level,
+	};
 	char err[512];
 
-	if (log_open(n->log_file, n->log_level, err, sizeof(err)) == 0)
+	if (log_open(&ls, err, sizeof(err)) == 0)
 		return 0;
-	log_msg(HLOG_ERR, "milter { }: log-file: %s; logging goes on to "
-	    "\"%s\"", err, old->log_file != NULL ? old->log_file : "stderr");
+	log_msg(HLOG_ERR, "milter { }: log-file: %s; logging goes on as "
+	    "before", err);
 	free(n->log_file);
+	free(n->log_socket);
 	n->log_file = NULL;
+	n->log_socket = NULL;
 	n->log_level = old->log_level;
+	n->log_facility = old->log_facility;
 	if (old->log_file != NULL && (n->log_file = strdup(old->log_file)) ==
 	    NULL)
+		return -1;
+	if (old->log_socket != NULL &&
+	    (n->log_socket = strdup(old->log_socket)) == NULL)
 		return -1;
 	return 0;
 }

@@ -1,18 +1,35 @@
 #!/bin/sh
-# scripts/deps.sh - install every Debian package the build, the tests,
-# the demo and the benchmarks need.  Idempotent and silent when all is
-# present; runs "apt-get update" first only when something is missing.
+# scripts/deps.sh [demo|check] - install the Debian packages vdkim needs:
+#   demo   what "make demo" uses: the build of vdkim.so, vdkimctl and the
+#          harness, DNS in a network namespace, swaks, the verifiers it
+#          checks the mail with (no Exim: the demo's MTAs are harnesses)
+#   check  (the default) everything "make check" and the benchmarks use:
+#          the demo's packages and the tests' (Check, Exim, Postfix's
+#          libmilter, devices)
+# Idempotent and silent when all is present; runs "apt-get update" first
+# only when something is missing.  Never removes or replaces an installed
+# package: when installing would (Exim and Postfix conflict), it names the
+# package and what it would remove, and installs nothing.
+#
+# Environment (for tests/deps/run.sh): DEPS_APT_GET and DEPS_DPKG_QUERY
+# name the apt-get and dpkg-query to run.
 set -eu
 
-PACKAGES="
-build-essential pkg-config libssl-dev openssl check libsubunit-dev
+APT_GET=${DEPS_APT_GET:-apt-get}
+DPKG_QUERY=${DEPS_DPKG_QUERY:-dpkg-query}
+
+DEMO_PACKAGES="
+build-essential pkg-config libssl-dev openssl
 libconfuse-dev libpsl-dev libidn2-dev publicsuffix
 iproute2 dnsmasq-base swaks
 python3 python3-dkim python3-dnspython
 libmail-dkim-perl libnet-dns-perl
-libopendkim-dev opendkim-tools
+libopendkim-dev
+"
+CHECK_PACKAGES="
+check libsubunit-dev
+opendkim-tools
 libmilter-dev miltertest
-opendkim
 exim4-daemon-heavy exim4-dev
 softhsm2 libengine-pkcs11-openssl opensc
 swtpm swtpm-tools tpm2-openssl tpm2-tools
@@ -20,9 +37,18 @@ debhelper dpkg-dev fakeroot lintian groff-base man-db systemd
 opendkim
 "
 
+case "${1:-check}" in
+demo) PACKAGES=$DEMO_PACKAGES ;;
+check) PACKAGES="$DEMO_PACKAGES $CHECK_PACKAGES" ;;
+*)
+	echo "usage: sh scripts/deps.sh [demo|check]" >&2
+	exit 64
+	;;
+esac
+
 missing=""
 for p in $PACKAGES; do
-	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
+	if ! "$DPKG_QUERY" -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
 		missing="$missing $p"
 	fi
 done
@@ -34,31 +60,33 @@ if [ "$(id -u)" != 0 ]; then
 fi
 echo "deps: installing:$missing" >&2
 export DEBIAN_FRONTEND=noninteractive
-# Daemons installed for the tests (opendkim: the import test runs its own
-# copy in the foreground) must never start as services: a policy-rc.d that
-# refuses every start, for this install only.  One already there (Docker
-# images have one) is left as it is.
-if [ ! -e /usr/sbin/policy-rc.d ]; then
-	printf '#!/bin/sh\n# scripts/deps.sh: no service starts\nexit 101\n' \
-	    >/usr/sbin/policy-rc.d
-	chmod 0755 /usr/sbin/policy-rc.d
-	trap 'rm -f /usr/sbin/policy-rc.d' EXIT
-fi
-apt-get update -qq >/dev/null
-# Never remove or replace what the machine has (Exim and Postfix conflict:
-# installing one would silently remove the other): --no-remove makes apt
-# refuse instead, and a dry run first names the conflict.
+"$APT_GET" update -qq >/dev/null
+
+# removals PACKAGES...: what installing them would remove ("Remv" lines of
+# a dry run), one line; fails when apt cannot install them at all.
+removals() {
+	# shellcheck disable=SC2086
+	plan=$("$APT_GET" install -s --no-install-recommends "$@" 2>&1) || {
+		echo "deps: apt cannot install:$*" >&2
+		echo "$plan" | tail -n 5 >&2
+		return 1
+	}
+	echo "$plan" | sed -n 's/^Remv \([^ ]*\).*/\1/p' | tr '\n' ' '
+}
+
+# Never remove or replace what the machine has: a dry run first, and
+# --no-remove on the real run.
 # shellcheck disable=SC2086
-if ! plan=$(apt-get install -s --no-install-recommends $missing 2>&1); then
-	echo "deps: apt cannot install:$missing" >&2
-	echo "$plan" | tail -n 5 >&2
-	exit 1
-fi
-removed=$(echo "$plan" | sed -n 's/^Remv \([^ ]*\).*/\1/p' | tr '\n' ' ')
+removed=$(removals $missing) || exit 1
 if [ -n "$removed" ]; then
-	echo "deps: installing$missing would remove: $removed" >&2
-	echo "deps: not done; install the packages you want by hand, or run the" >&2
-	echo "deps: tests on a machine where removing those is fine" >&2
+	# Which of the packages wants which removal: one dry run each.
+	for p in $missing; do
+		r=$(removals "$p") || continue
+		[ -n "$r" ] && echo "deps: $p conflicts with what is installed: installing it would remove ${r% }" >&2
+	done
+	echo "deps: nothing was installed.  Install the packages you want by" >&2
+	echo "deps: hand, or run the tests on a machine where removing those is" >&2
+	echo "deps: fine (make demo needs none of the tests' packages)." >&2
 	exit 1
 fi
 # Services in these packages (opendkim, exim4) must not start: the tests
@@ -73,4 +101,4 @@ if [ ! -e /usr/sbin/policy-rc.d ]; then
 	trap 'rm -f "$guard"' EXIT
 fi
 # shellcheck disable=SC2086
-apt-get install -y -qq --no-install-recommends --no-remove $missing >/dev/null
+"$APT_GET" install -y -qq --no-install-recommends --no-remove $missing >/dev/null

@@ -16,7 +16,7 @@
 #include "vdkim/vdkim.h"
 
 int
-cli_error(const char *cmd, const char *fmt, ...)
+cli_fail(const char *cmd, int status, const char *fmt, ...)
 {
 	char raw[2048], masked[sizeof(raw)];
 	va_list ap;
@@ -27,7 +27,55 @@ cli_error(const char *cmd, const char *fmt, ...)
 	/* An argument may be a key URI someone put a PIN in. */
 	fprintf(stderr, "vdkimctl %s: %s\n", cmd,
 	    vdkim_mask_pin(raw, masked, sizeof(masked)));
-	return 1;
+	return status;
+}
+
+int
+cli_exit_for(vdkim_rc rc)
+{
+	switch (rc) {
+	case VDKIM_OK:
+		return CLI_OK;
+	case VDKIM_ENOMEM:
+		return CLI_OSERR;
+	case VDKIM_EINVAL:
+		return CLI_USAGE;
+	case VDKIM_EIO:
+		return CLI_NOINPUT;
+	case VDKIM_ECRYPTO:
+		return CLI_SOFTWARE;
+	case VDKIM_EDEV_UNAVAILABLE:
+	case VDKIM_EDEV_PIN:
+	case VDKIM_EDEV_ERROR:
+		return CLI_UNAVAILABLE;
+	case VDKIM_EDEV_TIMEOUT:
+		return CLI_TEMPFAIL;
+	default:
+		/* ESTATE, ELIMIT, ESYNTAX, EKEY, EKEYSIZE, ESELFCHECK: what
+		 * was given cannot be used. */
+		return CLI_DATA;
+	}
+}
+
+int
+cli_getopt(const char *cmd, int argc, char **argv, const struct option *opts)
+{
+	int c;
+
+	opterr = 0; /* our sentences, not getopt's */
+	c = getopt_long(argc, argv, "", opts, NULL);
+	if (c != '?')
+		return c;
+	/* A known option without its value has its val in optopt. */
+	for (size_t i = 0; optopt != 0 && opts[i].name != NULL; i++)
+		if (opts[i].val == optopt) {
+			cli_fail(cmd, CLI_USAGE, "option --%s needs a value",
+			    opts[i].name);
+			return '?';
+		}
+	cli_fail(cmd, CLI_USAGE, "unknown option %s (see vdkimctl %s --help)",
+	    optind > 0 && optind <= argc ? argv[optind - 1] : "", cmd);
+	return '?';
 }
 
 int
@@ -39,8 +87,8 @@ cli_parse_time(const char *cmd, const char *arg, time_t *out)
 	errno = 0;
 	v = strtoll(arg, &end, 10);
 	if (*arg == '\0' || *end != '\0' || errno != 0 || v <= 0)
-		return cli_error(cmd, "--time must be seconds since 1970 (date "
-		    "+%%s), not \"%s\"", arg);
+		return cli_fail(cmd, CLI_USAGE, "--time must be seconds since "
+		    "1970 (date +%%s), not \"%s\"", arg);
 	*out = (time_t)v;
 	return 0;
 }
@@ -53,18 +101,17 @@ cli_options(const char *cmd, int argc, char **argv, const cli_opt *opts,
 	int c;
 
 	if (n > CLI_MAX_OPTS)
-		return cli_error(cmd, "internal error: %zu options, at most %d",
-		    n, CLI_MAX_OPTS);
+		return cli_fail(cmd, CLI_SOFTWARE, "internal error: %zu "
+		    "options, at most %d", n, CLI_MAX_OPTS);
 	/* getopt_long answers an option with its index in opts, plus one
 	 * (0 would mean "stored through flag"). */
 	for (size_t i = 0; i < n; i++)
 		lo[i] = (struct option){ opts[i].name, required_argument, NULL,
 		    (int)i + 1 };
 	lo[n] = (struct option){ NULL, 0, NULL, 0 };
-	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+	while ((c = cli_getopt(cmd, argc, argv, lo)) != -1) {
 		if (c < 1 || (size_t)c > n)
-			return cli_error(cmd, "unknown option (see vdkimctl "
-			    "help)");
+			return CLI_USAGE;
 		*opts[c - 1].value = optarg;
 	}
 	return 0;

@@ -4,18 +4,27 @@
 #ifndef VDKIMCTL_CLI_H
 #define VDKIMCTL_CLI_H
 
+#include <getopt.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <time.h>
 
+#include "exit_codes.h"
 #include "policy_message.h"
 #include "vdkim/policy.h"
 
-/* Prints "vdkimctl CMD: sentence" on stderr; returns 1 (an exit status). */
-int cli_error(const char *cmd, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+/*
+ * Every function here that can fail prints why on behalf of its command
+ * and returns the exit status (exit_codes.h), never 0 on failure: callers
+ * pass it on.
+ */
+
+/* Prints "vdkimctl CMD: sentence" on stderr; returns status (an exit
+ * status, exit_codes.h). */
+int cli_fail(const char *cmd, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* --time SECONDS (the clock, for trying a rotation schedule): 0, or
- * prints why on behalf of cmd and returns 1. */
+ * CLI_USAGE after saying why. */
 int cli_parse_time(const char *cmd, const char *arg, time_t *out);
 /* An option "--NAME VALUE" whose value a command takes as it is. */
 typedef struct cli_opt {
@@ -26,12 +35,19 @@ typedef struct cli_opt {
 #define CLI_MAX_OPTS 16
 /*
  * Reads argv's options, every one of them one of opts[0..n).  Returns 0,
- * or prints "unknown option" on behalf of cmd and returns 1 (an option
- * not in opts, or one without its value).  Arguments after the options
- * are left at argv[optind].
+ * or CLI_USAGE after saying which option is unknown or lacks its value
+ * (cli_getopt).  Arguments after the options are left at argv[optind].
  */
 int cli_options(const char *cmd, int argc, char **argv, const cli_opt *opts,
     size_t n);
+/*
+ * getopt_long for a command, silent: the option's value, or -1 at the
+ * end; for an unknown option or one without its value, prints which
+ * ("option --dir needs a value", "unknown option --frob") on behalf of
+ * cmd and returns '?'.
+ */
+int cli_getopt(const char *cmd, int argc, char **argv,
+    const struct option *opts);
 /* Writes all of buf to f; returns 0 or -1. */
 int cli_write(FILE *f, const void *buf, size_t len);
 /* Splits "A,B:C D" into a NULL-terminated array (one malloc); NULL on
@@ -48,7 +64,7 @@ int cli_write_file(const char *path, const void *data, size_t len,
 /*
  * A message on the module's own path (policy_message, as vdkim.so runs
  * it) for env, decided by the clock at (0: now); decide_only makes no
- * signer (explain).  0, or prints why on behalf of cmd and returns 1.
+ * signer (explain).  0, or the exit status after saying why.
  */
 int cli_message_new(const char *cmd, vdkim_policy *p,
     const vdkim_envelope *env, time_t at, int decide_only,
@@ -57,18 +73,26 @@ int cli_message_new(const char *cmd, vdkim_policy *p,
  * Feeds in to pm until the policy has decided (at the end of the header,
  * or of the input), copying every byte read to copy when it is not NULL
  * (bytes past the header too: the reads are in chunks).  Returns 0, or
- * prints why on behalf of cmd and returns 1.
+ * the exit status after saying why.
  */
 int cli_message_decide(const char *cmd, policy_message *pm, FILE *in,
     FILE *copy);
 
+/* The status for a config that did not load: CLI_NOINPUT when the file
+ * itself cannot be read, else CLI_CONFIG. */
+int cli_config_status(const char *path);
 /* Loads the policy, printing load warnings as "vdkimctl CMD: warning: ..."
- * on stderr; returns 0, or prints the error and returns 1. */
+ * on stderr; returns 0, or prints the error and returns
+ * cli_config_status's. */
 int cli_policy_load(const char *cmd, const char *path, vdkim_policy **out);
-/* The same; for_checker: the load of a checker (rotation check,
- * check-dns), where a damaged state file loads as unchecked, for the
- * checker to repair (policy_load). */
-int cli_policy_load_as(const char *cmd, const char *path, int for_checker,
+/* The same, as flags say: CLI_LOAD_CHECKER, the load of a checker
+ * (rotation check, check-dns), where a damaged state file loads as
+ * unchecked, for the checker to repair (policy_load); CLI_LOAD_QUIET, the
+ * load warnings not printed (rotation prepare, which makes the missing
+ * keys they would name, loads again afterwards to tell what is left). */
+#define CLI_LOAD_CHECKER 1
+#define CLI_LOAD_QUIET 2
+int cli_policy_load_as(const char *cmd, const char *path, int flags,
     vdkim_policy **out);
 /* The config blocks vdkimctl leaves to hosts: those of the hosts shipped
  * with vdkim (VDKIM_SHIPPED_HOST_BLOCKS), so that one file serves them and
@@ -77,14 +101,14 @@ extern const char *const cli_host_blocks[];
 /* What to change for a reason, in words ("" for ok). */
 const char *cli_why_hint(vdkim_why why);
 
-/* The zone-file line publishing key (malloc'd); 0, or 1 after printing
- * why on behalf of cmd. */
+/* The zone-file line publishing key (malloc'd); 0, or the exit status
+ * after saying why on behalf of cmd. */
 int cli_zone_line(const char *cmd, const vdkim_key *key, const char *selector,
     const char *domain, char **line);
 /*
  * Generates a key and writes DIR/SELECTOR.private (0600, never replacing a
  * file) and DIR/SELECTOR.txt (the zone-file line, also returned in *line,
- * malloc'd).  0, or 1 after printing why on behalf of cmd.
+ * malloc'd).  0, or the exit status after saying why.
  */
 int cli_keygen_write(const char *cmd, vdkim_key_type type, unsigned bits,
     const char *selector, const char *domain, const char *dir, char **line);

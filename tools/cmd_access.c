@@ -132,13 +132,13 @@ child(const vdkim_policy *p, const struct passwd *pw)
 	char why[512];
 
 	if (become(pw, why, sizeof(why)) != 0) {
-		cli_error("config-test", "%s", why);
+		cli_fail("config-test", CLI_OSERR, "%s", why);
 		_exit(EX_OSERR);
 	}
 	printf("files as user %s (uid %ld, gid %ld):\n", pw->pw_name,
 	    (long)pw->pw_uid, (long)pw->pw_gid);
 	if (vdkim_policy_files(p, check_file, &r, &err) != 0) {
-		cli_error("config-test", "%s", err.msg);
+		cli_fail("config-test", cli_exit_for(err.rc), "%s", err.msg);
 		_exit(EX_OSERR);
 	}
 	if (r.nbad == 0)
@@ -162,31 +162,34 @@ cli_access_test(const vdkim_policy *p, const char *user)
 	errno = 0;
 	pw = getpwnam(user);
 	if (pw == NULL) {
-		cli_error("config-test", "--user %s: %s", user, errno ?
+		cli_fail("config-test", CLI_NOUSER,
+		    "--user %s: %s", user, errno ?
 		    strerror(errno) : "no such user");
 		return EX_NOUSER;
 	}
 	if (geteuid() != 0 && geteuid() != pw->pw_uid) {
-		cli_error("config-test", "--user %s: only root can open files "
+		cli_fail("config-test", CLI_NOPERM,
+		    "--user %s: only root can open files "
 		    "as another user", user);
 		return EX_NOPERM;
 	}
 	/* The child inherits stdout's buffer: empty it first. */
 	if (fflush(stdout) != 0)
-		return cli_error("config-test", "cannot write: %s",
+		return cli_fail("config-test", CLI_IOERR, "cannot write: %s",
 		    strerror(errno));
 	pid = fork();
 	if (pid < 0)
-		return cli_error("config-test", "cannot fork: %s",
+		return cli_fail("config-test", CLI_OSERR, "cannot fork: %s",
 		    strerror(errno));
 	if (pid == 0)
 		child(p, pw);
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
-			return cli_error("config-test", "waiting for the "
+			return cli_fail("config-test", CLI_OSERR,
+			    "waiting for the "
 			    "access check: %s", strerror(errno));
 	if (WIFEXITED(status))
 		return WEXITSTATUS(status);
-	return cli_error("config-test", "the access check as %s died "
+	return cli_fail("config-test", CLI_OSERR, "the access check as %s died "
 	    "(signal %d)", user, WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 }

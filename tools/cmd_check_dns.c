@@ -5,11 +5,13 @@
  * picks the exit status:
  *
  *   0  every key checked is good
- *   1  at least one key would fail at receivers (or the check could not
- *      run: the state file could not be locked, read or written)
+ *   1  at least one key would fail at receivers
  *   2  warnings only (t=y, an RSA key under 2048 bits, a key not checked)
- *   3  DNS did not answer (nothing recorded for the keys it did not
- *      answer for)
+ *   75 DNS did not answer (EX_TEMPFAIL: nothing recorded for the keys it
+ *      did not answer for)
+ *   and exit_codes.h's for a check that cannot run (a config that does
+ *   not load: 66 or 78; a state file that cannot be locked, read or
+ *   written: 74).
  *
  * With dns-check-state-file the verdicts are recorded there, for every
  * process that loads the policy next (hosts at load or reload only).
@@ -35,7 +37,7 @@ run(vdkim_policy *p, const char *domain, time_t now)
 		[ROT_OUTCOME_OK] = 0,
 		[ROT_OUTCOME_BROKEN] = 1,
 		[ROT_OUTCOME_ATTENTION] = 2,
-		[ROT_OUTCOME_DNS_DOWN] = 3,
+		[ROT_OUTCOME_DNS_DOWN] = CLI_TEMPFAIL,
 	};
 	dns_check c;
 	vdkim_error err;
@@ -61,7 +63,8 @@ run(vdkim_policy *p, const char *domain, time_t now)
 	if (rc == VDKIM_OK && c.n == 0)
 		printf("no key to check%s%s\n", domain ? " for " : "",
 		    domain ? domain : "");
-	st = rc != VDKIM_OK ? cli_error("check-dns", "%s", err.msg) :
+	st = rc != VDKIM_OK ? cli_fail("check-dns", rc == VDKIM_EIO ?
+	    CLI_IOERR : cli_exit_for(err.rc), "%s", err.msg) :
 	    status[dns_check_outcome(&c)];
 	dns_check_free(&c);
 	return st;
@@ -81,31 +84,33 @@ cmd_check_dns(int argc, char **argv)
 	time_t now = 0;
 	int c, rc;
 
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((c = cli_getopt("check-dns", argc, argv, opts)) != -1) {
 		switch (c) {
 		case 'c': path = optarg; break;
 		case 'd': domain = optarg; break;
 		case 't':
 			if (cli_parse_time("check-dns", optarg, &now) != 0)
-				return 1;
+				return CLI_USAGE;
 			break;
 		default:
-			return cli_error("check-dns", "unknown option (see "
-			    "vdkimctl help)");
+			return CLI_USAGE;
 		}
 	}
 	if (optind != argc)
-		return cli_error("check-dns", "unexpected argument \"%s\"",
+		return cli_fail("check-dns", CLI_USAGE,
+		    "unexpected argument \"%s\"",
 		    argv[optind]);
 	if (now == 0)
 		now = time(NULL);
 	/* The checker repairs a damaged state file: it must load despite
 	 * it. */
-	if (cli_policy_load_as("check-dns", path, 1, &p) != 0)
-		return 1;
+	if ((rc = cli_policy_load_as("check-dns", path, CLI_LOAD_CHECKER,
+	    &p)) != 0)
+		return rc;
 	rc = run(p, domain, now);
 	if (fflush(stdout) != 0)
-		rc = cli_error("check-dns", "cannot write: %s", strerror(errno));
+		rc = cli_fail("check-dns", CLI_IOERR,
+		    "cannot write: %s", strerror(errno));
 	vdkim_policy_unref(p);
 	return rc;
 }

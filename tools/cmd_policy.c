@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "key_device.h"
@@ -27,11 +28,10 @@
 #define CHUNK (64 * 1024)
 #define DEFAULT_CONFIG "/etc/vdkim/vdkim.conf"
 
-/* explain's exit statuses. */
+/* explain's outcomes (its failures are exit_codes.h's). */
 #define EXPLAIN_SIGN 0
 #define EXPLAIN_NOSIGN 1
 #define EXPLAIN_DEFER 2
-#define EXPLAIN_ERROR 3
 
 /* ----------------------------------------------- a message by policy */
 
@@ -48,7 +48,7 @@ cli_message_new(const char *cmd, vdkim_policy *p, const vdkim_envelope *env,
 	info.decide_at = at;
 	info.decide_only = decide_only;
 	if (policy_message_new(out, p, &info, &err) != VDKIM_OK)
-		return cli_error(cmd, "%s", err.msg);
+		return cli_fail(cmd, cli_exit_for(err.rc), "%s", err.msg);
 	return 0;
 }
 
@@ -58,24 +58,27 @@ cli_message_decide(const char *cmd, policy_message *pm, FILE *in,
 {
 	char *buf = malloc(CHUNK);
 	size_t n;
-	int rc = 1;
+	int rc = CLI_OK;
 
 	if (buf == NULL)
-		return cli_error(cmd, "out of memory");
+		return cli_fail(cmd, CLI_OSERR, "out of memory");
 	while (!policy_message_decided(pm) &&
 	    (n = fread(buf, 1, CHUNK, in)) > 0) {
 		if (copy != NULL && fwrite(buf, 1, n, copy) != n) {
-			cli_error(cmd, "cannot spool the message: %s",
+			rc = cli_fail(cmd, CLI_CANTCREAT,
+			    "cannot spool the message: %s",
 			    strerror(errno));
 			goto out;
 		}
 		if (policy_message_chunk(pm, buf, n) != VDKIM_OK) {
-			cli_error(cmd, "%s", policy_message_error(pm));
+			rc = cli_fail(cmd, CLI_DATA,
+			    "%s", policy_message_error(pm));
 			goto out;
 		}
 	}
 	if (ferror(in)) {
-		cli_error(cmd, "cannot read the message: %s", strerror(errno));
+		rc = cli_fail(cmd, CLI_IOERR,
+		    "cannot read the message: %s", strerror(errno));
 		goto out;
 	}
 	/* A header up to the end of the input: the message has no body, and
@@ -83,10 +86,9 @@ cli_message_decide(const char *cmd, policy_message *pm, FILE *in,
 	if (!policy_message_decided(pm))
 		(void)policy_message_eom(pm);
 	if (!policy_message_decided(pm)) {
-		cli_error(cmd, "%s", policy_message_error(pm));
+		rc = cli_fail(cmd, CLI_DATA, "%s", policy_message_error(pm));
 		goto out;
 	}
-	rc = 0;
 out:
 	free(buf);
 	return rc;
@@ -95,21 +97,28 @@ out:
 /* ------------------------------------------------------------- policies */
 
 int
+cli_config_status(const char *path)
+{
+	return access(path, R_OK) != 0 ? CLI_NOINPUT : CLI_CONFIG;
+}
+
+int
 cli_policy_load(const char *cmd, const char *path, vdkim_policy **out)
 {
 	return cli_policy_load_as(cmd, path, 0, out);
 }
 
 int
-cli_policy_load_as(const char *cmd, const char *path, int for_checker,
+cli_policy_load_as(const char *cmd, const char *path, int flags,
     vdkim_policy **out)
 {
 	vdkim_error err;
 
-	if (policy_load(path, cli_host_blocks, for_checker, out, &err) !=
-	    VDKIM_OK)
-		return cli_error(cmd, "%s", err.msg);
-	for (size_t i = 0; i < vdkim_policy_warning_count(*out); i++)
+	if (policy_load(path, cli_host_blocks, (flags & CLI_LOAD_CHECKER) != 0,
+	    out, &err) != VDKIM_OK)
+		return cli_fail(cmd, cli_config_status(path), "%s", err.msg);
+	for (size_t i = 0; (flags & CLI_LOAD_QUIET) == 0 &&
+	    i < vdkim_policy_warning_count(*out); i++)
 		fprintf(stderr, "vdkimctl %s: %s: %s\n", cmd,
 		    vdkim_policy_warning_is_error(*out, i) ? "error" :
 		    "warning", vdkim_policy_warning(*out, i));
@@ -191,22 +200,22 @@ cmd_config_test(int argc, char **argv)
 	size_t nerr = 0;
 	int c, access_rc = 0;
 
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((c = cli_getopt("config-test", argc, argv, opts)) != -1) {
 		if (c == 'c')
 			path = optarg;
 		else if (c == 'u')
 			user = optarg;
 		else
-			return cli_error("config-test", "unknown option (see "
-			    "vdkimctl help)");
+			return CLI_USAGE;
 	}
 	if (optind != argc)
-		return cli_error("config-test", "unexpected argument \"%s\" "
+		return cli_fail("config-test", CLI_USAGE,
+		    "unexpected argument \"%s\" "
 		    "(use --config FILE)", argv[optind]);
 	if (vdkim_policy_load_skipping(path, cli_host_blocks, &p, &err) !=
 	    VDKIM_OK) {
 		printf("error: %s\nconfig has 1 error(s)\n", err.msg);
-		return 1;
+		return cli_config_status(path);
 	}
 	for (size_t i = 0; i < vdkim_policy_warning_count(p); i++) {
 		int is_error = vdkim_policy_warning_is_error(p, i);
@@ -217,7 +226,8 @@ cmd_config_test(int argc, char **argv)
 	}
 	if (vdkim_policy_describe(p, &text, &err) != VDKIM_OK) {
 		vdkim_policy_unref(p);
-		return cli_error("config-test", "%s", err.msg);
+		return cli_fail("config-test", cli_exit_for(err.rc),
+		    "%s", err.msg);
 	}
 	fputs(text, stdout);
 	if (*text != '\0' && text[strlen(text) - 1] != '\n')
@@ -232,9 +242,9 @@ cmd_config_test(int argc, char **argv)
 		access_rc = cli_access_test(p, user);
 	vdkim_policy_unref(p);
 	if (fflush(stdout) != 0)
-		return cli_error("config-test", "cannot write: %s",
+		return cli_fail("config-test", CLI_IOERR, "cannot write: %s",
 		    strerror(errno));
-	return access_rc != 0 ? access_rc : nerr == 0 ? 0 : 1;
+	return access_rc != 0 ? access_rc : nerr == 0 ? 0 : CLI_CONFIG;
 }
 
 /* -------------------------------------------------------------- explain */
@@ -356,37 +366,39 @@ signing_hint(const char *code)
  * Reads the message on in into two messages on the module's path: pm
  * only decides (its header stays, for what h= will hold), ps runs as
  * vdkim.so runs it, signing included, so that its outcome is the verdict
- * (a key the device cannot use shows there).  0, or 1 after saying why
- * the message cannot be read.
+ * (a key the device cannot use shows there).  0, or the exit status
+ * after saying why the message cannot be read.
  */
 static int
 explain_feed(policy_message *pm, policy_message *ps, FILE *in)
 {
 	char *buf = malloc(CHUNK);
 	size_t n;
-	int rc = 1;
+	int rc = CLI_OK;
 
 	if (buf == NULL)
-		return cli_error("explain", "out of memory");
+		return cli_fail("explain", CLI_OSERR, "out of memory");
 	while ((n = fread(buf, 1, CHUNK, in)) > 0) {
 		if (policy_message_chunk(pm, buf, n) != VDKIM_OK) {
-			cli_error("explain", "%s", policy_message_error(pm));
+			rc = cli_fail("explain", CLI_DATA,
+			    "%s", policy_message_error(pm));
 			goto out;
 		}
 		/* A failure here is ps's outcome, shown as the verdict. */
 		(void)policy_message_chunk(ps, buf, n);
 	}
 	if (ferror(in)) {
-		cli_error("explain", "cannot read the message: %s",
+		rc = cli_fail("explain", CLI_IOERR,
+		    "cannot read the message: %s",
 		    strerror(errno));
 		goto out;
 	}
 	if (policy_message_eom(pm) != VDKIM_OK) {
-		cli_error("explain", "%s", policy_message_error(pm));
+		rc = cli_fail("explain", CLI_DATA,
+		    "%s", policy_message_error(pm));
 		goto out;
 	}
 	(void)policy_message_eom(ps);
-	rc = 0;
 out:
 	free(buf);
 	return rc;
@@ -440,11 +452,11 @@ cmd_explain(int argc, char **argv)
 	const vdkim_decision *d;
 	policy_outcome res;
 	time_t now = 0;
-	int c, rc = EXPLAIN_ERROR;
+	int c, rc;
 
 	memset(&env, 0, sizeof(env));
 	env.size = sizeof(env);
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((c = cli_getopt("explain", argc, argv, opts)) != -1) {
 		switch (c) {
 		case 'c': path = optarg; break;
 		case 'v': env.vmta = optarg; break;
@@ -454,29 +466,26 @@ cmd_explain(int argc, char **argv)
 		case 'm': env.mail_from = optarg; break;
 		case 't':
 			if (cli_parse_time("explain", optarg, &now) != 0)
-				return EXPLAIN_ERROR;
+				return CLI_USAGE;
 			break;
 		default:
-			cli_error("explain", "unknown option (see vdkimctl "
-			    "help)");
-			return EXPLAIN_ERROR;
+			return CLI_USAGE;
 		}
 	}
-	if (optind != argc) {
-		cli_error("explain", "unexpected argument \"%s\" (the message "
-		    "is read from stdin)", argv[optind]);
-		return EXPLAIN_ERROR;
-	}
-	if (path == NULL || env.vmta == NULL) {
-		cli_error("explain", "--config and --vmta are required");
-		return EXPLAIN_ERROR;
-	}
+	if (optind != argc)
+		return cli_fail("explain", CLI_USAGE, "unexpected argument "
+		    "\"%s\" (the message is read from stdin)", argv[optind]);
+	if (path == NULL || env.vmta == NULL)
+		return cli_fail("explain", CLI_USAGE, "%s is missing",
+		    path == NULL && env.vmta == NULL ? "--config FILE and "
+		    "--vmta NAME are" : path == NULL ? "--config FILE" :
+		    "--vmta NAME");
 	if (now == 0)
 		now = time(NULL);
-	if (cli_policy_load("explain", path, &p) != 0 ||
-	    cli_message_new("explain", p, &env, now, 1, &pm) != 0 ||
-	    cli_message_new("explain", p, &env, now, 0, &ps) != 0 ||
-	    explain_feed(pm, ps, stdin) != 0)
+	if ((rc = cli_policy_load("explain", path, &p)) != 0 ||
+	    (rc = cli_message_new("explain", p, &env, now, 1, &pm)) != 0 ||
+	    (rc = cli_message_new("explain", p, &env, now, 0, &ps)) != 0 ||
+	    (rc = explain_feed(pm, ps, stdin)) != 0)
 		goto out;
 	d = policy_message_decision(pm);
 	policy_message_outcome(ps, &res);
@@ -506,8 +515,8 @@ cmd_explain(int argc, char **argv)
 		    "field%s)\n", k, k == 1 ? "" : "s");
 	}
 	if (fflush(stdout) != 0) {
-		cli_error("explain", "cannot write: %s", strerror(errno));
-		rc = EXPLAIN_ERROR;
+		rc = cli_fail("explain", CLI_IOERR, "cannot write: %s",
+		    strerror(errno));
 	}
 out:
 	policy_message_free(ps);

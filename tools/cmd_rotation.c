@@ -27,17 +27,19 @@
 
 #include "cli.h"
 #include "error.h"
+#include "interval.h"
 #include "rotation_plan.h"
 #include "strbuf.h"
 
 #define DEFAULT_CONFIG "/etc/vdkim/vdkim.conf"
 
-/* check's exit statuses. */
+/* check's outcomes (a check that cannot run: exit_codes.h's, never
+ * CHECK_BROKEN, which says signing fails). */
 #define CHECK_OK 0
-#define CHECK_BROKEN 1     /* signing fails now (or cannot be checked:
-                              cli_error's status) */
+#define CHECK_BROKEN 1     /* signing fails now */
 #define CHECK_ATTENTION 2  /* a selector is held back, or will be */
-#define CHECK_DNS_DOWN 3   /* DNS did not answer: nothing was recorded */
+#define CHECK_DNS_DOWN CLI_TEMPFAIL /* DNS did not answer: nothing was
+                              recorded (75) */
 
 struct run {
 	const char *cmd;
@@ -62,10 +64,12 @@ print_plan(const rot_plan_entry *e)
 {
 	const rot_schedule *s = e->b->sched;
 	char t1[32], t2[32], t3[32], t4[32];
+	char ahead[INTERVAL_TEXT_MAX], overlap[INTERVAL_TEXT_MAX];
 
-	printf("%s  dkim-rotation %s  %s  publish-ahead %lds  overlap %lds\n",
+	printf("%s  dkim-rotation %s  %s  publish-ahead %s  overlap %s\n",
 	    e->b->domain, s->name, vdkim_alg_name((vdkim_alg)e->alg),
-	    s->publish_ahead, s->overlap);
+	    interval_format(s->publish_ahead, ahead, sizeof(ahead)),
+	    interval_format(s->overlap, overlap, sizeof(overlap)));
 	printf("  %-16s %-21s %-21s %-21s %-11s %s\n", "selector", "publish by",
 	    "current from", "remove from DNS after", "DNS now", "recorded");
 	for (size_t i = 0; i < e->nsels; i++) {
@@ -95,11 +99,11 @@ run_plan(struct run *r, int lookup_dns)
 {
 	rot_plan pl;
 	vdkim_error err;
-	char t1[32];
+	char t1[32], overlap[INTERVAL_TEXT_MAX];
 
 	if (rotation_plan(r->p, r->domain, r->now, lookup_dns, NULL, NULL, &pl,
 	    &err) != VDKIM_OK)
-		return cli_error(r->cmd, "%s", err.msg);
+		return cli_fail(r->cmd, cli_exit_for(err.rc), "%s", err.msg);
 	for (size_t i = 0; i < pl.n; i++) {
 		const rot_plan_entry *e = &pl.e[i];
 
@@ -109,10 +113,11 @@ run_plan(struct run *r, int lookup_dns)
 		}
 		for (size_t j = 0; j < e->nretire; j++)
 			printf("%s._domainkey.%s may be removed from DNS (not "
-			    "used since %s, overlap %lds)\n",
+			    "used since %s, overlap %s)\n",
 			    e->retire[j].selector, e->b->domain,
 			    when(e->retire[j].superseded, t1),
-			    e->b->sched->overlap);
+			    interval_format(e->b->sched->overlap, overlap,
+			    sizeof(overlap)));
 	}
 	rotation_plan_free(&pl);
 	return 0;
@@ -128,13 +133,14 @@ make_dir(const char *cmd, const char *dir)
 	char path[4096];
 
 	if ((size_t)snprintf(path, sizeof(path), "%s", dir) >= sizeof(path))
-		return cli_error(cmd, "%s: path too long", dir);
+		return cli_fail(cmd, CLI_USAGE, "%s: path too long", dir);
 	for (char *p = path + 1; ; p++) {
 		if (*p == '/' || *p == '\0') {
 			char c = *p;
 			*p = '\0';
 			if (mkdir(path, 0700) != 0 && errno != EEXIST)
-				return cli_error(cmd, "cannot create %s: %s",
+				return cli_fail(cmd, CLI_CANTCREAT,
+				    "cannot create %s: %s",
 				    path, strerror(errno));
 			*p = c;
 			if (c == '\0')
@@ -157,32 +163,34 @@ prepare_one(const rot_binding *b, int alg, void *arg)
 		time_t start = rot_period_start(s, i);
 		vdkim_key *key = NULL;
 		vdkim_error err;
-		int made = 0;
+		int made = 0, rc;
 
 		if (rot_selector(s, i, alg, sel, sizeof(sel)) != 0)
 			continue; /* an explicit list has ended */
 		snprintf(path, sizeof(path), "%s/%s.private", b->key_dir, sel);
 		if (access(path, F_OK) == 0) {
 			if (vdkim_key_load_file(path, &key, &err) != VDKIM_OK)
-				return cli_error(r->cmd, "%s", err.msg);
+				return cli_fail(r->cmd, cli_exit_for(err.rc),
+				    "%s", err.msg);
 			if ((int)vdkim_key_get_alg(key) != alg) {
 				vdkim_key_unref(key);
-				return cli_error(r->cmd, "%s is not an %s key",
+				return cli_fail(r->cmd, CLI_DATA,
+				    "%s is not an %s key",
 				    path, vdkim_alg_name((vdkim_alg)alg));
 			}
-			if (cli_zone_line(r->cmd, key, sel, b->domain,
-			    &line) != 0) {
+			if ((rc = cli_zone_line(r->cmd, key, sel, b->domain,
+			    &line)) != 0) {
 				vdkim_key_unref(key);
-				return 1;
+				return rc;
 			}
 			vdkim_key_unref(key);
 		} else {
-			if (make_dir(r->cmd, b->key_dir) != 0 ||
-			    cli_keygen_write(r->cmd,
+			if ((rc = make_dir(r->cmd, b->key_dir)) != 0 ||
+			    (rc = cli_keygen_write(r->cmd,
 			    alg == VDKIM_ALG_ED25519_SHA256 ? VDKIM_KEY_ED25519 :
 			    VDKIM_KEY_RSA, r->bits, sel, b->domain, b->key_dir,
-			    &line) != 0)
-				return 1;
+			    &line)) != 0)
+				return rc;
 			made = 1;
 		}
 		printf("; %s s=%s %s: signs from %s; publish by %s (%s %s)\n%s\n",
@@ -192,6 +200,22 @@ prepare_one(const rot_binding *b, int alg, void *arg)
 		free(line);
 	}
 	return 0;
+}
+
+/* prepare: the keys, then the config loaded again, its remaining
+ * warnings and errors printed (those about the keys just made are
+ * gone). */
+static int
+prepare(struct run *r, const char *path)
+{
+	vdkim_policy *after = NULL;
+	int rc = rotation_for_each(r->p, r->domain, NULL, prepare_one, r);
+
+	if (rc != 0 || fflush(stdout) != 0)
+		return rc;
+	rc = cli_policy_load("rotation", path, &after);
+	vdkim_policy_unref(after);
+	return rc;
 }
 
 /* ------------------------------------------------------------ check */
@@ -226,7 +250,8 @@ run_check(struct run *r)
 	for (size_t i = 0; i < c.nrepairs; i++)
 		printf("%s\n", c.repairs[i]);
 	/* A file that could not be checked: signing cannot be vouched for. */
-	st = rc != VDKIM_OK ? cli_error(r->cmd, "%s", err.msg) :
+	st = rc != VDKIM_OK ? cli_fail(r->cmd, rc == VDKIM_EIO ? CLI_IOERR :
+	    cli_exit_for(err.rc), "%s", err.msg) :
 	    status[rotation_check_outcome(&c)];
 	rotation_check_free(&c);
 	return st;
@@ -260,29 +285,32 @@ cmd_rotation(int argc, char **argv)
 	r.periods = 1;
 	r.bits = 2048;
 	if (argc < 2 || argv[1][0] == '-')
-		return cli_error("rotation", "usage: vdkimctl %s", USAGE);
+		return cli_fail("rotation", CLI_USAGE,
+		    "usage: vdkimctl %s", USAGE);
 	sub = argv[1];
 	r.cmd = "rotation";
 	if (strcmp(sub, "plan") != 0 && strcmp(sub, "prepare") != 0 &&
 	    strcmp(sub, "check") != 0 && strcmp(sub, "retire") != 0)
-		return cli_error("rotation", "unknown subcommand \"%s\" (plan, "
+		return cli_fail("rotation", CLI_USAGE,
+		    "unknown subcommand \"%s\" (plan, "
 		    "prepare, check, retire)", sub);
 	argc--;
 	argv++;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((c = cli_getopt("rotation", argc, argv, opts)) != -1) {
 		switch (c) {
 		case 'c': path = optarg; break;
 		case 'd': r.domain = optarg; break;
 		case 't':
 			if (cli_parse_time("rotation", optarg, &r.now) != 0)
-				return 1;
+				return CLI_USAGE;
 			break;
 		case 'n':
 		case 'b':
 			v = strtol(optarg, &end, 10);
 			if (*optarg == '\0' || *end != '\0' || v < 0 ||
 			    v > (c == 'n' ? 24 : 4096))
-				return cli_error("rotation", "--%s must be a "
+				return cli_fail("rotation", CLI_USAGE,
+				    "--%s must be a "
 				    "number (%s), not \"%s\"", c == 'n' ?
 				    "periods" : "bits", c == 'n' ? "0 to 24" :
 				    "1024 to 4096", optarg);
@@ -292,32 +320,37 @@ cmd_rotation(int argc, char **argv)
 				r.bits = (unsigned)v;
 			break;
 		default:
-			return cli_error("rotation", "unknown option (see "
-			    "vdkimctl help)");
+			return CLI_USAGE;
 		}
 	}
 	if (optind != argc)
-		return cli_error("rotation", "unexpected argument \"%s\"",
+		return cli_fail("rotation", CLI_USAGE,
+		    "unexpected argument \"%s\"",
 		    argv[optind]);
 	if (r.now == 0)
 		r.now = time(NULL);
-	/* check repairs a damaged state file: it must load despite it. */
-	if (cli_policy_load_as("rotation", path, strcmp(sub, "check") == 0,
-	    &r.p) != 0)
-		return 1;
+	/* check repairs a damaged state file: it must load despite it.
+	 * prepare makes the keys whose absence the load would call errors:
+	 * it says what is left once it is done. */
+	if ((rc = cli_policy_load_as("rotation", path,
+	    strcmp(sub, "check") == 0 ? CLI_LOAD_CHECKER :
+	    strcmp(sub, "prepare") == 0 ? CLI_LOAD_QUIET : 0, &r.p)) != 0)
+		return rc;
 	if (r.p->nschedules == 0) {
 		vdkim_policy_unref(r.p);
-		return cli_error("rotation", "%s has no dkim-rotation block",
+		return cli_fail("rotation", CLI_CONFIG,
+		    "%s has no dkim-rotation block",
 		    path);
 	}
 	if (strcmp(sub, "check") == 0)
 		rc = run_check(&r);
 	else if (strcmp(sub, "prepare") == 0)
-		rc = rotation_for_each(r.p, r.domain, NULL, prepare_one, &r);
+		rc = prepare(&r, path);
 	else
 		rc = run_plan(&r, strcmp(sub, "plan") == 0);
 	if (fflush(stdout) != 0)
-		rc = cli_error("rotation", "cannot write: %s", strerror(errno));
+		rc = cli_fail("rotation", CLI_IOERR,
+		    "cannot write: %s", strerror(errno));
 	vdkim_policy_unref(r.p);
 	return rc;
 }

@@ -94,7 +94,7 @@ parse_options(int argc, char **argv, struct sign_opts *o)
 	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((c = cli_getopt("sign", argc, argv, opts)) != -1) {
 		char ***list = NULL;
 
 		o->explicit_opts |= strchr("CVPSRMN", c) == NULL;
@@ -108,7 +108,7 @@ parse_options(int argc, char **argv, struct sign_opts *o)
 		case 'M': o->env.mail_from = optarg; break;
 		case 'N':
 			if (cli_parse_time("sign", optarg, &o->now) != 0)
-				return 1;
+				return CLI_USAGE;
 			break;
 		case 'd': o->domain = optarg; break;
 		case 'i': o->identity = optarg; break;
@@ -118,7 +118,7 @@ parse_options(int argc, char **argv, struct sign_opts *o)
 		case 'k':
 			if ((c == 's' ? o->nsel : o->nkeys) ==
 			    VDKIM_MAX_SIGNATURES)
-				return cli_error("sign", "at most %d "
+				return cli_fail("sign", CLI_USAGE, "at most %d "
 				    "signatures", VDKIM_MAX_SIGNATURES);
 			if (c == 's')
 				o->selectors[o->nsel++] = optarg;
@@ -129,20 +129,23 @@ parse_options(int argc, char **argv, struct sign_opts *o)
 			o->alg = vdkim_alg_from_name(optarg);
 			if (o->alg != VDKIM_ALG_RSA_SHA256 &&
 			    o->alg != VDKIM_ALG_ED25519_SHA256)
-				return cli_error("sign", "--algorithm must be "
+				return cli_fail("sign", CLI_USAGE,
+				    "--algorithm must be "
 				    "rsa-sha256 or ed25519-sha256, not \"%s\"",
 				    optarg);
 			break;
 		case 'c':
 			if (parse_canon(optarg, o) != 0)
-				return cli_error("sign", "--canon must be "
+				return cli_fail("sign", CLI_USAGE,
+				    "--canon must be "
 				    "HEADER/BODY with simple or relaxed, not "
 				    "\"%s\"", optarg);
 			break;
 		case 'x':
 			if (interval_parse(optarg, &o->expire_after) != 0 ||
 			    o->expire_after == 0)
-				return cli_error("sign", "--expire-after must "
+				return cli_fail("sign", CLI_USAGE,
+				    "--expire-after must "
 				    "be an interval such as 3600, 30m, 12h, "
 				    "7d, not \"%s\"", optarg);
 			break;
@@ -150,36 +153,41 @@ parse_options(int argc, char **argv, struct sign_opts *o)
 		case 'e': list = &o->extra; break;
 		case 'o': list = &o->oversign; break;
 		default:
-			return cli_error("sign", "unknown option (see "
-			    "vdkimctl help)");
+			return CLI_USAGE;
 		}
 		if (list != NULL) {
 			free(*list);
 			*list = cli_split_list(optarg);
 			if (*list == NULL)
-				return cli_error("sign", "out of memory");
+				return cli_fail("sign", CLI_OSERR,
+				    "out of memory");
 		}
 	}
 	if (optind != argc)
-		return cli_error("sign", "unexpected argument \"%s\" (the "
+		return cli_fail("sign", CLI_USAGE,
+		    "unexpected argument \"%s\" (the "
 		    "message is read from stdin)", argv[optind]);
 	if (o->config != NULL) {
 		if (o->explicit_opts)
-			return cli_error("sign", "with --config the policy "
+			return cli_fail("sign", CLI_USAGE,
+			    "with --config the policy "
 			    "chooses the signatures: --domain, --selector, "
 			    "--key and the signature options do not apply");
 		if (o->env.vmta == NULL)
-			return cli_error("sign", "--config needs --vmta");
+			return cli_fail("sign", CLI_USAGE,
+			    "--config needs --vmta");
 		return 0;
 	}
 	if (o->env_opts)
-		return cli_error("sign", "--vmta, --pool, --source, "
+		return cli_fail("sign", CLI_USAGE, "--vmta, --pool, --source, "
 		    "--rcpt-domain, --mail-from and --time go with --config");
 	if (o->domain == NULL || o->nsel == 0 || o->nkeys == 0)
-		return cli_error("sign", "--domain, --selector and --key are "
+		return cli_fail("sign", CLI_USAGE,
+		    "--domain, --selector and --key are "
 		    "required");
 	if (o->nsel != o->nkeys)
-		return cli_error("sign", "give one --selector for each --key "
+		return cli_fail("sign", CLI_USAGE,
+		    "give one --selector for each --key "
 		    "(%zu selectors, %zu keys)", o->nsel, o->nkeys);
 	return 0;
 }
@@ -201,7 +209,8 @@ spool_open(void)
 		unlink(path);
 	f = fd >= 0 ? fdopen(fd, "w+") : NULL;
 	if (f == NULL) {
-		cli_error("sign", "cannot create a temporary file: %s",
+		cli_fail("sign", CLI_CANTCREAT,
+		    "cannot create a temporary file: %s",
 		    strerror(errno));
 		if (fd >= 0)
 			close(fd);
@@ -215,11 +224,12 @@ spool_seek_end(FILE *spool)
 {
 	if (fseek(spool, 0, SEEK_END) == 0)
 		return 0;
-	return cli_error("sign", "cannot spool the message: %s",
+	return cli_fail("sign", CLI_CANTCREAT, "cannot spool the message: %s",
 	    strerror(errno));
 }
 
-/* Where pump() hands the bytes it reads: 0, or -1 after saying why. */
+/* Where pump() hands the bytes it reads: 0, or the exit status after
+ * saying why. */
 typedef int (*sink_fn)(void *ctx, const char *data, size_t len);
 
 static int
@@ -229,8 +239,7 @@ to_signer(void *ctx, const char *data, size_t len)
 
 	if (vdkim_signer_message(ctx, data, len, &err) == VDKIM_OK)
 		return 0;
-	cli_error("sign", "%s", err.msg);
-	return -1;
+	return cli_fail("sign", cli_exit_for(err.rc), "%s", err.msg);
 }
 
 static int
@@ -238,8 +247,7 @@ to_message(void *ctx, const char *data, size_t len)
 {
 	if (policy_message_chunk(ctx, data, len) == VDKIM_OK)
 		return 0;
-	cli_error("sign", "%s", policy_message_error(ctx));
-	return -1;
+	return cli_fail("sign", CLI_DATA, "%s", policy_message_error(ctx));
 }
 
 /*
@@ -304,44 +312,48 @@ emit(const char *sigs, size_t siglen, FILE *spool,
 	if (rc == 0) {
 		int crc = spool_copy(spool, strip);
 		if (crc == 1)
-			return cli_error("sign", "cannot read the spooled "
+			return cli_fail("sign", CLI_IOERR,
+			    "cannot read the spooled "
 			    "message: %s", strerror(errno));
 		rc = crc;
 	}
 	rc |= cli_write(stdout, eol, strlen(eol));
 	if (fflush(stdout) != 0)
 		rc = -1;
-	return rc ? cli_error("sign", "cannot write the signed message: %s",
+	return rc ? cli_fail("sign", CLI_IOERR,
+	    "cannot write the signed message: %s",
 	    strerror(errno)) : 0;
 }
 
 /* Reads the rest of stdin into the spool and through sink.  Returns 0, or
- * prints why and returns 1. */
+ * the exit status after saying why. */
 static int
 pump(FILE *spool, sink_fn sink, void *ctx)
 {
 	char *buf = malloc(CHUNK);
 	size_t n;
-	int rc = 1;
+	int rc;
 
 	if (buf == NULL)
-		return cli_error("sign", "out of memory");
+		return cli_fail("sign", CLI_OSERR, "out of memory");
 	while ((n = fread(buf, 1, CHUNK, stdin)) > 0) {
 		if (fwrite(buf, 1, n, spool) != n) {
-			cli_error("sign", "cannot spool the message: %s",
+			rc = cli_fail("sign", CLI_CANTCREAT,
+			    "cannot spool the message: %s",
 			    strerror(errno));
 			goto out;
 		}
-		if (sink(ctx, buf, n) != 0)
+		if ((rc = sink(ctx, buf, n)) != 0)
 			goto out;
 	}
 	if (ferror(stdin)) {
-		cli_error("sign", "cannot read the message: %s",
+		rc = cli_fail("sign", CLI_IOERR, "cannot read the message: %s",
 		    strerror(errno));
 		goto out;
 	}
 	if (fflush(spool) != 0) {
-		cli_error("sign", "cannot spool the message: %s",
+		rc = cli_fail("sign", CLI_CANTCREAT,
+		    "cannot spool the message: %s",
 		    strerror(errno));
 		goto out;
 	}
@@ -360,10 +372,10 @@ finish(vdkim_signer *s, FILE *spool)
 	strbuf sigs;
 	int rc;
 
-	if (pump(spool, to_signer, s) != 0)
-		return 1;
+	if ((rc = pump(spool, to_signer, s)) != 0)
+		return rc;
 	if (vdkim_signer_eom(s, &err) != VDKIM_OK)
-		return cli_error("sign", "%s", err.msg);
+		return cli_fail("sign", cli_exit_for(err.rc), "%s", err.msg);
 	sb_init(&sigs);
 	for (size_t i = 0; i < vdkim_signer_count(s); i++) {
 		size_t len;
@@ -372,7 +384,7 @@ finish(vdkim_signer *s, FILE *spool)
 	}
 	if (sigs.failed) {
 		sb_free(&sigs);
-		return cli_error("sign", "out of memory");
+		return cli_fail("sign", CLI_OSERR, "out of memory");
 	}
 	rc = emit(sigs.s != NULL ? sigs.s : "", sigs.len, spool, NULL,
 	    vdkim_signer_added_final_eol(s) ? vdkim_signer_eol(s) : "");
@@ -387,14 +399,15 @@ sign_explicit(const struct sign_opts *o)
 	vdkim_signer *s = NULL;
 	vdkim_error err;
 	FILE *spool = NULL;
-	int rc = 1;
+	int rc = CLI_SOFTWARE;
 
 	for (size_t i = 0; i < o->nkeys; i++) {
 		vdkim_sig_spec spec;
 
 		if (vdkim_key_load_file(o->keys[i], &keys[i], &err) !=
 		    VDKIM_OK) {
-			cli_error("sign", "%s", err.msg);
+			rc = cli_fail("sign", cli_exit_for(err.rc),
+			    "%s", err.msg);
 			goto out;
 		}
 		if (vdkim_key_warning(keys[i]) != NULL)
@@ -402,14 +415,16 @@ sign_explicit(const struct sign_opts *o)
 			    vdkim_key_warning(keys[i]));
 		if (o->alg != VDKIM_ALG_NONE &&
 		    vdkim_key_get_alg(keys[i]) != o->alg) {
-			cli_error("sign", "%s makes %s signatures, but "
+			rc = cli_fail("sign", CLI_DATA,
+			    "%s makes %s signatures, but "
 			    "--algorithm %s was asked for", o->keys[i],
 			    vdkim_alg_name(vdkim_key_get_alg(keys[i])),
 			    vdkim_alg_name(o->alg));
 			goto out;
 		}
 		if (s == NULL && vdkim_signer_new(&s, &err) != VDKIM_OK) {
-			cli_error("sign", "%s", err.msg);
+			rc = cli_fail("sign", cli_exit_for(err.rc),
+			    "%s", err.msg);
 			goto out;
 		}
 		vdkim_sig_spec_init(&spec);
@@ -426,14 +441,13 @@ sign_explicit(const struct sign_opts *o)
 		spec.body_length = o->body_length;
 		spec.add_timestamp = !o->no_timestamp;
 		if (vdkim_signer_add(s, &spec, &err) != VDKIM_OK) {
-			cli_error("sign", "%s", err.msg);
+			rc = cli_fail("sign", cli_exit_for(err.rc),
+			    "%s", err.msg);
 			goto out;
 		}
 	}
 	spool = spool_open();
-	if (spool == NULL)
-		goto out;
-	rc = finish(s, spool);
+	rc = spool != NULL ? finish(s, spool) : CLI_CANTCREAT;
 out:
 	if (spool != NULL)
 		fclose(spool);
@@ -467,7 +481,8 @@ answer(policy_message *pm, FILE *spool)
 		    out.reason_code, out.reason);
 		return EX_TEMPFAIL;
 	case POLICY_ACTION_REJECT:
-		return cli_error("sign", "refused (%s): %s", out.reason_code,
+		return cli_fail("sign", CLI_DATA,
+		    "refused (%s): %s", out.reason_code,
 		    out.reason);
 	case POLICY_ACTION_CONTINUE:
 		break;
@@ -497,18 +512,23 @@ sign_by_policy(const struct sign_opts *o)
 	vdkim_policy *p = NULL;
 	policy_message *pm = NULL;
 	FILE *spool = NULL;
-	int rc = 1;
+	int rc;
 
 	/* --time moves the policy's clock (which rotating selector signs);
 	 * t= stays the real time of signing. */
-	if (cli_policy_load("sign", o->config, &p) != 0 ||
-	    cli_message_new("sign", p, &o->env, o->now, 0, &pm) != 0)
+	if ((rc = cli_policy_load("sign", o->config, &p)) != 0 ||
+	    (rc = cli_message_new("sign", p, &o->env, o->now, 0, &pm)) != 0)
 		goto out;
 	spool = spool_open();
-	if (spool == NULL || cli_message_decide("sign", pm, stdin, spool) != 0)
+	if (spool == NULL) {
+		rc = CLI_CANTCREAT;
+		goto out;
+	}
+	if ((rc = cli_message_decide("sign", pm, stdin, spool)) != 0)
 		goto out;
 	/* The rest of the message, through the path and into the spool. */
-	if (spool_seek_end(spool) != 0 || pump(spool, to_message, pm) != 0)
+	if ((rc = spool_seek_end(spool)) != 0 ||
+	    (rc = pump(spool, to_message, pm)) != 0)
 		goto out;
 	(void)policy_message_eom(pm); /* the outcome says how it went */
 	rc = answer(pm, spool);
@@ -524,12 +544,12 @@ int
 cmd_sign(int argc, char **argv)
 {
 	struct sign_opts o;
-	int rc = 1;
+	int rc;
 
 	memset(&o, 0, sizeof(o));
 	o.hcanon = o.bcanon = VDKIM_CANON_RELAXED;
 	o.env.size = sizeof(o.env);
-	if (parse_options(argc, argv, &o) == 0)
+	if ((rc = parse_options(argc, argv, &o)) == 0)
 		rc = o.config != NULL ? sign_by_policy(&o) : sign_explicit(&o);
 	free(o.headers);
 	free(o.extra);

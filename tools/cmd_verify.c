@@ -145,15 +145,15 @@ add_key_option(vdkim_keymap *map, const char *arg)
 
 	if (eq == NULL || eq == arg || (size_t)(eq - arg) >= sizeof(qname) ||
 	    strstr(arg, "._domainkey.") == NULL || strstr(arg, "._domainkey.") > eq)
-		return cli_error("verify", "--key takes "
+		return cli_fail("verify", CLI_USAGE, "--key takes "
 		    "SELECTOR._domainkey.DOMAIN=FILE, not \"%s\"", arg);
 	memcpy(qname, arg, (size_t)(eq - arg));
 	qname[eq - arg] = '\0';
 	rec = record_from_file(eq + 1, why, sizeof(why));
 	if (rec == NULL)
-		return cli_error("verify", "%s", why);
+		return cli_fail("verify", CLI_NOINPUT, "%s", why);
 	if (vdkim_keymap_add(map, qname, rec, &err) != VDKIM_OK)
-		rc = cli_error("verify", "%s", err.msg);
+		rc = cli_fail("verify", cli_exit_for(err.rc), "%s", err.msg);
 	free(rec);
 	return rc;
 }
@@ -181,34 +181,37 @@ cmd_verify(int argc, char **argv)
 	size_t n, pass = 0;
 	int c, rc = 1;
 
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((c = cli_getopt("verify", argc, argv, opts)) != -1) {
 		if (c != 'k') {
-			cli_error("verify", "unknown option (see vdkimctl "
-			    "help)");
+			rc = CLI_USAGE;
 			goto out;
 		}
 		if (map == NULL && vdkim_keymap_new(&map, &err) != VDKIM_OK) {
-			cli_error("verify", "%s", err.msg);
+			rc = cli_fail("verify", cli_exit_for(err.rc),
+			    "%s", err.msg);
 			goto out;
 		}
-		if (add_key_option(map, optarg) != 0)
+		if ((rc = add_key_option(map, optarg)) != 0)
 			goto out;
 	}
 	if (optind != argc) {
-		cli_error("verify", "unexpected argument \"%s\" (the message "
+		rc = cli_fail("verify", CLI_USAGE,
+		    "unexpected argument \"%s\" (the message "
 		    "is read from stdin)", argv[optind]);
 		goto out;
 	}
 	if (vdkim_verifier_new(map ? vdkim_keymap_lookup : NULL, map, &v,
 	    &err) != VDKIM_OK) {
-		cli_error("verify", "%s", err.msg);
+		rc = cli_fail("verify", cli_exit_for(err.rc), "%s", err.msg);
 		goto out;
 	}
 	buf = malloc(CHUNK);
 	if (buf == NULL) {
-		cli_error("verify", "out of memory");
+		rc = cli_fail("verify", CLI_OSERR, "out of memory");
 		goto out;
 	}
+	/* From here on, a message that does not verify is the outcome 1. */
+	rc = 1;
 	while ((n = fread(buf, 1, CHUNK, stdin)) > 0) {
 		if (vdkim_verifier_message(v, buf, n, &err) != VDKIM_OK) {
 			printf("dkim=permerror (malformed-message: %s)\n",
@@ -217,7 +220,8 @@ cmd_verify(int argc, char **argv)
 		}
 	}
 	if (ferror(stdin)) {
-		cli_error("verify", "cannot read the message: %s",
+		rc = cli_fail("verify", CLI_IOERR,
+		    "cannot read the message: %s",
 		    strerror(errno));
 		goto out;
 	}

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "exit_codes.h"
 
 static const struct command {
 	const char *name;
@@ -39,11 +40,12 @@ static const struct command {
 	  "           (not signed: the message unchanged, exit 0; deferred: "
 	  "nothing, exit 75)" },
 	{ "verify", cmd_verify,
-	  "verify [--key SELECTOR._domainkey.DOMAIN=FILE]... < message" },
+	  "verify [--key SELECTOR._domainkey.DOMAIN=FILE]... < message\n"
+	  "           (exit 0 a signature passes, 1 none does)" },
 	{ "config-test", cmd_config_test,
 	  "config-test [--config FILE] [--user NAME]   (default "
 	  "/etc/vdkim/vdkim.conf;\n"
-	  "           exit 1 on errors; --user: also opens every key, PIN "
+	  "           exit 78 on errors; --user: also opens every key, PIN "
 	  "and state file\n"
 	  "           as user NAME, the MTA's (e.g. Debian-exim), exit 78 "
 	  "if one cannot be read)" },
@@ -51,12 +53,12 @@ static const struct command {
 	  "explain --config FILE --vmta NAME [--pool NAME] [--source NAME]\n"
 	  "           [--rcpt-domain D] [--mail-from A] [--time SECONDS] "
 	  "< message\n"
-	  "           (exit 0 signed, 1 not signed, 2 deferred, 3 error)" },
+	  "           (exit 0 signed, 1 not signed, 2 deferred)" },
 	{ "check-dns", cmd_check_dns,
 	  "check-dns [--config FILE] [--domain D] [--time SECONDS]   (every "
 	  "key's record in DNS;\n"
 	  "           exit 0 ok, 1 a key fails at receivers, 2 warnings only, "
-	  "3 DNS did not answer)" },
+	  "75 DNS did not\n           answer)" },
 	{ "import", cmd_import,
 	  "import pmta|opendkim FILE [--explain]   (a PowerMTA config, or an\n"
 	  "           opendkim.conf and its tables: a vdkim.conf on stdout, "
@@ -68,8 +70,8 @@ static const struct command {
 	  "rotation plan|prepare|check|retire [--config FILE] "
 	  "[--time SECONDS] [--domain D]\n"
 	  "           prepare: [--periods N] [--bits N]  (check: exit 0 ok, "
-	  "1 broken,\n"
-	  "           2 a selector held back or late, 3 DNS did not answer)" },
+	  "1 signing is broken,\n"
+	  "           2 a selector held back or late, 75 DNS did not answer)" },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -81,7 +83,7 @@ usage(FILE *f)
 	for (size_t i = 0; i < NCOMMANDS; i++)
 		fprintf(f, "  vdkimctl %s\n", commands[i].usage);
 	fprintf(f, "  vdkimctl COMMAND --help   (one command's usage)\n"
-	    "  vdkimctl --version\n");
+	    "  vdkimctl --version\n\n%s", CLI_EXIT_HELP);
 }
 
 /* "--help" anywhere among a command's arguments asks for its usage. */
@@ -102,7 +104,7 @@ main(int argc, char **argv)
 {
 	if (argc < 2) {
 		usage(stderr);
-		return 2;
+		return CLI_USAGE;
 	}
 	if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
 	    strcmp(argv[1], "-h") == 0) {
@@ -123,7 +125,7 @@ main(int argc, char **argv)
 		}
 		return commands[i].run(argc - 1, argv + 1);
 	}
-	fprintf(stderr, "vdkimctl: unknown command \"%s\"\n", argv[1]);
-	usage(stderr);
-	return 2;
+	fprintf(stderr, "vdkimctl: unknown command \"%s\" (see vdkimctl "
+	    "help)\n", argv[1]);
+	return CLI_USAGE;
 }

@@ -32,13 +32,35 @@ msg_stream_track(msg_stream *m, vdkim_rc rc)
 	return rc;
 }
 
+/*
+ * Said to an operator, who sees these in a log or from vdkimctl: what is
+ * wrong with the message's course, by where it stands, never the name of
+ * the call (a host's programmer finds that from the phase; call is kept
+ * for the debugger).
+ */
 vdkim_rc
 msg_stream_refuse(const msg_stream *m, const char *call, vdkim_error *err)
 {
-	if (m->phase == MSG_FAILED)
-		return vdkim_fail(err, VDKIM_ESTATE, "%s: the %s has already "
-		    "failed on this message", call, m->who);
-	return vdkim_fail(err, VDKIM_ESTATE, "%s called out of order", call);
+	(void)call;
+	switch (m->phase) {
+	case MSG_FAILED:
+		return vdkim_fail(err, VDKIM_ESTATE, "the %s has already "
+		    "failed on this message: nothing more is taken for it",
+		    m->who);
+	case MSG_NEW:
+		return vdkim_fail(err, VDKIM_ESTATE, "the message is empty "
+		    "(no header)");
+	case MSG_HEADERS:
+		return vdkim_fail(err, VDKIM_ESTATE, "the message ended (or "
+		    "its body began) before the end of its header was given");
+	case MSG_BODY:
+		return vdkim_fail(err, VDKIM_ESTATE, "a header field was given "
+		    "after the body had begun");
+	case MSG_DONE:
+	default:
+		return vdkim_fail(err, VDKIM_ESTATE, "the message has already "
+		    "ended: nothing more is taken for it");
+	}
 }
 
 vdkim_rc

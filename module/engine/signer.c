@@ -336,7 +336,8 @@ vdkim_signer_eoh(vdkim_signer *s, vdkim_error *err)
 		return rc;
 	if (s->njobs == 0)
 		return msg_stream_track(&s->ms, vdkim_fail(err, VDKIM_ESTATE,
-		    "no signature was requested (vdkim_signer_add)"));
+		    "no signature was asked for: no key was given for this "
+		    "message"));
 	if (header_fields_count(&s->hf, "From", 4) == 0)
 		return msg_stream_track(&s->ms, vdkim_fail(err, VDKIM_ESYNTAX,
 		    "the message "
@@ -617,8 +618,8 @@ signer_remake(vdkim_signer *s, size_t i, vdkim_key *key, vdkim_error *err)
 		return vdkim_fail(err, VDKIM_EINVAL, "no signer or key");
 	if (s->ms.phase != MSG_DONE || i >= s->njobs ||
 	    s->jobs[i].result != NULL)
-		return vdkim_fail(err, VDKIM_ESTATE, "signer_remake: "
-		    "signature %zu was not dropped", i);
+		return vdkim_fail(err, VDKIM_ESTATE, "signature %zu cannot be "
+		    "made again: it was not set aside", i);
 	j = &s->jobs[i];
 	vdkim_key_ref(key);
 	vdkim_key_unref(j->key);

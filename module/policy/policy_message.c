@@ -75,9 +75,14 @@ feed_as(policy_message *pm, enum feed how, const char *call)
 		return pm->err.rc;
 	if (pm->feed == FEED_NONE)
 		pm->feed = how;
-	if (pm->feed != how || pm->ended)
-		return failed(pm, vdkim_fail(&pm->err, VDKIM_ESTATE, "%s "
-		    "called out of order", call));
+	(void)call;
+	if (pm->ended)
+		return failed(pm, vdkim_fail(&pm->err, VDKIM_ESTATE, "the "
+		    "message has already ended: nothing more is taken for it"));
+	if (pm->feed != how)
+		return failed(pm, vdkim_fail(&pm->err, VDKIM_ESTATE, "the "
+		    "message was given both raw and field by field: one way "
+		    "only"));
 	return VDKIM_OK;
 }
 
@@ -254,7 +259,7 @@ policy_message_eoh(policy_message *pm)
 
 	if (rc == VDKIM_OK && pm->in_body)
 		rc = failed(pm, vdkim_fail(&pm->err, VDKIM_ESTATE,
-		    "policy_message_eoh called twice"));
+		    "the end of the header was given twice"));
 	return rc != VDKIM_OK ? rc : failed(pm, end_header(pm));
 }
 

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "interval.h"
 #include "key_state.h"
 #include "rotation.h"
 #include "strbuf.h"
@@ -331,10 +332,13 @@ not_ready(const rot_binding *b, const rot_key *k, const rot_record *r,
 		rot_format_time(r->since, when, sizeof(when));
 		rot_format_time(r->since + b->sched->publish_ahead, until,
 		    sizeof(until));
+		char ahead[INTERVAL_TEXT_MAX];
+
 		snprintf(buf, len, "selector %s (from %s) is held back: it was "
 		    "published too recently (seen in DNS since %s; ready %s, "
-		    "publish-ahead %lds)", k->entry.selector, from, when, until,
-		    b->sched->publish_ahead);
+		    "publish-ahead %s)", k->entry.selector, from, when, until,
+		    interval_format(b->sched->publish_ahead, ahead,
+		    sizeof(ahead)));
 	}
 }
 

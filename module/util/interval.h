@@ -9,4 +9,11 @@
  * (empty, unknown unit, trailing junk, negative, or over ten years). */
 int interval_parse(const char *text, long *seconds);
 
+/* Writes seconds as an operator reads a duration: days, hours, minutes
+ * and seconds, the zero ones left out ("7d", "1d 12h", "90s" is "1m 30s",
+ * 0 is "0s").  out gets at most len - 1 bytes (INTERVAL_TEXT_MAX is
+ * always enough); returns out. */
+#define INTERVAL_TEXT_MAX 48
+char *interval_format(long seconds, char *out, unsigned long len);
+
 #endif

@@ -12,7 +12,7 @@
 # require signs with the next key or defers with key-dns-mismatch.  Then
 # the harness's in-process key check (check_keys) records verdicts; a
 # damaged state file is repaired (FILE.bad-*); and last a DNS server that
-# does not answer: exit 3, the state file byte for byte.
+# does not answer: exit 75, the state file byte for byte.
 #
 # Needs root, BUILD_DIR/vdkimctl, vdkim.so and vdkim-harness, dnsmasq-base,
 # iproute2, swaks.  DNSCHECK_KEEP=1 keeps the work folder;
@@ -242,7 +242,7 @@ signs damaged.warn "$CONF" a
 check_rc 0 damaged.warn "warn: a damaged file signs (keys unchecked)"
 conf "$CONF" require
 signs damaged.req "$CONF" a
-check_rc 1 damaged.req "require: a damaged file fails the load (a reload keeps the old policy)"
+check_rc 78 damaged.req "require: a damaged file fails the load, exit 78 (a reload keeps the old policy)"
 has_re damaged.req 'check-dns keeps its readable records and repairs it' "the error names the repair, not a failing command"
 cp "$STATE" "$WORK/state.damaged"
 ctl repair check-dns --config "$CONF"
@@ -328,7 +328,7 @@ kill "$DNS_NETNS_PID" 2>/dev/null
 wait "$DNS_NETNS_PID" 2>/dev/null
 DNS_NETNS_PID=""
 ctl down check-dns --config "$CONF"
-check_rc 3 down "DNS does not answer: exit 3"
+check_rc 75 down "DNS does not answer: exit 75 (temporary)"
 has_re down 'NO ANSWER dns-error' "DNS down: said per key"
 if cmp -s "$STATE" "$WORK/state.before"; then
 	ok "DNS down: the state file is byte for byte the same"

@@ -17,7 +17,8 @@
 #   K, L  the crash test: K signs (in batches: sign-batch = 16, software
 #      key) and relays to L, L delivers to a Maildir
 #
-# Checks: --check and config errors (exit 2, FILE:LINE); messages through
+# Checks: --check and config errors (exit 78, FILE:LINE; 66 for a missing
+# file, 64 for a bad command line); messages through
 # A and Q arrive in B's Maildir signed (verified), including pipelined,
 # 5 MB, 8-bit, multi-domain ones; X-Virtual-MTA chooses the VMTA and is
 # removed; X-DKIM-Options chooses the key and is removed; a VMTA without
@@ -28,7 +29,11 @@
 # details (tests/harness/smtp_probe.py); a hostile client (control and
 # 8-bit bytes in EHLO, MAIL, RCPT: refused; in a header: logged escaped);
 # session timeout; 200 idle sessions beside a busy one; SIGHUP reload
-# (also with a FIFO at the key or config path: no stall);
+# (also with a FIFO at the key or config path: no stall); logrotate: the
+# log and accounting files renamed, SIGHUP, new files; the log sinks: S
+# logs to syslog (a datagram socket of the test's at log-socket, facility
+# local3) or to the journal (JOURNAL_STREAM: <N> on stderr), each line in
+# one place;
 # SIGTERM exits 0; kill -9 of K during 3000 parallel submissions with L
 # down: after the restart every message that got a 250 reaches L's
 # Maildir exactly once.
@@ -261,8 +266,8 @@ for sel in s1 s2; do
 	}
 done
 
-read -r A_PORT A2_PORT Q_PORT B_PORT K_PORT L_PORT < <(python3 "$HERE/free_ports.py" 6)
-if [[ -z ${L_PORT:-} ]]; then
+read -r A_PORT A2_PORT Q_PORT B_PORT K_PORT L_PORT S_PORT < <(python3 "$HERE/free_ports.py" 7)
+if [[ -z ${S_PORT:-} ]]; then
 	echo "harness: no free ports" >&2
 	exit 2
 fi
@@ -363,14 +368,14 @@ test_configs() {
 	check $? "--check says OK" "$out"
 
 	# bad_config NAME SED-SCRIPT PATTERN: the edited copy of a.conf must
-	# fail --check with exit 2 and a message matching PATTERN.
+	# fail --check with exit 78 (EX_CONFIG) and a message matching PATTERN.
 	bad_config() {
 		conf=$WORK/bad-$1.conf
 		sed "$2" "$WORK/a.conf" >"$conf"
 		"$BIN" --config "$conf" --check >"$out" 2>&1
 		local rc=$?
-		[[ $rc -eq 2 ]] && grep -q -- "$3" "$out"
-		check $? "bad config ($1): exit 2 (got $rc), \"$3\"" "$out"
+		[[ $rc -eq 78 ]] && grep -q -- "$3" "$out"
+		check $? "bad config ($1): exit 78 (got $rc), \"$3\"" "$out"
 	}
 	line=$(grep -n "max-recipients" "$WORK/a.conf" | cut -d: -f1)
 	bad_config int-value 's/max-recipients = 5/max-recipients = lots/' \
@@ -395,9 +400,15 @@ test_configs() {
 	bad_config no-harness '/^harness {/,$d' 'no "harness { }" block'
 
 	"$BIN" --config "$WORK/missing.conf" --check >"$out" 2>&1
-	check $(($? != 2)) "a missing config file: exit 2" "$out"
+	check $(($? != 66)) "a missing config file: exit 66 (EX_NOINPUT)" "$out"
 	"$BIN" --bogus >"$out" 2>&1
-	check $(($? != 2)) "a bad option: exit 2" "$out"
+	check $(($? != 64)) "a bad option: exit 64 (EX_USAGE)" "$out"
+	"$BIN" --config >"$out" 2>&1
+	[[ $? -eq 64 ]] && grep -q "requires an argument" "$out"
+	check $? "--config without its value: said so, exit 64" "$out"
+	"$BIN" --check >"$out" 2>&1
+	[[ $? -eq 64 ]] && grep -q -- "--config FILE is missing" "$out"
+	check $? "no --config: said so, exit 64" "$out"
 	"$BIN" --version >"$out" 2>&1
 	[[ $? -eq 0 && $(cat "$out") =~ ^vdkim-harness\ \(vdkim\)\ [0-9]+\.[0-9]+$ ]]
 	check $? "--version: the version, exit 0" "$out"
@@ -446,6 +457,16 @@ bye" && {
 		check $? "plain: A's accounting line: delivered, d= s=" "$(logtail "$WORK/a.acct")"
 		accounting "$WORK/a.acct" "$id" | grep -q "vmta=mta1	rcpt=bob@example.org"
 		check $? "plain: A's accounting line: default VMTA, recipient" "$(logtail "$WORK/a.acct")"
+		# The size is what A relayed: B's copy less B's Received: field;
+		# the Message-ID the message's first (swaks adds one of its own
+		# before ours).
+		local size mid
+		size=$(accounting "$WORK/a.acct" "$id" | sed -n 's/.*	size=\([0-9]*\)	.*/\1/p')
+		mid=$(header_of "$f" | grep -i -m 1 '^Message-ID:' | sed 's/^[^:]*: *//')
+		[[ -n $size && $mid == "<"*">" ]] && accounting "$WORK/a.acct" "$id" |
+		    grep -qF "	sender=alice@example.com	message-id=$mid	size=$size	vmta=" &&
+		    (( size > 0 && size < $(stat -c %s "$f") ))
+		check $? "plain: A's accounting line: sender, Message-ID, size ($size)" "$(logtail "$WORK/a.acct")"
 		grep -q "^Received: from client.test" "$f"
 		check $? "plain: A's Received: field" "$f"
 	}
@@ -687,6 +708,131 @@ test_idle_sessions() {
 	check $? "the message sent beside 200 idle sessions arrives" "$(logtail "$WORK/a.log")"
 }
 
+# ------------------------------------------------------------ log sinks
+
+# syslog_server SOCKET OUT: a unix datagram server (a stand-in for
+# /dev/log) writing each datagram as a line to OUT; ends 60 s after the
+# last datagram at the latest.
+syslog_server() {
+	python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+s.settimeout(60)
+with open(sys.argv[2], "ab", buffering=0) as f:
+    while True:
+        try:
+            d = s.recv(65536)
+        except socket.timeout:
+            break
+        f.write(d + b"\n")' "$1" "$2" &
+	PID[syslog]=$!
+	wait_until 10 test -S "$1"
+}
+
+# s_config EXTRA: an instance S delivering to a Maildir, logging as EXTRA
+# says (no log-file).  Its policy has a 1024-bit key, which the module
+# warns about at load: a module line at the module's level (warning).
+s_config() {
+	cat >"$WORK/s.conf" <<EOF
+domain-key = "k,example.com,$WORK/k1024.pem"
+domain "*" { dkim-sign = yes }
+harness {
+    module = "$MODULE"
+    hostname = "s.harness.test"
+    spool-directory = "$WORK/spool-s"
+    maildir = "$WORK/maildir-s"
+    listener in { address = "127.0.0.1:$S_PORT" }
+$1
+}
+EOF
+}
+
+# The three sinks, each line in one only: syslog (the facility from
+# log-facility, at the socket log-socket names), the journal (stderr with
+# <N> when JOURNAL_STREAM is stderr), never stderr otherwise.
+test_log_sinks() {
+	local sock=$WORK/devlog out=$WORK/syslog.out pid rc
+	: >"$out"
+	install -m 0600 "$ROOT/tests/data/rsa1024.pem" "$WORK/k1024.pem"
+	syslog_server "$sock" "$out" || { bad "syslog: the test's socket"; return; }
+	s_config "    log-socket = \"$sock\"
+    log-facility = local3"
+	# JOURNAL_STREAM naming another stream (a parent's): not the journal.
+	JOURNAL_STREAM=1:1 "$BIN" --config "$WORK/s.conf" >"$WORK/s.out" 2>&1 &
+	PID[s]=$!
+	pid=${PID[s]}
+	wait_until 15 grep -q "running as s.harness.test" "$out"
+	# local3 (19) * 8 + info (6) = 158
+	grep -q "^<158>[A-Z][a-z][a-z] [ 1-3][0-9] [0-9:]\{8\} vdkim-harness\[$pid\]: vdkim-harness running as s.harness.test" "$out"
+	check $? "syslog: facility local3, level info, ident and pid (<158>...)" "$out" "$WORK/s.out"
+	# local3 * 8 + warning (4) = 156
+	grep -q "^<156>.* vdkim-harness\[$pid\]: vdkim: .*keys under 2048 bits are weak" "$out"
+	check $? "syslog: the module's warning at warning (<156>)" "$out"
+	swaks_to "$S_PORT" "$WORK/swaks-s.out" --from alice@example.com \
+	    --to bob@example.org --h-Message-ID "<s-1@harness.test>"
+	wait_until 15 grep -q ": delivered <bob@example.org>" "$out"
+	check $? "syslog: a delivery is logged there" "$out" "$WORK/swaks-s.out"
+	stop s
+	check $? "syslog: S exits 0 on SIGTERM" "$WORK/s.out"
+	! grep -q "running as\|delivered" "$WORK/s.out"
+	check $? "syslog: nothing of it on stderr (each line once)" "$WORK/s.out"
+	grep -q "^<158>.*vdkim-harness\[$pid\]: stopped" "$out"
+	check $? "syslog: the stop is logged" "$out"
+
+	# The journal: stderr is the stream JOURNAL_STREAM names.
+	: >"$WORK/s.err"
+	s_config "    log-socket = \"$sock\""
+	(
+		JOURNAL_STREAM=$(stat -c '%d:%i' "$WORK/s.err")
+		export JOURNAL_STREAM
+		exec "$BIN" --config "$WORK/s.conf" 2>>"$WORK/s.err" >/dev/null
+	) &
+	PID[s]=$!
+	wait_until 15 grep -q "running as" "$WORK/s.err"
+	grep -q "^<6>vdkim-harness running as s.harness.test" "$WORK/s.err"
+	check $? "journal: <6> prefixes on stderr" "$WORK/s.err"
+	grep -q "^<4>vdkim: .*keys under 2048 bits are weak" "$WORK/s.err"
+	check $? "journal: the module's warning at <4>" "$WORK/s.err"
+	kill -HUP "${PID[s]}"
+	wait_until 10 grep -q "^<6>module config reloaded" "$WORK/s.err"
+	check $? "journal: the reload at <6>" "$WORK/s.err"
+	stop s
+	check $? "journal: S exits 0 on SIGTERM" "$WORK/s.err"
+	[[ $(grep -c "running as" "$out") -eq 1 ]]
+	check $? "journal: nothing of it to syslog (each line once)" "$out"
+	! grep -qv "^<[0-7]>" "$WORK/s.err"
+	check $? "journal: every stderr line has its priority" "$WORK/s.err"
+
+	# A bad facility is a config error naming the line.
+	s_config "    log-facility = kern"
+	"$BIN" --config "$WORK/s.conf" --check >"$WORK/s.out" 2>&1
+	rc=$?
+	[[ $rc -eq 78 ]] && grep -q "s.conf:[0-9]*: log-facility = kern: expected mail" "$WORK/s.out"
+	check $? "log-facility = kern: exit 78 (got $rc), FILE:LINE" "$WORK/s.out"
+	kill "${PID[syslog]}" 2>/dev/null
+	wait "${PID[syslog]}" 2>/dev/null
+	unset "PID[syslog]"
+}
+
+# logrotate without copytruncate: the files are renamed, SIGHUP, and the
+# next lines go to new files at the configured paths.
+test_logrotate() {
+	local id
+	mv "$WORK/a.log" "$WORK/a.log.1"
+	mv "$WORK/a.acct" "$WORK/a.acct.1"
+	kill -HUP "${PID[a]}"
+	wait_until 10 grep -q "module config reloaded" "$WORK/a.log"
+	check $? "SIGHUP: a new log file at log-file's path" "$(logtail "$WORK/a.log.1")"
+	send_and_find rotated "$A_PORT" rotated-1@harness.test || return
+	id=$(queue_ids "$WORK/swaks-rotated.out")
+	wait_until 10 eval 'accounting "$WORK/a.acct" "$id" | grep -q result=delivered'
+	check $? "SIGHUP: the next accounting line goes to a new file" "$(ls -l "$WORK")"
+	grep -q "$id: delivered" "$WORK/a.log" &&
+	    ! grep -q "$id" "$WORK/a.log.1" "$WORK/a.acct.1"
+	check $? "SIGHUP: nothing more written to the renamed files" "$(logtail "$WORK/a.log")"
+}
+
 # ------------------------------------------------------------ signals
 
 test_reload() {
@@ -859,6 +1005,8 @@ test_protocol
 test_hostile
 test_idle_sessions
 test_reload
+test_logrotate
+test_log_sinks
 test_stop
 test_crash
 test_sanitizers

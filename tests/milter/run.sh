@@ -31,7 +31,9 @@
 # changed: the next message signed by the new VMTA; listen changed: logged
 # as waiting for a restart, still served; a broken block refused with its
 # line); SIGHUP many times under load: the milter never stops and no
-# message is lost; SIGTERM stops it with status 0.
+# message is lost; the log renamed and SIGHUP: a new file (logrotate);
+# exit codes at start (64, 66, 78; once at <3> when stderr is the
+# journal); SIGTERM stops it with status 0.
 #
 # Needs root (network namespace, Postfix as root), apt (to download
 # Postfix once), dnsmasq-base, python3-dkim, libmail-dkim-perl.
@@ -88,6 +90,7 @@ inner() {
 	module_error_tests
 	block_reload_tests
 	sighup_tests
+	logrotate_tests
 	sigterm_tests
 }
 
@@ -145,6 +148,53 @@ CONF
 		ok "vdkim-milter --check accepts the config"
 	else
 		fatal "vdkim-milter --check accepts the config" "$out"
+	fi
+	exit_code_tests
+}
+
+# sysexits at start: 64 a bad command line, 66 no config file, 78 a bad
+# config; under systemd (JOURNAL_STREAM is stderr) the reason once, <3>.
+exit_code_tests() {
+	local rc err=$WORK/journal.err
+	"$MILTER" --bogus >/dev/null 2>&1
+	rc=$?
+	if ((rc == 64)); then ok "vdkim-milter --bogus: exit 64"; else bad "vdkim-milter --bogus: exit 64 (got $rc)"; fi
+	"$MILTER" --config "$WORK/none.conf" --check >/dev/null 2>&1
+	rc=$?
+	if ((rc == 66)); then ok "vdkim-milter, no config file: exit 66"; else bad "vdkim-milter, no config file: exit 66 (got $rc)"; fi
+	# No log-file: under systemd the log is the journal.
+	sed -e "s#module = \".*\"#module = \"$WORK/none.so\"#" -e '/log-file/d' \
+	    "$WORK/vdkim.conf" >"$WORK/bad.conf"
+	: >"$err"
+	(
+		JOURNAL_STREAM=$(stat -c '%d:%i' "$err")
+		export JOURNAL_STREAM
+		exec "$MILTER" --config "$WORK/bad.conf" --check 2>>"$err" >/dev/null
+	)
+	rc=$?
+	if ((rc == 78)) && [[ $(grep -c "none.so" "$err") == 1 ]] &&
+	    grep -q "^<3>.*none.so" "$err"; then
+		ok "vdkim-milter, a module that does not load: exit 78, said once at <3> to the journal"
+	else
+		bad "vdkim-milter, a module that does not load: exit 78 (got $rc), once at <3>" "$err"
+	fi
+}
+
+# logrotate without copytruncate: the log renamed, SIGHUP, a new file.
+logrotate_tests() {
+	local i n
+	mv "$MLOG" "$MLOG.1"
+	n=$(grep -c "SIGHUP: reloading" "$MLOG.1")
+	kill -HUP "$MILTER_PID"
+	for ((i = 0; i < 50; i++)); do
+		grep -qs "module config reloaded" "$MLOG" && break
+		sleep 0.1
+	done
+	if grep -qs "module config reloaded" "$MLOG" &&
+	    [[ $(grep -c "SIGHUP: reloading" "$MLOG.1") == "$n" ]]; then
+		ok "SIGHUP after the log was renamed: a new log file"
+	else
+		bad "SIGHUP after the log was renamed: a new log file" "$MLOG.1"
 	fi
 }
 

@@ -16,8 +16,9 @@
 #    unchanged, X-DKIM-Options removed, NOSIGN (message unchanged, reason
 #    on stderr, exit 0), DEFER (exit 75, nothing written), a large header
 #    and body (streaming across chunks), bad input (nothing written);
-# 3. broken configs: a bad line (exit 1, FILE:LINE), a group-writable key
-#    and a missing key (exit 1, naming the key file);
+# 3. broken configs: a bad line (exit 78, FILE:LINE), a group-writable key
+#    and a missing key (exit 78, naming the key file), a missing config
+#    (exit 66);
 # 4. files that are not files: a FIFO at a --key, config, domain-key or
 #    state-file path, a folder or a NUL byte as a key record (refused at
 #    once, naming the file); the config limits (a value over 64 KiB, over
@@ -28,6 +29,9 @@
 #    the file and the reason), a key from "keygen --group NAME" passes.
 #    Needs root; without it these checks are reported as not run (and
 #    not counted);
+# 4c. the exit-code convention (sysexits) and the words of each failure:
+#    a table of every command's missing value, unknown option, missing
+#    argument, no input and config cases; an empty message;
 # 5. prints one line per failed check and ends with "N passed, N failed";
 #    exits 1 when anything failed.
 #
@@ -333,12 +337,12 @@ test_one_domain() {
 		printf '\r\nbody\r\n'
 	} >"$t.in"
 	ctl "$t" sign --config "$CONF" --vmta mta1 <"$t.in"
-	[[ $RC -eq 1 && ! -s $t.out ]] && has "$t.err" "header fields"
-	check $? "one-domain: over 1000 header fields: exit 1, nothing written" \
+	[[ $RC -eq 65 && ! -s $t.out ]] && has "$t.err" "header fields"
+	check $? "one-domain: over 1000 header fields: exit 65, nothing written" \
 	    "rc=$RC" "$t.err"
 	ctl "$t.x" explain --config "$CONF" --vmta mta1 <"$t.in"
-	[[ $RC -eq 3 ]]
-	check $? "one-domain: explain on a bad header exits 3" "rc=$RC" \
+	[[ $RC -eq 65 ]]
+	check $? "one-domain: explain on a bad header exits 65" "rc=$RC" \
 	    "$t.x.err"
 
 	# The explicit mode still works, and does not mix with --config.
@@ -349,17 +353,17 @@ test_one_domain() {
 	expect_signed "$t" "explicit sign" example.com mail2024 "$key"
 	ctl "$t.mix" sign --config "$CONF" --vmta mta1 --domain example.com \
 	    <"$t.in"
-	[[ $RC -eq 1 && ! -s $t.mix.out ]] && has "$t.mix.err" "--config"
+	[[ $RC -eq 64 && ! -s $t.mix.out ]] && has "$t.mix.err" "--config"
 	check $? "sign: --config with --domain is refused" "$t.mix.err"
 	ctl "$t.novmta" sign --config "$CONF" <"$t.in"
-	[[ $RC -eq 1 && ! -s $t.novmta.out ]]
+	[[ $RC -eq 64 && ! -s $t.novmta.out ]]
 	check $? "sign: --config without --vmta is refused" "$t.novmta.err"
 	ctl "$t.usage" explain --config "$CONF" <"$t.in"
-	[[ $RC -eq 3 ]]
-	check $? "explain: without --vmta exits 3" "$t.usage.err"
+	[[ $RC -eq 64 ]] && has "$t.usage.err" "--vmta NAME is missing"
+	check $? "explain: without --vmta exits 64, saying it is missing" "$t.usage.err"
 	ctl "$t.time" explain --config "$CONF" --vmta mta1 --time soon <"$t.in"
-	[[ $RC -eq 3 ]]
-	check $? "explain: a bad --time exits 3" "$t.time.err"
+	[[ $RC -eq 64 ]]
+	check $? "explain: a bad --time exits 64" "$t.time.err"
 }
 
 # ------------------------------------------------- esp-many-tenants.conf
@@ -635,21 +639,21 @@ test_broken() {
 	line=$((line + 1))
 	sed "$((line - 1))a\\    dkim-sgin = yes" "$CONF" >"$d/bad.conf"
 	ctl "$d/bad" config-test --config "$d/bad.conf"
-	[[ $RC -eq 1 ]] && has "$d/bad.out" "$d/bad.conf:$line:" &&
+	[[ $RC -eq 78 ]] && has "$d/bad.out" "$d/bad.conf:$line:" &&
 	    [[ $(tail -n 1 "$d/bad.out") == "config has 1 error(s)" ]]
-	check $? "config-test: a bad line exits 1 naming FILE:$line" \
+	check $? "config-test: a bad line exits 78 naming FILE:$line" \
 	    "rc=$RC" "$d/bad.out" "$d/bad.err"
 	ctl "$d/bad-x" explain --config "$d/bad.conf" --vmta mta1 </dev/null
-	[[ $RC -eq 3 ]] && has "$d/bad-x.err" "$d/bad.conf:$line:"
-	check $? "explain: a bad config exits 3 naming FILE:LINE" "rc=$RC" \
+	[[ $RC -eq 78 ]] && has "$d/bad-x.err" "$d/bad.conf:$line:"
+	check $? "explain: a bad config exits 78 naming FILE:LINE" "rc=$RC" \
 	    "$d/bad-x.err"
 
 	# A group-writable key.
 	chmod 0620 "$key"
 	ctl "$d/gw" config-test --config "$CONF"
-	[[ $RC -eq 1 ]] && grep -q "^error: .*$key" "$d/gw.out" &&
+	[[ $RC -eq 78 ]] && grep -q "^error: .*$key" "$d/gw.out" &&
 	    [[ $(tail -n 1 "$d/gw.out") == "config has 1 error(s)" ]]
-	check $? "config-test: a group-writable key exits 1 naming the key" \
+	check $? "config-test: a group-writable key exits 78 naming the key" \
 	    "rc=$RC" "$d/gw.out"
 	msg "$d/gw.in" 'alice@example.com'
 	ctl "$d/gw-sign" sign --config "$CONF" --vmta mta1 <"$d/gw.in"
@@ -662,14 +666,14 @@ test_broken() {
 	# A missing key.
 	mv "$key" "$key.away"
 	ctl "$d/missing" config-test --config "$CONF"
-	[[ $RC -eq 1 ]] && grep -q "^error: .*$key" "$d/missing.out"
-	check $? "config-test: a missing key exits 1 naming the key" \
+	[[ $RC -eq 78 ]] && grep -q "^error: .*$key" "$d/missing.out"
+	check $? "config-test: a missing key exits 78 naming the key" \
 	    "rc=$RC" "$d/missing.out"
 	mv "$key.away" "$key"
 
 	ctl "$d/nofile" config-test --config "$d/nosuch.conf"
-	[[ $RC -eq 1 ]] && has "$d/nofile.out" "$d/nosuch.conf"
-	check $? "config-test: a missing config exits 1 naming it" "rc=$RC" \
+	[[ $RC -eq 66 ]] && has "$d/nofile.out" "$d/nosuch.conf"
+	check $? "config-test: a missing config exits 66 naming it" "rc=$RC" \
 	    "$d/nofile.out"
 }
 
@@ -686,39 +690,40 @@ test_hostile_files() {
 	key=$WORK/one-domain/keys/example.com/mail2024.private
 	printf 'From: a@example.com\r\n\r\nhi\r\n' >"$d/msg"
 
-	# not_file NAME WHAT PATH ARGS...: vdkimctl ARGS exits 1 at once,
-	# saying PATH is not a regular file.
+	# not_file NAME WHAT PATH RC ARGS...: vdkimctl ARGS exits RC at once
+	# (66: a file it cannot read; 78: the config names one), saying PATH
+	# is not a regular file.
 	not_file() {
-		local name=$1 what=$2 path=$3
-		shift 3
+		local name=$1 what=$2 path=$3 want=$4
+		shift 4
 		ctl "$d/$name" "$@" <"$d/msg"
-		[[ $RC -eq 1 ]] &&
+		[[ $RC -eq $want ]] &&
 		    grep -qF "$path: the $what is not a regular file" \
 		    "$d/$name.out" "$d/$name.err"
 		check $? "$name: refused at once as not a regular file (rc=$RC, 124 = hung)" \
 		    "$d/$name.out" "$d/$name.err"
 	}
-	not_file sign-key-fifo "key file" "$d/fifo" sign --domain example.com \
+	not_file sign-key-fifo "key file" "$d/fifo" 66 sign --domain example.com \
 	    --selector s --key "$d/fifo"
-	not_file verify-key-fifo "key record file" "$d/fifo" verify \
+	not_file verify-key-fifo "key record file" "$d/fifo" 66 verify \
 	    --key "s._domainkey.example.com=$d/fifo"
-	not_file verify-key-dir "key record file" "$d/dir" verify \
+	not_file verify-key-dir "key record file" "$d/dir" 66 verify \
 	    --key "s._domainkey.example.com=$d/dir"
-	not_file config-fifo "config file" "$d/fifo" config-test \
+	not_file config-fifo "config file" "$d/fifo" 78 config-test \
 	    --config "$d/fifo"
 	printf 'domain-key = "s1,example.com,%s/fifo"\ndomain "*" { dkim-sign = yes }\n' \
 	    "$d" >"$d/k.conf"
-	not_file domain-key-fifo "key file" "$d/fifo" config-test \
+	not_file domain-key-fifo "key file" "$d/fifo" 78 config-test \
 	    --config "$d/k.conf"
 	printf 'dkim-rotation list {\n selector = "old,2023-01-01"\n key-dir = "%s/keys/%%d"\n state-file = "%s/fifo"\n}\ndkim-rotation-key = "list,example.com"\ndomain "*" { dkim-sign = yes }\n' \
 	    "$d" "$d" >"$d/r.conf"
-	not_file state-file-fifo "state file" "$d/fifo" config-test \
+	not_file state-file-fifo "state file" "$d/fifo" 78 config-test \
 	    --config "$d/r.conf"
 
 	# A key record file that is not text.
 	printf 'v=DKIM1; p=\0AAAA' >"$d/nul.txt"
 	ctl "$d/verify-nul" verify --key "s._domainkey.example.com=$d/nul.txt" <"$d/msg"
-	[[ $RC -eq 1 ]] && has "$d/verify-nul.err" "$d/nul.txt: the key record file holds a NUL byte"
+	[[ $RC -eq 66 ]] && has "$d/verify-nul.err" "$d/nul.txt: the key record file holds a NUL byte"
 	check $? "verify --key with a NUL byte: refused naming the file" \
 	    "rc=$RC" "$d/verify-nul.err"
 
@@ -728,7 +733,7 @@ test_hostile_files() {
 	over_limit() {
 		python3 -c "import sys; sys.stdout.write($4)" >"$d/$1.conf"
 		ctl "$d/$1" config-test --config "$d/$1.conf"
-		[[ $RC -eq 1 ]] && has "$d/$1.out" "$d/$1.conf:$3"
+		[[ $RC -eq 78 ]] && has "$d/$1.out" "$d/$1.conf:$3"
 		check $? "config-test: $2: FILE:LINE and the limit" "rc=$RC" \
 		    "$d/$1.out"
 	}
@@ -790,7 +795,7 @@ test_access() {
 	runuser -u "$u" -- "$d/bin/vdkimctl" config-test --config "$d/root-only.conf" \
 	    >"$d/as-user.out" 2>&1
 	RC=$?
-	[[ $RC -eq 1 ]] && grep -q "^error: .*s1.private.*Permission denied" "$d/as-user.out"
+	[[ $RC -eq 78 ]] && grep -q "^error: .*s1.private.*Permission denied" "$d/as-user.out"
 	check $? "access: as $u the key does not load (what --user foretells)" \
 	    "rc=$RC" "$d/as-user.out"
 
@@ -817,7 +822,7 @@ test_access() {
 
 	ctl "$d/nogroup" keygen --selector s3 --domain example.com \
 	    --dir "$d/keys" --group "no-such-group-$$"
-	[[ $RC -eq 1 && ! -e $d/keys/s3.private ]] &&
+	[[ $RC -eq 67 && ! -e $d/keys/s3.private ]] &&
 	    has "$d/nogroup.err" "--group no-such-group-$$: no such group"
 	check $? "access: keygen --group with an unknown group writes nothing" \
 	    "rc=$RC" "$d/nogroup.err"
@@ -849,6 +854,100 @@ test_conventions() {
 	check $? "vdkimctl help lists --help and --version" "$out"
 }
 
+# The exit-code convention (tools/exit_codes.h, sysexits) and the words
+# for each failure, one table: per command its missing value, unknown
+# option, missing argument, no input and config cases.
+#   NAME|WANT RC|TEXT on stderr (fixed)|ARGS (split on spaces; @W is the
+#   work folder)
+# stdin is a small message.
+cli_cases() {
+	cat <<'EOF'
+keygen-novalue|64|option --dir needs a value|keygen --selector s --domain example.com --dir
+keygen-unknown|64|unknown option --frob|keygen --frob x
+keygen-missing|64|--selector and --domain are required|keygen --selector s
+keygen-extra|64|unexpected argument "x"|keygen --selector s --domain example.com --dir @W x
+keygen-nodir|73|the folder @W/nodir does not exist (make it first): no key was generated|keygen --selector s --domain example.com --dir @W/nodir
+keygen-edbits|64|--bits does not apply to ed25519 keys|keygen --type ed25519 --bits 2048 --selector s --domain example.com --dir @W
+keygen-badtype|64|--type must be rsa or ed25519|keygen --type dsa --selector s --domain example.com --dir @W
+dns-record-novalue|64|option --key needs a value|dns-record --key
+dns-record-missing|64|--key, --selector and --domain are required|dns-record --key @W/k.private
+dns-record-noinput|66|@W/none.private: cannot open|dns-record --key @W/none.private --selector s --domain example.com
+dns-record-baddata|65|@W/garbage.private|dns-record --key @W/garbage.private --selector s --domain example.com
+sign-novalue|64|option --selector needs a value|sign --domain example.com --selector
+sign-unknown|64|unknown option --frob|sign --frob
+sign-missing|64|--domain, --selector and --key are required|sign --domain example.com
+sign-noinput|66|@W/none.private: cannot open|sign --domain example.com --selector s --key @W/none.private
+sign-noconfig|66|@W/none.conf: cannot open the config file|sign --config @W/none.conf --vmta v
+sign-config|78|@W/bad.conf:1:|sign --config @W/bad.conf --vmta v
+verify-novalue|64|option --key needs a value|verify --key
+verify-usage|64|--key takes SELECTOR._domainkey.DOMAIN=FILE|verify --key nothing
+verify-noinput|66|@W/none.txt|verify --key s._domainkey.example.com=@W/none.txt
+config-test-novalue|64|option --config needs a value|config-test --config
+config-test-unknown|64|unknown option --frob|config-test --frob
+config-test-noconfig|66|@W/none.conf: cannot open the config file|config-test --config @W/none.conf
+config-test-config|78|@W/bad.conf:1:|config-test --config @W/bad.conf
+explain-novalue|64|option --vmta needs a value|explain --config @W/good.conf --vmta
+explain-missing|64|--vmta NAME is missing|explain --config @W/good.conf
+explain-noconfig|66|@W/none.conf: cannot open the config file|explain --config @W/none.conf --vmta v
+explain-config|78|@W/bad.conf:1:|explain --config @W/bad.conf --vmta v
+check-dns-novalue|64|option --domain needs a value|check-dns --config @W/good.conf --domain
+check-dns-unknown|64|unknown option --frob|check-dns --frob
+check-dns-noconfig|66|@W/none.conf: cannot open the config file|check-dns --config @W/none.conf
+check-dns-config|78|@W/bad.conf:1:|check-dns --config @W/bad.conf
+rotation-missing|64|usage: vdkimctl rotation plan|rotation
+rotation-unknown-sub|64|unknown subcommand "frob"|rotation frob
+rotation-novalue|64|option --time needs a value|rotation plan --config @W/good.conf --time
+rotation-badtime|64|--time must be seconds since 1970|rotation plan --config @W/good.conf --time soon
+rotation-check-noconfig|66|@W/none.conf: cannot open the config file|rotation check --config @W/none.conf
+rotation-check-config|78|@W/bad.conf:1:|rotation check --config @W/bad.conf
+rotation-norotation|78|has no dkim-rotation block|rotation plan --config @W/good.conf
+unknown-command|64|unknown command "frob"|frob
+EOF
+}
+
+test_exit_codes() {
+	local d=$WORK/exit name want text args a
+	mkdir -p "$d"
+	printf 'From: a@example.com\r\n\r\nhi\r\n' >"$d/msg"
+	printf 'dkim-sgin = yes\n' >"$d/bad.conf"
+	printf 'domain "*" { dkim-sign = no }\n' >"$d/good.conf"
+	cp "$ROOT/tests/data/garbage.pem" "$d/garbage.private"
+	"$CTL" keygen --selector k --domain example.com --dir "$d" >/dev/null 2>&1
+	while IFS='|' read -r name want text args; do
+		text=${text//@W/$d}
+		read -r -a a <<<"${args//@W/$d}"
+		ctl "$d/$name" "${a[@]}" <"$d/msg"
+		[[ $RC -eq $want ]] &&
+		    { has "$d/$name.err" "$text" || has "$d/$name.out" "$text"; }
+		check $? "$name: vdkimctl ${args//@W/W} exits $want, \"$text\"" \
+		    "rc=$RC" "$d/$name.err"
+	done < <(cli_cases)
+	# Nothing is left behind by the keygen failures.
+	[[ ! -e $d/s.private && ! -d $d/nodir ]]
+	check $? "keygen failures leave no key behind" "$(ls "$d")"
+	# An empty message, said as such (not an internal call's name).
+	ctl "$d/empty" sign --domain example.com --selector k --key "$d/k.private" </dev/null
+	[[ $RC -eq 65 ]] && has "$d/empty.err" "the message is empty (no header)" &&
+	    ! grep -q "vdkim_" "$d/empty.err"
+	check $? "sign: an empty message: exit 65, \"the message is empty (no header)\"" \
+	    "rc=$RC" "$d/empty.err"
+	# By the policy an empty message is one without a From: (the module's
+	# path, as an MTA would run it): not signed, saying why.
+	printf 'domain-key = "k,example.com,%s/k.private"\ndomain "*" { dkim-sign = yes }\n' \
+	    "$d" >"$d/sign.conf"
+	ctl "$d/empty-p" sign --config "$d/sign.conf" --vmta v </dev/null
+	[[ $RC -eq 0 && ! -s $d/empty-p.out ]] && has "$d/empty-p.err" "not signed (no-identity)" &&
+	    ! grep -q "vdkim_\|policy_message_\|called out of order" "$d/empty-p.err"
+	check $? "sign --config: an empty message: not signed (no-identity), in words" \
+	    "rc=$RC" "$d/empty-p.err"
+	# help documents the convention.
+	"$CTL" help >"$d/help.out" 2>&1
+	has "$d/help.out" "64 usage" && has "$d/help.out" "66 no input" &&
+	    has "$d/help.out" "78 config error" && has "$d/help.out" "75 temporary" &&
+	    has "$d/help.out" "rotation check 1 signing is broken"
+	check $? "vdkimctl help documents the exit statuses" "$d/help.out"
+}
+
 test_one_domain
 test_esp
 test_dual
@@ -857,4 +956,5 @@ test_broken
 test_hostile_files
 test_access
 test_conventions
+test_exit_codes
 finish

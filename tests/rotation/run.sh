@@ -19,7 +19,7 @@
 #   split.test  records split over three strings at odd places
 #
 # Then overlap and retire, and a DNS server that does not answer (nothing
-# recorded, decisions unchanged, exit 3).  Messages signed before and
+# recorded, decisions unchanged, exit 75).  Messages signed before and
 # after each cutover are verified by dkimpy over the same DNS.  Last,
 # vdkim.so in the harness on the real clock: a held-back selector's
 # warning in the module's log line, and the harness's periodic checker.
@@ -130,6 +130,7 @@ dns_netns_init || fatal "cannot set up the network namespace"
 
 ctl prepare rotation prepare --config "$CONF" --time "$(at 2030-03-01)" --periods 1
 check_rc 0 prepare "prepare makes the keys of 2030q1 and 2030q2"
+hasnt prepare "error:" "prepare: no error line while it makes the keys the config names"
 for d in "${DOMAINS[@]}"; do
 	for s in k2030q1 k2030q2; do
 		[[ -s $WORK/keys/$d/$s.private && -s $WORK/keys/$d/$s.txt ]] ||
@@ -205,6 +206,7 @@ ctl plan1 rotation plan --config "$CONF" --time "$(at 2030-03-28)" --domain ok.t
 check_rc 0 plan1 "plan runs"
 has plan1 "k2030q2          2030-03-25 00:00 UTC  2030-04-01 00:00 UTC" "plan: publish by and current from"
 has plan1 "matching" "plan: DNS status now"
+has plan1 "publish-ahead 7d  overlap 14d" "plan: durations in days and hours"
 
 # ------------------------------------------------------------ 3. cutover
 
@@ -263,7 +265,7 @@ DNS_NETNS_PID=""
 start=$(date +%s)
 ctl check5 rotation check --config "$CONF" --time "$(at 2030-04-20)"
 took=$(($(date +%s) - start))
-check_rc 3 check5 "check with DNS down: exit 3"
+check_rc 75 check5 "check with DNS down: exit 75 (temporary)"
 has check5 "dns-error" "check with DNS down: says dns-error"
 if cmp -s "$STATE" "$WORK/state.before"; then
 	ok "check with DNS down: the state file is unchanged"
@@ -358,7 +360,7 @@ fi
 printf 'vdkim-rotation-state 1\nrecord ok.test k2030q1 matching 1 2\n' >"$WORK/state.trunc"
 cp "$WORK/state.trunc" "$STATE"
 ctl badstate config-test --config "$CONF"
-check_rc 1 badstate "config-test with a truncated state file: exit 1"
+check_rc 78 badstate "config-test with a truncated state file: exit 78"
 has badstate "rotation.state:2: the file is truncated" "truncated state: FILE:LINE and why"
 
 finish

@@ -975,12 +975,25 @@ START_TEST(signer_misuse)
 	vdkim_sig_spec spec;
 	size_t len;
 
+	/* An empty message, said to an operator as such (no call names). */
+	s = new_signer(1);
+	ck_assert_int_eq(vdkim_signer_eom(s, &err), VDKIM_ESTATE);
+	ck_assert_str_eq(err.msg, "the message is empty (no header)");
+	vdkim_signer_free(s);
+	s = new_signer(1);
+	ck_assert_int_eq(vdkim_signer_message(s, "", 0, &err), VDKIM_OK);
+	ck_assert_int_ne(vdkim_signer_eom(s, &err), VDKIM_OK);
+	ck_assert_ptr_null(strstr(err.msg, "vdkim_"));
+	vdkim_signer_free(s);
+
 	/* eom before eoh. */
 	s = new_signer(1);
 	ck_assert_int_eq(vdkim_signer_header(s, "From: a@example.com\r\n", 21,
 	    &err), VDKIM_OK);
 	ck_assert_int_eq(vdkim_signer_eom(s, &err), VDKIM_ESTATE);
 	ck_assert_int_eq(err.rc, VDKIM_ESTATE);
+	ck_assert_ptr_null(strstr(err.msg, "vdkim_"));
+	ck_assert_ptr_nonnull(strstr(err.msg, "before the end of its header"));
 	ck_assert_uint_eq(vdkim_signer_count(s), 0);
 	ck_assert_ptr_null(vdkim_signer_result(s, 0, &len));
 	vdkim_signer_free(s);
@@ -1000,6 +1013,8 @@ START_TEST(signer_misuse)
 	/* ... leaves the signer failed. */
 	ck_assert_int_eq(vdkim_signer_body(s, "x", 1, &err), VDKIM_ESTATE);
 	ck_assert_int_eq(vdkim_signer_eom(s, &err), VDKIM_ESTATE);
+	ck_assert_ptr_nonnull(strstr(err.msg, "has already failed on this "
+	    "message"));
 	vdkim_signer_free(s);
 
 	/* The same through _message(). */

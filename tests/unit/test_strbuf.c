@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "helpers.h"
+#include "interval.h"
 #include "strbuf.h"
 #include "suites.h"
 
@@ -114,6 +115,28 @@ START_TEST(reset_truncate_commit)
 }
 END_TEST
 
+/* Durations as operators read them (interval.h, beside the parser). */
+START_TEST(interval_text)
+{
+	char buf[INTERVAL_TEXT_MAX], tiny[4];
+
+	ck_assert_str_eq(interval_format(7 * 86400, buf, sizeof(buf)), "7d");
+	ck_assert_str_eq(interval_format(14 * 86400, buf, sizeof(buf)),
+	    "14d");
+	ck_assert_str_eq(interval_format(86400 + 12 * 3600, buf, sizeof(buf)),
+	    "1d 12h");
+	ck_assert_str_eq(interval_format(3600, buf, sizeof(buf)), "1h");
+	ck_assert_str_eq(interval_format(90, buf, sizeof(buf)), "1m 30s");
+	ck_assert_str_eq(interval_format(0, buf, sizeof(buf)), "0s");
+	ck_assert_str_eq(interval_format(-5, buf, sizeof(buf)), "0s");
+	ck_assert_str_eq(interval_format(86400 + 1, buf, sizeof(buf)),
+	    "1d 1s");
+	/* Cut, never overrun. */
+	ck_assert_str_eq(interval_format(86400 + 3600, tiny, sizeof(tiny)),
+	    "1d");
+}
+END_TEST
+
 Suite *
 strbuf_suite(void)
 {
@@ -121,6 +144,7 @@ strbuf_suite(void)
 	TCase *tc = tcase_create("strbuf");
 
 	tcase_set_timeout(tc, TEST_TIMEOUT);
+	tcase_add_test(tc, interval_text);
 	tcase_add_test(tc, reserve_refuses_wraparound);
 	tcase_add_test(tc, reserve_huge_fails_cleanly);
 	tcase_add_test(tc, add_huge_leaves_string);
