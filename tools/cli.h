@@ -105,5 +105,6 @@ int cmd_verify(int argc, char **argv);
 int cmd_config_test(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
 int cmd_rotation(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
 
 #endif

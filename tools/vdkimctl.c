@@ -2,7 +2,7 @@
  * vdkimctl - the operator's tool: keys, DNS records, signing, verifying,
  * the signing policy (config-test, explain, sign --config) and selector
  * rotation (rotation plan|prepare|check|retire), every key in DNS
- * (check-dns).
+ * (check-dns), the counters (stats).
  */
 #include <stdio.h>
 #include <string.h>
