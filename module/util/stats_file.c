@@ -183,16 +183,31 @@ stats_unmap(stats_map *m)
 
 /* ----------------------------------------------------------- names */
 
+/* A name that gets no slot: counted, and its counts go to "other". */
+static size_t
+dropped(stats_layout *l, size_t cap)
+{
+	atomic_fetch_add_explicit(&l->names_dropped, 1, memory_order_relaxed);
+	return cap;
+}
+
+/* The slot of the compound name "A B[ C]" (snprintf's n): "other" when it
+ * did not fit. */
+static size_t
+claim_made(stats_layout *l, stats_name *tab, size_t cap, const char *name,
+    int n)
+{
+	return n < 0 || n >= STATS_NAME_MAX ? dropped(l, cap) :
+	    stats_claim(l, tab, cap, name);
+}
+
 size_t
 stats_claim(stats_layout *l, stats_name *tab, size_t cap, const char *name)
 {
 	size_t len = strlen(name);
 
-	if (len >= STATS_NAME_MAX) {
-		atomic_fetch_add_explicit(&l->names_dropped, 1,
-		    memory_order_relaxed);
-		return cap;
-	}
+	if (len >= STATS_NAME_MAX)
+		return dropped(l, cap);
 	for (size_t i = 0; i < cap; i++) {
 		uint32_t st = atomic_load_explicit(&tab[i].state,
 		    memory_order_acquire);
@@ -220,8 +235,7 @@ stats_claim(stats_layout *l, stats_name *tab, size_t cap, const char *name)
 		if (st == STATS_SLOT_READY && strcmp(tab[i].name, name) == 0)
 			return i;
 	}
-	atomic_fetch_add_explicit(&l->names_dropped, 1, memory_order_relaxed);
-	return cap;
+	return dropped(l, cap);
 }
 
 static void
@@ -256,9 +270,7 @@ stats_count_signature(stats_layout *l, const char *domain,
 	if (l == NULL)
 		return;
 	n = snprintf(name, sizeof(name), "%s %s %s", domain, selector, alg);
-	/* Too long for a slot: stats_claim counts it under other. */
-	add(&l->sigs[n < 0 || (size_t)n >= sizeof(name) ? STATS_SIG_MAX :
-	    stats_claim(l, l->sig, STATS_SIG_MAX, name)], 1);
+	add(&l->sigs[claim_made(l, l->sig, STATS_SIG_MAX, name, n)], 1);
 }
 
 void
@@ -287,8 +299,8 @@ stats_count_device_error(stats_layout *l, const char *device,
 	if (l == NULL)
 		return;
 	n = snprintf(name, sizeof(name), "%s %s", device, code);
-	add(&l->deverrs[n < 0 || (size_t)n >= sizeof(name) ? STATS_DEVERR_MAX :
-	    stats_claim(l, l->deverr, STATS_DEVERR_MAX, name)], 1);
+	add(&l->deverrs[claim_made(l, l->deverr, STATS_DEVERR_MAX, name, n)],
+	    1);
 }
 
 void
@@ -319,8 +331,8 @@ stats_set_key(stats_layout *l, uint64_t gen, const char *domain,
 	if (l == NULL)
 		return;
 	n = snprintf(name, sizeof(name), "%s %s", domain, selector);
-	if (n < 0 || (size_t)n >= sizeof(name) ||
-	    (i = stats_claim(l, l->key, STATS_KEY_MAX, name)) == STATS_KEY_MAX)
+	if ((i = claim_made(l, l->key, STATS_KEY_MAX, name, n)) ==
+	    STATS_KEY_MAX)
 		return; /* counted in names_dropped */
 	atomic_store(&l->keys[i].verdict, (uint64_t)verdict);
 	atomic_store(&l->keys[i].checked_at, (uint64_t)checked_at);
