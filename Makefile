@@ -94,7 +94,8 @@ UNIT_OBJ   := $(UNIT_SRC:%.c=$(BUILD)/obj/%.o)
 ABI_OBJ    := $(ABI_SRC:%.c=$(BUILD)/obj/%.o)
 HARNESS_OBJ := $(HARNESS_SRC:%.c=$(BUILD)/obj/%.o)
 MILTER_OBJ := $(MILTER_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/harness/log.o \
-              $(BUILD)/obj/harness/host_conf.o
+              $(BUILD)/obj/harness/host_conf.o $(BUILD)/obj/harness/metrics_http.o \
+              $(BUILD)/obj/harness/net_addr.o
 
 UTIL_LIB   := $(BUILD)/libvdkim-util.a
 ENGINE_LIB := $(BUILD)/libvdkim.a
@@ -112,8 +113,8 @@ BENCHES    := $(BUILD)/bench_engine $(BUILD)/smtp_load $(BUILD)/device_bench \
 DEVICE_SIM := $(BUILD)/device_sim/vdkim_sim.so
 
 .PHONY: all check unit unit-san abi abi-san harness harness-san interop policy-cli exim \
-	rotation rotation-san dnscheck hsm hsm-san milter milter-san demo bench deps install \
-	clean
+	rotation rotation-san dnscheck hsm hsm-san milter milter-san metrics demo bench deps \
+	install clean
 
 all: $(SO) $(VDKIMCTL) $(HARNESS) $(MILTER) $(UNIT) $(ABI_TEST) $(EXIM_SHIM_TEST) $(PEERS) \
 	$(BENCHES) $(DEVICE_SIM) $(BUILD)/hsm_steps
@@ -299,6 +300,12 @@ milter-san:
 	$(SAN_ENV) \
 	VDKIMCTL=$(CURDIR)/$(VDKIMCTL) bash tests/milter/san.sh build/san
 
+# The counters end to end: GET /metrics of the harness and the milter,
+# promtool, a private Prometheus 2.42 scraping the harness, vdkimctl stats,
+# the real Exim's processes adding into one stats-file (tests/metrics/run.sh).
+metrics: $(SO) $(VDKIMCTL) $(HARNESS) $(MILTER)
+	bash tests/metrics/run.sh $(BUILD)
+
 check: deps
 	$(MAKE) --no-print-directory all
 	$(MAKE) --no-print-directory unit
@@ -317,6 +324,7 @@ check: deps
 	$(MAKE) --no-print-directory hsm-san
 	$(MAKE) --no-print-directory milter
 	$(MAKE) --no-print-directory milter-san
+	$(MAKE) --no-print-directory metrics
 	bash scripts/demo.sh $(BUILD)
 
 demo: deps

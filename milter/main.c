@@ -35,6 +35,7 @@
 
 #include "log.h"
 #include "milter_config.h"
+#include "metrics_http.h"
 #include "module_link.h"
 #include "session.h"
 
@@ -172,6 +173,8 @@ static int
 serve(milter_app *a)
 {
 	int fds[2], status = MI_SUCCESS;
+	metrics_http *metrics = NULL;
+	char err[512];
 	sigset_t all, ours;
 	struct sigaction sa;
 	pthread_t tid;
@@ -198,6 +201,14 @@ serve(milter_app *a)
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
 	if (pthread_create(&tid, NULL, milter_thread, &status) != 0)
 		return fail(a->cfg, "cannot start the milter thread", EXIT_RUN);
+	/* GET /metrics in a thread of its own, signals blocked there too. */
+	if (a->cfg->metrics_text != NULL && metrics_http_start(
+	    &a->cfg->metrics, module_link_stats, module_link_stats_free,
+	    a->module, &metrics, err, sizeof(err)) != 0) {
+		log_msg(HLOG_ERR, "%s", err);
+		smfi_stop();
+	} else if (metrics != NULL)
+		log_msg(HLOG_INFO, "GET /metrics on %s", a->cfg->metrics_text);
 	pthread_sigmask(SIG_UNBLOCK, &ours, NULL);
 	log_msg(HLOG_INFO, "vdkim-milter listening on %s (module %s, VMTA "
 	    "from %s, default %s)", a->cfg->listen,
@@ -216,6 +227,7 @@ serve(milter_app *a)
 	}
 	pthread_sigmask(SIG_BLOCK, &ours, NULL);
 	pthread_join(tid, NULL);
+	metrics_http_stop(metrics);
 	if (session_wait_idle(a, a->cfg->stop_grace) != 0) {
 		log_msg(HLOG_WARNING, "connections still open after %d s: "
 		    "stopping without them", a->cfg->stop_grace);

@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "net_addr.h"
+
 /* One "MACROVALUE=VMTA" of vmta-map. */
 typedef struct vmta_route {
 	char *value;
@@ -33,6 +35,8 @@ typedef struct milter_config {
 	size_t max_header_size;   /* bytes of header kept until its end */
 	int timeout;              /* seconds libmilter waits on the MTA */
 	int stop_grace;           /* seconds open messages get at a stop */
+	char *metrics_text;       /* metrics-address; NULL: no GET /metrics */
+	net_addr metrics;         /* its loopback address */
 } milter_config;
 
 /*

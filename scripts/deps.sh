@@ -15,6 +15,7 @@ libmilter-dev miltertest
 exim4-daemon-heavy exim4-dev
 softhsm2 libengine-pkcs11-openssl opensc
 swtpm swtpm-tools tpm2-openssl tpm2-tools
+prometheus
 "
 
 missing=""
@@ -48,5 +49,33 @@ if [ -n "$removed" ]; then
 	echo "deps: tests on a machine where removing those is fine" >&2
 	exit 1
 fi
+# Packages whose maintainer scripts start a service (prometheus): the
+# tests run their own private instances, so none may start here.  A
+# policy-rc.d that answers 101 ("action forbidden") keeps invoke-rc.d and
+# deb-systemd-invoke from starting anything during this install; the
+# machine's own policy-rc.d, if it has one, is put back afterwards.
+policy_rc=/usr/sbin/policy-rc.d
+saved_rc=""
+if [ -e "$policy_rc" ]; then
+	saved_rc=$(mktemp)
+	cp -p "$policy_rc" "$saved_rc"
+fi
+restore_policy_rc() {
+	if [ -n "$saved_rc" ]; then
+		cp -p "$saved_rc" "$policy_rc" && rm -f "$saved_rc"
+	else
+		rm -f "$policy_rc"
+	fi
+}
+trap restore_policy_rc EXIT
+printf '#!/bin/sh\nexit 101\n' >"$policy_rc"
+chmod 0755 "$policy_rc"
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends --no-remove $missing >/dev/null
+# Never leave Prometheus's own service running (a systemd machine may
+# have started it regardless).
+if command -v systemctl >/dev/null 2>&1 &&
+    systemctl is-active --quiet prometheus 2>/dev/null; then
+	systemctl stop prometheus || true
+fi
+exit 0

@@ -63,6 +63,11 @@ static const struct command {
 	  "           prepare: [--periods N] [--bits N]  (check: exit 0 ok, "
 	  "1 broken,\n"
 	  "           2 a selector held back or late, 3 DNS did not answer)" },
+	{ "stats", cmd_stats,
+	  "stats [--config FILE] [--prometheus | --json]   (the counters of "
+	  "the config's\n"
+	  "           stats-file, from every process of the host; a summary "
+	  "by default)" },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -50,7 +50,8 @@ publish_keys(const vdkim_policy *p, stats_layout *l, uint64_t gen)
 }
 
 /* Each schedule, domain and algorithm: the selector signing now, and
- * whether the newer one is held back (since when it is due). */
+ * whether the newer one is held back (and its publish-by: when it was
+ * due in DNS). */
 static void
 publish_rotation(const vdkim_policy *p, stats_layout *l, uint64_t gen,
     time_t now)
@@ -71,7 +72,7 @@ publish_rotation(const vdkim_policy *p, stats_layout *l, uint64_t gen,
 
 		for (size_t j = 0; held && j < pe->nsels; j++)
 			if (pe->sels[j].period == c->scheduled)
-				due = pe->sels[j].current_from;
+				due = pe->sels[j].publish_by;
 		n = snprintf(name, sizeof(name), "%s %s %s",
 		    pe->b->sched_name, pe->b->domain, vdkim_alg_name(pe->alg));
 		if (n > 0 && (size_t)n < sizeof(name))

@@ -341,7 +341,7 @@ stats_set_key(stats_layout *l, uint64_t gen, const char *domain,
 
 void
 stats_set_schedule(stats_layout *l, uint64_t gen, const char *name,
-    const char *selector, int held, time_t due_at)
+    const char *selector, int held, time_t publish_by)
 {
 	stats_sched_gauge *g;
 	size_t i;
@@ -356,6 +356,6 @@ stats_set_schedule(stats_layout *l, uint64_t gen, const char *name,
 	snprintf(g->selector, sizeof(g->selector), "%s", selector);
 	atomic_fetch_add(&g->seq, 1);
 	atomic_store(&g->held, (uint64_t)(held != 0));
-	atomic_store(&g->due_at, (uint64_t)due_at);
+	atomic_store(&g->publish_by, (uint64_t)publish_by);
 	atomic_store(&g->gen, gen);
 }

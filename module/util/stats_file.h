@@ -77,8 +77,8 @@ enum stats_dns_verdict { STATS_DNS_UNCHECKED, STATS_DNS_OK,
 typedef struct stats_sched_gauge {
 	_Atomic uint64_t gen;
 	_Atomic uint64_t held;       /* 1: a cutover is held back */
-	_Atomic uint64_t due_at;     /* when the held-back selector should
-	                                have taken over (0: none) */
+	_Atomic uint64_t publish_by; /* when the held-back selector was
+	                                due in DNS (0: none held) */
 	_Atomic uint64_t seq;        /* odd while selector is written */
 	char selector[64];           /* the selector in use ("" none) */
 } stats_sched_gauge;
@@ -172,6 +172,6 @@ uint64_t stats_loaded(stats_layout *l, time_t now);
 void stats_set_key(stats_layout *l, uint64_t gen, const char *domain,
     const char *selector, int verdict, time_t checked_at);
 void stats_set_schedule(stats_layout *l, uint64_t gen, const char *name,
-    const char *selector, int held, time_t due_at);
+    const char *selector, int held, time_t publish_by);
 
 #endif

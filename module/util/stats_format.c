@@ -368,8 +368,8 @@ prom_rotation(strbuf *sb, const snap *s)
 	      "schedule signs with (per domain and algorithm)." },
 	    { "vdkim_rotation_held", "1 when a schedule's cutover to its "
 	      "current selector is held back (not yet in DNS)." },
-	    { "vdkim_rotation_due_timestamp_seconds", "When the held-back "
-	      "selector should have taken over (unix time)." } };
+	    { "vdkim_rotation_publish_by_timestamp_seconds", "When the held-back "
+	      "selector was due in DNS (its publish-by, unix time)." } };
 	char parts[3][STATS_NAME_MAX], sel[64];
 
 	for (size_t f = 0; f < 3; f++) {
@@ -377,7 +377,7 @@ prom_rotation(strbuf *sb, const snap *s)
 		for (size_t i = 0; i < STATS_SCHED_MAX; i++) {
 			const stats_sched_gauge *g = &s->l->scheds[i];
 
-			if (!sched_live(s, i) || (f == 2 && rd(&g->due_at) == 0))
+			if (!sched_live(s, i) || (f == 2 && rd(&g->publish_by) == 0))
 				continue;
 			split3(s->l->sched[i].name, parts);
 			sb_addf(sb, "%s{", fam[f][0]);
@@ -390,7 +390,7 @@ prom_rotation(strbuf *sb, const snap *s)
 			}
 			sb_addf(sb, "} %llu\n", f == 0 ? 1ULL :
 			    (unsigned long long)(f == 1 ? rd(&g->held) :
-			    rd(&g->due_at)));
+			    rd(&g->publish_by)));
 		}
 	}
 }
@@ -532,9 +532,9 @@ format_json(strbuf *sb, const snap *s)
 		json_str(sb, parts[2]);
 		sb_adds(sb, ",\"selector\":");
 		json_str(sb, sel);
-		sb_addf(sb, ",\"held\":%s,\"due_at\":%llu}",
+		sb_addf(sb, ",\"held\":%s,\"publish_by\":%llu}",
 		    rd(&l->scheds[i].held) ? "true" : "false",
-		    (unsigned long long)rd(&l->scheds[i].due_at));
+		    (unsigned long long)rd(&l->scheds[i].publish_by));
 		sep = ",";
 	}
 	sb_adds(sb, "]}\n");
