@@ -108,7 +108,7 @@ HARNESS    := $(BUILD)/vdkim-harness
 MILTER     := $(BUILD)/vdkim-milter
 PEERS      := $(BUILD)/peers/opendkim_peer
 BENCHES    := $(BUILD)/bench_engine $(BUILD)/smtp_load $(BUILD)/device_bench \
-              $(BUILD)/fork_bench
+              $(BUILD)/fork_bench $(BUILD)/stats_bench
 # The simulated offload card (an OpenSSL provider), for tests and benches.
 DEVICE_SIM := $(BUILD)/device_sim/vdkim_sim.so
 
@@ -208,6 +208,11 @@ $(BUILD)/hsm_steps: tests/hsm/sign_steps.c
 $(BUILD)/device_bench: bench/device_bench.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LDSAN) -ldl -lpthread
+
+# Signing with the counters off and on (through vdkim.so).
+$(BUILD)/stats_bench: bench/stats_bench.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LDSAN) -ldl
 
 # A forked child's first signature against a warm one (through vdkim.so).
 $(BUILD)/fork_bench: bench/fork_bench.c
@@ -335,6 +340,7 @@ bench: deps
 	$(MAKE) --no-print-directory $(BENCHES) $(VDKIMCTL) $(SO) $(HARNESS)
 	bash bench/run.sh $(BUILD)
 	bash bench/fork_bench.sh $(BUILD)
+	bash bench/stats_bench.sh $(BUILD)
 	$(MAKE) --no-print-directory $(DEVICE_SIM)
 	bash bench/device_bench.sh $(BUILD)
 	bash bench/mta_bench.sh $(BUILD)
