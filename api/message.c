@@ -317,7 +317,7 @@ count_outcome(vdkim_msg *m, const vdkim_hook_result *res)
 		    d->specs[i].key)));
 	stats_count_latency(l, key_kind(d->specs[0].key, kind, sizeof(kind)),
 	    m->sign_ns);
-	if (is_device_code(res->reason_code))
+	if (res->reason_code[0] == 'd' && is_device_code(res->reason_code))
 		stats_count_device_error(l, key_holder_name(d->specs[0].key) ?
 		    key_holder_name(d->specs[0].key) : "device",
 		    res->reason_code);

@@ -19,6 +19,12 @@ const double stats_bounds[STATS_BUCKETS] = {
 	0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
 	0.1, 0.25, 0.5, 1.0, 2.5
 };
+/* The same in nanoseconds, for the writers (no floating point). */
+static const uint64_t stats_bounds_ns[STATS_BUCKETS] = {
+	100000, 250000, 500000, 1000000, 2500000, 5000000, 10000000,
+	25000000, 50000000, 100000000, 250000000, 500000000, 1000000000,
+	2500000000u
+};
 
 /* A claimer that died between claiming a slot and writing its name
  * leaves it CLAIMING for good: a waiter gives up after this many turns
@@ -191,14 +197,28 @@ dropped(stats_layout *l, size_t cap)
 	return cap;
 }
 
-/* The slot of the compound name "A B[ C]" (snprintf's n): "other" when it
- * did not fit. */
+/* The slot of the compound name "A B[ C]" (c may be NULL), made without
+ * snprintf (the message path's cost): "other" when it does not fit. */
 static size_t
-claim_made(stats_layout *l, stats_name *tab, size_t cap, const char *name,
-    int n)
+claim_joined(stats_layout *l, stats_name *tab, size_t cap, const char *a,
+    const char *b, const char *c)
 {
-	return n < 0 || n >= STATS_NAME_MAX ? dropped(l, cap) :
-	    stats_claim(l, tab, cap, name);
+	const char *part[3] = { a, b, c };
+	char name[STATS_NAME_MAX];
+	size_t used = 0;
+
+	for (size_t i = 0; i < 3 && part[i] != NULL; i++) {
+		size_t n = strlen(part[i]);
+
+		if (used + n + 1 >= sizeof(name))
+			return dropped(l, cap);
+		if (i > 0)
+			name[used++] = ' ';
+		memcpy(name + used, part[i], n);
+		used += n;
+	}
+	name[used] = '\0';
+	return stats_claim(l, tab, cap, name);
 }
 
 size_t
@@ -264,13 +284,10 @@ void
 stats_count_signature(stats_layout *l, const char *domain,
     const char *selector, const char *alg)
 {
-	char name[STATS_NAME_MAX + 1];
-	int n;
-
 	if (l == NULL)
 		return;
-	n = snprintf(name, sizeof(name), "%s %s %s", domain, selector, alg);
-	add(&l->sigs[claim_made(l, l->sig, STATS_SIG_MAX, name, n)], 1);
+	add(&l->sigs[claim_joined(l, l->sig, STATS_SIG_MAX, domain, selector,
+	    alg)], 1);
 }
 
 void
@@ -282,7 +299,7 @@ stats_count_latency(stats_layout *l, const char *kind, uint64_t ns)
 	if (l == NULL)
 		return;
 	h = &l->latency[stats_claim(l, l->kind, STATS_KIND_MAX, kind)];
-	while (b < STATS_BUCKETS && (double)ns / 1e9 > stats_bounds[b])
+	while (b < STATS_BUCKETS && ns > stats_bounds_ns[b])
 		b++;
 	add(&h->bucket[b], 1);   /* one bucket; readers add them up */
 	add(&h->sum_ns, ns);
@@ -293,14 +310,10 @@ void
 stats_count_device_error(stats_layout *l, const char *device,
     const char *code)
 {
-	char name[STATS_NAME_MAX + 1];
-	int n;
-
 	if (l == NULL)
 		return;
-	n = snprintf(name, sizeof(name), "%s %s", device, code);
-	add(&l->deverrs[claim_made(l, l->deverr, STATS_DEVERR_MAX, name, n)],
-	    1);
+	add(&l->deverrs[claim_joined(l, l->deverr, STATS_DEVERR_MAX, device,
+	    code, NULL)], 1);
 }
 
 void
@@ -324,15 +337,12 @@ void
 stats_set_key(stats_layout *l, uint64_t gen, const char *domain,
     const char *selector, int verdict, time_t checked_at)
 {
-	char name[STATS_NAME_MAX + 1];
 	size_t i;
-	int n;
 
 	if (l == NULL)
 		return;
-	n = snprintf(name, sizeof(name), "%s %s", domain, selector);
-	if ((i = claim_made(l, l->key, STATS_KEY_MAX, name, n)) ==
-	    STATS_KEY_MAX)
+	if ((i = claim_joined(l, l->key, STATS_KEY_MAX, domain, selector,
+	    NULL)) == STATS_KEY_MAX)
 		return; /* counted in names_dropped */
 	atomic_store(&l->keys[i].verdict, (uint64_t)verdict);
 	atomic_store(&l->keys[i].checked_at, (uint64_t)checked_at);

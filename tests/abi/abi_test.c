@@ -3056,6 +3056,57 @@ START_TEST(stats_errors)
 }
 END_TEST
 
+/* The load's gauges: each key's last DNS check (from the
+ * dns-check-state-file) and a rotation schedule's selector. */
+START_TEST(stats_dns_and_rotation_gauges)
+{
+	char err[512] = "", tmpl[2048], *path, *t, *conf;
+	char *state = work_path("dns.state"), *keys = work_path("rotkeys");
+	char *rdir = work_path("rot");
+	vdkim_instance *inst = NULL;
+	vdkim_host host;
+	FILE *f;
+
+	mkdir(keys, 0700);
+	mkdir(rdir, 0700);
+	f = fopen(state, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("vdkim-dns-check-state 1\n"
+	    "record example.com ed1 matching 100 1700000000\n"
+	    "record example.com rsa1 mismatched 100 1700000000\nend 2\n", f);
+	fclose(f);
+	fmt(tmpl, sizeof(tmpl), CONF_ROT_TMPL, "rot");
+	conf = malloc(strlen(tmpl) + strlen(CONF_A) + 256);
+	ck_assert_ptr_nonnull(conf);
+	sprintf(conf, "%s%sdns-check-state-file = \"@W@/dns.state\"\n", tmpl,
+	    CONF_A);
+	path = write_conf("gauges.conf", conf);
+	host = make_host(FIXED_NOW + 60); /* 1700000060: a minute later */
+	ck_assert_msg(A->open(path, &host, &inst, err, sizeof(err)) == 0,
+	    "open: %s", err);
+	t = stats_text(inst, VDKIM_STATS_PROMETHEUS);
+	ck_assert_msg(has_series(t, "vdkim_key_dns_check{domain=\"example.com\","
+	    "selector=\"rsa1\",verdict=\"mismatch\"}", 1), "%s", t);
+	ck_assert_msg(has_series(t, "vdkim_key_dns_check{domain=\"example.com\","
+	    "selector=\"ed1\",verdict=\"ok\"}", 1), "%s", t);
+	ck_assert_msg(has_series(t, "vdkim_key_dns_check_age_seconds{domain="
+	    "\"example.com\",selector=\"rsa1\"}", 60), "%s", t);
+	/* No key in the schedule's key-dir: no selector signs, none held. */
+	ck_assert_msg(has_series(t, "vdkim_rotation_selector{schedule=\"q\","
+	    "domain=\"rot.example\",algorithm=\"ed25519-sha256\",selector=\"\"}",
+	    1), "%s", t);
+	ck_assert_msg(has_series(t, "vdkim_rotation_held{schedule=\"q\","
+	    "domain=\"rot.example\",algorithm=\"ed25519-sha256\"}", 0), "%s", t);
+	A->stats_free(t);
+	A->close(inst);
+	free(conf);
+	free(path);
+	free(state);
+	free(keys);
+	free(rdir);
+}
+END_TEST
+
 static Suite *
 abi_suite(void)
 {
@@ -3136,6 +3187,7 @@ abi_suite(void)
 	tcase_add_test(tc, stats_counts_a_known_mix);
 	tcase_add_test(tc, stats_shared_and_survive_reload);
 	tcase_add_test(tc, stats_errors);
+	tcase_add_test(tc, stats_dns_and_rotation_gauges);
 	suite_add_tcase(s, tc);
 	return s;
 }
