@@ -24,7 +24,7 @@ for kind in ed25519 rsa; do
 	    'virtual-mta bench { domain "*" { dkim-sign = yes } }' >"$WORK/$kind-on.conf"
 	echo "== $kind"
 	per=4000
-	[[ $kind == rsa ]] && per=400
+	[[ $kind == rsa ]] && per=1000
 	"$BUILD/stats_bench" --so "$BUILD/vdkim.so" --off "$WORK/$kind-off.conf" \
 	    --on "$WORK/$kind-on.conf" --rounds "$ROUNDS" --per-round "$per"
 done

@@ -2988,7 +2988,7 @@ START_TEST(stats_shared_and_survive_reload)
 	    "%s", t);
 	A->stats_free(t);
 	/* A failed reload is counted too. */
-	write_conf("stats.conf", CONF_BROKEN);
+	free(write_conf("stats.conf", CONF_BROKEN));
 	ck_assert_int_eq(A->reload(inst, err, sizeof(err)), -1);
 	t = stats_text(inst, VDKIM_STATS_PROMETHEUS);
 	ck_assert_msg(has_series(t, "vdkim_reloads_total{result=\"failed\"}",
