@@ -98,7 +98,8 @@ ABI_OBJ    := $(ABI_SRC:%.c=$(BUILD)/obj/%.o)
 HARNESS_OBJ := $(HARNESS_SRC:%.c=$(BUILD)/obj/%.o)
 MILTER_OBJ := $(MILTER_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/harness/log.o \
               $(BUILD)/obj/harness/log_syslog.o $(BUILD)/obj/harness/reopen_file.o \
-              $(BUILD)/obj/harness/host_conf.o
+              $(BUILD)/obj/harness/host_conf.o $(BUILD)/obj/harness/metrics_http.o \
+              $(BUILD)/obj/harness/net_addr.o
 
 UTIL_LIB   := $(BUILD)/libvdkim-util.a
 ENGINE_LIB := $(BUILD)/libvdkim.a
@@ -111,13 +112,13 @@ HARNESS    := $(BUILD)/vdkim-harness
 MILTER     := $(BUILD)/vdkim-milter
 PEERS      := $(BUILD)/peers/opendkim_peer
 BENCHES    := $(BUILD)/bench_engine $(BUILD)/smtp_load $(BUILD)/device_bench \
-              $(BUILD)/fork_bench
+              $(BUILD)/fork_bench $(BUILD)/stats_bench
 # The simulated offload card (an OpenSSL provider), for tests and benches.
 DEVICE_SIM := $(BUILD)/device_sim/vdkim_sim.so
 
 .PHONY: all check unit unit-san abi abi-san harness harness-san interop policy-cli exim \
-	rotation rotation-san dnscheck hsm hsm-san milter milter-san import import-san demo bench \
-	deps deps-demo setup-test install clean programs uninstall deb package
+	rotation rotation-san dnscheck hsm hsm-san milter milter-san metrics import import-san \
+	demo bench deps deps-demo setup-test install clean programs uninstall deb package
 
 all: $(SO) $(VDKIMCTL) $(HARNESS) $(MILTER) $(UNIT) $(ABI_TEST) $(EXIM_SHIM_TEST) $(PEERS) \
 	$(BENCHES) $(DEVICE_SIM) $(BUILD)/hsm_steps
@@ -221,6 +222,11 @@ $(BUILD)/device_bench: bench/device_bench.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LDSAN) -ldl -lpthread
 
+# Signing with the counters off and on (through vdkim.so).
+$(BUILD)/stats_bench: bench/stats_bench.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LDSAN) -ldl
+
 # A forked child's first signature against a warm one (through vdkim.so).
 $(BUILD)/fork_bench: bench/fork_bench.c
 	@mkdir -p $(dir $@)
@@ -317,6 +323,12 @@ milter-san:
 	$(SAN_ENV) \
 	VDKIMCTL=$(CURDIR)/$(VDKIMCTL) bash tests/milter/san.sh build/san
 
+# The counters end to end: GET /metrics of the harness and the milter,
+# promtool, a private Prometheus 2.42 scraping the harness, vdkimctl stats,
+# the real Exim's processes adding into one stats-file (tests/metrics/run.sh).
+metrics: $(SO) $(VDKIMCTL) $(HARNESS) $(MILTER)
+	bash tests/metrics/run.sh $(BUILD)
+
 # vdkimctl import pmta|opendkim, and the imported config against Debian's
 # opendkim behind the milter tests' private Postfix (tests/import/run.sh).
 import: $(VDKIMCTL) $(SO) $(MILTER)
@@ -347,6 +359,7 @@ check: deps
 	$(MAKE) --no-print-directory hsm-san
 	$(MAKE) --no-print-directory milter
 	$(MAKE) --no-print-directory milter-san
+	$(MAKE) --no-print-directory metrics
 	$(MAKE) --no-print-directory import
 	$(MAKE) --no-print-directory import-san
 	$(MAKE) --no-print-directory package
@@ -361,6 +374,7 @@ bench: deps
 	$(MAKE) --no-print-directory $(BENCHES) $(VDKIMCTL) $(SO) $(HARNESS)
 	bash bench/run.sh $(BUILD)
 	bash bench/fork_bench.sh $(BUILD)
+	bash bench/stats_bench.sh $(BUILD)
 	$(MAKE) --no-print-directory $(DEVICE_SIM)
 	bash bench/device_bench.sh $(BUILD)
 	bash bench/mta_bench.sh $(BUILD)

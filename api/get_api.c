@@ -5,7 +5,7 @@
 
 #include "instance.h"
 
-#define VDKIM_MODULE_VERSION "0.3"
+#define VDKIM_MODULE_VERSION "0.4"
 
 static const vdkim_api api_v1 = {
 	sizeof(vdkim_api),
@@ -24,6 +24,8 @@ static const vdkim_api api_v1 = {
 	batch_outstanding,
 	batch_free,
 	inst_check_keys,
+	inst_stats,
+	inst_stats_free,
 };
 
 __attribute__((visibility("default"))) int

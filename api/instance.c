@@ -95,6 +95,7 @@ inst_open(const char *config_path, const vdkim_host *host,
 	free(abs);
 	atomic_init(&inst->refs, 1);
 	atomic_init(&inst->closed, 0);
+	inst_stats_open(inst);
 	log_policy_warnings(inst);
 	inst_log(inst, VDKIM_LOG_DEBUG, "vdkim: loaded %s", config_path);
 	*out = inst;
@@ -113,9 +114,11 @@ inst_reload(vdkim_instance *inst, char *err, size_t errlen)
 	if (vdkim_slot_reload(inst->slot, &e) != VDKIM_OK) {
 		inst_log(inst, VDKIM_LOG_ERR, "vdkim: reload failed, the "
 		    "previous config stays in force: %s", e.msg);
+		inst_stats_loaded(inst, 0);
 		set_err(err, errlen, e.msg);
 		return -1;
 	}
+	inst_stats_loaded(inst, 1);
 	log_policy_warnings(inst);
 	inst_log(inst, VDKIM_LOG_INFO, "vdkim: config reloaded");
 	return 0;
@@ -133,6 +136,7 @@ inst_unref(vdkim_instance *inst)
 {
 	if (inst != NULL && atomic_fetch_sub(&inst->refs, 1) == 1) {
 		vdkim_slot_free(inst->slot);
+		inst_stats_close(inst);
 		free(inst);
 	}
 }

@@ -5,6 +5,7 @@
 #ifndef VDKIM_API_INSTANCE_H
 #define VDKIM_API_INSTANCE_H
 
+#include "stats_file.h"
 #include "vdkim/policy.h"
 #include "vdkim/vdkim.h"
 
@@ -20,6 +21,9 @@ struct vdkim_instance {
 	atomic_int closed;
 	vdkim_slot *slot;
 	vdkim_host host;   /* copied; fields past the host's size are 0 */
+	stats_map stats;   /* the counters (stats.l NULL: turned off), mapped
+	                      at open for the instance's life: a reload keeps
+	                      them (instance_stats.c) */
 };
 
 vdkim_instance *inst_ref(vdkim_instance *inst);
@@ -37,6 +41,15 @@ void inst_close(vdkim_instance *inst);
 /* check_keys (check_keys.c). */
 int inst_check_keys(vdkim_instance *inst, time_t now,
     vdkim_check_summary *summary, char *err, size_t errlen);
+
+/* instance_stats.c: the counters' mapping at open, the load's gauges,
+ * the ABI's stats entry. */
+void inst_stats_open(vdkim_instance *inst);
+void inst_stats_loaded(vdkim_instance *inst, int reload_ok);
+void inst_stats_close(vdkim_instance *inst);
+int inst_stats(vdkim_instance *inst, int format, char **text, size_t *len,
+    char *err, size_t errlen);
+void inst_stats_free(char *text);
 
 int msg_begin(vdkim_instance *inst, int hook_point,
     const vdkim_msg_info *info, vdkim_msg **out, char *err, size_t errlen);

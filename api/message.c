@@ -7,8 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "instance.h"
+#include "key.h"
 #include "policy_message.h"
 
 struct vdkim_msg {
@@ -21,6 +23,7 @@ struct vdkim_msg {
 	int finishing;              /* msg_finish has started ... */
 	int finished;               /* ... and ended (maybe in a batch) */
 	int ended;                  /* msg_end has answered: res below */
+	uint64_t sign_ns;           /* msg_finish's time, for the counters */
 	vdkim_hook_result res;
 	/* The answer. */
 	char reason[VDKIM_ERRMSG_MAX];
@@ -237,14 +240,87 @@ summarize_signatures(vdkim_msg *m, size_t nsigned)
 	}
 }
 
+static uint64_t
+mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 void
 msg_finish(vdkim_msg *m)
 {
+	uint64_t t0;
+
 	if (m->finishing)
 		return;
 	m->finishing = 1;
+	t0 = m->inst->stats.l != NULL ? mono_ns() : 0;
 	(void)policy_message_eom(m->pm); /* the outcome says how it went */
+	if (t0 != 0)
+		m->sign_ns = mono_ns() - t0;
 	m->finished = 1;
+}
+
+/* ---------------------------------------------------------- counters */
+
+/* What signs with key: "device:NAME", "ed25519" or "rsa". */
+static const char *
+key_kind(const vdkim_key *key, char *buf, size_t len)
+{
+	const char *holder = key_holder_name(key);
+
+	if (holder != NULL) {
+		snprintf(buf, len, "device:%s", holder);
+		return buf;
+	}
+	return vdkim_key_get_type(key) == VDKIM_KEY_ED25519 ? "ed25519" :
+	    "rsa";
+}
+
+/* 1 when code is a device's failure (the names of VDKIM_EDEV_*). */
+static int
+is_device_code(const char *code)
+{
+	static const vdkim_rc dev[] = { VDKIM_EDEV_UNAVAILABLE, VDKIM_EDEV_PIN,
+	    VDKIM_EDEV_TIMEOUT, VDKIM_EDEV_ERROR };
+
+	for (size_t i = 0; i < sizeof(dev) / sizeof(dev[0]); i++)
+		if (strcmp(code, vdkim_rc_name(dev[i])) == 0)
+			return 1;
+	return 0;
+}
+
+/* The message's outcome into the instance's counters (lock-free). */
+static void
+count_outcome(vdkim_msg *m, const vdkim_hook_result *res)
+{
+	stats_layout *l = m->inst->stats.l;
+	const vdkim_decision *d = policy_message_decision(m->pm);
+	char kind[STATS_NAME_MAX];
+
+	if (l == NULL)
+		return;
+	stats_count_message(l, m->hook == VDKIM_HOOK_PRE_QUEUE ?
+	    STATS_HOOK_PRE_QUEUE : STATS_HOOK_PRE_DELIVERY, m->info.vmta,
+	    res->nsigned > 0 ? STATS_SIGNED :
+	    res->action == VDKIM_ACTION_DEFER ? STATS_DEFERRED :
+	    res->action == VDKIM_ACTION_REJECT ? STATS_REJECTED :
+	    STATS_UNSIGNED, res->reason_code);
+	if (d == NULL || d->nsigs == 0 || d->specs[0].key == NULL)
+		return; /* nothing was to be signed: no signing time */
+	for (int i = 0; i < res->nsigned && (size_t)i < d->nsigs; i++)
+		stats_count_signature(l, d->specs[i].domain,
+		    d->specs[i].selector, vdkim_alg_name(vdkim_key_get_alg(
+		    d->specs[i].key)));
+	stats_count_latency(l, key_kind(d->specs[0].key, kind, sizeof(kind)),
+	    m->sign_ns);
+	if (res->reason_code[0] == 'd' && is_device_code(res->reason_code))
+		stats_count_device_error(l, key_holder_name(d->specs[0].key) ?
+		    key_holder_name(d->specs[0].key) : "device",
+		    res->reason_code);
 }
 
 int
@@ -283,6 +359,7 @@ msg_end(vdkim_msg *m, vdkim_hook_result *res)
 		    VDKIM_ACTION_CONTINUE);
 	}
 	log_outcome(m, res);
+	count_outcome(m, res);
 	m->res = *res;
 	m->ended = 1;
 	return 0;

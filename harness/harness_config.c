@@ -20,6 +20,7 @@
 #include "harness_config.h"
 #include "host_conf.h"
 #include "log.h"
+#include "metrics_http.h"
 
 #define HOST_SECTION "harness"
 
@@ -228,6 +229,7 @@ static cfg_opt_t harness_opts[] = {
 	CFG_STR("accounting-file", NULL, CFGF_NODEFAULT),
 	CFG_BOOL("rotation-check", cfg_false, CFGF_NONE),
 	CFG_INT("rotation-check-interval", 3600, CFGF_NONE),
+	CFG_STR("metrics-address", NULL, CFGF_NODEFAULT),
 	CFG_END()
 };
 
@@ -255,6 +257,8 @@ install_checks(cfg_t *cfg)
 	for (size_t i = 0; i < sizeof(not_empty) / sizeof(not_empty[0]); i++)
 		cfg_set_validate_func(cfg, not_empty[i], check_not_empty);
 	cfg_set_validate_func(cfg, "harness|smarthost", check_address);
+	cfg_set_validate_func(cfg, "harness|metrics-address",
+	    metrics_addr_check);
 	cfg_set_validate_func(cfg, "harness|listener|address", check_address);
 	cfg_set_validate_func(cfg, "harness|listener", check_listener);
 	cfg_set_validate_func(cfg, "harness", check_harness);
@@ -293,6 +297,14 @@ fill(harness_config *c, cfg_t *h)
 			snprintf(host, sizeof(host), "localhost");
 		host[sizeof(host) - 1] = '\0';
 		c->hostname = strdup(host);
+	}
+	c->metrics_text = dup_or_null(cfg_getstr(h, "metrics-address"));
+	if (c->metrics_text != NULL) {
+		char why[256];
+		/* Checked while parsing; cannot fail here. */
+		if (metrics_addr_parse(c->metrics_text, &c->metrics, why,
+		    sizeof(why)) != 0)
+			return -1;
 	}
 	if (c->smarthost_text != NULL) {
 		char why[256];
@@ -388,5 +400,6 @@ harness_config_free(harness_config *c)
 	free(c->log_file);
 	free(c->accounting_file);
 	free(c->log_socket);
+	free(c->metrics_text);
 	free(c);
 }

@@ -59,6 +59,8 @@ typedef struct harness_config {
 	int rotation_check;       /* run the module's key check (rotation
 	                             schedules against DNS) periodically */
 	int rotation_check_interval; /* seconds between checks */
+	char *metrics_text;       /* metrics-address; NULL: no GET /metrics */
+	net_addr metrics;         /* its loopback address */
 } harness_config;
 
 /*

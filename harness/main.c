@@ -28,6 +28,7 @@
 #include "intake.h"
 #include "log.h"
 #include "module_host.h"
+#include "metrics_http.h"
 #include "rotation_runner.h"
 #include "smtp_server.h"
 #include "spool.h"
@@ -40,6 +41,7 @@ struct harness {
 	harness_config *cfg;
 	module_host *module;
 	rotation_runner *rotation;
+	metrics_http *metrics;
 	accounting *acct;
 	spool *spool;
 	delivery_queue *queue;
@@ -126,9 +128,23 @@ recovered(void *ctx, const char *id, envelope *env)
 	}
 }
 
+/* GET /metrics: the module's counters (its server's thread). */
+static char *
+metrics_body(void *ctx, size_t *len, char *why, size_t whylen)
+{
+	return module_host_stats(ctx, len, why, whylen);
+}
+
+static void
+metrics_release(void *ctx, char *body)
+{
+	module_host_stats_free(ctx, body);
+}
+
 static void
 teardown(struct harness *h)
 {
+	metrics_http_stop(h->metrics);
 	rotation_runner_stop(h->rotation);
 	delivery_stop(h->delivery);
 	smtp_server_free(h->server);
@@ -226,8 +242,13 @@ run(struct harness *h)
 	    &h->delivery, err, sizeof(err)) != 0 ||
 	    (h->cfg->rotation_check && rotation_runner_start(
 	    h->cfg->rotation_check_interval, h->module, &h->rotation, err,
-	    sizeof(err)) != 0))
+	    sizeof(err)) != 0) ||
+	    (h->cfg->metrics_text != NULL && metrics_http_start(
+	    &h->cfg->metrics, metrics_body, metrics_release, h->module,
+	    &h->metrics, err, sizeof(err)) != 0))
 		return fail(h, err, EXIT_RUN);
+	if (h->metrics != NULL)
+		log_msg(HLOG_INFO, "GET /metrics on %s", h->cfg->metrics_text);
 	log_msg(HLOG_INFO, "vdkim-harness running as %s: module %s, signing "
 	    "at %s, delivering to %s %s, %d delivery worker(s)",
 	    h->cfg->hostname, module_host_version(h->module),

@@ -103,6 +103,26 @@ module_host_check_keys(module_host *m, vdkim_check_summary *sum, char *err,
 	return m->api->check_keys(m->inst, 0, sum, err, errlen);
 }
 
+char *
+module_host_stats(module_host *m, size_t *len, char *why, size_t whylen)
+{
+	char *text = NULL;
+
+	if (!VDKIM_API_HAS(m->api, stats_free)) {
+		snprintf(why, whylen, "module %s has no counters (0.4 and "
+		    "later have)", module_host_version(m));
+		return NULL;
+	}
+	return m->api->stats(m->inst, VDKIM_STATS_PROMETHEUS, &text, len, why,
+	    whylen) == 0 ? text : NULL;
+}
+
+void
+module_host_stats_free(module_host *m, char *text)
+{
+	m->api->stats_free(text);
+}
+
 const char *
 module_host_version(const module_host *m)
 {

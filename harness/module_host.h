@@ -29,6 +29,12 @@ const char *module_host_version(const module_host *m);
 int module_host_check_keys(module_host *m, vdkim_check_summary *sum,
     char *err, size_t errlen);
 void module_host_free(module_host *m);
+/* The module's counters in Prometheus's text format (the ABI's stats
+ * entry), for GET /metrics: the text, given back with
+ * module_host_stats_free; or NULL with why filled.  Any thread. */
+char *module_host_stats(module_host *m, size_t *len, char *why,
+    size_t whylen);
+void module_host_stats_free(module_host *m, char *text);
 
 /* The module's answer, owned (every string malloc'd, never NULL). */
 typedef struct hook_outcome {

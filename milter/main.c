@@ -28,6 +28,7 @@
 
 #include "log.h"
 #include "milter_config.h"
+#include "metrics_http.h"
 #include "module_link.h"
 #include "session.h"
 #include "signals.h"
@@ -127,10 +128,22 @@ static int
 serve(milter_app *a)
 {
 	pthread_t sig_tid;
+	metrics_http *metrics = NULL;
+	char err[512];
 	int status;
 
-	if (signals_start(a, &sig_tid) != 0)
+	/* GET /metrics in a thread of its own (signals are blocked in every
+	 * thread but signals.c's). */
+	if (a->cfg->metrics_text != NULL && metrics_http_start(
+	    &a->cfg->metrics, module_link_stats, module_link_stats_free,
+	    a->module, &metrics, err, sizeof(err)) != 0)
+		return fail(a->cfg, err, EXIT_RUN);
+	if (metrics != NULL)
+		log_msg(HLOG_INFO, "GET /metrics on %s", a->cfg->metrics_text);
+	if (signals_start(a, &sig_tid) != 0) {
+		metrics_http_stop(metrics);
 		return fail(a->cfg, "cannot start the signal thread", EXIT_RUN);
+	}
 	log_msg(HLOG_INFO, "vdkim-milter listening on %s (module %s, VMTA "
 	    "from %s, default %s)", a->cfg->listen,
 	    a->module->api->module_version, a->cfg->vmta_macro,
@@ -138,6 +151,7 @@ serve(milter_app *a)
 	status = smfi_main();
 	a->stopping = 1;
 	signals_stop(sig_tid);
+	metrics_http_stop(metrics);
 	if (session_wait_idle(a, a->cfg->stop_grace) != 0) {
 		log_msg(HLOG_WARNING, "connections still open after %d s: "
 		    "stopping without them", a->cfg->stop_grace);

@@ -18,6 +18,7 @@
 #include "log.h"
 #include "host_conf.h"
 #include "milter_config.h"
+#include "metrics_http.h"
 
 #define BLOCK "milter"
 
@@ -133,6 +134,7 @@ static cfg_opt_t milter_opts[] = {
 	CFG_INT("max-header-size", 1L << 20, CFGF_NONE),
 	CFG_INT("timeout", 300, CFGF_NONE),
 	CFG_INT("stop-grace", 30, CFGF_NONE),
+	CFG_STR("metrics-address", NULL, CFGF_NODEFAULT),
 	CFG_END()
 };
 
@@ -151,6 +153,8 @@ add_checks(cfg_t *cfg)
 		cfg_set_validate_func(cfg, opt, check_bounds);
 	}
 	cfg_set_validate_func(cfg, BLOCK "|listen", check_listen);
+	cfg_set_validate_func(cfg, BLOCK "|metrics-address",
+	    metrics_addr_check);
 	cfg_set_validate_func(cfg, BLOCK "|vmta-map", check_route);
 	cfg_set_validate_func(cfg, BLOCK, check_block);
 }
@@ -182,6 +186,14 @@ fill(milter_config *c, cfg_t *m)
 	c->log_facility = (int)cfg_getint(m, "log-facility");
 	c->vmta_macro = copy_opt(m, "vmta-macro", &oom);
 	c->default_vmta = copy_opt(m, "default-vmta", &oom);
+	c->metrics_text = copy_opt(m, "metrics-address", &oom);
+	if (c->metrics_text != NULL) {
+		char why[256];
+		/* Checked while parsing; cannot fail here. */
+		if (metrics_addr_parse(c->metrics_text, &c->metrics, why,
+		    sizeof(why)) != 0)
+			return -1;
+	}
 	c->socket_mode = cfg_size(m, "socket-mode") > 0 ?
 	    cfg_getint(m, "socket-mode") : -1;
 	c->log_level = (int)cfg_getint(m, "log-level");
@@ -261,6 +273,7 @@ milter_config_free(milter_config *c)
 	free(c->log_socket);
 	free(c->vmta_macro);
 	free(c->default_vmta);
+	free(c->metrics_text);
 	free(c);
 }
 

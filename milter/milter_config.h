@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "net_addr.h"
+
 /* One "MACROVALUE=VMTA" of vmta-map. */
 typedef struct vmta_route {
 	char *value;
@@ -36,6 +38,8 @@ typedef struct milter_config {
 	int timeout;              /* seconds libmilter waits on the MTA */
 	int stop_grace;           /* seconds open messages get at a stop */
 	unsigned refs;            /* sessions using it (session.c) */
+	char *metrics_text;       /* metrics-address; NULL: no GET /metrics */
+	net_addr metrics;         /* its loopback address */
 } milter_config;
 
 /*

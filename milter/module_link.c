@@ -84,6 +84,27 @@ module_link_reload(module_link *l, char *err, size_t errlen)
 	return l->api->reload(l->inst, err, errlen);
 }
 
+char *
+module_link_stats(void *link, size_t *len, char *why, size_t whylen)
+{
+	module_link *l = link;
+	char *text = NULL;
+
+	if (!VDKIM_API_HAS(l->api, stats_free)) {
+		snprintf(why, whylen, "module %s has no counters (0.4 and "
+		    "later have)", l->api->module_version);
+		return NULL;
+	}
+	return l->api->stats(l->inst, VDKIM_STATS_PROMETHEUS, &text, len, why,
+	    whylen) == 0 ? text : NULL;
+}
+
+void
+module_link_stats_free(void *link, char *text)
+{
+	((module_link *)link)->api->stats_free(text);
+}
+
 void
 module_link_close(module_link *l)
 {

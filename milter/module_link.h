@@ -27,6 +27,11 @@ int module_link_open(const char *so_path, const char *config_path,
     const char *block, module_link **out, char *err, size_t errlen);
 /* api->reload: 0, or -1 with err filled (the old config stays). */
 int module_link_reload(module_link *l, char *err, size_t errlen);
+/* The module's counters in Prometheus's text format (the ABI's stats
+ * entry) for GET /metrics: the text, given back with
+ * module_link_stats_free; or NULL with why filled.  Any thread. */
+char *module_link_stats(void *link, size_t *len, char *why, size_t whylen);
+void module_link_stats_free(void *link, char *text);
 /* Closes the instance and unloads the module; NULL is fine. */
 void module_link_close(module_link *l);
 

@@ -20,6 +20,7 @@ static const struct {
 	{ "listen", offsetof(milter_config, listen) },
 	{ "socket-owner", offsetof(milter_config, socket_owner) },
 	{ "socket-group", offsetof(milter_config, socket_group) },
+	{ "metrics-address", offsetof(milter_config, metrics_text) },
 };
 
 static int
@@ -51,6 +52,7 @@ keep_fixed(milter_config *n, const milter_config *old)
 		if (*ov != NULL && (*nv = strdup(*ov)) == NULL)
 			return -1;
 	}
+	n->metrics = old->metrics; /* goes with metrics-address, kept above */
 	if (n->socket_mode != old->socket_mode) {
 		log_msg(HLOG_WARNING, "milter { }: socket-mode changed from "
 		    "%lo to %lo: takes effect at the next start (restart "
@@ -128,6 +130,11 @@ reload_all(milter_app *a)
 {
 	char err[1024];
 
+	/* First the log at its path (logrotate moved it away), so that what
+	 * this reload says lands in the new file. */
+	if (log_reopen(err, sizeof(err)) != 0)
+		log_msg(HLOG_ERR, "the log file: %s; still writing to the old "
+		    "one", err);
 	if (module_link_reload(a->module, err, sizeof(err)) == 0)
 		log_msg(HLOG_INFO, "module config reloaded from %s",
 		    a->cfg->path);

@@ -35,6 +35,7 @@ softhsm2 libengine-pkcs11-openssl opensc
 swtpm swtpm-tools tpm2-openssl tpm2-tools
 debhelper dpkg-dev fakeroot lintian groff-base man-db systemd
 opendkim
+prometheus
 "
 
 case "${1:-check}" in
@@ -89,16 +90,34 @@ if [ -n "$removed" ]; then
 	echo "deps: fine (make demo needs none of the tests' packages)." >&2
 	exit 1
 fi
-# Services in these packages (opendkim, exim4) must not start: the tests
-# and benchmarks run their own, privately.  policy-rc.d answering 101
-# ("action forbidden") stops invoke-rc.d during the install; one the
-# machine already has is left alone.
-guard=""
-if [ ! -e /usr/sbin/policy-rc.d ]; then
-	guard=/usr/sbin/policy-rc.d
-	printf '#!/bin/sh\n# scripts/deps.sh: no service starts while it installs\nexit 101\n' >"$guard"
-	chmod 0755 "$guard"
-	trap 'rm -f "$guard"' EXIT
+# Packages whose maintainer scripts start a service (prometheus, opendkim,
+# exim4): the
+# tests run their own private instances, so none may start here.  A
+# policy-rc.d that answers 101 ("action forbidden") keeps invoke-rc.d and
+# deb-systemd-invoke from starting anything during this install; the
+# machine's own policy-rc.d, if it has one, is put back afterwards.
+policy_rc=${DEPS_POLICY_RC:-/usr/sbin/policy-rc.d}
+saved_rc=""
+if [ -e "$policy_rc" ]; then
+	saved_rc=$(mktemp)
+	cp -p "$policy_rc" "$saved_rc"
 fi
+restore_policy_rc() {
+	if [ -n "$saved_rc" ]; then
+		cp -p "$saved_rc" "$policy_rc" && rm -f "$saved_rc"
+	else
+		rm -f "$policy_rc"
+	fi
+}
+trap restore_policy_rc EXIT
+printf '#!/bin/sh\nexit 101\n' >"$policy_rc"
+chmod 0755 "$policy_rc"
 # shellcheck disable=SC2086
 "$APT_GET" install -y -qq --no-install-recommends --no-remove $missing >/dev/null
+# Never leave Prometheus's own service running (a systemd machine may
+# have started it regardless).
+if command -v systemctl >/dev/null 2>&1 &&
+    systemctl is-active --quiet prometheus 2>/dev/null; then
+	systemctl stop prometheus || true
+fi
+exit 0

@@ -130,5 +130,6 @@ int cmd_config_test(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
 int cmd_rotation(int argc, char **argv);
 int cmd_import(int argc, char **argv);   /* import_out.c */
+int cmd_stats(int argc, char **argv);
 
 #endif

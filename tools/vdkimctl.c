@@ -2,7 +2,8 @@
  * vdkimctl - the operator's tool: keys, DNS records, signing, verifying,
  * the signing policy (config-test, explain, sign --config) and selector
  * rotation (rotation plan|prepare|check|retire), every key in DNS
- * (check-dns), and importing a PowerMTA or OpenDKIM config (import).
+ * (check-dns), importing a PowerMTA or OpenDKIM config (import), the
+ * counters (stats).
  */
 #include <stdio.h>
 #include <string.h>
@@ -72,6 +73,11 @@ static const struct command {
 	  "           prepare: [--periods N] [--bits N]  (check: exit 0 ok, "
 	  "1 signing is broken,\n"
 	  "           2 a selector held back or late, 75 DNS did not answer)" },
+	{ "stats", cmd_stats,
+	  "stats [--config FILE] [--prometheus | --json]   (the counters of "
+	  "the config's\n"
+	  "           stats-file, from every process of the host; a summary "
+	  "by default)" },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

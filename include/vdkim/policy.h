@@ -91,6 +91,13 @@ VDKIM_API vdkim_rc vdkim_policy_describe(const vdkim_policy *p, char **text,
 VDKIM_API vdkim_rc vdkim_policy_device_key(const vdkim_policy *p,
     const char *uri, vdkim_key **out, vdkim_error *err);
 
+/* The stats-file the config names (its counters, shared by every process
+ * of a host), borrowed from p; NULL when it names none. */
+VDKIM_API const char *vdkim_policy_stats_file(const vdkim_policy *p);
+/* 1 when the config turns the counters off (stats-counters no: only for
+ * measuring what they cost). */
+VDKIM_API int vdkim_policy_stats_off(const vdkim_policy *p);
+
 /* ------------------------------------------------------------- decisions */
 
 typedef enum vdkim_verdict {

@@ -155,6 +155,13 @@ typedef struct vdkim_check_summary {
 	unsigned domains;          /* domains (per algorithm) judged */
 } vdkim_check_summary;
 
+/* The formats of the stats entry's snapshot. */
+enum vdkim_stats_format {
+	VDKIM_STATS_PROMETHEUS = 1, /* text exposition format 0.0.4 */
+	VDKIM_STATS_JSON = 2,
+	VDKIM_STATS_SUMMARY = 3     /* lines for a person */
+};
+
 /*
  * The table is the module's, static and read-only: the host never frees
  * it, and it stays valid while the module is loaded (until dlclose).
@@ -255,6 +262,24 @@ typedef struct vdkim_api {
 	 */
 	int (*check_keys)(vdkim_instance *inst, time_t now,
 	    vdkim_check_summary *summary, char *err, size_t errlen);
+
+	/*
+	 * Since module 0.4 (test with VDKIM_API_HAS(api, stats_free)): a
+	 * snapshot of the instance's counters (messages per hook, VMTA,
+	 * outcome and reason; signatures per d=/s=/algorithm; signing
+	 * latency per key kind; device errors; reloads; each key's DNS-check
+	 * verdict and each rotation schedule's selector), in one of the
+	 * formats of enum vdkim_stats_format.  With a stats-file in the
+	 * config, the counters are those of every process of the host that
+	 * maps it.  It reads memory only (no lock a message waits for): any
+	 * thread, beside messages.  Returns 0 with *text (NUL-terminated,
+	 * *len its length when len is not NULL), the host's until
+	 * stats_free(); or -1 with err filled (a bad argument, the counters
+	 * turned off, out of memory).
+	 */
+	int (*stats)(vdkim_instance *inst, int format, char **text,
+	    size_t *len, char *err, size_t errlen);
+	void (*stats_free)(char *text);
 } vdkim_api;
 
 /* 1 when the module's table has entry point f (older modules' tables are

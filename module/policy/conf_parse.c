@@ -151,6 +151,7 @@ check_value(const char *name, const char *v)
 	    NULL };
 	static const char *const dns_checks[] = { "off", "warn", "require",
 	    NULL };
+	static const char *const yes_no[] = { "yes", "no", NULL };
 	const char *why;
 	long secs;
 
@@ -195,6 +196,12 @@ check_value(const char *name, const char *v)
 	if (strcmp(name, "dns-check-state-file") == 0)
 		return v[0] == '/' ? NULL : "dns-check-state-file must be an "
 		    "absolute path";
+	if (strcmp(name, "stats-counters") == 0)
+		return is_one_of(v, yes_no) ? NULL : "stats-counters must be "
+		    "yes or no";
+	if (strcmp(name, "stats-file") == 0)
+		return v[0] == '/' ? NULL : "stats-file must be an absolute "
+		    "path";
 	if (strcmp(name, "virtual-mta") == 0)
 		return *v != '\0' ? NULL : "an empty virtual-mta name";
 	if ((why = rot_check_value(name, v)) != NULL)
@@ -296,6 +303,7 @@ static cfg_opt_t rotation_opts[] = {
 
 static cfg_opt_t root_opts[] = {
 	KEY_OPTS, CONF_DEVICE_OPTS, VAL("dns-check-state-file"),
+	VAL("stats-file"), VAL("stats-counters"),
 	SECTIONS("dkim-rotation", rotation_opts),
 	SECTIONS("domain-key-list", keylist_opts),
 	SECTIONS("source", source_opts),
@@ -724,6 +732,24 @@ build_dns_check(struct builder *b, cfg_t *root)
 	    "out of memory") : 0;
 }
 
+/* stats-file: the counters every process of a host shares (the instance
+ * maps it; stats_file.h). */
+static int
+build_stats_file(struct builder *b, cfg_t *root)
+{
+	conf_val *v = cfg_size(root, "stats-file") ?
+	    cfg_getptr(root, "stats-file") : NULL;
+	conf_val *on = cfg_size(root, "stats-counters") ?
+	    cfg_getptr(root, "stats-counters") : NULL;
+
+	b->p->stats_off = on != NULL && strcasecmp(on->s, "no") == 0;
+	if (v == NULL)
+		return 0;
+	b->p->stats_path = strdup(v->s);
+	return b->p->stats_path == NULL ? build_fail(b, v->line,
+	    "out of memory") : 0;
+}
+
 static int
 build_model(struct builder *b, cfg_t *root)
 {
@@ -746,7 +772,7 @@ build_model(struct builder *b, cfg_t *root)
 	    build_scopes(b, root, "domain-key-list", SCOPE_KEYLIST, &p->lists,
 		&p->nlists) != 0 ||
 	    build_sources(b, root) != 0 || build_rotations(b, root) != 0 ||
-	    build_dns_check(b, root) != 0 ||
+	    build_dns_check(b, root) != 0 || build_stats_file(b, root) != 0 ||
 	    conf_device_build(p, root, b->path, b->text, b->err) != 0)
 		return -1;
 	return check_references(b, root);

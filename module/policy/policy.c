@@ -254,6 +254,7 @@ policy_free(vdkim_policy *p)
 	free(p->keytab);
 	rotation_free(p);
 	dns_check_unload(p);
+	free(p->stats_path);
 	for (size_t i = 0; i < p->nwarnings; i++)
 		free(p->warnings[i].text);
 	free(p->warnings);

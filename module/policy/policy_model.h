@@ -136,6 +136,8 @@ struct vdkim_policy {
 	char *dns_state_path;    /* NULL: no DNS check recorded */
 	int dns_state_line;
 	struct rot_state *dns_state; /* NULL when none could be used */
+	char *stats_path;        /* stats-file; NULL: counters in memory */
+	int stats_off;           /* stats-counters no: none at all */
 	int load_for_checker;    /* a checker's load: damaged state files
 	                            load as unchecked (it repairs them) */
 };

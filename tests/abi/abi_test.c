@@ -2817,6 +2817,296 @@ START_TEST(exim_functions_outside_exim)
 }
 END_TEST
 
+/* ============================================================== stats */
+
+/* The snapshot in format f; fails the test on error. */
+static char *
+stats_text(vdkim_instance *inst, int f)
+{
+	char err[256] = "", *text = NULL;
+	size_t len = 0;
+
+	ck_assert_msg(A->stats(inst, f, &text, &len, err, sizeof(err)) == 0,
+	    "stats: %s", err);
+	ck_assert_ptr_nonnull(text);
+	ck_assert_uint_eq(len, strlen(text));
+	return text;
+}
+
+/* 1 when text has the line "series value". */
+static int
+has_series(const char *text, const char *series, unsigned long long value)
+{
+	char line[512];
+	const char *p;
+
+	fmt(line, sizeof(line), "%s %llu\n", series, value);
+	p = strstr(text, line);
+	return p != NULL && (p == text || p[-1] == '\n');
+}
+
+static vdkim_instance *
+open_stats_conf(const char *extra, vdkim_host *host)
+{
+	char err[512] = "", *text, *path, *sf = work_path("abi.stats");
+	size_t n = strlen(CONF_MAIN) + strlen(extra) + 1;
+	vdkim_instance *inst = NULL;
+
+	unlink(sf);
+	free(sf);
+	text = malloc(n);
+	ck_assert_ptr_nonnull(text);
+	fmt(text, n, "%s%s", extra, CONF_MAIN);
+	path = write_conf("stats.conf", text);
+	free(text);
+	*host = make_host(0);
+	ck_assert_msg(A->open(path, host, &inst, err, sizeof(err)) == 0,
+	    "open %s: %s", path, err);
+	free(path);
+	return inst;
+}
+
+/* n messages of vmta through hook, each with the outcome code. */
+static void
+send_n(vdkim_instance *inst, int hook, const char *vmta, const char *from,
+    int n, const char *code)
+{
+	char why[2048];
+	size_t len;
+	char *msg = make_msg(from, NULL, &len);
+	vdkim_msg_info info = make_info(vmta, "Q-STATS");
+	outcome o;
+
+	for (int i = 0; i < n; i++) {
+		ck_assert_msg(run_msg(inst, hook, &info, msg, len, FEED_ONE, 0,
+		    &o, why, sizeof(why)) == 0, "%s", why);
+		ck_assert_str_eq(o.code, code);
+		outcome_free(&o);
+	}
+	free(msg);
+}
+
+#define STATS_SF "stats-file = \"@W@/abi.stats\"\n"
+
+START_TEST(stats_counts_a_known_mix)
+{
+	vdkim_host host;
+	vdkim_instance *inst;
+	char *t;
+
+	ck_assert(VDKIM_API_HAS(A, stats_free));
+	inst = open_stats_conf(STATS_SF, &host);
+	send_n(inst, VDKIM_HOOK_PRE_QUEUE, "signer", "alice@example.com", 3,
+	    "ok");
+	send_n(inst, VDKIM_HOOK_PRE_DELIVERY, "nosign", "alice@example.com", 2,
+	    "signing-disabled");
+	send_n(inst, VDKIM_HOOK_PRE_QUEUE, "require", "carol@nokey.example", 1,
+	    "no-key");
+	t = stats_text(inst, VDKIM_STATS_PROMETHEUS);
+	ck_assert_msg(has_series(t, "vdkim_messages_total{hook=\"pre-queue\","
+	    "vmta=\"signer\",outcome=\"signed\",reason=\"ok\"}", 3), "%s", t);
+	ck_assert_msg(has_series(t, "vdkim_messages_total{hook=\"pre-delivery\","
+	    "vmta=\"nosign\",outcome=\"unsigned\",reason=\"signing-disabled\"}",
+	    2), "%s", t);
+	ck_assert_msg(has_series(t, "vdkim_messages_total{hook=\"pre-queue\","
+	    "vmta=\"require\",outcome=\"deferred\",reason=\"no-key\"}", 1),
+	    "%s", t);
+	ck_assert_msg(has_series(t, "vdkim_signatures_total{domain="
+	    "\"example.com\",selector=\"rsa1\",algorithm=\"rsa-sha256\"}", 3),
+	    "%s", t);
+	ck_assert_msg(has_series(t, "vdkim_signatures_total{domain="
+	    "\"example.com\",selector=\"ed1\",algorithm=\"ed25519-sha256\"}",
+	    3), "%s", t);
+	ck_assert_msg(has_series(t, "vdkim_signing_duration_seconds_count{"
+	    "kind=\"rsa\"}", 3), "%s", t);
+	ck_assert_msg(has_series(t, "vdkim_signing_duration_seconds_bucket{"
+	    "kind=\"rsa\",le=\"+Inf\"}", 3), "%s", t);
+	ck_assert_msg(has_series(t, "vdkim_reloads_total{result=\"ok\"}", 0),
+	    "%s", t);
+	A->stats_free(t);
+	t = stats_text(inst, VDKIM_STATS_JSON);
+	ck_assert_msg(t[0] == '{' && strstr(t, "\"vmta\":\"signer\","
+	    "\"outcome\":\"signed\",\"reason\":\"ok\",\"count\":3") != NULL,
+	    "%s", t);
+	A->stats_free(t);
+	t = stats_text(inst, VDKIM_STATS_SUMMARY);
+	ck_assert_msg(strstr(t, "  signer: signed 3, unsigned 0, deferred 0, "
+	    "rejected 0\n") != NULL, "%s", t);
+	ck_assert_msg(strstr(t, "  require: signed 0, unsigned 0, deferred 1, "
+	    "rejected 0\n    deferred no-key: 1\n") != NULL, "%s", t);
+	A->stats_free(t);
+	A->close(inst);
+}
+END_TEST
+
+/* The file is shared: a forked child's and a second instance's messages
+ * add up; a reload keeps them and is counted. */
+START_TEST(stats_shared_and_survive_reload)
+{
+	vdkim_host host, host2;
+	vdkim_instance *inst, *other = NULL;
+	char err[512] = "", *t, *path = work_path("stats.conf");
+	int status = 0;
+	pid_t pid;
+
+	inst = open_stats_conf(STATS_SF, &host);
+	send_n(inst, VDKIM_HOOK_PRE_QUEUE, "signer", "alice@example.com", 1,
+	    "ok");
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		/* A process of its own that opens the config anew. */
+		vdkim_instance *c = NULL;
+		vdkim_msg *m = NULL;
+		vdkim_hook_result res;
+		vdkim_msg_info info = make_info("signer", "Q-CHILD");
+		int rc = A->open(path, NULL, &c, NULL, 0) != 0 ||
+		    A->msg_begin(c, VDKIM_HOOK_PRE_QUEUE, &info, &m, NULL, 0) !=
+		    0 || A->msg_chunk(m, MSG_STD, strlen(MSG_STD)) != 0;
+
+		memset(&res, 0, sizeof(res));
+		res.size = sizeof(res);
+		if (rc == 0)
+			rc = A->msg_end(m, &res) != 0 || res.nsigned != 2;
+		A->msg_free(m);
+		A->close(c);
+		_exit(rc);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	host2 = make_host(0);
+	ck_assert_int_eq(A->open(path, &host2, &other, err, sizeof(err)), 0);
+	send_n(other, VDKIM_HOOK_PRE_QUEUE, "signer", "alice@example.com", 1,
+	    "ok");
+	ck_assert_int_eq(A->reload(inst, err, sizeof(err)), 0);
+	send_n(inst, VDKIM_HOOK_PRE_QUEUE, "signer", "alice@example.com", 1,
+	    "ok");
+	t = stats_text(other, VDKIM_STATS_PROMETHEUS);
+	ck_assert_msg(has_series(t, "vdkim_messages_total{hook=\"pre-queue\","
+	    "vmta=\"signer\",outcome=\"signed\",reason=\"ok\"}", 4), "%s", t);
+	ck_assert_msg(has_series(t, "vdkim_reloads_total{result=\"ok\"}", 1),
+	    "%s", t);
+	A->stats_free(t);
+	/* A failed reload is counted too. */
+	free(write_conf("stats.conf", CONF_BROKEN));
+	ck_assert_int_eq(A->reload(inst, err, sizeof(err)), -1);
+	t = stats_text(inst, VDKIM_STATS_PROMETHEUS);
+	ck_assert_msg(has_series(t, "vdkim_reloads_total{result=\"failed\"}",
+	    1), "%s", t);
+	A->stats_free(t);
+	A->close(other);
+	A->close(inst);
+	free(path);
+}
+END_TEST
+
+START_TEST(stats_errors)
+{
+	vdkim_host host;
+	vdkim_instance *inst;
+	char err[256] = "", *text = NULL, *sf = work_path("abi.stats");
+	FILE *f;
+
+	/* Bad arguments. */
+	inst = open_stats_conf("", &host);
+	ck_assert_int_eq(A->stats(inst, 99, &text, NULL, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "format"));
+	ck_assert_int_eq(A->stats(NULL, VDKIM_STATS_JSON, &text, NULL, NULL,
+	    0), -1);
+	/* Without stats-file the counters are the process's own. */
+	send_n(inst, VDKIM_HOOK_PRE_QUEUE, "nosign", "alice@example.com", 1,
+	    "signing-disabled");
+	text = stats_text(inst, VDKIM_STATS_PROMETHEUS);
+	ck_assert(has_series(text, "vdkim_messages_total{hook=\"pre-queue\","
+	    "vmta=\"nosign\",outcome=\"unsigned\",reason=\"signing-disabled\"}",
+	    1));
+	A->stats_free(text);
+	A->close(inst);
+	/* Counters turned off: said. */
+	inst = open_stats_conf("stats-counters = no\n", &host);
+	ck_assert_int_eq(A->stats(inst, VDKIM_STATS_JSON, &text, NULL, err,
+	    sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "off"));
+	A->close(inst);
+	/* A file that is not a stats file: logged, the instance still opens
+	 * and signs, its counters in memory. */
+	inst = open_stats_conf("", &host);
+	A->close(inst);
+	f = fopen(sf, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("not a stats file\n", f);
+	fclose(f);
+	{
+		char *path = write_conf("stats2.conf", STATS_SF
+		    "domain-key = \"rsa1,example.com,@W@/rsa1.private\"\n");
+		vdkim_instance *i2 = NULL;
+
+		host = make_host(0);
+		hc_reset(0);
+		ck_assert_int_eq(A->open(path, &host, &i2, err, sizeof(err)),
+		    0);
+		ck_assert_msg(log_count(VDKIM_LOG_ERR, NULL, "is not a vdkim "
+		    "stats file", NULL) == 1, "%s", log_dump());
+		text = stats_text(i2, VDKIM_STATS_SUMMARY);
+		A->stats_free(text);
+		A->close(i2);
+		free(path);
+	}
+	free(sf);
+}
+END_TEST
+
+/* The load's gauges: each key's last DNS check (from the
+ * dns-check-state-file) and a rotation schedule's selector. */
+START_TEST(stats_dns_and_rotation_gauges)
+{
+	char err[512] = "", tmpl[2048], *path, *t, *conf;
+	char *state = work_path("dns.state"), *keys = work_path("rotkeys");
+	char *rdir = work_path("rot");
+	vdkim_instance *inst = NULL;
+	vdkim_host host;
+	FILE *f;
+
+	mkdir(keys, 0700);
+	mkdir(rdir, 0700);
+	f = fopen(state, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("vdkim-dns-check-state 1\n"
+	    "record example.com ed1 matching 100 1700000000\n"
+	    "record example.com rsa1 mismatched 100 1700000000\nend 2\n", f);
+	fclose(f);
+	fmt(tmpl, sizeof(tmpl), CONF_ROT_TMPL, "rot");
+	conf = malloc(strlen(tmpl) + strlen(CONF_A) + 256);
+	ck_assert_ptr_nonnull(conf);
+	sprintf(conf, "%s%sdns-check-state-file = \"@W@/dns.state\"\n", tmpl,
+	    CONF_A);
+	path = write_conf("gauges.conf", conf);
+	host = make_host(FIXED_NOW + 60); /* 1700000060: a minute later */
+	ck_assert_msg(A->open(path, &host, &inst, err, sizeof(err)) == 0,
+	    "open: %s", err);
+	t = stats_text(inst, VDKIM_STATS_PROMETHEUS);
+	ck_assert_msg(has_series(t, "vdkim_key_dns_check{domain=\"example.com\","
+	    "selector=\"rsa1\",verdict=\"mismatch\"}", 1), "%s", t);
+	ck_assert_msg(has_series(t, "vdkim_key_dns_check{domain=\"example.com\","
+	    "selector=\"ed1\",verdict=\"ok\"}", 1), "%s", t);
+	ck_assert_msg(has_series(t, "vdkim_key_dns_check_age_seconds{domain="
+	    "\"example.com\",selector=\"rsa1\"}", 60), "%s", t);
+	/* No key in the schedule's key-dir: no selector signs, none held. */
+	ck_assert_msg(has_series(t, "vdkim_rotation_selector{schedule=\"q\","
+	    "domain=\"rot.example\",algorithm=\"ed25519-sha256\",selector=\"\"}",
+	    1), "%s", t);
+	ck_assert_msg(has_series(t, "vdkim_rotation_held{schedule=\"q\","
+	    "domain=\"rot.example\",algorithm=\"ed25519-sha256\"}", 0), "%s", t);
+	A->stats_free(t);
+	A->close(inst);
+	free(conf);
+	free(path);
+	free(state);
+	free(keys);
+	free(rdir);
+}
+END_TEST
+
 static Suite *
 abi_suite(void)
 {
@@ -2890,6 +3180,14 @@ abi_suite(void)
 	tcase_add_test(tc, fork_child_signs);
 	tcase_add_test(tc, fork_children_fresh_blinding);
 	tcase_add_test(tc, fork_child_threads_sign);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("stats");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, stats_counts_a_known_mix);
+	tcase_add_test(tc, stats_shared_and_survive_reload);
+	tcase_add_test(tc, stats_errors);
+	tcase_add_test(tc, stats_dns_and_rotation_gauges);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -53,7 +53,7 @@ CHECK=$(list CHECK_PACKAGES)
 deps() {
 	: >"$WORK/apt.log"
 	STUB_INSTALLED=$2 STUB_CONFLICT=${3:-none} STUB_BROKEN=${4:-none} \
-	STUB_LOG=$WORK/apt.log DEPS_APT_GET=$WORK/apt-get \
+	DEPS_POLICY_RC=$WORK/policy-rc.d STUB_LOG=$WORK/apt.log DEPS_APT_GET=$WORK/apt-get \
 	DEPS_DPKG_QUERY=$WORK/dpkg-query \
 	    sh "$ROOT/scripts/deps.sh" $1 >"$WORK/out" 2>&1
 	RC=$?
