@@ -306,7 +306,7 @@ static cfg_opt_t root_opts[] = {
 struct builder {
 	vdkim_policy *p;
 	const char *path;
-	const char *text;   /* comment-free text, for section lines */
+	const conf_sections *sections; /* where each section opens */
 	vdkim_error *err;
 };
 
@@ -477,8 +477,8 @@ build_rules(struct builder *b, cfg_t *sec, scope *sc)
 		domain_rule *r = &sc->rules[sc->nrules++];
 		const char *pat = cfg_title(d), *al;
 
-		r->line = conf_section_line(b->text, sc->line, sc->line ? 1 : 0,
-		    "domain", pat);
+		r->line = conf_section_line(b->sections, sc->line, "domain",
+		    pat);
 		if (!(strcmp(pat, "*") == 0 || domain_is_valid(pat) ||
 		    (strncmp(pat, "*.", 2) == 0 && domain_is_valid(pat + 2))))
 			return build_fail(b, r->line ? r->line : d->line,
@@ -527,7 +527,8 @@ build_scopes(struct builder *b, cfg_t *root, const char *keyword,
 		sc->name = strdup(cfg_title(sec));
 		if (sc->name == NULL)
 			return build_fail(b, 0, "out of memory");
-		sc->line = conf_section_line(b->text, 1, 0, keyword, sc->name);
+		sc->line = conf_section_line(b->sections, 0, keyword,
+		    sc->name);
 		if (build_keys(b, sec, sc) != 0)
 			return -1;
 		if (kind != SCOPE_KEYLIST && build_rules(b, sec, sc) != 0)
@@ -572,7 +573,7 @@ build_rotation(struct builder *b, cfg_t *sec, rot_schedule *s)
 
 	memset(&t, 0, sizeof(t));
 	t.name = cfg_title(sec);
-	t.line = conf_section_line(b->text, 1, 0, "dkim-rotation", t.name);
+	t.line = conf_section_line(b->sections, 0, "dkim-rotation", t.name);
 	t.pattern = text_val(sec, "selector-pattern");
 	t.period = text_val(sec, "period");
 	t.start = text_val(sec, "start");
@@ -737,7 +738,7 @@ build_model(struct builder *b, cfg_t *root)
 		&p->nlists) != 0 ||
 	    build_sources(b, root) != 0 || build_rotations(b, root) != 0 ||
 	    build_dns_check(b, root) != 0 ||
-	    conf_device_build(p, root, b->path, b->text, b->err) != 0)
+	    conf_device_build(p, root, b->path, b->sections, b->err) != 0)
 		return -1;
 	return check_references(b, root);
 }
@@ -793,6 +794,7 @@ conf_parse_file(const char *path, const char *const *host_blocks,
 {
 	struct parse_sink sink = { path, err, 0 };
 	struct builder b = { p, path, NULL, err };
+	conf_sections *sections = NULL;
 	char *text = NULL;
 	cfg_t *cfg;
 	vdkim_rc rc;
@@ -801,7 +803,6 @@ conf_parse_file(const char *path, const char *const *host_blocks,
 	rc = conf_text_load(path, &text, err);
 	if (rc != VDKIM_OK)
 		return rc;
-	b.text = text;
 	rc = check_braces(path, text, err);
 	/* The hosts' own settings are theirs to parse: the module names no
 	 * host, each registers its block (vdkim_host.config_block). */
@@ -827,6 +828,9 @@ conf_parse_file(const char *path, const char *const *host_blocks,
 			vdkim_fail(err, VDKIM_ESYNTAX, "%s: the config could "
 			    "not be parsed", path);
 		rc = VDKIM_ESYNTAX;
+	} else if ((b.sections = sections = conf_sections_index(text)) ==
+	    NULL) {
+		rc = vdkim_fail(err, VDKIM_ENOMEM, "out of memory");
 	} else if (build_model(&b, cfg) != 0) {
 		rc = err ? err->rc : VDKIM_ESYNTAX;
 		if (rc == VDKIM_OK)
@@ -834,6 +838,7 @@ conf_parse_file(const char *path, const char *const *host_blocks,
 	}
 	cfg_free(cfg);
 	pthread_mutex_unlock(&parse_lock);
+	conf_sections_free(sections);
 	free(text);
 	return rc;
 }

@@ -8,6 +8,8 @@
 #ifndef VDKIM_CONF_VALUE_H
 #define VDKIM_CONF_VALUE_H
 
+#include <stddef.h>
+
 #include <confuse.h>
 
 /* A checked value and the line it stands on (PTR_CB options). */
@@ -28,11 +30,23 @@ int conf_value_store(cfg_t *cfg, const char *problem, const char *value,
 void conf_value_free(void *p);
 
 /*
- * The line where "keyword TITLE {" opens a section at block depth `depth`
- * inside the block that opens on line `from` (1 and 0 for top-level
- * sections), in the comment-free text; 0 when not found.
+ * Where sections open.  libconfuse only knows where a section ends, so
+ * the comment-free text is indexed once, in one pass, before the model is
+ * built: every "keyword TITLE {" with its line and the line of the
+ * section it stands in.  A lookup is then a hash probe, so a file of
+ * 10,000 virtual-mta blocks costs what reading it does.  The index points
+ * into text, which must outlive it.  NULL when out of memory.
  */
-int conf_section_line(const char *text, int from, int depth,
+typedef struct conf_sections conf_sections;
+conf_sections *conf_sections_index(const char *text);
+void conf_sections_free(conf_sections *s);
+
+/*
+ * The line where "keyword TITLE {" opens inside the section whose keyword
+ * stands on line parent (0: at the top level); 0 when not found (s NULL,
+ * say).  Titles are unique per keyword within a block; the first counts.
+ */
+int conf_section_line(const conf_sections *s, int parent,
     const char *keyword, const char *title);
 
 /* Splits an already checked "SELECTOR,DOMAIN,PATH" (domain-key,

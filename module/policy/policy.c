@@ -20,6 +20,7 @@
 #include "error.h"
 #include "key.h"
 #include "policy_device.h"
+#include "policy_keys.h"
 #include "policy_model.h"
 #include "dns_check.h"
 #include "rotation.h"
@@ -91,16 +92,19 @@ load_key(vdkim_policy *p, key_entry *k, const vdkim_policy *prev)
 		    p->path, k->line, k->selector, k->domain, k->error);
 }
 
-static void
-load_keys(vdkim_policy *p, const vdkim_policy *prev)
+/* Device keys here (each device's own rules), key files all at once
+ * (policy_keys.c). */
+static vdkim_rc
+load_keys(vdkim_policy *p, const vdkim_policy *prev, vdkim_error *err)
 {
 	for (size_t i = 0; i < p->nkeytab; i++) {
 		key_entry *k = &p->keytab[i];
 		size_t j;
 
-		if (k->rot != NULL)
-			continue; /* load_rotation_keys() loads these */
-		/* A file named twice is parsed once and shared. */
+		if (k->rot != NULL || !device_is_uri(k->path))
+			continue; /* rotations: load_rotation_keys() */
+		/* A URI named twice is opened once and shared (few keys live
+		 * in devices: the scan stays short). */
 		for (j = 0; j < i; j++)
 			if (p->keytab[j].rot == NULL &&
 			    strcmp(p->keytab[j].path, k->path) == 0)
@@ -112,6 +116,7 @@ load_keys(vdkim_policy *p, const vdkim_policy *prev)
 		}
 		load_key(p, k, prev);
 	}
+	return policy_load_key_files(p, prev, err);
 }
 
 /* The keys of the rotation bindings: found by the rotation code, loaded
@@ -252,6 +257,7 @@ policy_free(vdkim_policy *p)
 		free(p->keytab[i].path);
 	}
 	free(p->keytab);
+	policy_key_files_free(p->key_files);
 	rotation_free(p);
 	dns_check_unload(p);
 	for (size_t i = 0; i < p->nwarnings; i++)
@@ -308,8 +314,9 @@ policy_load_from(const char *path, const char *const *host_blocks,
 	}
 	if (prev != NULL)
 		policy_keep_devices(p, prev);
-	load_keys(p, prev);
-	rc = load_rotation_keys(p, err);
+	rc = load_keys(p, prev, err);
+	if (rc == VDKIM_OK)
+		rc = load_rotation_keys(p, err);
 	if (rc == VDKIM_OK && prev != NULL)
 		rc = policy_test_new_device_keys(p, prev, err);
 	if (rc == VDKIM_OK)

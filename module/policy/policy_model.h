@@ -117,6 +117,8 @@ struct vdkim_policy {
 	size_t nsources;
 	key_entry *keytab;
 	size_t nkeytab;
+	struct key_files *key_files; /* the key files, once each
+	                                (policy_keys.h) */
 	policy_warning *warnings;
 	size_t nwarnings;
 	psl_ctx_t *psl;          /* Public Suffix List, for dkim-align */
