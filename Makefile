@@ -107,7 +107,7 @@ HARNESS    := $(BUILD)/vdkim-harness
 MILTER     := $(BUILD)/vdkim-milter
 PEERS      := $(BUILD)/peers/opendkim_peer
 BENCHES    := $(BUILD)/bench_engine $(BUILD)/smtp_load $(BUILD)/device_bench \
-              $(BUILD)/fork_bench
+              $(BUILD)/fork_bench $(BUILD)/scale_bench
 # The simulated offload card (an OpenSSL provider), for tests and benches.
 DEVICE_SIM := $(BUILD)/device_sim/vdkim_sim.so
 
@@ -212,6 +212,12 @@ $(BUILD)/device_bench: bench/device_bench.c
 $(BUILD)/fork_bench: bench/fork_bench.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LDSAN) -ldl
+
+# Many domain-keys and virtual MTAs: the engine library for the load's
+# internals, vdkim.so (dlopen) for messages.
+$(BUILD)/scale_bench: bench/scale_bench.c $(ENGINE_LIB)
+	$(CC) $(ALL_CFLAGS) $(POLICY_INC) -o $@ $< $(ENGINE_LIB) $(LDSAN) \
+	    $(LIBS) -ldl
 
 $(BUILD)/bench_engine: bench/bench_engine.c $(ENGINE_LIB)
 	$(CC) $(ALL_CFLAGS) $(ENGINE_INC) $(shell pkg-config --cflags opendkim) -o $@ $< \
@@ -330,6 +336,7 @@ bench: deps
 	$(MAKE) --no-print-directory $(DEVICE_SIM)
 	bash bench/device_bench.sh $(BUILD)
 	bash bench/mta_bench.sh $(BUILD)
+	bash bench/scale_bench.sh $(BUILD)
 
 # A host gets what it can use: vdkim.so, the one header of its ABI, and a
 # pkg-config file with that header's -I (no Libs: hosts dlopen the module)
