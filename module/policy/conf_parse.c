@@ -646,12 +646,13 @@ check_references(struct builder *b, cfg_t *root)
 	}
 
 	for (size_t i = 0; i < p->npools; i++) {
-		cfg_t *sec = cfg_gettsec(root, "virtual-mta-pool",
-		    p->pools[i].name);
+		/* p->pools is in the file's order, as libconfuse's are. */
+		cfg_t *sec = cfg_getnsec(root, "virtual-mta-pool",
+		    (unsigned)i);
 		for (size_t k = 0; k < p->pools[i].nmembers; k++) {
 			conf_val *cv = cfg_getnptr(sec, "virtual-mta",
 			    (unsigned)k);
-			if (policy_find(p->vmtas, p->nvmtas,
+			if (policy_find(p->vmtas_by_name, p->nvmtas,
 			    p->pools[i].members[k]) == NULL)
 				return build_fail(b, cv->line,
 				    "virtual-mta-pool %s: \"%s\" is not a "
@@ -740,6 +741,8 @@ build_model(struct builder *b, cfg_t *root)
 	    build_dns_check(b, root) != 0 ||
 	    conf_device_build(p, root, b->path, b->sections, b->err) != 0)
 		return -1;
+	if (policy_index_build(p) != 0)
+		return build_fail(b, 0, "out of memory");
 	return check_references(b, root);
 }
 

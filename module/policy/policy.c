@@ -140,19 +140,33 @@ load_rotation_keys(vdkim_policy *p, vdkim_error *err)
 	return VDKIM_OK;
 }
 
+/* The algorithms of sc's keys (loaded, or a rotation's), as bits. */
+static unsigned
+scope_algs(const scope *sc)
+{
+	static const int algs[] = { VDKIM_ALG_RSA_SHA256,
+	    VDKIM_ALG_ED25519_SHA256 };
+	unsigned bits = 0;
+
+	for (size_t i = 0; i < sc->nkeys; i++) {
+		const key_entry *k = sc->keys[i];
+
+		if (k->key != NULL)
+			bits |= 1u << vdkim_key_get_alg(k->key);
+		for (size_t a = 0; k->rot != NULL && a < 2; a++)
+			if (rot_has_alg(k->rot->sched, algs[a]))
+				bits |= 1u << algs[a];
+	}
+	return bits;
+}
+
 /* 1 when a loaded key of algorithm alg is in one of the scopes. */
 static int
 alg_available(const scope *const *chain, size_t n, int alg)
 {
 	for (size_t s = 0; s < n; s++)
-		for (size_t i = 0; i < chain[s]->nkeys; i++)
-			if (chain[s]->keys[i]->rot != NULL &&
-			    rot_has_alg(chain[s]->keys[i]->rot->sched, alg))
-				return 1;
-			else if (chain[s]->keys[i]->key != NULL &&
-			    (int)vdkim_key_get_alg(chain[s]->keys[i]->key) ==
-			    alg)
-				return 1;
+		if (chain[s]->algs & (1u << alg))
+			return 1;
 	return 0;
 }
 
@@ -184,14 +198,18 @@ policy_check_algorithms(vdkim_policy *p)
 {
 	const scope *chain[3];
 
+	/* Each scope's algorithms once: 10,000 VMTAs reach the same
+	 * 100,000 global keys. */
+	p->global.algs = scope_algs(&p->global);
+	for (size_t i = 0; i < p->nvmtas; i++)
+		p->vmtas[i].algs = scope_algs(&p->vmtas[i]);
+	for (size_t i = 0; i < p->npools; i++)
+		p->pools[i].algs = scope_algs(&p->pools[i]);
 	for (size_t v = 0; v < p->nvmtas; v++) {
 		size_t n = 0;
 		chain[n++] = &p->vmtas[v];
-		for (size_t i = 0; i < p->npools; i++)
-			for (size_t m = 0; m < p->pools[i].nmembers; m++)
-				if (strcmp(p->pools[i].members[m],
-				    p->vmtas[v].name) == 0 && n == 1)
-					chain[n++] = &p->pools[i];
+		if (p->vmtas[v].pool != NULL)
+			chain[n++] = p->vmtas[v].pool;
 		chain[n++] = &p->global;
 		for (size_t s = 0; s < n; s++)
 			check_rules_algs(p, p->vmtas[v].name, chain, n,
@@ -220,6 +238,7 @@ free_scope(scope *sc)
 {
 	free(sc->name);
 	free(sc->keys);
+	policy_key_index_free(sc->index);
 	for (size_t i = 0; i < sc->nrules; i++) {
 		free(sc->rules[i].pattern);
 		for (size_t k = 0; k < VDKIM_POLICY_MAX_SIGS; k++)
@@ -246,6 +265,9 @@ policy_free(vdkim_policy *p)
 	free_scopes(p->vmtas, p->nvmtas);
 	free_scopes(p->pools, p->npools);
 	free_scopes(p->lists, p->nlists);
+	free(p->vmtas_by_name);
+	free(p->pools_by_name);
+	free(p->lists_by_name);
 	for (size_t i = 0; i < p->nsources; i++)
 		free(p->sources[i].name);
 	free(p->sources);
