@@ -2,11 +2,13 @@
  * conf_value.c - the pieces the policy's schema files share: checked
  * values that remember their line, section lines, key splitting.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "conf_value.h"
 #include "domain_idn.h"
+#include "strbuf.h"
 
 int
 conf_value_store(cfg_t *cfg, const char *problem, const char *value,
@@ -54,6 +56,8 @@ typedef struct section_at {
 struct conf_sections {
 	section_at *at;
 	size_t n, cap;
+	const section_at *dup;  /* the first section that repeats a title */
+	int dup_line;
 	size_t *slots;     /* open addressing: index + 1, 0 empty */
 	size_t nslots;     /* a power of two, at least twice n */
 };
@@ -174,11 +178,20 @@ sections_add(conf_sections *s, const section_at *sa)
 			slots[h] = k + 1;
 		}
 	}
-	s->at[s->n] = *sa;
 	h = section_hash(sa->parent, sa->kw, sa->kwlen, sa->title, sa->tlen) &
 	    (s->nslots - 1);
-	while (s->slots[h] != 0)
-		h = (h + 1) & (s->nslots - 1);
+	for (; s->slots[h] != 0; h = (h + 1) & (s->nslots - 1)) {
+		const section_at *o = &s->at[s->slots[h] - 1];
+
+		if (s->dup == NULL && o->parent == sa->parent &&
+		    o->kwlen == sa->kwlen && o->tlen == sa->tlen &&
+		    memcmp(o->kw, sa->kw, sa->kwlen) == 0 &&
+		    memcmp(o->title, sa->title, sa->tlen) == 0) {
+			s->dup = o;
+			s->dup_line = sa->line;
+		}
+	}
+	s->at[s->n] = *sa;
 	s->slots[h] = ++s->n;
 	return 0;
 }
@@ -238,6 +251,90 @@ conf_sections_free(conf_sections *s)
 	free(s->at);
 	free(s->slots);
 	free(s);
+}
+
+int
+conf_sections_duplicate(const conf_sections *s, char *what, size_t len)
+{
+	if (s == NULL || s->dup == NULL)
+		return 0;
+	snprintf(what, len, "%.*s \"%.*s\"", (int)s->dup->kwlen, s->dup->kw,
+	    (int)s->dup->tlen, s->dup->title);
+	return s->dup_line;
+}
+
+/*
+ * A quoted title, or an unquoted one without "*": moved.  An unquoted
+ * wildcard stays, for libconfuse to refuse as it always did ("wildcard
+ * patterns must be quoted").
+ */
+static int
+movable_title(const char *t, const section_at *sa)
+{
+	if (sa->title > t && (sa->title[-1] == '"' || sa->title[-1] == '\''))
+		return 1;
+	return memchr(sa->title, '*', sa->tlen) == NULL;
+}
+
+char *
+conf_untitle_top(const char *t, const char *const *kinds, const char *opt,
+    unsigned shards)
+{
+	unsigned seen[CONF_TOP_KINDS_MAX] = { 0 };
+	strbuf out;
+	size_t copied = 0;
+	int depth = 0;
+	char quote = 0;
+
+	sb_init(&out);
+	for (size_t i = 0; t[i] != '\0'; i++) {
+		char c = t[i];
+		section_at sa;
+		size_t tb, te;
+		int nl, quoted;
+
+		if (quote) {
+			if (c == '\\' && quote == '"' && t[i + 1] != '\0')
+				i++;
+			else if (c == quote)
+				quote = 0;
+			continue;
+		}
+		if (c == '"' || c == '\'') {
+			quote = c;
+			continue;
+		}
+		if (c == '}' && depth > 0)
+			depth--;
+		if (c != '{' || depth++ > 0 || !read_back(t, i, &sa, &nl) ||
+		    !movable_title(t, &sa))
+			continue;
+		for (size_t k = 0; kinds[k] != NULL && k < CONF_TOP_KINDS_MAX;
+		    k++) {
+			size_t kb = (size_t)(sa.kw - t);
+
+			if (strlen(kinds[k]) != sa.kwlen ||
+			    memcmp(kinds[k], sa.kw, sa.kwlen) != 0)
+				continue;
+			quoted = sa.title > t && (sa.title[-1] == '"' ||
+			    sa.title[-1] == '\'');
+			tb = (size_t)(sa.title - t) - (quoted ? 1 : 0);
+			te = (size_t)(sa.title - t) + sa.tlen + (quoted ? 1 : 0);
+			sb_add(&out, t + copied, kb - copied);
+			sb_addf(&out, CONF_SHARD_FMT, seen[k]++ % shards);
+			sb_add(&out, t + kb, tb - kb);
+			for (size_t b = tb; b < te; b++)
+				sb_add(&out, t[b] == '\n' ? "\n" : " ", 1);
+			sb_add(&out, t + te, i + 1 - te);
+			sb_addf(&out, " %s = %c%.*s%c ", opt,
+			    quoted ? sa.title[-1] : '\'', (int)sa.tlen,
+			    sa.title, quoted ? sa.title[-1] : '\'');
+			copied = i + 1;
+			break;
+		}
+	}
+	sb_adds(&out, t + copied);
+	return sb_take(&out);
 }
 
 int

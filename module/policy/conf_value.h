@@ -41,6 +41,34 @@ typedef struct conf_sections conf_sections;
 conf_sections *conf_sections_index(const char *text);
 void conf_sections_free(conf_sections *s);
 
+/* The line of the first section that repeats the title of an earlier one
+ * of its keyword in its block, with "keyword "TITLE"" in what; 0 when
+ * none does. */
+int conf_sections_duplicate(const conf_sections *s, char *what,
+    size_t len);
+
+/*
+ * libconfuse 3.3 looks for an earlier section of the same title by a
+ * linear search, and grows a keyword's list of sections one entry at a
+ * time (realloc: a copy of the list each time once the heap is busy): N
+ * blocks of one keyword in one block cost N * N.  10,000 virtual-mta
+ * blocks took seconds.  The top-level blocks whose keyword is in kinds
+ * (NULL-terminated, at most CONF_TOP_KINDS_MAX) are therefore handed to
+ * it untitled, with the title moved into the string option opt inside,
+ * and dealt in turn to `shards` keywords (CONF_SHARD_FMT before the
+ * keyword, with the block's number of its kind modulo shards):
+ * "virtual-mta v1 {" becomes "_vdkim-1-virtual-mta    { opt = 'v1' ".
+ * The schema declares those keywords without CFGF_TITLE; the n-th block
+ * of a kind is number n / shards of keyword n % shards.  Every newline
+ * stays where it was.  Duplicate titles are then found by the section
+ * index (conf_sections_duplicate).  A malloc'd text, NULL when out of
+ * memory.
+ */
+#define CONF_TOP_KINDS_MAX 16
+#define CONF_SHARD_FMT "_vdkim-%u-"
+char *conf_untitle_top(const char *text, const char *const *kinds,
+    const char *opt, unsigned shards);
+
 /*
  * The line where "keyword TITLE {" opens inside the section whose keyword
  * stands on line parent (0: at the top level); 0 when not found (s NULL,

@@ -27,5 +27,6 @@ Suite *rotation_plan_suite(void);
 Suite *host_blocks_suite(void);
 Suite *self_check_suite(void);
 Suite *file_read_suite(void);
+Suite *policy_scale_suite(void);
 
 #endif
