@@ -18,6 +18,8 @@
  *   many_vmtas          2,000 virtual-mta blocks in pools, comments of
  *                       every kind: each block's line, each VMTA's pool
  *                       and key; a repeated title refused on its line
+ *   titles_as_before    what libconfuse refused (no title, an unquoted
+ *                       wildcard) still refused on its line
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -521,6 +523,52 @@ START_TEST(many_vmtas)
 }
 END_TEST
 
+/* What libconfuse refused before the top-level titles were moved it still
+ * refuses, on the same line; a quoted title with a blank still works. */
+START_TEST(titles_as_before)
+{
+	static const struct {
+		const char *conf, *want;  /* want NULL: loads */
+	} cases[] = {
+		{ "# x\nvirtual-mta {\n}\n",
+		  ":2: missing title for section 'virtual-mta'" },
+		{ "\n/* a\n */ domain * {\n dkim-sign = yes\n}\n",
+		  ":3: missing title for section 'domain'" },
+		{ "virtual-mta a {\n}\nvirtual-mta-pool a {\n}\n", NULL },
+		{ "/* a\n b */ virtual-mta \"v 1\" { domain \"*\" { dkim-sign ="
+		  " yes } }\nvirtual-mta-pool p { virtual-mta = { \"v 1\" } }\n",
+		  NULL },
+	};
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/titles.conf", dir);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		vdkim_policy *p = NULL;
+		vdkim_error err = { VDKIM_OK, "" };
+		vdkim_rc rc;
+
+		write_file(path, cases[i].conf, strlen(cases[i].conf), 0644);
+		rc = vdkim_policy_load(path, &p, &err);
+		if (cases[i].want != NULL) {
+			ck_assert_msg(rc == VDKIM_ESYNTAX &&
+			    strstr(err.msg, cases[i].want) != NULL,
+			    "case %zu: %s", i, err.msg);
+			continue;
+		}
+		ck_assert_msg(rc == VDKIM_OK, "case %zu: %s", i, err.msg);
+		ck_assert_int_eq(p->nvmtas, 1);
+		if (i == 3) {
+			ck_assert_str_eq(p->vmtas[0].name, "v 1");
+			ck_assert_int_eq(p->vmtas[0].line, 2);
+			ck_assert_int_eq(p->vmtas[0].rules[0].line, 2);
+			ck_assert_int_eq(p->pools[0].line, 3);
+			ck_assert_ptr_eq(p->vmtas[0].pool, &p->pools[0]);
+		}
+		vdkim_policy_unref(p);
+	}
+}
+END_TEST
+
 Suite *
 policy_scale_suite(void)
 {
@@ -533,6 +581,7 @@ policy_scale_suite(void)
 	tcase_add_test(tc, reload_picks_changes);
 	tcase_add_test(tc, broken_key_keeps_old);
 	tcase_add_test(tc, many_vmtas);
+	tcase_add_test(tc, titles_as_before);
 	suite_add_tcase(s, tc);
 	return s;
 }
