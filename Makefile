@@ -112,7 +112,7 @@ HARNESS    := $(BUILD)/vdkim-harness
 MILTER     := $(BUILD)/vdkim-milter
 PEERS      := $(BUILD)/peers/opendkim_peer
 BENCHES    := $(BUILD)/bench_engine $(BUILD)/smtp_load $(BUILD)/device_bench \
-              $(BUILD)/fork_bench $(BUILD)/stats_bench
+              $(BUILD)/fork_bench $(BUILD)/stats_bench $(BUILD)/scale_bench
 # The simulated offload card (an OpenSSL provider), for tests and benches.
 DEVICE_SIM := $(BUILD)/device_sim/vdkim_sim.so
 
@@ -231,6 +231,12 @@ $(BUILD)/stats_bench: bench/stats_bench.c
 $(BUILD)/fork_bench: bench/fork_bench.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LDSAN) -ldl
+
+# Many domain-keys and virtual MTAs: the engine library for the load's
+# internals, vdkim.so (dlopen) for messages.
+$(BUILD)/scale_bench: bench/scale_bench.c $(ENGINE_LIB)
+	$(CC) $(ALL_CFLAGS) $(POLICY_INC) -o $@ $< $(ENGINE_LIB) $(LDSAN) \
+	    $(LIBS) -ldl
 
 $(BUILD)/bench_engine: bench/bench_engine.c $(ENGINE_LIB)
 	$(CC) $(ALL_CFLAGS) $(ENGINE_INC) $(shell pkg-config --cflags opendkim) -o $@ $< \
@@ -380,6 +386,7 @@ bench: deps
 	bash bench/mta_bench.sh $(BUILD)
 	$(MAKE) --no-print-directory $(MILTER)
 	bash bench/milter_bench.sh $(BUILD)
+	bash bench/scale_bench.sh $(BUILD)
 
 # ---------------------------------------------------------------- install
 # make install [PREFIX=/usr/local] [DESTDIR=] and the folders below.  The

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "instance.h"
+#include "policy_keys.h"
 
 void
 inst_log(const vdkim_instance *inst, int level, const char *fmt, ...)
@@ -105,6 +106,7 @@ inst_open(const char *config_path, const vdkim_host *host,
 int
 inst_reload(vdkim_instance *inst, char *err, size_t errlen)
 {
+	vdkim_policy *p;
 	vdkim_error e;
 
 	if (inst == NULL) {
@@ -120,7 +122,13 @@ inst_reload(vdkim_instance *inst, char *err, size_t errlen)
 	}
 	inst_stats_loaded(inst, 1);
 	log_policy_warnings(inst);
-	inst_log(inst, VDKIM_LOG_INFO, "vdkim: config reloaded");
+	/* How much the reload did: a reload of an unchanged config parses
+	 * no key (policy_keys.h). */
+	p = vdkim_slot_acquire(inst->slot);
+	inst_log(inst, VDKIM_LOG_INFO, "vdkim: config reloaded (%zu key "
+	    "files, %zu keys parsed)", policy_key_files_count(p),
+	    policy_keys_parsed(p));
+	vdkim_policy_unref(p);
 	return 0;
 }
 

@@ -22,8 +22,6 @@
 #include "key_proc.h"
 #include "secret.h"
 
-#define KEY_FILE_MAX (64 * 1024)
-
 /* Never prompt for a passphrase: the host has no terminal. */
 static int
 no_passphrase(char *buf, int size, int rwflag, void *u)

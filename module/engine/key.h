@@ -61,6 +61,9 @@ struct vdkim_key {
 	void *backend_ctx;
 };
 
+/* The largest key file read (a PEM RSA-4096 key is about 3.3 KB). */
+#define KEY_FILE_MAX (64 * 1024)
+
 /* The largest signature any accepted key makes (RSA-4096). */
 #define KEY_MAX_SIG_BYTES 512
 

@@ -253,7 +253,8 @@ build_one(vdkim_policy *p, cfg_t *sec, dev_kind kind, int line,
 
 static int
 add_devices(vdkim_policy *p, cfg_t *root, const char *keyword,
-    dev_kind kind, const char *path, const char *text, vdkim_error *err)
+    dev_kind kind, const char *path, const conf_sections *sections,
+    vdkim_error *err)
 {
 	unsigned n = cfg_size(root, keyword);
 	device **grown;
@@ -267,7 +268,7 @@ add_devices(vdkim_policy *p, cfg_t *root, const char *keyword,
 	for (unsigned i = 0; i < n; i++) {
 		cfg_t *sec = cfg_getnsec(root, keyword, i);
 		dev_config c;
-		int line = conf_section_line(text, 1, 0, keyword,
+		int line = conf_section_line(sections, 0, keyword,
 		    cfg_title(sec));
 
 		memset(&c, 0, sizeof(c));
@@ -320,12 +321,12 @@ add_fallbacks(vdkim_policy *p, cfg_t *root, const char *path,
 
 int
 conf_device_build(vdkim_policy *p, cfg_t *root, const char *path,
-    const char *text, vdkim_error *err)
+    const conf_sections *sections, vdkim_error *err)
 {
-	if (add_devices(p, root, "openssl-provider", DEV_PROVIDER, path, text,
-	    err) != 0 ||
-	    add_devices(p, root, "openssl-engine", DEV_ENGINE, path, text,
-	    err) != 0)
+	if (add_devices(p, root, "openssl-provider", DEV_PROVIDER, path,
+	    sections, err) != 0 ||
+	    add_devices(p, root, "openssl-engine", DEV_ENGINE, path,
+	    sections, err) != 0)
 		return -1;
 	for (size_t i = 0; i < p->nkeytab; i++) {
 		const key_entry *k = &p->keytab[i];

@@ -32,9 +32,10 @@ int conf_device_value_cb(cfg_t *cfg, cfg_opt_t *opt, const char *value,
 /* What is wrong with a domain-key's KEYFILE-or-URI (NULL: fine). */
 const char *conf_device_check_key(const char *path);
 
-/* Builds p's devices and fallbacks; checks every key URI has a device.
- * -1 with err "FILE:LINE: ..." on a problem. */
+/* Builds p's devices and fallbacks (sections: where each block opens);
+ * checks every key URI has a device.  -1 with err "FILE:LINE: ..." on a
+ * problem. */
 int conf_device_build(vdkim_policy *p, cfg_t *root, const char *path,
-    const char *text, vdkim_error *err);
+    const conf_sections *sections, vdkim_error *err);
 
 #endif

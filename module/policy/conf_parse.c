@@ -39,6 +39,9 @@
 #define KEYS_ALL_MARK '\x01'
 #define KEYS_ALL_ROT_MARK '\x02'
 #define SELECTORS_ALL "_vdkim-selector-all"
+/* The title of a top-level block, moved inside it (conf_untitle_top). */
+#define TITLE_OPT "_vdkim-title"
+#define TITLE CFG_STR(TITLE_OPT, NULL, CFGF_NODEFAULT)
 
 /*
  * libconfuse 3.3's lexer keeps its buffer in globals: two parses at once
@@ -269,28 +272,40 @@ parse_value(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
 	CFG_STR_LIST(KEYS_ALL, NULL, CFGF_NODEFAULT)
 #define SECTIONS(name, opts) CFG_SEC(name, opts, \
     CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES)
+/* Top-level blocks: titled by TITLE_OPT and spread over SHARDS keywords
+ * (conf_untitle_top); the keyword itself stays, titled, for the blocks
+ * libconfuse is left to refuse (an unquoted wildcard). */
+#define SHARDS 16
+#define SHARD(i, name, opts) CFG_SEC("_vdkim-" #i "-" name, opts, CFGF_MULTI)
+#define TOP_SECTIONS(name, opts) SECTIONS(name, opts), \
+	SHARD(0, name, opts), SHARD(1, name, opts), SHARD(2, name, opts), \
+	SHARD(3, name, opts), SHARD(4, name, opts), SHARD(5, name, opts), \
+	SHARD(6, name, opts), SHARD(7, name, opts), SHARD(8, name, opts), \
+	SHARD(9, name, opts), SHARD(10, name, opts), SHARD(11, name, opts), \
+	SHARD(12, name, opts), SHARD(13, name, opts), SHARD(14, name, opts), \
+	SHARD(15, name, opts)
 
 static cfg_opt_t domain_opts[] = {
 	SIG_OPTS(""), SIG_OPTS("second-"),
 	FLAG("dkim-require"), VAL("dkim-align"), VAL("dkim-dns-check"),
 	FLAG("dkim-key-subdomains"),
-	CFG_END()
+	TITLE, CFG_END()
 };
 
-static cfg_opt_t keylist_opts[] = { KEY_OPTS, CFG_END() };
+static cfg_opt_t keylist_opts[] = { KEY_OPTS, TITLE, CFG_END() };
 
 static cfg_opt_t source_opts[] = {
 	CFG_BOOL("process-x-dkim-options", cfg_false, CFGF_NONE),
-	CFG_END()
+	TITLE, CFG_END()
 };
 
 static cfg_opt_t vmta_opts[] = {
-	KEY_OPTS, SECTIONS("domain", domain_opts), CFG_END()
+	KEY_OPTS, SECTIONS("domain", domain_opts), TITLE, CFG_END()
 };
 
 static cfg_opt_t pool_opts[] = {
 	KEY_OPTS, VAL_LIST("virtual-mta"), SECTIONS("domain", domain_opts),
-	CFG_END()
+	TITLE, CFG_END()
 };
 
 static cfg_opt_t rotation_opts[] = {
@@ -298,29 +313,65 @@ static cfg_opt_t rotation_opts[] = {
 	VAL_LIST("algorithm"), VAL("publish-ahead"), VAL("overlap"),
 	VAL("state-file"), VAL_LIST("selector"),
 	CFG_STR_LIST(SELECTORS_ALL, NULL, CFGF_NODEFAULT),
-	CFG_END()
+	TITLE, CFG_END()
 };
 
 static cfg_opt_t root_opts[] = {
 	KEY_OPTS, CONF_DEVICE_OPTS, VAL("dns-check-state-file"),
 	VAL("stats-file"), VAL("stats-counters"),
-	SECTIONS("dkim-rotation", rotation_opts),
-	SECTIONS("domain-key-list", keylist_opts),
-	SECTIONS("source", source_opts),
-	SECTIONS("virtual-mta", vmta_opts),
-	SECTIONS("virtual-mta-pool", pool_opts),
-	SECTIONS("domain", domain_opts),
+	TOP_SECTIONS("dkim-rotation", rotation_opts),
+	TOP_SECTIONS("domain-key-list", keylist_opts),
+	TOP_SECTIONS("source", source_opts),
+	TOP_SECTIONS("virtual-mta", vmta_opts),
+	TOP_SECTIONS("virtual-mta-pool", pool_opts),
+	TOP_SECTIONS("domain", domain_opts),
 	CFG_END()
 };
+
+/* The keywords of the TOP_SECTIONS above. */
+static const char *const top_kinds[] = { "dkim-rotation", "domain-key-list",
+	"source", "virtual-mta", "virtual-mta-pool", "domain", NULL };
 
 /* ------------------------------------------------------ model building */
 
 struct builder {
 	vdkim_policy *p;
 	const char *path;
-	const char *text;   /* comment-free text, for section lines */
+	const conf_sections *sections; /* where each section opens */
 	vdkim_error *err;
+	cfg_t *root;
 };
+
+/* The blocks of one keyword in a block, in the file's order: at the top
+ * level, dealt in turn to SHARDS keywords (conf_untitle_top), then any
+ * left under the keyword itself. */
+typedef struct blocks {
+	cfg_opt_t *opt[SHARDS + 1];
+	unsigned n, sharded;
+} blocks;
+
+static void
+blocks_of(const struct builder *b, cfg_t *sec, const char *kind,
+    blocks *bl)
+{
+	char name[64];
+
+	memset(bl, 0, sizeof(*bl));
+	bl->opt[SHARDS] = cfg_getopt(sec, kind);
+	for (unsigned i = 0; sec == b->root && i < SHARDS; i++) {
+		snprintf(name, sizeof(name), CONF_SHARD_FMT "%s", i, kind);
+		bl->opt[i] = cfg_getopt(sec, name);
+		bl->sharded += cfg_opt_size(bl->opt[i]);
+	}
+	bl->n = bl->sharded + cfg_opt_size(bl->opt[SHARDS]);
+}
+
+static cfg_t *
+block_at(const blocks *bl, unsigned i)
+{
+	return i < bl->sharded ? cfg_opt_getnsec(bl->opt[i % SHARDS],
+	    i / SHARDS) : cfg_opt_getnsec(bl->opt[SHARDS], i - bl->sharded);
+}
 
 static int
 build_fail(struct builder *b, int line, const char *fmt, ...)
@@ -344,6 +395,26 @@ static char *
 xstrdup(const char *s)
 {
 	return s ? strdup(s) : NULL;
+}
+
+/* A block's title: libconfuse's, or moved inside (a top-level block);
+ * NULL when it has none ("virtual-mta { }"). */
+static const char *
+title_of(cfg_t *sec)
+{
+	const char *t = cfg_title(sec);
+
+	if (t == NULL && cfg_size(sec, TITLE_OPT) > 0)
+		t = cfg_getstr(sec, TITLE_OPT);
+	return t;
+}
+
+/* The block sec (of keyword) has no title: an error on its line. */
+static int
+untitled(struct builder *b, cfg_t *sec, const char *keyword)
+{
+	return build_fail(b, sec->line, "%s: missing title (a name, quoted "
+	    "when it holds a wildcard: domain \"*\")", keyword);
 }
 
 /* "NAME,DOMAIN" of a dkim-rotation-key into k (the schedule is looked up
@@ -482,20 +553,24 @@ build_sig_opts(struct builder *b, cfg_t *sec, const char *prefix,
 static int
 build_rules(struct builder *b, cfg_t *sec, scope *sc)
 {
-	unsigned n = cfg_size(sec, "domain");
+	blocks bl;
+	unsigned n;
 
-	if (n == 0)
+	blocks_of(b, sec, "domain", &bl);
+	if ((n = bl.n) == 0)
 		return 0;
 	sc->rules = calloc(n, sizeof(*sc->rules));
 	if (sc->rules == NULL)
 		return build_fail(b, 0, "out of memory");
 	for (unsigned i = 0; i < n; i++) {
-		cfg_t *d = cfg_getnsec(sec, "domain", i);
+		cfg_t *d = block_at(&bl, i);
 		domain_rule *r = &sc->rules[sc->nrules++];
-		const char *pat = cfg_title(d), *al;
+		const char *pat = title_of(d), *al;
 
-		r->line = conf_section_line(b->text, sc->line, sc->line ? 1 : 0,
-		    "domain", pat);
+		if (pat == NULL)
+			return untitled(b, d, "domain");
+		r->line = conf_section_line(b->sections, sc->line, "domain",
+		    pat);
 		if (!(strcmp(pat, "*") == 0 || domain_is_valid(pat) ||
 		    (strncmp(pat, "*.", 2) == 0 && domain_is_valid(pat + 2))))
 			return build_fail(b, r->line ? r->line : d->line,
@@ -529,8 +604,11 @@ static int
 build_scopes(struct builder *b, cfg_t *root, const char *keyword,
     enum scope_kind kind, scope **out, size_t *nout)
 {
-	unsigned n = cfg_size(root, keyword);
+	blocks bl;
+	unsigned n;
 
+	blocks_of(b, root, keyword, &bl);
+	n = bl.n;
 	*nout = 0;
 	if (n == 0)
 		return 0;
@@ -538,14 +616,17 @@ build_scopes(struct builder *b, cfg_t *root, const char *keyword,
 	if (*out == NULL)
 		return build_fail(b, 0, "out of memory");
 	for (unsigned i = 0; i < n; i++) {
-		cfg_t *sec = cfg_getnsec(root, keyword, i);
+		cfg_t *sec = block_at(&bl, i);
 		scope *sc = &(*out)[(*nout)++];
 
 		sc->kind = kind;
-		sc->name = strdup(cfg_title(sec));
+		if (title_of(sec) == NULL)
+			return untitled(b, sec, keyword);
+		sc->name = strdup(title_of(sec));
 		if (sc->name == NULL)
 			return build_fail(b, 0, "out of memory");
-		sc->line = conf_section_line(b->text, 1, 0, keyword, sc->name);
+		sc->line = conf_section_line(b->sections, 0, keyword,
+		    sc->name);
 		if (build_keys(b, sec, sc) != 0)
 			return -1;
 		if (kind != SCOPE_KEYLIST && build_rules(b, sec, sc) != 0)
@@ -589,8 +670,9 @@ build_rotation(struct builder *b, cfg_t *sec, rot_schedule *s)
 	int line = 0, rc;
 
 	memset(&t, 0, sizeof(t));
-	t.name = cfg_title(sec);
-	t.line = conf_section_line(b->text, 1, 0, "dkim-rotation", t.name);
+	if ((t.name = title_of(sec)) == NULL)
+		return untitled(b, sec, "dkim-rotation");
+	t.line = conf_section_line(b->sections, 0, "dkim-rotation", t.name);
 	t.pattern = text_val(sec, "selector-pattern");
 	t.period = text_val(sec, "period");
 	t.start = text_val(sec, "start");
@@ -629,8 +711,11 @@ static int
 build_rotations(struct builder *b, cfg_t *root)
 {
 	vdkim_policy *p = b->p;
-	unsigned n = cfg_size(root, "dkim-rotation");
+	blocks bl;
+	unsigned n;
 
+	blocks_of(b, root, "dkim-rotation", &bl);
+	n = bl.n;
 	if (n == 0)
 		return 0;
 	p->schedules = calloc(n, sizeof(*p->schedules));
@@ -638,7 +723,7 @@ build_rotations(struct builder *b, cfg_t *root)
 		return build_fail(b, 0, "out of memory");
 	for (unsigned i = 0; i < n; i++)
 		/* Counted first, so that a half-built one is freed too. */
-		if (build_rotation(b, cfg_getnsec(root, "dkim-rotation", i),
+		if (build_rotation(b, block_at(&bl, i),
 		    &p->schedules[p->nschedules++]) != 0)
 			return -1;
 	return 0;
@@ -650,7 +735,9 @@ static int
 check_references(struct builder *b, cfg_t *root)
 {
 	vdkim_policy *p = b->p;
+	blocks bl;
 
+	blocks_of(b, root, "virtual-mta-pool", &bl);
 	for (size_t i = 0; i < p->nkeytab; i++) {
 		rot_binding *rb = p->keytab[i].rot;
 		for (size_t k = 0; rb != NULL && k < p->nschedules; k++)
@@ -663,12 +750,12 @@ check_references(struct builder *b, cfg_t *root)
 	}
 
 	for (size_t i = 0; i < p->npools; i++) {
-		cfg_t *sec = cfg_gettsec(root, "virtual-mta-pool",
-		    p->pools[i].name);
+		/* p->pools is in the file's order, as libconfuse's are. */
+		cfg_t *sec = block_at(&bl, (unsigned)i);
 		for (size_t k = 0; k < p->pools[i].nmembers; k++) {
 			conf_val *cv = cfg_getnptr(sec, "virtual-mta",
 			    (unsigned)k);
-			if (policy_find(p->vmtas, p->nvmtas,
+			if (policy_find(p->vmtas_by_name, p->nvmtas,
 			    p->pools[i].members[k]) == NULL)
 				return build_fail(b, cv->line,
 				    "virtual-mta-pool %s: \"%s\" is not a "
@@ -681,15 +768,18 @@ check_references(struct builder *b, cfg_t *root)
 
 /* Counts every domain-key in the file, to size the key table once. */
 static size_t
-count_keys(cfg_t *root)
+count_keys(struct builder *b, cfg_t *root)
 {
 	static const char *const kinds[] = { "virtual-mta", "virtual-mta-pool",
 	    "domain-key-list", NULL };
 	size_t n = cfg_size(root, KEYS_ALL);
+	blocks bl;
 
-	for (const char *const *k = kinds; *k != NULL; k++)
-		for (unsigned i = 0; i < cfg_size(root, *k); i++)
-			n += cfg_size(cfg_getnsec(root, *k, i), KEYS_ALL);
+	for (const char *const *k = kinds; *k != NULL; k++) {
+		blocks_of(b, root, *k, &bl);
+		for (unsigned i = 0; i < bl.n; i++)
+			n += cfg_size(block_at(&bl, i), KEYS_ALL);
+	}
 	return n;
 }
 
@@ -697,16 +787,22 @@ static int
 build_sources(struct builder *b, cfg_t *root)
 {
 	vdkim_policy *p = b->p;
-	unsigned n = cfg_size(root, "source");
+	blocks bl;
+	unsigned n;
 
+	blocks_of(b, root, "source", &bl);
+	n = bl.n;
 	if (n == 0)
 		return 0;
 	p->sources = calloc(n, sizeof(*p->sources));
 	if (p->sources == NULL)
 		return build_fail(b, 0, "out of memory");
 	for (unsigned i = 0; i < n; i++) {
-		cfg_t *sec = cfg_getnsec(root, "source", i);
-		p->sources[i].name = strdup(cfg_title(sec));
+		cfg_t *sec = block_at(&bl, i);
+
+		if (title_of(sec) == NULL)
+			return untitled(b, sec, "source");
+		p->sources[i].name = strdup(title_of(sec));
 		if (p->sources[i].name == NULL)
 			return build_fail(b, 0, "out of memory");
 		p->sources[i].allow_options =
@@ -754,7 +850,10 @@ static int
 build_model(struct builder *b, cfg_t *root)
 {
 	vdkim_policy *p = b->p;
-	size_t nkeys = count_keys(root);
+	size_t nkeys;
+
+	b->root = root;
+	nkeys = count_keys(b, root);
 
 	p->keytab = calloc(nkeys ? nkeys : 1, sizeof(*p->keytab));
 	if (p->keytab == NULL)
@@ -773,8 +872,10 @@ build_model(struct builder *b, cfg_t *root)
 		&p->nlists) != 0 ||
 	    build_sources(b, root) != 0 || build_rotations(b, root) != 0 ||
 	    build_dns_check(b, root) != 0 || build_stats_file(b, root) != 0 ||
-	    conf_device_build(p, root, b->path, b->text, b->err) != 0)
+	    conf_device_build(p, root, b->path, b->sections, b->err) != 0)
 		return -1;
+	if (policy_index_build(p) != 0)
+		return build_fail(b, 0, "out of memory");
 	return check_references(b, root);
 }
 
@@ -828,16 +929,16 @@ conf_parse_file(const char *path, const char *const *host_blocks,
     vdkim_policy *p, vdkim_error *err)
 {
 	struct parse_sink sink = { path, err, 0 };
-	struct builder b = { p, path, NULL, err };
-	char *text = NULL;
+	struct builder b = { p, path, NULL, err, NULL };
+	conf_sections *sections = NULL;
+	char *text = NULL, *untitled_text, what[128];
 	cfg_t *cfg;
 	vdkim_rc rc;
-	int prc;
+	int prc, dup;
 
 	rc = conf_text_load(path, &text, err);
 	if (rc != VDKIM_OK)
 		return rc;
-	b.text = text;
 	rc = check_braces(path, text, err);
 	/* The hosts' own settings are theirs to parse: the module names no
 	 * host, each registers its block (vdkim_host.config_block). */
@@ -847,22 +948,40 @@ conf_parse_file(const char *path, const char *const *host_blocks,
 		free(text);
 		return rc;
 	}
+	/* One pass each: where every section opens (with its title), and
+	 * the text libconfuse gets, top-level titles moved inside. */
+	b.sections = sections = conf_sections_index(text);
+	untitled_text = conf_untitle_top(text, top_kinds, TITLE_OPT, SHARDS);
+	if (sections == NULL || untitled_text == NULL) {
+		conf_sections_free(sections);
+		free(untitled_text);
+		free(text);
+		return vdkim_fail(err, VDKIM_ENOMEM, "out of memory");
+	}
 	pthread_mutex_lock(&parse_lock);
 	cfg = cfg_init(root_opts, CFGF_NONE);
 	if (cfg == NULL) {
 		pthread_mutex_unlock(&parse_lock);
+		conf_sections_free(sections);
+		free(untitled_text);
 		free(text);
 		return vdkim_fail(err, VDKIM_ENOMEM, "out of memory");
 	}
 	cfg_set_error_function(cfg, on_conf_error);
 	parse_sink = &sink;
-	prc = cfg_parse_buf(cfg, text);
+	prc = cfg_parse_buf(cfg, untitled_text);
 	parse_sink = NULL;
 	if (prc != CFG_SUCCESS) {
 		if (!sink.failed)
 			vdkim_fail(err, VDKIM_ESYNTAX, "%s: the config could "
 			    "not be parsed", path);
 		rc = VDKIM_ESYNTAX;
+	} else if ((dup = conf_sections_duplicate(sections, what,
+	    sizeof(what))) != 0) {
+		/* libconfuse's check, for the blocks it got untitled. */
+		rc = vdkim_fail(err, VDKIM_ESYNTAX, "%s:%d: %s is defined a "
+		    "second time (each name may be defined once per scope)",
+		    path, dup, what);
 	} else if (build_model(&b, cfg) != 0) {
 		rc = err ? err->rc : VDKIM_ESYNTAX;
 		if (rc == VDKIM_OK)
@@ -870,6 +989,8 @@ conf_parse_file(const char *path, const char *const *host_blocks,
 	}
 	cfg_free(cfg);
 	pthread_mutex_unlock(&parse_lock);
+	conf_sections_free(sections);
+	free(untitled_text);
 	free(text);
 	return rc;
 }

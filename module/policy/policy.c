@@ -20,6 +20,7 @@
 #include "error.h"
 #include "key.h"
 #include "policy_device.h"
+#include "policy_keys.h"
 #include "policy_model.h"
 #include "dns_check.h"
 #include "rotation.h"
@@ -91,16 +92,19 @@ load_key(vdkim_policy *p, key_entry *k, const vdkim_policy *prev)
 		    p->path, k->line, k->selector, k->domain, k->error);
 }
 
-static void
-load_keys(vdkim_policy *p, const vdkim_policy *prev)
+/* Device keys here (each device's own rules), key files all at once
+ * (policy_keys.c). */
+static vdkim_rc
+load_keys(vdkim_policy *p, const vdkim_policy *prev, vdkim_error *err)
 {
 	for (size_t i = 0; i < p->nkeytab; i++) {
 		key_entry *k = &p->keytab[i];
 		size_t j;
 
-		if (k->rot != NULL)
-			continue; /* load_rotation_keys() loads these */
-		/* A file named twice is parsed once and shared. */
+		if (k->rot != NULL || !device_is_uri(k->path))
+			continue; /* rotations: load_rotation_keys() */
+		/* A URI named twice is opened once and shared (few keys live
+		 * in devices: the scan stays short). */
 		for (j = 0; j < i; j++)
 			if (p->keytab[j].rot == NULL &&
 			    strcmp(p->keytab[j].path, k->path) == 0)
@@ -112,6 +116,7 @@ load_keys(vdkim_policy *p, const vdkim_policy *prev)
 		}
 		load_key(p, k, prev);
 	}
+	return policy_load_key_files(p, prev, err);
 }
 
 /* The keys of the rotation bindings: found by the rotation code, loaded
@@ -135,19 +140,33 @@ load_rotation_keys(vdkim_policy *p, vdkim_error *err)
 	return VDKIM_OK;
 }
 
+/* The algorithms of sc's keys (loaded, or a rotation's), as bits. */
+static unsigned
+scope_algs(const scope *sc)
+{
+	static const int algs[] = { VDKIM_ALG_RSA_SHA256,
+	    VDKIM_ALG_ED25519_SHA256 };
+	unsigned bits = 0;
+
+	for (size_t i = 0; i < sc->nkeys; i++) {
+		const key_entry *k = sc->keys[i];
+
+		if (k->key != NULL)
+			bits |= 1u << vdkim_key_get_alg(k->key);
+		for (size_t a = 0; k->rot != NULL && a < 2; a++)
+			if (rot_has_alg(k->rot->sched, algs[a]))
+				bits |= 1u << algs[a];
+	}
+	return bits;
+}
+
 /* 1 when a loaded key of algorithm alg is in one of the scopes. */
 static int
 alg_available(const scope *const *chain, size_t n, int alg)
 {
 	for (size_t s = 0; s < n; s++)
-		for (size_t i = 0; i < chain[s]->nkeys; i++)
-			if (chain[s]->keys[i]->rot != NULL &&
-			    rot_has_alg(chain[s]->keys[i]->rot->sched, alg))
-				return 1;
-			else if (chain[s]->keys[i]->key != NULL &&
-			    (int)vdkim_key_get_alg(chain[s]->keys[i]->key) ==
-			    alg)
-				return 1;
+		if (chain[s]->algs & (1u << alg))
+			return 1;
 	return 0;
 }
 
@@ -179,14 +198,18 @@ policy_check_algorithms(vdkim_policy *p)
 {
 	const scope *chain[3];
 
+	/* Each scope's algorithms once: 10,000 VMTAs reach the same
+	 * 100,000 global keys. */
+	p->global.algs = scope_algs(&p->global);
+	for (size_t i = 0; i < p->nvmtas; i++)
+		p->vmtas[i].algs = scope_algs(&p->vmtas[i]);
+	for (size_t i = 0; i < p->npools; i++)
+		p->pools[i].algs = scope_algs(&p->pools[i]);
 	for (size_t v = 0; v < p->nvmtas; v++) {
 		size_t n = 0;
 		chain[n++] = &p->vmtas[v];
-		for (size_t i = 0; i < p->npools; i++)
-			for (size_t m = 0; m < p->pools[i].nmembers; m++)
-				if (strcmp(p->pools[i].members[m],
-				    p->vmtas[v].name) == 0 && n == 1)
-					chain[n++] = &p->pools[i];
+		if (p->vmtas[v].pool != NULL)
+			chain[n++] = p->vmtas[v].pool;
 		chain[n++] = &p->global;
 		for (size_t s = 0; s < n; s++)
 			check_rules_algs(p, p->vmtas[v].name, chain, n,
@@ -215,6 +238,7 @@ free_scope(scope *sc)
 {
 	free(sc->name);
 	free(sc->keys);
+	policy_key_index_free(sc->index);
 	for (size_t i = 0; i < sc->nrules; i++) {
 		free(sc->rules[i].pattern);
 		for (size_t k = 0; k < VDKIM_POLICY_MAX_SIGS; k++)
@@ -241,6 +265,9 @@ policy_free(vdkim_policy *p)
 	free_scopes(p->vmtas, p->nvmtas);
 	free_scopes(p->pools, p->npools);
 	free_scopes(p->lists, p->nlists);
+	free(p->vmtas_by_name);
+	free(p->pools_by_name);
+	free(p->lists_by_name);
 	for (size_t i = 0; i < p->nsources; i++)
 		free(p->sources[i].name);
 	free(p->sources);
@@ -252,6 +279,7 @@ policy_free(vdkim_policy *p)
 		free(p->keytab[i].path);
 	}
 	free(p->keytab);
+	policy_key_files_free(p->key_files);
 	rotation_free(p);
 	dns_check_unload(p);
 	free(p->stats_path);
@@ -309,8 +337,9 @@ policy_load_from(const char *path, const char *const *host_blocks,
 	}
 	if (prev != NULL)
 		policy_keep_devices(p, prev);
-	load_keys(p, prev);
-	rc = load_rotation_keys(p, err);
+	rc = load_keys(p, prev, err);
+	if (rc == VDKIM_OK)
+		rc = load_rotation_keys(p, err);
 	if (rc == VDKIM_OK && prev != NULL)
 		rc = policy_test_new_device_keys(p, prev, err);
 	if (rc == VDKIM_OK)

@@ -310,7 +310,7 @@ set_chain(decide_ctx *c, const vdkim_envelope *env)
 	const scope *vm = NULL, *pool = NULL;
 
 	c->vmta_name = env->vmta ? env->vmta : "default";
-	vm = policy_find(p->vmtas, p->nvmtas, c->vmta_name);
+	vm = policy_find(p->vmtas_by_name, p->nvmtas, c->vmta_name);
 	/* A config without any virtual-mta signs with the global scope.
 	 * A VMTA it does not know sees the global scope only, for its
 	 * dkim-require. */
@@ -319,17 +319,10 @@ set_chain(decide_ctx *c, const vdkim_envelope *env)
 		c->nchain = 1;
 		return -1;
 	}
-	if (env->pool != NULL) {
-		pool = policy_find(p->pools, p->npools, env->pool);
-	} else if (vm != NULL) {
-		for (size_t i = 0; i < p->npools && pool == NULL; i++)
-			for (size_t k = 0; k < p->pools[i].nmembers; k++)
-				if (strcmp(p->pools[i].members[k],
-				    vm->name) == 0) {
-					pool = &p->pools[i];
-					break;
-				}
-	}
+	if (env->pool != NULL)
+		pool = policy_find(p->pools_by_name, p->npools, env->pool);
+	else if (vm != NULL)
+		pool = vm->pool;
 	c->nchain = 0;
 	if (vm != NULL)
 		c->chain[c->nchain++] = vm;
@@ -527,7 +520,8 @@ key_scopes(const decide_ctx *c, const scope **out)
 	const scope *list;
 
 	if (c->xo.honoured && c->xo.list[0] != '\0') {
-		list = policy_find(c->p->lists, c->p->nlists, c->xo.list);
+		list = policy_find(c->p->lists_by_name, c->p->nlists,
+		    c->xo.list);
 		out[0] = list;
 		return list ? 1 : 0;
 	}
@@ -535,19 +529,24 @@ key_scopes(const decide_ctx *c, const scope **out)
 	return c->nchain;
 }
 
+/* The keys are looked up by domain (policy_keys_for: the domain, its
+ * parents and "*"), then held to dkim-key-subdomains and "*.D" keys
+ * (key_matches_domain): a message costs the same whatever the number of
+ * domain-keys. */
 static const key_entry *
 find_key(decide_ctx *c, const char *domain, int alg)
 {
 	const scope *sc[3];
 	size_t n = key_scopes(c, sc);
+	const key_entry *k;
+	key_iter it;
 
 	for (size_t s = 0; s < n; s++)
-		for (size_t i = 0; i < sc[s]->nkeys; i++)
-			if (key_matches_domain(sc[s]->keys[i], domain,
-			    c->key_subdomains) &&
-			    key_fits_alg(sc[s]->keys[i], alg) &&
-			    !dns_refused(c, sc[s]->keys[i], domain))
-				return sc[s]->keys[i];
+		for (policy_keys_for(&it, sc[s], domain);
+		    (k = policy_keys_next(&it)) != NULL;)
+			if (key_matches_domain(k, domain, c->key_subdomains) &&
+			    key_fits_alg(k, alg) && !dns_refused(c, k, domain))
+				return k;
 	return NULL;
 }
 
@@ -571,36 +570,45 @@ find_aligned_key(decide_ctx *c, const char *domain, int alg, int mode)
 {
 	const scope *sc[3];
 	size_t n = key_scopes(c, sc);
+	const key_entry *k;
+	key_iter it;
 
 	for (size_t s = 0; s < n; s++)
-		for (size_t i = 0; i < sc[s]->nkeys; i++) {
-			const key_entry *k = sc[s]->keys[i];
+		for (policy_keys_for(&it, sc[s], domain);
+		    (k = policy_keys_next(&it)) != NULL;)
 			if (key_matches_domain(k, domain, c->key_subdomains) &&
 			    key_fits_alg(k, alg) &&
 			    is_aligned(c, signing_domain(k, domain), mode) &&
 			    !dns_refused(c, k, domain))
 				return k;
-		}
 	return NULL;
 }
 
-/* X-DKIM-Options s=/d=: that key, among the searched scopes and lists. */
+/* X-DKIM-Options s=/d=: that key, among the searched scopes and lists.
+ * With d= by domain; s= alone (a sender's own choice, honoured only
+ * for sources allowed to) scans the scopes' keys. */
 static const key_entry *
 find_named_key(const decide_ctx *c, int alg)
 {
 	const scope *sc[3];
 	size_t n = key_scopes(c, sc);
+	key_iter it;
 
-	for (size_t s = 0; s < n; s++)
-		for (size_t i = 0; i < sc[s]->nkeys; i++) {
-			const key_entry *k = sc[s]->keys[i];
+	for (size_t s = 0; s < n; s++) {
+		const key_entry *k;
+		size_t i = 0;
+
+		if (c->xo.d[0] != '\0')
+			policy_keys_for(&it, sc[s], c->xo.d);
+		while ((k = c->xo.d[0] != '\0' ? policy_keys_next(&it) :
+		    i < sc[s]->nkeys ? sc[s]->keys[i++] : NULL) != NULL)
 			if ((c->xo.s[0] == '\0' ||
 			    strcasecmp(k->selector, c->xo.s) == 0) &&
 			    (c->xo.d[0] == '\0' ||
 			    key_matches_domain(k, c->xo.d, 1)) &&
 			    key_fits_alg(k, alg))
 				return k;
-		}
+	}
 	return NULL;
 }
 
@@ -848,8 +856,8 @@ judge_options(decide_ctx *c, const vdkim_envelope *env, sig_failure *fail,
 	    c->xo.d[0] ? c->xo.d : NULL, why, sizeof(why)) != 0) {
 		/* The d= the key gives is checked once it is chosen. */
 		refuse_options(c, note, why);
-	} else if (c->xo.list[0] != '\0' && policy_find(p->lists, p->nlists,
-	    c->xo.list) == NULL) {
+	} else if (c->xo.list[0] != '\0' && policy_find(p->lists_by_name,
+	    p->nlists, c->xo.list) == NULL) {
 		failf(fail, VDKIM_WHY_OPTIONS_INVALID, "X-DKIM-Options names "
 		    "key-list %s, which is not a domain-key-list in %s",
 		    c->xo.list, p->path);

@@ -1,7 +1,8 @@
 /*
- * policy_model.c - lookups in the loaded model, and its warnings: the
+ * policy_model.c - the loaded model's warnings and device lookup: a
  * leaf every other policy file may use (the parser, the loaders, the
- * decision), which itself calls none of them.
+ * decision), which itself calls none of them (the indexes are in
+ * policy_index.c).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -11,15 +12,6 @@
 #include "device.h"
 #include "policy_model.h"
 #include "secret.h"
-
-const scope *
-policy_find(const scope *list, size_t n, const char *name)
-{
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(list[i].name, name) == 0)
-			return &list[i];
-	return NULL;
-}
 
 int
 policy_warn(vdkim_policy *p, int is_error, const char *fmt, ...)

@@ -15,6 +15,7 @@
 #define VDKIM_POLICY_MODEL_H
 
 #include <stdatomic.h>
+#include <stdint.h>
 
 #include <libpsl.h>
 
@@ -91,6 +92,10 @@ typedef struct scope {
 	size_t nrules;
 	char **members;          /* pools: VMTA names */
 	size_t nmembers;
+	struct key_index *index; /* keys by domain (policy_index.c) */
+	const struct scope *pool; /* VMTAs: the first pool listing it */
+	unsigned algs;           /* bit 1 << vdkim_alg of each loaded key
+	                            (policy_check_algorithms) */
 } scope;
 
 typedef struct source_policy {
@@ -117,10 +122,13 @@ struct vdkim_policy {
 	scope global;
 	scope *vmtas, *pools, *lists;
 	size_t nvmtas, npools, nlists;
+	const scope **vmtas_by_name, **pools_by_name, **lists_by_name;
 	source_policy *sources;
 	size_t nsources;
 	key_entry *keytab;
 	size_t nkeytab;
+	struct key_files *key_files; /* the key files, once each
+	                                (policy_keys.h) */
 	policy_warning *warnings;
 	size_t nwarnings;
 	psl_ctx_t *psl;          /* Public Suffix List, for dkim-align */
@@ -142,10 +150,35 @@ struct vdkim_policy {
 	                            load as unchecked (it repairs them) */
 };
 
-/* policy_model.c: lookups and warnings, for every policy file. */
+/* policy_index.c: the indexes every lookup of a message uses. */
 
-/* Looks up a scope by name (case-sensitive, as PowerMTA's names are). */
-const scope *policy_find(const scope *list, size_t n, const char *name);
+/* Builds the indexes of a parsed model (scopes by name, VMTAs' pools,
+ * keys by domain); -1 when out of memory. */
+int policy_index_build(vdkim_policy *p);
+void policy_key_index_free(struct key_index *ix);
+
+/* Looks up a scope by name (case-sensitive, as PowerMTA's names are) in
+ * one of the policy's *_by_name arrays of n scopes. */
+const scope *policy_find(const scope *const *by_name, size_t n,
+    const char *name);
+
+/*
+ * The keys of a scope whose domain covers a domain (the domain itself, a
+ * parent of it, or "*"), in file order: policy_keys_for, then
+ * policy_keys_next until NULL.  One hash probe per label of the domain,
+ * whatever the number of keys.
+ */
+#define KEY_ITER_MAX 130 /* a domain's labels (at most 127), and "*" */
+typedef struct key_iter {
+	const scope *sc;
+	const uint32_t *list[KEY_ITER_MAX];
+	uint32_t left[KEY_ITER_MAX];
+	size_t n;
+} key_iter;
+void policy_keys_for(key_iter *it, const scope *sc, const char *domain);
+const key_entry *policy_keys_next(key_iter *it);
+
+/* policy_model.c: warnings and devices, for every policy file. */
 
 /* Records a warning; returns -1 when out of memory. */
 int policy_warn(vdkim_policy *p, int is_error, const char *fmt, ...)

@@ -53,14 +53,20 @@ code_byte(struct text_scan *sc, char c, int line)
 }
 
 /*
- * Blanks #, // and C comments out of t in place, outside quotes, keeping
- * every newline; counts sections and measures values on the way (the
- * limits of conf_text.h), so the text is walked once.
+ * Removes #, // and C comments from t in place, outside quotes: each
+ * becomes one blank (so that two words a comment parted stay two) and the
+ * newlines it held, so line numbers stay exact.  Removed, not blanked:
+ * libconfuse's scanner is quadratic in a long run of blanks, and a 2 MB
+ * comment must cost what reading it does.  Counts sections and measures
+ * values on the way (the limits of conf_text.h), so the text is walked
+ * once.  Returns the new length.
  */
-static void
+static size_t
 scan(char *t, struct text_scan *sc)
 {
 	enum { CODE, DQUOTE, SQUOTE, LINE, BLOCK } st = CODE;
+	char *start = t, *w = t; /* w: where the next kept byte goes (never
+	                            past t) */
 	int line = 1;
 
 	memset(sc, 0, sizeof(*sc));
@@ -75,15 +81,16 @@ scan(char *t, struct text_scan *sc)
 				sc->last = *t;
 			} else if (*t == '#' || (t[0] == '/' && t[1] == '/')) {
 				st = LINE;
-				*t = ' ';
+				*w++ = ' ';
 				sc->value_len = 0;
+				continue;
 			} else if (t[0] == '/' && t[1] == '*') {
 				st = BLOCK;
 				sc->open_comment = line;
-				t[0] = ' ';
-				t[1] = ' ';
+				*w++ = ' ';
 				t++;
 				sc->value_len = 0;
+				continue;
 			} else {
 				code_byte(sc, *t, line);
 			}
@@ -91,7 +98,7 @@ scan(char *t, struct text_scan *sc)
 		case DQUOTE:
 			if (*t == '\\' && t[1] != '\0') {
 				value_byte(sc, line);
-				t++;
+				*w++ = *t++;
 				if (*t == '\n')
 					line++;
 			} else if (*t == '"') {
@@ -110,26 +117,26 @@ scan(char *t, struct text_scan *sc)
 			}
 			break;
 		case LINE:
-			if (*t == '\n')
-				st = CODE;
-			else
-				*t = ' ';
+			if (*t != '\n')
+				continue;
+			st = CODE;
 			break;
 		case BLOCK:
 			if (t[0] == '*' && t[1] == '/') {
-				t[0] = ' ';
-				t[1] = ' ';
 				t++;
 				st = CODE;
 				sc->open_comment = 0;
-			} else if (*t != '\n') {
-				*t = ' ';
 			}
+			if (*t != '\n')
+				continue;
 			break;
 		}
+		*w++ = *t;
 	}
+	*w = '\0';
 	if (st != BLOCK)
 		sc->open_comment = 0;
+	return (size_t)(w - start);
 }
 
 vdkim_rc
@@ -214,21 +221,34 @@ find_blocks(const char *t, const char *keyword, unsigned char *keep)
 }
 
 /*
- * Blanks every byte but newlines of the top-level keyword blocks of text
- * (in_blocks 1) or of everything else (in_blocks 0).  Without memory for
- * the map of which byte is where, text is left as it is.
+ * Removes every byte but newlines of the top-level keyword blocks of text
+ * (in_blocks 1) or of everything else (in_blocks 0), in place: each run
+ * removed becomes one blank and its newlines (a long run of blanks is
+ * quadratic in libconfuse's scanner).  Without memory for the map of
+ * which byte is where, text is left as it is.
  */
 static void
 blank_side(char *text, const char *keyword, unsigned char in_blocks)
 {
 	unsigned char *keep = calloc(strlen(text) + 1, 1);
+	size_t w = 0;
+	int in_run = 0;
 
 	if (keep == NULL)
 		return;
 	find_blocks(text, keyword, keep);
-	for (size_t i = 0; text[i] != '\0'; i++)
-		if (keep[i] == in_blocks && text[i] != '\n')
-			text[i] = ' ';
+	for (size_t i = 0; text[i] != '\0'; i++) {
+		if (keep[i] != in_blocks) {
+			text[w++] = text[i];
+			in_run = 0;
+		} else if (text[i] == '\n') {
+			text[w++] = '\n';
+		} else if (!in_run) {
+			text[w++] = ' ';
+			in_run = 1;
+		}
+	}
+	text[w] = '\0';
 	free(keep);
 }
 

@@ -3,9 +3,10 @@
  * exact line numbers.
  *
  * libconfuse 3.3 (Debian 12) counts a line comment as three lines and
- * fails on comments inside lists.  vdkim therefore blanks comments out
+ * fails on comments inside lists.  vdkim therefore removes comments
  * itself (keeping every newline, so line numbers stay exact) and hands
- * libconfuse a text without any.
+ * libconfuse a text without any.  Removed, not blanked out: libconfuse's
+ * scanner takes time quadratic in a run of blanks.
  */
 #ifndef VDKIM_CONF_TEXT_H
 #define VDKIM_CONF_TEXT_H
@@ -25,17 +26,18 @@
 #define CONF_SECTIONS_MAX 1000000            /* "NAME { }" blocks */
 
 /* Reads path (a regular file of at most CONF_FILE_MAX bytes, without a
- * NUL byte) with comments (#, // and C ones, outside quotes) blanked out,
- * every newline kept; checks the limits above.  *text is malloc'd and
- * NUL-terminated. */
+ * NUL byte) with comments (#, // and C ones, outside quotes) removed,
+ * each leaving one blank and every newline it held; checks the limits
+ * above.  *text is malloc'd and NUL-terminated. */
 vdkim_rc conf_text_load(const char *path, char **text, vdkim_error *err);
 
 /*
  * Host sections: a top-level "KEYWORD { ... }" block belongs to the host
  * (the harness keeps its listeners and spool in "harness { }"), not to the
- * module.  blank_blocks() blanks those blocks out (the module's view);
- * keep_blocks() blanks everything else (the host's view).  Both keep every
- * newline, so line numbers stay exact, and expect comment-free text.
+ * module.  blank_blocks() removes those blocks (the module's view);
+ * keep_blocks() removes everything else (the host's view).  Each run
+ * removed leaves one blank and every newline, so line numbers stay exact;
+ * both expect comment-free text.
  */
 void conf_text_blank_blocks(char *text, const char *keyword);
 void conf_text_keep_blocks(char *text, const char *keyword);

@@ -80,6 +80,17 @@ vdkim_secret_read(const char *path, const char *what, mode_t refuse,
     size_t max, vdkim_rc rc, vdkim_secret *out, vdkim_error *err)
 {
 	struct stat st;
+
+	return vdkim_secret_read_stat(path, what, refuse, max, rc, out, &st,
+	    err);
+}
+
+vdkim_rc
+vdkim_secret_read_stat(const char *path, const char *what, mode_t refuse,
+    size_t max, vdkim_rc rc, vdkim_secret *out, struct stat *stp,
+    vdkim_error *err)
+{
+	struct stat st;
 	mode_t mode;
 	vdkim_rc r;
 	int fd;
@@ -100,6 +111,7 @@ vdkim_secret_read(const char *path, const char *what, mode_t refuse,
 	}
 	r = vdkim_file_read_fd(fd, &st, path, what, max, 0, rc, out, err);
 	close(fd);
+	*stp = st;
 	return r;
 }
 

@@ -6,6 +6,7 @@
 #define VDKIM_SECRET_H
 
 #include <stddef.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "file_read.h"
@@ -37,6 +38,11 @@ typedef vdkim_file vdkim_secret;
  */
 vdkim_rc vdkim_secret_read(const char *path, const char *what, mode_t refuse,
     size_t max, vdkim_rc rc, vdkim_secret *out, vdkim_error *err);
+/* The same, with the fstat of the file read in *st (its identity: a
+ * reload that finds the same file unchanged need not read it again). */
+vdkim_rc vdkim_secret_read_stat(const char *path, const char *what,
+    mode_t refuse, size_t max, vdkim_rc rc, vdkim_secret *out,
+    struct stat *st, vdkim_error *err);
 /* Wipes and frees s's data. */
 void vdkim_secret_free(vdkim_secret *s);
 

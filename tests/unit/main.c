@@ -54,6 +54,7 @@ main(void)
 	srunner_add_suite(sr, self_check_suite());
 	srunner_add_suite(sr, file_read_suite());
 	srunner_add_suite(sr, stats_suite());
+	srunner_add_suite(sr, policy_scale_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

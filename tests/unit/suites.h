@@ -28,5 +28,6 @@ Suite *host_blocks_suite(void);
 Suite *self_check_suite(void);
 Suite *file_read_suite(void);
 Suite *stats_suite(void);
+Suite *policy_scale_suite(void);
 
 #endif
