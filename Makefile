@@ -110,13 +110,15 @@ BENCHES    := $(BUILD)/bench_engine $(BUILD)/smtp_load $(BUILD)/device_bench \
               $(BUILD)/fork_bench
 # The simulated offload card (an OpenSSL provider), for tests and benches.
 DEVICE_SIM := $(BUILD)/device_sim/vdkim_sim.so
+# A file whose open() waits while a test wants (LD_PRELOAD): a long reload.
+OPEN_GATE  := $(BUILD)/open_gate.so
 
 .PHONY: all check unit unit-san abi abi-san harness harness-san interop policy-cli exim \
 	rotation rotation-san dnscheck hsm hsm-san milter milter-san demo bench deps install \
 	clean
 
 all: $(SO) $(VDKIMCTL) $(HARNESS) $(MILTER) $(UNIT) $(ABI_TEST) $(EXIM_SHIM_TEST) $(PEERS) \
-	$(BENCHES) $(DEVICE_SIM) $(BUILD)/hsm_steps
+	$(BENCHES) $(DEVICE_SIM) $(BUILD)/hsm_steps $(OPEN_GATE)
 
 deps:
 	@sh scripts/deps.sh
@@ -198,6 +200,12 @@ $(DEVICE_SIM): tests/device_sim/sim_provider.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -shared -o $@ $< $(LDSAN) -lcrypto -lpthread
 
+# Never sanitized (also in build/san): it is preloaded after the ASan runtime.
+$(OPEN_GATE): tests/harness/open_gate.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -fPIC -shared \
+	    -o $@ $< -ldl
+
 # A host for the device tests: signs on command between device changes.
 $(BUILD)/hsm_steps: tests/hsm/sign_steps.c
 	@mkdir -p $(dir $@)
@@ -236,13 +244,13 @@ abi-san:
 	$(SAN_ENV) \
 	VDKIMCTL=$(CURDIR)/$(VDKIMCTL) bash tests/abi/run.sh build/san
 
-harness: $(HARNESS) $(SO) $(VDKIMCTL)
+harness: $(HARNESS) $(SO) $(VDKIMCTL) $(OPEN_GATE)
 	bash tests/harness/run.sh $(BUILD)
 
 # An ASan module must be loaded by an ASan program: both come from build/san.
 harness-san:
 	$(MAKE) --no-print-directory BUILD=build/san SAN=1 build/san/vdkim.so \
-	    build/san/vdkim-harness
+	    build/san/vdkim-harness build/san/open_gate.so
 	$(MAKE) --no-print-directory $(VDKIMCTL)
 	$(SAN_ENV) \
 	VDKIMCTL=$(CURDIR)/$(VDKIMCTL) bash tests/harness/run.sh build/san

@@ -22,6 +22,7 @@
 #include "intake.h"
 #include "log.h"
 #include "module_host.h"
+#include "reloader.h"
 #include "rotation_runner.h"
 #include "smtp_server.h"
 #include "spool.h"
@@ -33,6 +34,7 @@
 struct harness {
 	harness_config *cfg;
 	module_host *module;
+	reloader *reloader;
 	rotation_runner *rotation;
 	accounting *acct;
 	spool *spool;
@@ -54,32 +56,17 @@ usage(FILE *f)
 	    "  --help         print this and exit\n");
 }
 
-/* SIGHUP: the module re-reads the file; the harness's own settings need
- * a restart (listeners and the spool cannot change under a running
- * queue). */
-static void
-reload(struct harness *h)
-{
-	char err[512];
-
-	if (module_host_reload(h->module, err, sizeof(err)) == 0)
-		log_msg(HLOG_INFO, "module config reloaded from %s "
-		    "(harness { } settings take effect at the next start)",
-		    h->cfg->path);
-	else
-		log_msg(HLOG_ERR, "module config reload failed, the old one "
-		    "stays in force: %s", err);
-}
-
-/* On the loop: SIGHUP reloads, SIGTERM and SIGINT stop. */
+/* On the loop: SIGHUP reloads (on the reloader's thread: the loop goes on
+ * serving sessions; the harness's own settings need a restart, since
+ * listeners and the spool cannot change under a running queue), SIGTERM
+ * and SIGINT stop. */
 static void
 on_signal(void *ctx, int signo)
 {
 	struct harness *h = ctx;
 
 	if (signo == SIGHUP) {
-		log_msg(HLOG_INFO, "SIGHUP: reloading the module's config");
-		reload(h);
+		reloader_request(h->reloader, "SIGHUP");
 	} else {
 		log_msg(HLOG_INFO, "signal %d: stopping", signo);
 		smtp_server_stop(h->server);
@@ -108,6 +95,7 @@ static void
 teardown(struct harness *h)
 {
 	rotation_runner_stop(h->rotation);
+	reloader_stop(h->reloader);
 	delivery_stop(h->delivery);
 	smtp_server_free(h->server);
 	event_loop_free(h->loop);
@@ -189,7 +177,9 @@ run(struct harness *h)
 	h->in.module = h->module;
 	h->in.spool = h->spool;
 	h->in.queue = h->queue;
-	if (event_loop_new(&h->loop, err, sizeof(err)) != 0 ||
+	if (reloader_start(h->module, h->cfg->path, &h->reloader, err,
+	    sizeof(err)) != 0 ||
+	    event_loop_new(&h->loop, err, sizeof(err)) != 0 ||
 	    event_loop_signals(h->loop, loop_signals, NLOOP_SIGNALS, on_signal,
 	    h, err, sizeof(err)) != 0 ||
 	    smtp_server_new(h->cfg, &h->in, h->loop, &h->server, err,
