@@ -107,7 +107,7 @@ HARNESS    := $(BUILD)/vdkim-harness
 MILTER     := $(BUILD)/vdkim-milter
 PEERS      := $(BUILD)/peers/opendkim_peer
 BENCHES    := $(BUILD)/bench_engine $(BUILD)/smtp_load $(BUILD)/device_bench \
-              $(BUILD)/fork_bench
+              $(BUILD)/fork_bench $(BUILD)/abi_body_bench
 # The simulated offload card (an OpenSSL provider), for tests and benches.
 DEVICE_SIM := $(BUILD)/device_sim/vdkim_sim.so
 # A file whose open() waits while a test wants (LD_PRELOAD): a long reload.
@@ -220,6 +220,11 @@ $(BUILD)/device_bench: bench/device_bench.c
 $(BUILD)/fork_bench: bench/fork_bench.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LDSAN) -ldl
+
+# Relaxed bodies through vdkim.so against SHA-256 (issue 13).
+$(BUILD)/abi_body_bench: bench/abi_body_bench.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LDSAN) -ldl -lcrypto
 
 $(BUILD)/bench_engine: bench/bench_engine.c $(ENGINE_LIB)
 	$(CC) $(ALL_CFLAGS) $(ENGINE_INC) $(shell pkg-config --cflags opendkim) -o $@ $< \
@@ -335,6 +340,7 @@ bench: deps
 	$(MAKE) --no-print-directory $(BENCHES) $(VDKIMCTL) $(SO) $(HARNESS)
 	bash bench/run.sh $(BUILD)
 	bash bench/fork_bench.sh $(BUILD)
+	bash bench/abi_body_bench.sh $(BUILD)
 	$(MAKE) --no-print-directory $(DEVICE_SIM)
 	bash bench/device_bench.sh $(BUILD)
 	bash bench/mta_bench.sh $(BUILD)
