@@ -341,6 +341,7 @@ bench: deps
 	bash bench/run.sh $(BUILD)
 	bash bench/fork_bench.sh $(BUILD)
 	bash bench/abi_body_bench.sh $(BUILD)
+	bash bench/reload_bench.sh $(BUILD)
 	$(MAKE) --no-print-directory $(DEVICE_SIM)
 	bash bench/device_bench.sh $(BUILD)
 	bash bench/mta_bench.sh $(BUILD)
