@@ -153,10 +153,11 @@ port_open() {
 	python3 -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=1).close()' "$1" 2>/dev/null
 }
 
-# start NAME PORT: runs the harness on $WORK/NAME.conf, waits for PORT.
+# start NAME PORT [VAR=VALUE...]: runs the harness on $WORK/NAME.conf (with
+# those variables in its environment only), waits for PORT.
 start() {
 	local name=$1 port=$2
-	"$BIN" --config "$WORK/$name.conf" >>"$WORK/$name.out" 2>&1 &
+	env "${@:3}" "$BIN" --config "$WORK/$name.conf" >>"$WORK/$name.out" 2>&1 &
 	PID[$name]=$!
 	if ! wait_until 15 port_open "$port"; then
 		bad "$name starts and listens on $port" "$WORK/$name.out" \
@@ -776,8 +777,8 @@ test_slow_reload() {
 	asan=$(ldd "$BIN" | awk '/libasan/ { print $3 }')
 	[[ -z $asan ]] || preload="$asan:$OPEN_GATE"
 	cp "$KEYS/s2.private" "$gated"
-	LD_PRELOAD=$preload OPEN_GATE_PATH=$gated OPEN_GATE_FILE=$gate \
-	    OPEN_GATE_SEEN=$seen start r "$R_PORT" || return
+	start r "$R_PORT" LD_PRELOAD="$preload" OPEN_GATE_PATH="$gated" \
+	    OPEN_GATE_FILE="$gate" OPEN_GATE_SEEN="$seen" || return
 	send_and_find slow-before "$R_PORT" slow-before@harness.test && {
 		verify "$FOUND" s1
 		check $? "slow reload: before it, R signs with s1" "$WORK/verify.out"
