@@ -112,16 +112,19 @@ HARNESS    := $(BUILD)/vdkim-harness
 MILTER     := $(BUILD)/vdkim-milter
 PEERS      := $(BUILD)/peers/opendkim_peer
 BENCHES    := $(BUILD)/bench_engine $(BUILD)/smtp_load $(BUILD)/device_bench \
-              $(BUILD)/fork_bench $(BUILD)/stats_bench $(BUILD)/scale_bench
+              $(BUILD)/fork_bench $(BUILD)/stats_bench $(BUILD)/scale_bench \
+              $(BUILD)/abi_body_bench
 # The simulated offload card (an OpenSSL provider), for tests and benches.
 DEVICE_SIM := $(BUILD)/device_sim/vdkim_sim.so
+# A file whose open() waits while a test wants (LD_PRELOAD): a long reload.
+OPEN_GATE  := $(BUILD)/open_gate.so
 
 .PHONY: all check unit unit-san abi abi-san harness harness-san interop policy-cli exim \
 	rotation rotation-san dnscheck hsm hsm-san milter milter-san metrics import import-san \
 	demo bench deps deps-demo setup-test install clean programs uninstall deb package
 
 all: $(SO) $(VDKIMCTL) $(HARNESS) $(MILTER) $(UNIT) $(ABI_TEST) $(EXIM_SHIM_TEST) $(PEERS) \
-	$(BENCHES) $(DEVICE_SIM) $(BUILD)/hsm_steps
+	$(BENCHES) $(DEVICE_SIM) $(BUILD)/hsm_steps $(OPEN_GATE)
 
 # The Debian packages (scripts/deps.sh): "make demo" installs only the
 # demo's (deps-demo), "make check" and "make bench" everything (deps);
@@ -212,6 +215,12 @@ $(DEVICE_SIM): tests/device_sim/sim_provider.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -shared -o $@ $< $(LDSAN) -lcrypto -lpthread
 
+# Never sanitized (also in build/san): it is preloaded after the ASan runtime.
+$(OPEN_GATE): tests/harness/open_gate.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -fPIC -shared \
+	    -o $@ $< -ldl
+
 # A host for the device tests: signs on command between device changes.
 $(BUILD)/hsm_steps: tests/hsm/sign_steps.c
 	@mkdir -p $(dir $@)
@@ -238,6 +247,11 @@ $(BUILD)/scale_bench: bench/scale_bench.c $(ENGINE_LIB)
 	$(CC) $(ALL_CFLAGS) $(POLICY_INC) -o $@ $< $(ENGINE_LIB) $(LDSAN) \
 	    $(LIBS) -ldl
 
+# Relaxed bodies through vdkim.so against SHA-256 (issue 13).
+$(BUILD)/abi_body_bench: bench/abi_body_bench.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LDSAN) -ldl -lcrypto
+
 $(BUILD)/bench_engine: bench/bench_engine.c $(ENGINE_LIB)
 	$(CC) $(ALL_CFLAGS) $(ENGINE_INC) $(shell pkg-config --cflags opendkim) -o $@ $< \
 	    $(ENGINE_LIB) $(shell pkg-config --libs opendkim) $(LIBS)
@@ -261,13 +275,13 @@ abi-san:
 	$(SAN_ENV) \
 	VDKIMCTL=$(CURDIR)/$(VDKIMCTL) bash tests/abi/run.sh build/san
 
-harness: $(HARNESS) $(SO) $(VDKIMCTL)
+harness: $(HARNESS) $(SO) $(VDKIMCTL) $(OPEN_GATE)
 	bash tests/harness/run.sh $(BUILD)
 
 # An ASan module must be loaded by an ASan program: both come from build/san.
 harness-san:
 	$(MAKE) --no-print-directory BUILD=build/san SAN=1 build/san/vdkim.so \
-	    build/san/vdkim-harness
+	    build/san/vdkim-harness build/san/open_gate.so
 	$(MAKE) --no-print-directory $(VDKIMCTL)
 	$(SAN_ENV) \
 	VDKIMCTL=$(CURDIR)/$(VDKIMCTL) bash tests/harness/run.sh build/san
@@ -381,6 +395,8 @@ bench: deps
 	bash bench/run.sh $(BUILD)
 	bash bench/fork_bench.sh $(BUILD)
 	bash bench/stats_bench.sh $(BUILD)
+	bash bench/abi_body_bench.sh $(BUILD)
+	bash bench/reload_bench.sh $(BUILD)
 	$(MAKE) --no-print-directory $(DEVICE_SIM)
 	bash bench/device_bench.sh $(BUILD)
 	bash bench/mta_bench.sh $(BUILD)

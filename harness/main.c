@@ -29,6 +29,7 @@
 #include "log.h"
 #include "module_host.h"
 #include "metrics_http.h"
+#include "reloader.h"
 #include "rotation_runner.h"
 #include "smtp_server.h"
 #include "spool.h"
@@ -40,6 +41,7 @@
 struct harness {
 	harness_config *cfg;
 	module_host *module;
+	reloader *reloader;
 	rotation_runner *rotation;
 	metrics_http *metrics;
 	accounting *acct;
@@ -62,23 +64,6 @@ usage(FILE *f)
 	    "  --help         print this and exit\n");
 }
 
-/* SIGHUP: the module re-reads the file; the harness's own settings need
- * a restart (listeners and the spool cannot change under a running
- * queue). */
-static void
-reload(struct harness *h)
-{
-	char err[512];
-
-	if (module_host_reload(h->module, err, sizeof(err)) == 0)
-		log_msg(HLOG_INFO, "module config reloaded from %s "
-		    "(harness { } settings take effect at the next start)",
-		    h->cfg->path);
-	else
-		log_msg(HLOG_ERR, "module config reload failed, the old one "
-		    "stays in force: %s", err);
-}
-
 /* SIGHUP: the log and accounting files opened again at their paths (a
  * file logrotate moved away keeps what was written to it). */
 static void
@@ -94,7 +79,10 @@ reopen_files(struct harness *h)
 		    "accounting file", err);
 }
 
-/* On the loop: SIGHUP reloads, SIGTERM and SIGINT stop. */
+/* On the loop: SIGHUP reloads (on the reloader's thread: the loop goes on
+ * serving sessions; the harness's own settings need a restart, since
+ * listeners and the spool cannot change under a running queue), SIGTERM
+ * and SIGINT stop. */
 static void
 on_signal(void *ctx, int signo)
 {
@@ -102,8 +90,7 @@ on_signal(void *ctx, int signo)
 
 	if (signo == SIGHUP) {
 		reopen_files(h);
-		log_msg(HLOG_INFO, "SIGHUP: reloading the module's config");
-		reload(h);
+		reloader_request(h->reloader, "SIGHUP");
 	} else {
 		log_msg(HLOG_INFO, "signal %d: stopping", signo);
 		smtp_server_stop(h->server);
@@ -146,6 +133,7 @@ teardown(struct harness *h)
 {
 	metrics_http_stop(h->metrics);
 	rotation_runner_stop(h->rotation);
+	reloader_stop(h->reloader);
 	delivery_stop(h->delivery);
 	smtp_server_free(h->server);
 	event_loop_free(h->loop);
@@ -233,7 +221,9 @@ run(struct harness *h)
 	h->in.module = h->module;
 	h->in.spool = h->spool;
 	h->in.queue = h->queue;
-	if (event_loop_new(&h->loop, err, sizeof(err)) != 0 ||
+	if (reloader_start(h->module, h->cfg->path, &h->reloader, err,
+	    sizeof(err)) != 0 ||
+	    event_loop_new(&h->loop, err, sizeof(err)) != 0 ||
 	    event_loop_signals(h->loop, loop_signals, NLOOP_SIGNALS, on_signal,
 	    h, err, sizeof(err)) != 0 ||
 	    smtp_server_new(h->cfg, &h->in, h->loop, &h->server, err,

@@ -2,6 +2,7 @@
  * module_host.c - loading vdkim.so and running hooks.
  */
 #include <dlfcn.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,9 @@ struct module_host {
 	const vdkim_api *api;
 	vdkim_instance *inst;
 	vdkim_host host;
+	/* One reload at a time (SIGHUP's and the key check's): two would
+	 * both parse everything, and the older result could land last. */
+	pthread_mutex_t reload_lock;
 };
 
 /* The API table must reach msg_free for us to use it. */
@@ -73,6 +77,7 @@ module_host_load(const char *so_path, const char *config_path,
 		    why[0] ? why : "no reason given");
 		goto fail;
 	}
+	pthread_mutex_init(&m->reload_lock, NULL);
 	*out = m;
 	return 0;
 fail:
@@ -84,8 +89,13 @@ fail:
 int
 module_host_reload(module_host *m, char *err, size_t errlen)
 {
+	int rc;
+
 	err[0] = '\0';
-	return m->api->reload(m->inst, err, errlen);
+	pthread_mutex_lock(&m->reload_lock);
+	rc = m->api->reload(m->inst, err, errlen);
+	pthread_mutex_unlock(&m->reload_lock);
+	return rc;
 }
 
 int
@@ -134,8 +144,10 @@ module_host_free(module_host *m)
 {
 	if (m == NULL)
 		return;
-	if (m->inst != NULL)
+	if (m->inst != NULL) {
 		m->api->close(m->inst);
+		pthread_mutex_destroy(&m->reload_lock);
+	}
 	dlclose(m->dl);
 	free(m);
 }

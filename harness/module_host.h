@@ -20,7 +20,10 @@ typedef struct module_host module_host;
  * config_path with our log callback.  0, or -1 with err filled. */
 int module_host_load(const char *so_path, const char *config_path,
     module_host **out, char *err, size_t errlen);
-/* api->reload; on failure the module keeps its old config. */
+/* api->reload: reads the config and every key, so it blocks (call it off
+ * the event loop: reloader.h).  Any thread; one reload runs at a time.
+ * The module signs with its old policy until the new one is loaded, and
+ * keeps it on failure. */
 int module_host_reload(module_host *m, char *err, size_t errlen);
 const char *module_host_version(const module_host *m);
 /* api->check_keys (DNS and disk: call it off the event loop).  0 with

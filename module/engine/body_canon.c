@@ -24,14 +24,17 @@
  * "clean" (nothing pending) and no byte in the run needs rewriting.  The
  * bytes that need the state machine are marked by stop_at():
  *   relaxed: HTAB; SP followed by SP, HTAB, CR or LF; LF not preceded by CR;
- *            CR preceded by LF (a line that may be empty);
- *   simple:  LF not preceded by CR; CR preceded by LF.
- * A run never ends just after a CR (that CR may start a CRLF whose LF is in
- * the next byte), and never covers the chunk's last byte, so the state after
- * a run is known from the run's last byte.
+ *   simple:  LF not preceded by CR.
+ * Empty lines are no stop: inside a run content follows them, so they stay
+ * as they are.  Only the empty lines at the end of a run might end the
+ * body; a run gives them back to the state machine, which counts them
+ * (run_end()).  A run never ends just after a CR (that CR may start a CRLF
+ * whose LF is in the next byte), and never covers the chunk's last byte,
+ * so the state after a run is known from the run's last byte.
  */
 #include <string.h>
 
+/* x86-64: the AVX2 and AVX-512BW maps, chosen at run time. */
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 #define VDKIM_HAVE_AVX2_SCAN 1
@@ -71,7 +74,7 @@ flush_out(body_canon *bc)
 static inline void
 put_byte(body_canon *bc, unsigned char c)
 {
-	if (bc->outlen == sizeof(bc->out))
+	if (bc->outlen == BODY_CANON_OUTBUF)
 		flush_out(bc);
 	bc->out[bc->outlen++] = c;
 }
@@ -79,20 +82,35 @@ put_byte(body_canon *bc, unsigned char c)
 /*
  * Hashes a run of input that is already canonical.  Short runs are copied
  * into the output buffer: one digest update per few KB costs less than one
- * per run when stops are frequent.
+ * per run when stops are frequent.  readable: how many bytes from p on
+ * may be read (the rest of the chunk).  A short run with 32 bytes to
+ * spare behind it is copied in 32-byte blocks, a few instructions instead
+ * of a call; the bytes copied past the run land in the buffer's slack and
+ * are overwritten next.
  */
+#define COPY_BLOCK 32
+#define SHORT_RUN 256
+
 static void
-put_run(body_canon *bc, const unsigned char *p, size_t n)
+put_run(body_canon *bc, const unsigned char *p, size_t n, size_t readable)
 {
-	if (n >= sizeof(bc->out) / 2) {
+	unsigned char *dst;
+
+	if (n >= BODY_CANON_OUTBUF / 2) {
 		flush_out(bc);
 		hash_out(bc, p, n);
 		return;
 	}
-	if (bc->outlen + n > sizeof(bc->out))
+	if (bc->outlen + n > BODY_CANON_OUTBUF)
 		flush_out(bc);
-	memcpy(bc->out + bc->outlen, p, n);
+	dst = bc->out + bc->outlen;
 	bc->outlen += n;
+	if (n <= SHORT_RUN && readable >= n + COPY_BLOCK) {
+		for (size_t k = 0; k < n; k += COPY_BLOCK)
+			memcpy(dst + k, p + k, COPY_BLOCK);
+		return;
+	}
+	memcpy(dst, p, n);
 }
 
 static void
@@ -165,8 +183,6 @@ stop_at(const unsigned char *p, size_t j, int relaxed)
 
 	if (c == '\n')
 		return p[j - 1] != '\r';
-	if (c == '\r')
-		return p[j - 1] == '\n';
 	if (!relaxed)
 		return 0;
 	if (c == '\t')
@@ -199,36 +215,37 @@ map_generic(const unsigned char *p, size_t from, size_t len, int relaxed,
 	}
 }
 
-#ifdef VDKIM_HAVE_AVX2_SCAN
-/* stop_at() for 32 bytes; reads p[j-1] to p[j+32]. */
-__attribute__((target("avx2"))) static inline uint32_t
-stops32(const unsigned char *p, size_t j, int relaxed)
+/*
+ * The vector maps work on 64 bytes at a time: one bit mask per byte class
+ * (LF, CR, SP, HTAB), then stop_at() on the masks with plain integer
+ * shifts.  The byte before the block and the one after it come from
+ * memory: p[from - 1] and p[from + len] exist.
+ */
+static inline uint64_t
+stops_of_masks(uint64_t lf, uint64_t cr, uint64_t sp, uint64_t tab,
+    unsigned char before, unsigned char after, int relaxed)
 {
-	const __m256i sp = _mm256_set1_epi8(' ');
-	const __m256i tab = _mm256_set1_epi8('\t');
-	const __m256i cr = _mm256_set1_epi8('\r');
-	const __m256i lf = _mm256_set1_epi8('\n');
-	__m256i c = _mm256_loadu_si256((const __m256i *)(p + j));
-	__m256i prev = _mm256_loadu_si256((const __m256i *)(p + j - 1));
-	/* LF not after CR; CR after LF. */
-	__m256i m = _mm256_or_si256(
-	    _mm256_andnot_si256(_mm256_cmpeq_epi8(prev, cr),
-		_mm256_cmpeq_epi8(c, lf)),
-	    _mm256_and_si256(_mm256_cmpeq_epi8(prev, lf),
-		_mm256_cmpeq_epi8(c, cr)));
+	uint64_t prev_cr = cr << 1 | (before == '\r');
+	uint64_t stops = lf & ~prev_cr;
 
 	if (relaxed) {
-		__m256i next = _mm256_loadu_si256((const __m256i *)(p + j + 1));
-		__m256i next_ws = _mm256_or_si256(
-		    _mm256_or_si256(_mm256_cmpeq_epi8(next, sp),
-			_mm256_cmpeq_epi8(next, tab)),
-		    _mm256_or_si256(_mm256_cmpeq_epi8(next, cr),
-			_mm256_cmpeq_epi8(next, lf)));
-		m = _mm256_or_si256(m, _mm256_cmpeq_epi8(c, tab));
-		m = _mm256_or_si256(m, _mm256_and_si256(
-		    _mm256_cmpeq_epi8(c, sp), next_ws));
+		uint64_t next_ws = (sp | tab | cr | lf) >> 1 |
+		    (uint64_t)is_wsp_or_eol(after) << 63;
+		stops |= tab | (sp & next_ws);
 	}
-	return (uint32_t)_mm256_movemask_epi8(m);
+	return stops;
+}
+
+#ifdef VDKIM_HAVE_AVX2_SCAN
+__attribute__((target("avx2"))) static inline uint64_t
+eq64_avx2(__m256i lo, __m256i hi, char c)
+{
+	const __m256i v = _mm256_set1_epi8(c);
+
+	return (uint64_t)(uint32_t)_mm256_movemask_epi8(
+	    _mm256_cmpeq_epi8(lo, v)) |
+	    (uint64_t)(uint32_t)_mm256_movemask_epi8(
+	    _mm256_cmpeq_epi8(hi, v)) << 32;
 }
 
 __attribute__((target("avx2"))) static void
@@ -237,45 +254,98 @@ map_avx2(const unsigned char *p, size_t from, size_t len, int relaxed,
 {
 	size_t k = 0;
 
-	/* p[from + len] exists (the caller keeps the chunk's last byte). */
-	for (; k + 64 <= len; k += 64)
-		bits[k / 64] = (uint64_t)stops32(p, from + k, relaxed) |
-		    (uint64_t)stops32(p, from + k + 32, relaxed) << 32;
+	for (; k + 64 <= len; k += 64) {
+		const unsigned char *b = p + from + k;
+		__m256i lo = _mm256_loadu_si256((const __m256i *)b);
+		__m256i hi = _mm256_loadu_si256((const __m256i *)(b + 32));
+
+		bits[k / 64] = stops_of_masks(eq64_avx2(lo, hi, '\n'),
+		    eq64_avx2(lo, hi, '\r'),
+		    relaxed ? eq64_avx2(lo, hi, ' ') : 0,
+		    relaxed ? eq64_avx2(lo, hi, '\t') : 0, b[-1], b[64],
+		    relaxed);
+	}
+	map_generic(p, from + k, len - k, relaxed, bits + k / 64);
+}
+
+__attribute__((target("avx512bw"))) static void
+map_avx512(const unsigned char *p, size_t from, size_t len, int relaxed,
+    uint64_t *bits)
+{
+	const __m512i lf = _mm512_set1_epi8('\n'), cr = _mm512_set1_epi8('\r');
+	const __m512i sp = _mm512_set1_epi8(' '), tab = _mm512_set1_epi8('\t');
+	size_t k = 0;
+
+	for (; k + 64 <= len; k += 64) {
+		const unsigned char *b = p + from + k;
+		__m512i v = _mm512_loadu_si512((const void *)b);
+
+		bits[k / 64] = stops_of_masks(_mm512_cmpeq_epi8_mask(v, lf),
+		    _mm512_cmpeq_epi8_mask(v, cr),
+		    relaxed ? _mm512_cmpeq_epi8_mask(v, sp) : 0,
+		    relaxed ? _mm512_cmpeq_epi8_mask(v, tab) : 0, b[-1],
+		    b[64], relaxed);
+	}
 	map_generic(p, from + k, len - k, relaxed, bits + k / 64);
 }
 #endif
 
+int
+body_canon_scan_supported(body_canon_scan scan)
+{
+	switch (scan) {
+	case BODY_SCAN_GENERIC:
+		return 1;
+#ifdef VDKIM_HAVE_AVX2_SCAN
+	case BODY_SCAN_AVX2:
+		return __builtin_cpu_supports("avx2");
+	case BODY_SCAN_AVX512:
+		return __builtin_cpu_supports("avx512bw");
+#endif
+	default:
+		return 0;
+	}
+}
+
 /* Computes the window starting at from, at most end - from bytes. */
 static void
-map_window(stop_map *m, const unsigned char *p, size_t from, size_t end,
-    int relaxed)
+map_window(const body_canon *bc, stop_map *m, const unsigned char *p,
+    size_t from, size_t end, int relaxed)
 {
 	m->base = from;
 	m->len = end - from < STOP_WINDOW ? end - from : STOP_WINDOW;
 	memset(m->bits, 0, sizeof(m->bits));
+	switch (bc->scan) {
 #ifdef VDKIM_HAVE_AVX2_SCAN
-	if (__builtin_cpu_supports("avx2")) {
+	case BODY_SCAN_AVX512:
+		map_avx512(p, from, m->len, relaxed, m->bits);
+		return;
+	case BODY_SCAN_AVX2:
 		map_avx2(p, from, m->len, relaxed, m->bits);
 		return;
-	}
 #endif
-	map_generic(p, from, m->len, relaxed, m->bits);
+	default:
+		map_generic(p, from, m->len, relaxed, m->bits);
+		return;
+	}
 }
 
 /*
- * The first stop in [from, end), or end.  p[from - 1] and p[end] exist;
- * from never decreases between calls on one map.
+ * The first stop in [from, end), or the end of from's window when it has
+ * none, or end.  (The byte found there is only a place where a run ends:
+ * the state machine takes it, whatever it is.)  p[from - 1] and p[end]
+ * exist; from never decreases between calls on one map.
  */
 static size_t
-next_stop(stop_map *m, const unsigned char *p, size_t from, size_t end,
-    int relaxed)
+next_stop(const body_canon *bc, stop_map *m, const unsigned char *p,
+    size_t from, size_t end, int relaxed)
 {
 	while (from < end) {
 		size_t off, w;
 		uint64_t word;
 
 		if (m->len == 0 || from >= m->base + m->len)
-			map_window(m, p, from, end, relaxed);
+			map_window(bc, m, p, from, end, relaxed);
 		off = from - m->base;
 		w = off / 64;
 		word = m->bits[w] & (~(uint64_t)0 << (off % 64));
@@ -287,9 +357,28 @@ next_stop(stop_map *m, const unsigned char *p, size_t from, size_t end,
 				break;
 			word = m->bits[w];
 		}
-		from = m->base + m->len;
+		/* No stop in the window: its bytes are hashed now, while
+		 * they are still in the L1 cache. */
+		return m->base + m->len;
 	}
 	return end;
+}
+
+/*
+ * Where a clean run [i, j) may end: before a CR at its end (it may begin
+ * a CRLF) and before the empty lines at its end (they may end the body).
+ * p[i - 1] exists.
+ */
+static inline size_t
+run_end(const body_canon *bc, const unsigned char *p, size_t i, size_t j)
+{
+	if (j > i && p[j - 1] == '\r')
+		j--;
+	/* An empty line: CR LF right after an LF, or at a line's start. */
+	while (j >= i + 2 && p[j - 1] == '\n' && p[j - 2] == '\r' &&
+	    (j - 2 > i ? p[j - 3] == '\n' : !bc->line_has_content))
+		j -= 2;
+	return j;
 }
 
 static inline int
@@ -306,6 +395,10 @@ body_canon_init(body_canon *bc, vdkim_canon canon, const EVP_MD *md,
 	bc->canon = canon;
 	bc->limit = limit;
 	bc->last_byte = -1;
+	/* The widest scan this CPU has (they all give the same map). */
+	bc->scan = body_canon_scan_supported(BODY_SCAN_AVX512) ?
+	    BODY_SCAN_AVX512 : body_canon_scan_supported(BODY_SCAN_AVX2) ?
+	    BODY_SCAN_AVX2 : BODY_SCAN_GENERIC;
 	bc->md = EVP_MD_CTX_new();
 	if (bc->md == NULL)
 		return -1;
@@ -339,31 +432,18 @@ body_canon_update(body_canon *bc, const void *data, size_t n)
 			step(bc, p[i++]);
 			continue;
 		}
-		j = next_stop(&map, p, i, n - 1, relaxed);
-		end = j;
-		/* A CR at the end of a run may begin a CRLF: leave it. */
-		if (end > i && p[end - 1] == '\r')
-			end--;
+		j = next_stop(bc, &map, p, i, n - 1, relaxed);
+		end = run_end(bc, p, i, j);
 		if (end > i) {
-			put_run(bc, p + i, end - i);
+			put_run(bc, p + i, end - i, n - i);
 			bc->line_has_content = p[end - 1] != '\n';
 			i = end;
 		}
-		/* p[i] is a stop byte, a held-back CR or the last byte. */
-		if (p[i] == '\r' && p[i - 1] == '\n') {
-			/* Empty lines are only a question at the end of the
-			 * body: followed by content here, they stay as they
-			 * are. */
-			size_t k = i;
-			while (k + 2 < n && p[k] == '\r' && p[k + 1] == '\n')
-				k += 2;
-			if (k > i && k + 1 < n && p[k] != '\r' &&
-			    p[k] != '\n' && !(relaxed && (p[k] == ' ' ||
-			    p[k] == '\t'))) {
-				put_run(bc, p + i, k - i);
-				i = k;
-				continue;
-			}
+		/* p[i] is a stop byte, a held-back CR or empty line, or the
+		 * last byte. */
+		if (i < j) {
+			step(bc, p[i++]);
+			continue;
 		}
 		if (relaxed && i + 1 < n && (p[i] == ' ' || p[i] == '\t')) {
 			/* A run of WSP, the common stop in relaxed text:

@@ -21,8 +21,17 @@
 
 #define BODY_CANON_OUTBUF 4096
 
+/* How the input is scanned for bytes that need rewriting: all give the
+ * same result; the widest the CPU has is chosen at init. */
+typedef enum body_canon_scan {
+	BODY_SCAN_GENERIC,      /* a byte at a time */
+	BODY_SCAN_AVX2,         /* 32 bytes per compare */
+	BODY_SCAN_AVX512        /* AVX-512BW: 64 bytes per compare */
+} body_canon_scan;
+
 typedef struct body_canon {
 	vdkim_canon canon;
+	body_canon_scan scan;   /* tests may set a narrower one after init */
 	EVP_MD_CTX *md;
 	int64_t limit;          /* l= to honour; -1 = whole body */
 	uint64_t emitted;       /* canonical bytes hashed so far (capped) */
@@ -36,7 +45,8 @@ typedef struct body_canon {
 	int failed;             /* the digest update failed */
 	/* Small output buffer for bytes the canonicalizer synthesises. */
 	size_t outlen;
-	unsigned char out[BODY_CANON_OUTBUF];
+	/* (+32: short runs are copied 32 bytes at a time, see put_run) */
+	unsigned char out[BODY_CANON_OUTBUF + 32];
 } body_canon;
 
 /*
@@ -46,6 +56,8 @@ typedef struct body_canon {
  */
 int body_canon_init(body_canon *bc, vdkim_canon canon, const EVP_MD *md,
     int64_t limit);
+/* 1 when this CPU (and build) can run that scan. */
+int body_canon_scan_supported(body_canon_scan scan);
 /* Feeds n body bytes.  Returns 0, or -1 when hashing failed. */
 int body_canon_update(body_canon *bc, const void *data, size_t n);
 /*

@@ -14,6 +14,8 @@
 #      X-Virtual-MTA and X-DKIM-Options) and "strict" (may not)
 #   Q  the same policy, signs at pre-queue, relays to B; session-timeout 2
 #   B  a policy that signs nothing; delivers to a Maildir
+#   R  signs at pre-delivery and relays to B; its reloads are held up
+#      at will (open_gate.so preloaded)
 #   K, L  the crash test: K signs (in batches: sign-batch = 16, software
 #      key) and relays to L, L delivers to a Maildir
 #
@@ -33,7 +35,10 @@
 # log and accounting files renamed, SIGHUP, new files; the log sinks: S
 # logs to syslog (a datagram socket of the test's at log-socket, facility
 # local3) or to the journal (JOURNAL_STREAM: <N> on stderr), each line in
-# one place;
+# one place; a reload held inside its key loading (R,
+# tests/harness/open_gate.c): greetings and mail go on with the old
+# policy, a second SIGHUP is coalesced, then the new policy signs; a stop
+# waits for the reload;
 # SIGTERM exits 0; kill -9 of K during 3000 parallel submissions with L
 # down: after the restart every message that got a 250 reaches L's
 # Maildir exactly once.
@@ -71,8 +76,9 @@ BUILD=$(cd "$1" 2>/dev/null && pwd)
 BIN=$BUILD/vdkim-harness
 MODULE=$BUILD/vdkim.so
 CTL=${VDKIMCTL:-$BUILD/vdkimctl}
+OPEN_GATE=$BUILD/open_gate.so
 [[ -x $CTL || -n ${VDKIMCTL:-} ]] || CTL=$ROOT/build/vdkimctl
-for f in "$BIN" "$CTL" "$MODULE"; do
+for f in "$BIN" "$CTL" "$MODULE" "$OPEN_GATE"; do
 	if [[ ! -f $f ]]; then
 		echo "harness: $f not found (make $f first)" >&2
 		exit 2
@@ -152,10 +158,11 @@ port_open() {
 	python3 -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=1).close()' "$1" 2>/dev/null
 }
 
-# start NAME PORT: runs the harness on $WORK/NAME.conf, waits for PORT.
+# start NAME PORT [VAR=VALUE...]: runs the harness on $WORK/NAME.conf (with
+# those variables in its environment only), waits for PORT.
 start() {
 	local name=$1 port=$2
-	"$BIN" --config "$WORK/$name.conf" >>"$WORK/$name.out" 2>&1 &
+	env "${@:3}" "$BIN" --config "$WORK/$name.conf" >>"$WORK/$name.out" 2>&1 &
 	PID[$name]=$!
 	if ! wait_until 15 port_open "$port"; then
 		bad "$name starts and listens on $port" "$WORK/$name.out" \
@@ -266,8 +273,8 @@ for sel in s1 s2; do
 	}
 done
 
-read -r A_PORT A2_PORT Q_PORT B_PORT K_PORT L_PORT S_PORT < <(python3 "$HERE/free_ports.py" 7)
-if [[ -z ${S_PORT:-} ]]; then
+read -r A_PORT A2_PORT Q_PORT B_PORT K_PORT L_PORT S_PORT R_PORT < <(python3 "$HERE/free_ports.py" 8)
+if [[ -z ${R_PORT:-} ]]; then
 	echo "harness: no free ports" >&2
 	exit 2
 fi
@@ -357,6 +364,19 @@ EOF
 	harness_block l pre-delivery "maildir = \"$L_MAILDIR\"" "
     listener in { address = \"127.0.0.1:$L_PORT\" }" "    intake-workers = 4"
 } >"$WORK/l.conf"
+
+# R: one key (s1); later one from a file never loaded before (its open()
+# is the one the gate holds up).
+r_conf() {
+	cat <<EOF
+domain-key = "$1"
+virtual-mta mta1 { domain "*" { dkim-sign = yes } }
+EOF
+	harness_block r pre-delivery "smarthost = \"127.0.0.1:$B_PORT\"" "
+    default-virtual-mta = \"mta1\"
+    listener in { address = \"127.0.0.1:$R_PORT\" }" ""
+}
+r_conf "s1,example.com,$KEYS/s1.private" >"$WORK/r.conf"
 
 # ------------------------------------------------------------ configs
 
@@ -886,6 +906,78 @@ reload_fifo() {
 	mv "$path.away" "$path"
 }
 
+# reloads_done NAME: how many reloads NAME's log says ended well.
+reloads_done() {
+	grep -c "module config reloaded" "$WORK/$1.log"
+}
+
+# A reload that takes long (here: held inside its key loading by the
+# gate, as a config of 100,000 keys or a slow disk would hold it) must not
+# stop SMTP: new sessions are greeted, mail is taken and signed with the
+# policy in force; a SIGHUP meanwhile is coalesced into one more reload;
+# then the new policy signs at once.
+test_slow_reload() {
+	local gate=$WORK/gate seen=$WORK/gate.seen gated=$KEYS/s2-gated.private
+	local preload=$OPEN_GATE asan n
+	# An ASan program wants its runtime first among the preloaded.
+	asan=$(ldd "$BIN" | awk '/libasan/ { print $3 }')
+	[[ -z $asan ]] || preload="$asan:$OPEN_GATE"
+	cp "$KEYS/s2.private" "$gated"
+	start r "$R_PORT" LD_PRELOAD="$preload" OPEN_GATE_PATH="$gated" \
+	    OPEN_GATE_FILE="$gate" OPEN_GATE_SEEN="$seen" || return
+	send_and_find slow-before "$R_PORT" slow-before@harness.test && {
+		verify "$FOUND" s1
+		check $? "slow reload: before it, R signs with s1" "$WORK/verify.out"
+	}
+
+	r_conf "s2,example.com,$gated" >"$WORK/r.conf"
+	touch "$gate"
+	rm -f "$seen"
+	n=$(reloads_done r)
+	kill -HUP "${PID[r]}"
+	wait_until 20 test -e "$seen"
+	check $? "slow reload: the reload is held inside its key loading" \
+	    "$(logtail "$WORK/r.log")"
+	greeting_within 1 "$R_PORT"
+	check $? "slow reload: meanwhile a new session gets its 220 within 1 s"
+	send_and_find slow-during "$R_PORT" slow-during@harness.test && {
+		verify "$FOUND" s1
+		check $? "slow reload: meanwhile mail is taken and signed with the old policy (s1)" \
+		    "$WORK/verify.out"
+	}
+	kill -HUP "${PID[r]}"
+	wait_until 10 grep -q "SIGHUP: a reload is in progress; another one follows it" "$WORK/r.log"
+	check $? "slow reload: a SIGHUP during it is taken for one more reload" \
+	    "$(logtail "$WORK/r.log")"
+	[[ $(reloads_done r) -eq $n ]]
+	check $? "slow reload: it was still running all along" "$(logtail "$WORK/r.log")"
+
+	rm -f "$gate"
+	wait_until 30 eval '[[ $(reloads_done r) -ge $((n + 2)) ]]'
+	check $? "slow reload: it ends, and the coalesced one runs after it" \
+	    "$(logtail "$WORK/r.log")"
+	send_and_find slow-after "$R_PORT" slow-after@harness.test && {
+		verify "$FOUND" s2
+		check $? "slow reload: then the new policy signs (s2)" "$WORK/verify.out"
+	}
+
+	# A stop during a reload waits for it, then exits 0.  (A new file
+	# at the gated path: a reload must read it again.)
+	cp --remove-destination "$KEYS/s1.private" "$gated"
+	r_conf "s1,example.com,$gated" >"$WORK/r.conf"
+	touch "$gate"
+	rm -f "$seen"
+	kill -HUP "${PID[r]}"
+	wait_until 20 test -e "$seen"
+	check $? "slow reload before a stop: held" "$(logtail "$WORK/r.log")"
+	kill -TERM "${PID[r]}"
+	wait_until 10 grep -q "waiting for the reload in progress to end" "$WORK/r.log"
+	check $? "a stop during a reload says it waits for it" "$(logtail "$WORK/r.log")"
+	rm -f "$gate"
+	stop r
+	check $? "SIGTERM during a reload: R exits 0 once it ended" "$(logtail "$WORK/r.log")"
+}
+
 test_stop() {
 	local name
 	for name in a q b; do
@@ -1007,6 +1099,7 @@ test_idle_sessions
 test_reload
 test_logrotate
 test_log_sinks
+test_slow_reload
 test_stop
 test_crash
 test_sanitizers

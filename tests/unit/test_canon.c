@@ -321,6 +321,38 @@ END_TEST
 #define PROP_BODIES 3000
 
 /* A random body from an alphabet rich in the bytes that matter. */
+/*
+ * One line of text that the relaxed canonicalization must rewrite or look
+ * at, in the ways real text does (the benchmark's stop-heavy mix): words
+ * with double spaces, tabs and SP+TAB between them, trailing SP/HTAB,
+ * runs of blank lines after it, some of them with only WSP; a bare LF now
+ * and then.  At most max bytes.
+ */
+static size_t
+stop_heavy_line(trng *r, unsigned char *buf, size_t max)
+{
+	static const char *const seps[] = { " ", "  ", "\t", " \t", "\t\t ",
+	    " ", " ", " " };
+	static const char *const ends[] = { "\r\n", "\r\n", "\r\n", " \r\n",
+	    "\t\r\n", " \t \r\n", "\n", " \n", "\r\n\r\n", "\r\n \r\n",
+	    "\r\n\r\n\r\n", "\r\n\t\r\n\r\n" };
+	size_t n = 0, words = 1 + trng_below(r, 12);
+	const char *e;
+
+	for (size_t w = 0; w < words; w++) {
+		const char *sep = seps[trng_below(r, 8)];
+		size_t len = 1 + trng_below(r, 9);
+
+		for (; w > 0 && *sep != '\0' && n < max; sep++)
+			buf[n++] = (unsigned char)*sep;
+		for (size_t i = 0; i < len && n < max; i++)
+			buf[n++] = (unsigned char)('a' + trng_below(r, 26));
+	}
+	for (e = ends[trng_below(r, 12)]; *e != '\0' && n < max; e++)
+		buf[n++] = (unsigned char)*e;
+	return n;
+}
+
 static size_t
 random_body(trng *r, unsigned char *buf, size_t max)
 {
@@ -346,7 +378,7 @@ random_body(trng *r, unsigned char *buf, size_t max)
 	while (n < target) {
 		size_t k, len;
 
-		switch (trng_below(r, 8)) {
+		switch (trng_below(r, 9)) {
 		case 0: /* one byte from the rich alphabet, or any byte */
 			buf[n++] = trng_below(r, 8) == 0 ?
 			    (unsigned char)trng_next(r) :
@@ -365,6 +397,9 @@ random_body(trng *r, unsigned char *buf, size_t max)
 				buf[n++] = (unsigned char)*p;
 			break;
 		}
+		case 4: /* a stop-heavy line (what relaxed rewrites) */
+			n += stop_heavy_line(r, buf + n, max - n);
+			break;
 		case 3: /* a long run without specials (the fast path) */
 			len = 65 + trng_below(r, 400);
 			for (size_t i = 0; i < len && n < max; i++)
@@ -393,16 +428,30 @@ random_body(trng *r, unsigned char *buf, size_t max)
 
 enum { SPLIT_WHOLE, SPLIT_RANDOM, SPLIT_BYTES, SPLIT_CRLF, SPLIT_N };
 
+/* The scans to test: every one this CPU can run (they must all give the
+ * reference's hash). */
+static int
+scans_supported(body_canon_scan *out)
+{
+	int n = 0;
+
+	for (int s = BODY_SCAN_GENERIC; s <= BODY_SCAN_AVX512; s++)
+		if (body_canon_scan_supported((body_canon_scan)s))
+			out[n++] = (body_canon_scan)s;
+	return n;
+}
+
 static void
 engine_digest(vdkim_canon canon, const unsigned char *body, size_t n,
-    int64_t limit, int split, trng *r, unsigned char out[32],
-    uint64_t *total, int *lacked)
+    int64_t limit, int split, trng *r, body_canon_scan scan,
+    unsigned char out[32], uint64_t *total, int *lacked)
 {
 	body_canon bc;
 	unsigned dlen = 0;
 	size_t i = 0;
 
 	ck_assert_int_eq(body_canon_init(&bc, canon, EVP_sha256(), limit), 0);
+	bc.scan = scan;
 	switch (split) {
 	case SPLIT_WHOLE:
 		ck_assert_int_eq(body_canon_update(&bc, body, n), 0);
@@ -430,7 +479,8 @@ engine_digest(vdkim_canon canon, const unsigned char *body, size_t n,
 	default:
 		while (i < n) {
 			size_t take = trng_below(r, 3) == 0 ?
-			    1 + trng_below(r, 3) : 1 + trng_below(r, 700);
+			    1 + trng_below(r, 3) : trng_below(r, 4) == 0 ?
+			    1 + trng_below(r, 9000) : 1 + trng_below(r, 700);
 			if (take > n - i)
 				take = n - i;
 			ck_assert_int_eq(body_canon_update(&bc, body + i,
@@ -448,6 +498,8 @@ engine_digest(vdkim_canon canon, const unsigned char *body, size_t n,
 START_TEST(body_canon_matches_reference)
 {
 	static unsigned char body[4096];
+	body_canon_scan scans[3];
+	int nscans = scans_supported(scans);
 	trng r;
 	unsigned long runs = 0;
 
@@ -474,10 +526,14 @@ START_TEST(body_canon_matches_reference)
 				uint64_t total = 0;
 				int lacked = -1;
 
+				/* Random chunks through every scan. */
+				body_canon_scan scan = scans[split ==
+				    SPLIT_RANDOM ? iter % nscans : nscans - 1];
+
 				if (split == SPLIT_BYTES && n > 1500)
 					continue;
 				engine_digest((vdkim_canon)c, body, n, limit,
-				    split, &r, got, &total, &lacked);
+				    split, &r, scan, got, &total, &lacked);
 				runs++;
 				if (memcmp(got, want, 32) != 0 ||
 				    total != rlen) {
@@ -496,10 +552,11 @@ START_TEST(body_canon_matches_reference)
 					}
 					hex[w] = '\0';
 					ck_abort_msg("%s body %d, split %d, "
-					    "l=%lld: engine total %llu, "
-					    "reference %zu; body \"%s\"",
+					    "scan %d, l=%lld: engine total "
+					    "%llu, reference %zu; body \"%s\"",
 					    vdkim_canon_name((vdkim_canon)c),
-					    iter, split, (long long)limit,
+					    iter, split, (int)scan,
+					    (long long)limit,
 					    (unsigned long long)total, rlen,
 					    hex);
 				}
@@ -509,6 +566,71 @@ START_TEST(body_canon_matches_reference)
 		}
 	}
 	ck_assert_uint_gt(runs, PROP_BODIES * 2 * 3);
+}
+END_TEST
+
+/*
+ * Long stop-heavy bodies (many scan windows, runs cut at window ends,
+ * chunks of up to 9,000 bytes), through every scan the CPU has, against
+ * the reference: the benchmark's kind of text, where the fast path meets
+ * a stop every line or two.
+ */
+START_TEST(stop_heavy_matches_reference)
+{
+	enum { LONG_BODY = 48 * 1024, LONG_BODIES = 60 };
+	unsigned char *body = malloc(LONG_BODY);
+	body_canon_scan scans[3];
+	int nscans = scans_supported(scans);
+	trng r;
+
+	ck_assert_ptr_nonnull(body);
+	trng_seed(&r, 0x570bULL + (uint64_t)_i);
+	for (int iter = 0; iter < LONG_BODIES; iter++) {
+		size_t n = 0, target = 8192 + trng_below(&r, LONG_BODY - 8192);
+
+		while (n < target) {
+			/* Mostly stop-heavy lines, some clean ones. */
+			if (trng_below(&r, 5) < 3) {
+				n += stop_heavy_line(&r, body + n, target - n);
+				continue;
+			}
+			for (size_t k = 20 + trng_below(&r, 60);
+			    k > 0 && n < target; k--)
+				body[n++] = k % 6 == 0 ? ' ' :
+				    (unsigned char)('a' + trng_below(&r, 26));
+			for (const char *e = "\r\n"; *e != '\0' && n < target;
+			    e++)
+				body[n++] = (unsigned char)*e;
+		}
+		for (int c = 0; c < 2; c++) {
+			size_t rlen;
+			unsigned char *ref = ref_body_canon(body, n,
+			    (vdkim_canon)c, &rlen);
+			unsigned char want[32];
+
+			sha256(ref, rlen, want);
+			free(ref);
+			for (int s = 0; s < nscans; s++) {
+				for (int split = 0; split < SPLIT_N; split++) {
+					unsigned char got[32];
+					uint64_t total = 0;
+					int lacked;
+
+					if (split == SPLIT_BYTES)
+						continue;
+					engine_digest((vdkim_canon)c, body, n,
+					    -1, split, &r, scans[s], got,
+					    &total, &lacked);
+					ck_assert_msg(memcmp(got, want, 32) ==
+					    0 && total == rlen, "%s long body "
+					    "%d (%zu bytes), split %d, scan %d",
+					    vdkim_canon_name((vdkim_canon)c),
+					    iter, n, split, (int)scans[s]);
+				}
+			}
+		}
+	}
+	free(body);
 }
 END_TEST
 
@@ -712,6 +834,7 @@ canon_suite(void)
 	tcase_add_test(prop, reference_sanity);
 	tcase_add_loop_test(prop, body_canon_matches_reference, 0, 2);
 	tcase_add_test(prop, fast_path_offsets);
+	tcase_add_loop_test(prop, stop_heavy_matches_reference, 0, 2);
 	suite_add_tcase(s, prop);
 	return s;
 }
