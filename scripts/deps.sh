@@ -17,6 +17,12 @@ softhsm2 libengine-pkcs11-openssl opensc
 swtpm swtpm-tools tpm2-openssl tpm2-tools
 "
 
+# "deps.sh --fuzz" (make fuzz): also clang and libFuzzer, which only the
+# fuzzing runs need; make check replays the corpora with gcc.
+if [ "${1:-}" = "--fuzz" ]; then
+	PACKAGES="$PACKAGES clang libclang-rt-14-dev"
+fi
+
 missing=""
 for p in $PACKAGES; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
