@@ -1,8 +1,12 @@
 /*
  * fuzz_sign.c - the signer on a raw message, in arbitrary chunkings.
  *
- * Input: an options byte (key, canonicalizations, l=, i=), a chunking
- * byte, then the message.  The signer must sign or return an error with a
+ * Input: an options byte (key, canonicalizations, l=, i=, x=), a chunking
+ * byte, then the message.  With the options' bit 6 the message's first
+ * line gives the spec's strings instead, TAB-separated:
+ * DOMAIN SELECTOR IDENTITY HEADERS EXTRA-HEADERS OVERSIGN (lists
+ * colon-separated; an empty field: the default), so spec checks are
+ * fuzzed too.  The signer must sign or return an error with a
  * sentence; the same message in one piece and in the chosen chunking must
  * give the same result, byte for byte (a fixed time: RSA PKCS#1 v1.5 and
  * Ed25519 signatures are deterministic); and a fresh signature must verify
@@ -11,18 +15,85 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "fuzz_common.h"
+
+/* The spec's strings from the input (bit 6), split in place. */
+typedef struct spec_text {
+	char *buf;
+	const char *domain, *selector, *identity;
+	const char **lists[3];  /* headers, extra, oversign; NULL: default */
+} spec_text;
+
+/* A colon-separated list, NULL-terminated, pointing into s. */
+static const char **
+split_list(char *s)
+{
+	size_t n = 1;
+	const char **v;
+
+	if (s == NULL || *s == '\0')
+		return NULL;
+	for (char *p = s; *p; p++)
+		n += *p == ':';
+	v = calloc(n + 1, sizeof(*v));
+	FUZZ_CHECK(v != NULL, "out of memory");
+	n = 0;
+	for (char *tok = strtok(s, ":"); tok != NULL; tok = strtok(NULL, ":"))
+		v[n++] = tok;
+	return v;
+}
+
+/* Takes the first line of *msg as spec text; the message goes on after
+ * it. */
+static void
+spec_text_take(spec_text *t, const uint8_t **msg, size_t *len)
+{
+	const uint8_t *nl = memchr(*msg, '\n', *len);
+	size_t n = nl != NULL ? (size_t)(nl - *msg) : *len;
+	char *f[6] = { NULL };
+	char *p;
+
+	memset(t, 0, sizeof(*t));
+	t->buf = malloc(n + 1);
+	FUZZ_CHECK(t->buf != NULL, "out of memory");
+	memcpy(t->buf, *msg, n);
+	t->buf[n] = '\0';
+	*msg += nl != NULL ? n + 1 : n;
+	*len -= nl != NULL ? n + 1 : n;
+	p = t->buf;
+	for (int i = 0; i < 6 && p != NULL; i++) {
+		f[i] = p;
+		p = strchr(p, '\t');
+		if (p != NULL)
+			*p++ = '\0';
+	}
+	t->domain = f[0] != NULL && *f[0] ? f[0] : FUZZ_DOMAIN;
+	t->selector = f[1] != NULL && *f[1] ? f[1] : NULL;
+	t->identity = f[2] != NULL && *f[2] ? f[2] : NULL;
+	for (int i = 0; i < 3; i++)
+		t->lists[i] = split_list(f[3 + i]);
+}
+
+static void
+spec_text_free(spec_text *t)
+{
+	for (int i = 0; i < 3; i++)
+		free(t->lists[i]);
+	free(t->buf);
+}
 
 typedef struct signed_msg {
 	vdkim_rc rc;
 	char *sig;      /* the DKIM-Signature field, malloc'd */
 	size_t len;
+	int added_eol;  /* the body's last line lacked its line end */
 } signed_msg;
 
 static void
-sign(const uint8_t *msg, size_t len, uint8_t opts, int chunked,
-    uint8_t seed, signed_msg *out)
+sign(const uint8_t *msg, size_t len, uint8_t opts, const spec_text *t,
+    int chunked, uint8_t seed, signed_msg *out)
 {
 	const fuzz_keys *k = fuzz_keys_get();
 	vdkim_signer *s = NULL;
@@ -45,11 +116,26 @@ sign(const uint8_t *msg, size_t len, uint8_t opts, int chunked,
 	spec.identity = (opts & 16) ? "user@mail." FUZZ_DOMAIN : NULL;
 	spec.expire_after = (opts & 32) ? 3600 : 0;
 	spec.now = FUZZ_NOW;
+	if (t != NULL) {
+		spec.domain = t->domain;
+		if (t->selector != NULL)
+			spec.selector = t->selector;
+		spec.identity = t->identity;
+		spec.headers = t->lists[0];
+		spec.extra_headers = t->lists[1];
+		spec.oversign = t->lists[2];
+		spec.expire_after = (opts & 32) ? -1 : 0;
+	}
 	FUZZ_CHECK(vdkim_signer_new(&s, &err) == VDKIM_OK, "%s", err.msg);
-	FUZZ_CHECK(vdkim_signer_add(s, &spec, &err) == VDKIM_OK, "%s",
-	    err.msg);
+	out->rc = vdkim_signer_add(s, &spec, &err);
+	if (out->rc != VDKIM_OK) {
+		/* Only a spec from the input may be refused. */
+		FUZZ_CHECK(t != NULL && out->rc == VDKIM_EINVAL &&
+		    err.msg[0] != '\0', "signer_add: %s", err.msg);
+		vdkim_signer_free(s);
+		return;
+	}
 	fuzz_chunker_init(&c, seed);
-	out->rc = VDKIM_OK;
 	while (out->rc == VDKIM_OK && off < len) {
 		size_t n = chunked ? fuzz_chunk_next(&c, len - off) : len - off;
 
@@ -67,6 +153,11 @@ sign(const uint8_t *msg, size_t len, uint8_t opts, int chunked,
 		out->sig = malloc(out->len + 1);
 		FUZZ_CHECK(out->sig != NULL, "out of memory");
 		memcpy(out->sig, r, out->len + 1);
+		/* The signature's line ends are the message's. */
+		FUZZ_CHECK(out->len >= 2 && strcmp(r + out->len - strlen(
+		    vdkim_signer_eol(s)), vdkim_signer_eol(s)) == 0,
+		    "the signature does not end with the message's line end");
+		out->added_eol = vdkim_signer_added_final_eol(s);
 	} else {
 		FUZZ_CHECK(err.msg[0] != '\0', "rc %s without a sentence",
 		    vdkim_rc_name(out->rc));
@@ -106,12 +197,19 @@ check_verifies(const signed_msg *sm, const uint8_t *msg, size_t len)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	const uint8_t *msg = data + 2;
+	size_t len = size - 2;
 	signed_msg whole, split;
+	spec_text t, *tp = NULL;
 
 	if (size < 2)
 		return 0;
-	sign(data + 2, size - 2, data[0], 0, 0, &whole);
-	sign(data + 2, size - 2, data[0], 1, data[1], &split);
+	if (data[0] & 64) {
+		spec_text_take(&t, &msg, &len);
+		tp = &t;
+	}
+	sign(msg, len, data[0], tp, 0, 0, &whole);
+	sign(msg, len, data[0], tp, 1, data[1], &split);
 	FUZZ_CHECK(whole.rc == split.rc, "%s whole, %s chunked",
 	    vdkim_rc_name(whole.rc), vdkim_rc_name(split.rc));
 	if (whole.rc == VDKIM_OK) {
@@ -119,10 +217,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    memcmp(whole.sig, split.sig, whole.len) == 0,
 		    "the chunking changed the signature:\n%s\n%s", whole.sig,
 		    split.sig);
-		check_verifies(&whole, data + 2, size - 2);
+		FUZZ_CHECK(whole.added_eol == split.added_eol,
+		    "the chunking changed added_final_eol");
+		/* The key map knows our selectors of our domain only. */
+		if (tp == NULL || (strcasecmp(t.domain, FUZZ_DOMAIN) == 0 &&
+		    t.selector == NULL))
+			check_verifies(&whole, msg, len);
 	}
 	free(whole.sig);
 	free(split.sig);
+	if (tp != NULL)
+		spec_text_free(tp);
 	return 0;
 }
 
