@@ -9,7 +9,9 @@
  *   0 connect MACRO     1 MAIL FROM ARG     2 RCPT TO ARG
  *   3 header NAME VALUE 4 end of header     5 body DATA
  *   6 end of message    7 abort             8 negotiate (byte: leadspc)
- * and after the script an end of message and a close.
+ * and after the script an end of message and a close.  Header fields
+ * after the end of the header or the first body chunk are dropped: an
+ * MTA sends none there.
  *
  * Cross-checks: every reply is a 4xx/5xx code with text; only
  * X-DKIM-Options and X-Virtual-MTA are removed; what is inserted are
@@ -37,6 +39,7 @@ struct smfi_str {
 	void *priv;
 	char *macro;          /* the VMTA macro's value, NULL: not sent */
 	int leadspc;
+	int in_body;          /* past the header: an MTA sends no field now */
 	strbuf fields;        /* the header as the MTA keeps it */
 	strbuf body;
 	strbuf inserted;      /* fields the milter put on top */
@@ -170,6 +173,7 @@ message_reset(SMFICTX *ctx)
 	sb_reset(&ctx->body);
 	sb_free(&ctx->inserted);
 	ctx->nsigs = 0;
+	ctx->in_body = 0;
 }
 
 /* The signed message as the MTA sends it must verify. */
@@ -254,15 +258,19 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case 3:
 			a = next_str(&sc);
 			b = next_str(&sc);
-			desc->xxfi_header(&ctx, a, b);
-			mta_keeps(&ctx, a, b);
+			if (!ctx.in_body) {
+				desc->xxfi_header(&ctx, a, b);
+				mta_keeps(&ctx, a, b);
+			}
 			free(a);
 			free(b);
 			break;
 		case 4:
 			desc->xxfi_eoh(&ctx);
+			ctx.in_body = 1;
 			break;
 		case 5:
+			ctx.in_body = 1;
 			a = next_str(&sc);
 			desc->xxfi_body(&ctx, (unsigned char *)a, strlen(a));
 			sb_adds(&ctx.body, a);
