@@ -50,9 +50,10 @@ fuzz_chunk_next(fuzz_chunker *c, size_t left)
 	c->state ^= c->state << 13;
 	c->state ^= c->state >> 17;
 	c->state ^= c->state << 5;
-	/* Mostly small pieces (the splitter's and canonicalizers' edge
-	 * cases), sometimes large ones (their fast paths). */
-	n = (c->state & 0x100) ? (c->state >> 12) % 4096 + 1 :
+	/* Small pieces (the splitter's and canonicalizers' edge cases) one
+	 * time in four, else larger ones (their fast paths, and fewer calls
+	 * per run). */
+	n = (c->state & 0x300) ? (c->state >> 12) % 1024 + 1 :
 	    (c->state >> 12) % 7 + 1;
 	return n < left ? n : left;
 }

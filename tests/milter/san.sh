@@ -3,7 +3,8 @@
 # ASan+UBSan (BUILD_DIR is build/san), driven by miltertest
 # (tests/milter/callbacks.lua) over a unix: socket with socket-mode:
 # signed messages (signature inserted, X-DKIM-Options and X-Virtual-MTA
-# removed), dkim-require answered with a reply code, an aborted message;
+# removed), dkim-require answered with a reply code, a malformed field
+# refused, an aborted message;
 # then SIGHUPs, and SIGTERM: exit status 0 and no sanitizer report.
 set -uo pipefail
 export LC_ALL=C
