@@ -376,7 +376,6 @@ fuzz:
 
 # Line coverage of the engine's parsers by the replayed corpora (gcov).
 fuzz-coverage:
-	rm -rf build/cov
 	$(MAKE) --no-print-directory BUILD=build/cov COV=1 \
 	    $(FUZZ_NAMES:%=build/cov/fuzz/fuzz_%)
 	bash tests/fuzz/coverage.sh build/cov $(FUZZ_NAMES)

@@ -8,6 +8,8 @@ cd "$(dirname "$0")/../.."
 BUILD=$1; shift
 GOAL=85
 
+# Counts from this run only.
+find "$BUILD/obj" -name '*.gcda' -delete
 for name in "$@"; do
 	args=(tests/fuzz/"$name"/corpus)
 	[[ -d tests/fuzz/$name/regressions ]] && args+=(tests/fuzz/"$name"/regressions)
