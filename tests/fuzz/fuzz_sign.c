@@ -5,8 +5,8 @@
  * byte, then the message.  With the options' bit 6 the message's first
  * line gives the spec's strings instead, TAB-separated:
  * DOMAIN SELECTOR IDENTITY HEADERS EXTRA-HEADERS OVERSIGN (lists
- * colon-separated; an empty field: the default), so spec checks are
- * fuzzed too.  The signer must sign or return an error with a
+ * colon-separated; an empty field: the default, or with bit 7 the
+ * default list named), so spec checks are fuzzed too.  The signer must sign or return an error with a
  * sentence; the same message in one piece and in the chosen chunking must
  * give the same result, byte for byte (a fixed time: RSA PKCS#1 v1.5 and
  * Ed25519 signatures are deterministic); and a fresh signature must verify
@@ -100,7 +100,7 @@ sign(const uint8_t *msg, size_t len, uint8_t opts, const spec_text *t,
 	vdkim_sig_spec spec;
 	vdkim_error err;
 	fuzz_chunker c;
-	size_t off = 0;
+	size_t off = 0, rlen;
 	const char *r;
 
 	memset(out, 0, sizeof(*out));
@@ -121,7 +121,9 @@ sign(const uint8_t *msg, size_t len, uint8_t opts, const spec_text *t,
 		if (t->selector != NULL)
 			spec.selector = t->selector;
 		spec.identity = t->identity;
-		spec.headers = t->lists[0];
+		/* Bit 7: the default set named explicitly. */
+		spec.headers = t->lists[0] != NULL || !(opts & 128) ?
+		    t->lists[0] : vdkim_default_headers();
 		spec.extra_headers = t->lists[1];
 		spec.oversign = t->lists[2];
 		spec.expire_after = (opts & 32) ? -1 : 0;
@@ -158,6 +160,11 @@ sign(const uint8_t *msg, size_t len, uint8_t opts, const spec_text *t,
 		    vdkim_signer_eol(s)), vdkim_signer_eol(s)) == 0,
 		    "the signature does not end with the message's line end");
 		out->added_eol = vdkim_signer_added_final_eol(s);
+		FUZZ_CHECK(vdkim_signer_result(s, 1, &rlen) == NULL,
+		    "a result past the count");
+		/* The signer is done: no spec is taken now. */
+		FUZZ_CHECK(vdkim_signer_add(s, &spec, NULL) == VDKIM_ESTATE,
+		    "a spec taken after the message");
 	} else {
 		FUZZ_CHECK(err.msg[0] != '\0', "rc %s without a sentence",
 		    vdkim_rc_name(out->rc));
