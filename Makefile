@@ -311,8 +311,10 @@ FUZZ_NAMES := verify sign tag_list key_record body_canon conf rot_state \
 FUZZ_SECONDS ?= 60
 FUZZ_OBJ = $(BUILD)/obj/tests/fuzz
 # What each harness links besides its own file and fuzz_common.o: the
-# module's surfaces the engine library; the harness's SMTP codec only
-# util (like the harness); the milter its callbacks, the module linked in.
+# engine library for the module's surfaces; only util for the harness's
+# SMTP code (as the harness links it); the milter's callbacks with the
+# module linked in (no dlopen).  .SECONDEXPANSION lets the link rule
+# pick the list by the harness's name.
 FUZZ_MODULE = $(FUZZ_OBJ)/fuzz_keys.o $(ENGINE_LIB)
 FUZZ_LINK_verify     = $(FUZZ_MODULE)
 FUZZ_LINK_sign       = $(FUZZ_MODULE)
@@ -333,7 +335,6 @@ FUZZ_LINK_milter     = $(BUILD)/obj/milter/session.o \
                        $(FUZZ_OBJ)/fuzz_policy.o \
                        $(filter-out $(BUILD)/obj/api/exim/%,$(API_OBJ)) \
                        $(FUZZ_MODULE)
-FUZZ_BINS = $(FUZZ_NAMES:%=$(BUILD)/fuzz/fuzz_%)
 
 ifeq ($(FUZZ),1)
 CC         := clang
