@@ -128,9 +128,10 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		fprintf(stderr, "fuzz set-up: the policy: %s\n", err.msg);
 		abort();
 	}
+	fuzz_policy_remove();
 	for (size_t i = 0; i < vdkim_policy_warning_count(policy); i++)
 		if (vdkim_policy_warning_is_error(policy, i))
 			fprintf(stderr, "fuzz set-up: %s\n",
-		    vdkim_policy_warning(policy, i));
+			    vdkim_policy_warning(policy, i));
 	return 0;
 }

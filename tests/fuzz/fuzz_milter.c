@@ -340,6 +340,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		fprintf(stderr, "fuzz set-up: the module: %s\n", err);
 		abort();
 	}
+	fuzz_policy_remove();
 	app.cfg = cfg;
 	app.module = &link_;
 	pthread_mutex_init(&app.lock, NULL);

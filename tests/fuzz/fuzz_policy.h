@@ -9,5 +9,9 @@
 /* The config's path (made once per process; aborts when it cannot be).
  * extra is appended to the config (a host's block), or NULL. */
 const char *fuzz_policy_config(const char *extra);
+/* Removes the folder once everything is loaded: the keys are parsed once
+ * and kept, and a process that ends abruptly (libFuzzer's merge and
+ * crash exits skip atexit) leaves nothing behind. */
+void fuzz_policy_remove(void);
 
 #endif
