@@ -96,10 +96,11 @@ TOOL_OBJ   := $(TOOL_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_OBJ   := $(UNIT_SRC:%.c=$(BUILD)/obj/%.o)
 ABI_OBJ    := $(ABI_SRC:%.c=$(BUILD)/obj/%.o)
 HARNESS_OBJ := $(HARNESS_SRC:%.c=$(BUILD)/obj/%.o)
-MILTER_OBJ := $(MILTER_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/harness/log.o \
-              $(BUILD)/obj/harness/log_syslog.o $(BUILD)/obj/harness/reopen_file.o \
-              $(BUILD)/obj/harness/host_conf.o $(BUILD)/obj/harness/metrics_http.o \
-              $(BUILD)/obj/harness/net_addr.o
+# What the milter shares with the harness: the process log, the host-block
+# parser, GET /metrics.
+HOST_SHARED_OBJ := $(addprefix $(BUILD)/obj/harness/,log.o log_syslog.o \
+              reopen_file.o host_conf.o metrics_http.o net_addr.o)
+MILTER_OBJ := $(MILTER_SRC:%.c=$(BUILD)/obj/%.o) $(HOST_SHARED_OBJ)
 
 UTIL_LIB   := $(BUILD)/libvdkim-util.a
 ENGINE_LIB := $(BUILD)/libvdkim.a
@@ -361,10 +362,94 @@ import-san:
 	$(SAN_ENV) IMPORT_CLI_ONLY=1 VDKIMCTL=$(CURDIR)/build/san/vdkimctl \
 	    bash tests/import/run.sh build/san
 
+# ---------------------------------------------------------------- fuzzing
+# libFuzzer harnesses for every surface that takes outside bytes
+# (tests/fuzz/README.md).  One source per harness links either with
+# libFuzzer (clang, FUZZ=1, build/fuzzer: "make fuzz") or with
+# tests/fuzz/replay.c (gcc + ASan/UBSan, build/san: "make fuzz-replay",
+# part of check: every corpus file and past crash, no clang needed), or
+# with gcov (COV=1, build/cov: "make fuzz-coverage").
+FUZZ_NAMES := verify sign tag_list key_record body_canon conf rot_state \
+              decide smtp exim_spool milter
+FUZZ_SECONDS ?= 60
+FUZZ_OBJ = $(BUILD)/obj/tests/fuzz
+# What each harness links besides its own file and fuzz_common.o: the
+# engine library for the module's surfaces; only util for the harness's
+# SMTP code (as the harness links it); the milter's callbacks with the
+# module linked in (no dlopen).  .SECONDEXPANSION lets the link rule
+# pick the list by the harness's name.
+FUZZ_MODULE = $(FUZZ_OBJ)/fuzz_keys.o $(ENGINE_LIB)
+FUZZ_LINK_verify     = $(FUZZ_MODULE)
+FUZZ_LINK_sign       = $(FUZZ_MODULE)
+FUZZ_LINK_tag_list   = $(FUZZ_MODULE)
+FUZZ_LINK_key_record = $(FUZZ_MODULE)
+FUZZ_LINK_body_canon = $(FUZZ_OBJ)/body_canon_plain.o $(FUZZ_MODULE)
+FUZZ_LINK_conf       = $(FUZZ_OBJ)/fuzz_file.o $(FUZZ_MODULE)
+FUZZ_LINK_rot_state  = $(FUZZ_MODULE)
+FUZZ_LINK_decide     = $(FUZZ_OBJ)/fuzz_policy.o $(FUZZ_MODULE)
+FUZZ_LINK_smtp       = $(BUILD)/obj/harness/smtp_session.o \
+                       $(BUILD)/obj/harness/dot_codec.o \
+                       $(BUILD)/obj/harness/envelope.o $(UTIL_LIB)
+FUZZ_LINK_exim_spool = $(BUILD)/obj/api/exim/exim_spool.o $(UTIL_LIB)
+FUZZ_LINK_milter     = $(BUILD)/obj/milter/session.o \
+                       $(BUILD)/obj/milter/milter_config.o \
+                       $(HOST_SHARED_OBJ) \
+                       $(FUZZ_OBJ)/fuzz_policy.o \
+                       $(filter-out $(BUILD)/obj/api/exim/%,$(API_OBJ)) \
+                       $(FUZZ_MODULE)
+
+ifeq ($(FUZZ),1)
+CC         := clang
+ALL_CFLAGS += -O1 -fsanitize=fuzzer-no-link,address,undefined \
+              -fno-sanitize-recover=all -fno-omit-frame-pointer
+LDSAN      := -fsanitize=fuzzer,address,undefined
+FUZZ_DRIVER :=
+else
+FUZZ_DRIVER = $(FUZZ_OBJ)/replay.o
+endif
+ifeq ($(COV),1)
+ALL_CFLAGS += -O0 --coverage
+LDSAN      := --coverage
+endif
+
+$(FUZZ_OBJ)/%.o: ALL_CFLAGS += -Itests/fuzz -Iharness -Imilter -Iapi \
+	-Iapi/exim -isystem $(EXIM_INCLUDE) -DVDKIM_TESTDATA=\"$(CURDIR)/tests/data\"
+
+.SECONDEXPANSION:
+$(BUILD)/fuzz/fuzz_%: $(FUZZ_OBJ)/fuzz_%.o $(FUZZ_OBJ)/fuzz_common.o \
+    $(FUZZ_DRIVER) $$(FUZZ_LINK_$$*)
+	@mkdir -p $(dir $@)
+	$(CC) -o $@ $(filter %.o %.a,$^) $(LDSAN) \
+	    $(shell pkg-config --libs libconfuse openssl) $(LIBS) -ldl
+
+.PHONY: fuzz fuzz-replay fuzz-coverage
+# Every corpus file and every past crash, under ASan+UBSan, without clang.
+fuzz-replay:
+	$(MAKE) --no-print-directory BUILD=build/san SAN=1 \
+	    $(FUZZ_NAMES:%=build/san/fuzz/fuzz_%)
+	$(SAN_ENV) bash tests/fuzz/replay.sh build/san $(FUZZ_NAMES)
+
+# Each harness FUZZ_SECONDS (default 60) with libFuzzer (needs clang:
+# scripts/deps.sh fuzz installs it).
+fuzz:
+	@sh scripts/deps.sh fuzz
+	$(MAKE) --no-print-directory BUILD=build/fuzzer FUZZ=1 \
+	    $(FUZZ_NAMES:%=build/fuzzer/fuzz/fuzz_%)
+	FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/fuzz/run.sh build/fuzzer $(FUZZ_NAMES)
+
+# Line coverage of the engine's parsers by the replayed corpora (gcov).
+fuzz-coverage:
+	$(MAKE) --no-print-directory BUILD=build/cov COV=1 \
+	    $(FUZZ_NAMES:%=build/cov/fuzz/fuzz_%)
+	bash tests/fuzz/coverage.sh build/cov $(FUZZ_NAMES)
+
+-include $(wildcard $(BUILD)/obj/tests/fuzz/*.d)
+
 check: deps
 	$(MAKE) --no-print-directory all
 	$(MAKE) --no-print-directory unit
 	$(MAKE) --no-print-directory unit-san
+	$(MAKE) --no-print-directory fuzz-replay
 	$(MAKE) --no-print-directory abi
 	$(MAKE) --no-print-directory abi-san
 	$(MAKE) --no-print-directory policy-cli

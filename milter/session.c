@@ -43,6 +43,7 @@ typedef struct session {
 	unsigned n_x_vmta;        /* X-Virtual-MTA fields seen */
 	int too_large;            /* the header passed max-header-size */
 	int failed;               /* out of memory before end of message */
+	int malformed;            /* a field that is not one header field */
 	int started;              /* begin was tried (vm NULL: it failed) */
 	vdkim_msg *vm;
 	int fed_up;               /* msg_chunk said the rest is pointless */
@@ -313,6 +314,28 @@ add_field(strbuf *sb, const char *name, const char *value, int leadspc)
 	sb_add(sb, "\r\n", 2);
 }
 
+/*
+ * 1 when name and value make one header field: a name of printable
+ * characters without ":" (RFC 5322 2.2), a value whose every line break
+ * is followed by white space (a folded line).  A value with an empty or
+ * unfolded line would, as the MTA keeps it, end the header there or start
+ * a field of its own: the module would sign another message than the one
+ * the MTA sends.  No MTA hands over such a field; a broken one is refused.
+ */
+static int
+field_is_one(const char *name, const char *value)
+{
+	if (*name == '\0')
+		return 0;
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+		if (*p < 33 || *p > 126 || *p == ':')
+			return 0;
+	for (const char *p = value; *p; p++)
+		if (*p == '\n' && p[1] != ' ' && p[1] != '\t')
+			return 0;
+	return 1;
+}
+
 static sfsistat
 on_header(SMFICTX *ctx, char *name, char *value)
 {
@@ -320,8 +343,13 @@ on_header(SMFICTX *ctx, char *name, char *value)
 
 	if (s == NULL)
 		return SMFIS_TEMPFAIL;
-	if (s->too_large || s->started)
+	if (s->too_large || s->malformed || s->started)
 		return go_on(s, SMFIP_NR_HDR);
+	if (!field_is_one(name, value)) {
+		s->malformed = 1;
+		sb_free(&s->header);
+		return go_on(s, SMFIP_NR_HDR);
+	}
 	if (strcasecmp(name, "X-Virtual-MTA") == 0) {
 		/* Chosen here, once, and never passed on (nor signed). */
 		s->n_x_vmta++;
@@ -353,7 +381,7 @@ start_message(SMFICTX *ctx, session *s)
 	const char *how, *vmta;
 	char err[512] = "";
 
-	if (s->started || s->too_large)
+	if (s->started || s->too_large || s->malformed)
 		return;
 	s->started = 1;
 	s->source = s->conn_source != NULL ? strdup(s->conn_source) :
@@ -560,6 +588,13 @@ on_eom(SMFICTX *ctx)
 		log_msg(HLOG_INFO, "%s: header over max-header-size (%zu "
 		    "bytes): rejected", qid, s->cfg->max_header_size);
 		set_reply(ctx, "552 5.3.4 Message header too large", "552",
+		    NULL);
+		rc = SMFIS_REJECT;
+	} else if (s->malformed) {
+		log_msg(HLOG_INFO, "%s: a header field from the MTA is not "
+		    "one field (an empty or unfolded line in its value, or a "
+		    "bad name): rejected (bad-message)", qid);
+		set_reply(ctx, "550 5.6.0 Malformed header field", "550",
 		    NULL);
 		rc = SMFIS_REJECT;
 	} else if (s->vm == NULL || app->module->api->msg_end(s->vm, &r) != 0 ||

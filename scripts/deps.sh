@@ -41,8 +41,11 @@ prometheus
 case "${1:-check}" in
 demo) PACKAGES=$DEMO_PACKAGES ;;
 check) PACKAGES="$DEMO_PACKAGES $CHECK_PACKAGES" ;;
+# make fuzz: also clang and libFuzzer, which only the fuzzing runs need
+# (make check replays the corpora with gcc).
+fuzz) PACKAGES="$DEMO_PACKAGES $CHECK_PACKAGES clang libclang-rt-14-dev" ;;
 *)
-	echo "usage: sh scripts/deps.sh [demo|check]" >&2
+	echo "usage: sh scripts/deps.sh [demo|check|fuzz]" >&2
 	exit 64
 	;;
 esac

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "exim_spool.h"
+#include "file_read.h"
 
 /* Exim message ids: 16 characters in 4.96 (23 from 4.97 on). */
 #define EXIM_ID_MAX 64
@@ -61,6 +62,9 @@ exim_spool_open_data(const exim_api *ex, const char *id, char *err,
 	const char *spool, *queue, *path;
 	char flat[4096], split[4096];
 	size_t idlen = strlen(id);
+	vdkim_error ferr;
+	struct stat st;
+	vdkim_rc rc;
 	int fd, n;
 
 	if (idlen < 6 || idlen > EXIM_ID_MAX || strchr(id, '/') != NULL) {
@@ -84,16 +88,24 @@ exim_spool_open_data(const exim_api *ex, const char *id, char *err,
 	}
 	snprintf(split, sizeof(split), "%s%s%s/input/%c/%s-D", spool,
 	    queue[0] ? "/" : "", queue, id[5], id);
+	/* vdkim_file_open: without blocking, regular files only (a FIFO
+	 * put in the spool would otherwise hang the Exim process). */
 	path = flat;
-	fd = open(flat, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 && errno == ENOENT) {
+	rc = vdkim_file_open(AT_FDCWD, flat, "Exim data file",
+	    VDKIM_FILE_MISSING_OK, VDKIM_EIO, &fd, &st, &ferr);
+	if (rc == VDKIM_OK && fd < 0) {
 		path = split;
-		fd = open(split, O_RDONLY | O_CLOEXEC);
+		rc = vdkim_file_open(AT_FDCWD, split, "Exim data file",
+		    VDKIM_FILE_MISSING_OK, VDKIM_EIO, &fd, &st, &ferr);
+	}
+	if (rc != VDKIM_OK) {
+		snprintf(err, errlen, "vdkim: %s", ferr.msg);
+		return -1;
 	}
 	if (fd < 0) {
 		snprintf(err, errlen, "vdkim: cannot open the data file of "
 		    "message %s (%s, or %s with split_spool_directory): %s",
-		    id, flat, split, strerror(errno));
+		    id, flat, split, strerror(ENOENT));
 		return -1;
 	}
 	if (skip_name_line(fd, path, id, err, errlen) != 0) {

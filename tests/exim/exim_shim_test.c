@@ -543,6 +543,25 @@ START_TEST(data_file_problems)
 	ck_assert_int_eq(call(f_prequeue, &y, 2, g_conf, ""), FAIL);
 	ck_assert_msg(strstr((char *)y, "cannot open the data file of "
 	    "message " ID) != NULL, "yield: %s", y);
+	/* A FIFO where the data file belongs: refused at once (opened
+	 * without blocking, not a regular file), never waited on. */
+	make_message("", 0, NULL, BODY);
+	{
+		char fifo[4600];
+
+		snprintf(fifo, sizeof(fifo), "%s/input/%s-D", g_spool, ID);
+		ck_assert_int_eq(unlink(fifo), 0);
+		ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+	}
+	ck_assert_int_eq(call(f_predelivery, &y, 2, g_conf, ""), FAIL);
+	ck_assert_msg(strstr((char *)y, "is not a regular file") != NULL,
+	    "yield: %s", y);
+	{
+		char fifo[4600];
+
+		snprintf(fifo, sizeof(fifo), "%s/input/%s-D", g_spool, ID);
+		unlink(fifo);
+	}
 	/* Not a message id. */
 	make_message("", 0, NULL, BODY);
 	message_id = (uschar *)"../../etc";

@@ -51,6 +51,15 @@ local conn = message("vmta-b", strict, "x\r\n")
 if mt.getreply(conn) ~= SMFIR_REPLYCODE then fail("dkim-require: a reply code") end
 mt.disconnect(conn)
 
+-- A field whose value holds an empty line (no MTA sends one: as the MTA
+-- keeps it, the header would end there, and the signature would cover
+-- another message): refused with a reply code, nothing inserted.
+local broken = { "From", " <user@sign.example>", "To", " Bob\n\nX-Smuggled: yes" }
+conn = message("vmta-a", broken, "x\r\n")
+if mt.getreply(conn) ~= SMFIR_REPLYCODE then fail("malformed field: a reply code") end
+if mt.eom_check(conn, MT_HDRINSERT, "DKIM-Signature") then fail("malformed field: not signed") end
+mt.disconnect(conn)
+
 -- A message abandoned half way, then the connection dropped.
 conn = mt.connect(sock, 40, 0.25)
 if mt.negotiate(conn, nil, nil, nil) then fail("negotiate 2") end

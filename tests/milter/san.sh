@@ -3,7 +3,8 @@
 # ASan+UBSan (BUILD_DIR is build/san), driven by miltertest
 # (tests/milter/callbacks.lua) over a unix: socket with socket-mode:
 # signed messages (signature inserted, X-DKIM-Options and X-Virtual-MTA
-# removed), dkim-require answered with a reply code, a header over
+# removed), dkim-require answered with a reply code, a malformed field
+# refused, a header over
 # max-header-size (552 5.3.4), an aborted message; then SIGHUPs, SIGUSR1
 # and SIGHUP sent back to back (the milter never stops on them), the
 # milter { } block reloaded (a changed setting in force for the next
