@@ -130,11 +130,6 @@ reload_all(milter_app *a)
 {
 	char err[1024];
 
-	/* First the log at its path (logrotate moved it away), so that what
-	 * this reload says lands in the new file. */
-	if (log_reopen(err, sizeof(err)) != 0)
-		log_msg(HLOG_ERR, "the log file: %s; still writing to the old "
-		    "one", err);
 	if (module_link_reload(a->module, err, sizeof(err)) == 0)
 		log_msg(HLOG_INFO, "module config reloaded from %s",
 		    a->cfg->path);

@@ -63,6 +63,7 @@ signal_thread(void *arg)
 {
 	milter_app *a = arg;
 	sigset_t set;
+	char err[512];
 	int sig;
 
 	our_set(&set);
@@ -75,6 +76,12 @@ signal_thread(void *arg)
 			continue;
 		}
 		if (sig == SIGHUP || sig == SIGUSR1) {
+			/* First the log at its path (logrotate moved it
+			 * away), so that what the reload says lands in the
+			 * new file. */
+			if (log_reopen(err, sizeof(err)) != 0)
+				log_msg(HLOG_ERR, "the log file: %s; still "
+				    "writing to the old one", err);
 			log_msg(HLOG_INFO, "%s: reloading",
 			    sig == SIGHUP ? "SIGHUP" : "SIGUSR1");
 			reload_all(a);
