@@ -105,5 +105,5 @@ else
 fi
 
 deps bogus ""
-if [[ $RC -eq 64 && $OUT == *"usage: sh scripts/deps.sh [demo|check]"* ]]; then ok "a bad mode: usage, exit 64"; else bad "a bad mode: usage, exit 64 (rc $RC)" "$OUT"; fi
+if [[ $RC -eq 64 && $OUT == *"usage: sh scripts/deps.sh [demo|check|fuzz]"* ]]; then ok "a bad mode: usage, exit 64"; else bad "a bad mode: usage, exit 64 (rc $RC)" "$OUT"; fi
 finish

@@ -6,7 +6,8 @@
 #
 # Understood: CFG_*("name", ...) and CFG_*(MACRO, ...) with MACRO a
 # #define of a string in the same file; wrappers defined in the same file
-# as "#define X(name, ...) CFG_..." (VAL, FLAG, SECTIONS, DVAL...); and
+# as "#define X(name, ...) CFG_..." (VAL, FLAG, SECTIONS, DVAL...) or as
+# a wrapper of one of those (TOP_SECTIONS); and
 # SIG_OPTS(P)'s P "name" entries, expanded with each
 # prefix SIG_OPTS is used with (SIG_OPTS(""), SIG_OPTS("second-")).  Names
 # starting with "_" are internal (hidden lists), not directives.
@@ -33,12 +34,25 @@ perl -e '
 		# Wrappers: "#define X(name, ...) CFG_..." (VAL, FLAG, SECTIONS...).
 		my @wrap = ("CFG_[A-Z_]+");
 		push @wrap, $1 while $t =~ /^#define\s+(\w+)\(\w+[^)]*\)\s*(?:\\\n\s*)?CFG_/mg;
+		# ... and wrappers of those (TOP_SECTIONS(name, ...) SECTIONS(...)).
+		my $more = 1;
+		while ($more) {
+			$more = 0;
+			my $known = join("|", @wrap);
+			while ($t =~ /^#define\s+(\w+)\(\w+[^)]*\)\s*(?:\\\n\s*)?(?:$known)\(/mg) {
+				my $w = $1;
+				next if grep { $_ eq $w } @wrap;
+				push @wrap, $w;
+				$more = 1;
+			}
+		}
 		my $alt = join("|", @wrap);
 		my $call = qr/\b(?:$alt)\(\s*/;
 		while ($t =~ /$call(P\s+)?("([^"]*)"|([A-Z_][A-Z0-9_]*)\s*,)/g) {
 			my ($p, $lit, $mac) = ($1, $3, $4);
 			my $n = defined $lit ? $lit : $def{$mac};
-			next unless defined $n && $n ne "" && $n !~ /^_/;
+			# "second-" is the prefix SIG_OPTS takes, not a directive.
+			next unless defined $n && $n ne "" && $n !~ /^_/ && $n !~ /-$/;
 			if ($p) { $names{"$_$n"} = 1 for @prefixes; }
 			else    { $names{$n} = 1; }
 		}
