@@ -90,13 +90,14 @@ put_byte(body_canon *bc, unsigned char c)
  */
 #define COPY_BLOCK 32
 #define SHORT_RUN 256
+#define DIRECT_RUN 2048 /* hashed from the input, not copied */
 
 static void
 put_run(body_canon *bc, const unsigned char *p, size_t n, size_t readable)
 {
 	unsigned char *dst;
 
-	if (n >= BODY_CANON_OUTBUF / 2) {
+	if (n >= DIRECT_RUN) {
 		flush_out(bc);
 		hash_out(bc, p, n);
 		return;
@@ -204,10 +205,12 @@ typedef struct stop_map {
 	uint64_t bits[STOP_WINDOW / 64];
 } stop_map;
 
+/* Also clears its words of the map first (the vector maps set theirs). */
 static void
 map_generic(const unsigned char *p, size_t from, size_t len, int relaxed,
     uint64_t *bits)
 {
+	memset(bits, 0, (len + 63) / 64 * sizeof(*bits));
 	for (size_t k = 0; k < len; k++) {
 		/* Only SP, HTAB, CR and LF can stop a run. */
 		if (p[from + k] <= ' ' && stop_at(p, from + k, relaxed))
@@ -324,7 +327,8 @@ map_window(const body_canon *bc, stop_map *m, const unsigned char *p,
 {
 	m->base = from;
 	m->len = end - from < STOP_WINDOW ? end - from : STOP_WINDOW;
-	memset(m->bits, 0, sizeof(m->bits));
+	/* No memset of the whole map: each map writes the words of its
+	 * window, and next_stop() never reads past m->len. */
 	switch (bc->scan) {
 #ifdef VDKIM_HAVE_AVX2_SCAN
 	case BODY_SCAN_AVX512:
