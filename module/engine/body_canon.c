@@ -292,11 +292,12 @@ map_avx512(const unsigned char *p, size_t from, size_t len, int relaxed,
 		    b[64], relaxed);
 	}
 	/*
-	 * GCC emits no vzeroupper here (a target("...") function in a file
-	 * built for plain x86-64), so the vector registers' upper halves
-	 * would stay dirty after the map: the next SHA-256 blocks (OpenSSL's
-	 * SHA-NI code is legacy SSE) then ran about 15 % slower, measured
-	 * through the ABI (bench/abi_body_bench).  Cleared by hand.
+	 * Debian's GCC 12 emits no vzeroupper in this target("...")
+	 * function (objdump), so the vector registers' upper halves stayed
+	 * dirty after the map, and the SHA-256 blocks that follow it
+	 * (OpenSSL's SHA-NI code is legacy SSE) ran about 15 % slower than
+	 * the same blocks hashed alone (bench/abi_body_bench, perf).
+	 * Cleared by hand.
 	 */
 	_mm256_zeroupper();
 	map_generic(p, from + k, len - k, relaxed, bits + k / 64);

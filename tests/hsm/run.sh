@@ -354,11 +354,11 @@ cli_device_fails() {
 	fi
 	out=$("$VDKIMCTL" config-test --config "$nr" 2>&1)
 	rc=$?
-	if ((rc == 1)) && [[ $out == *"s=hsm1 "*"NOT REACHED: $code: "* &&
+	if ((rc == 78)) && [[ $out == *"s=hsm1 "*"NOT REACHED: $code: "* &&
 	    $out != *" 0 bits"* && $out != *"0-bit"* ]]; then
 		ok "config-test, $what: the key NOT REACHED ($code), no size"
 	else
-		bad "config-test, $what: rc=$rc" "$out"
+		bad "config-test, $what: rc=$rc (wanted 78, NOT REACHED $code)" "$out"
 	fi
 }
 # The token present first: the same commands sign, and say so.
