@@ -90,13 +90,14 @@ put_byte(body_canon *bc, unsigned char c)
  */
 #define COPY_BLOCK 32
 #define SHORT_RUN 256
+#define DIRECT_RUN 2048 /* hashed from the input, not copied */
 
 static void
 put_run(body_canon *bc, const unsigned char *p, size_t n, size_t readable)
 {
 	unsigned char *dst;
 
-	if (n >= BODY_CANON_OUTBUF / 2) {
+	if (n >= DIRECT_RUN) {
 		flush_out(bc);
 		hash_out(bc, p, n);
 		return;
@@ -202,16 +203,27 @@ stop_at(const unsigned char *p, size_t j, int relaxed)
 typedef struct stop_map {
 	size_t base, len;     /* the window: [base, base + len) */
 	uint64_t bits[STOP_WINDOW / 64];
+	/* relaxed: where the SP and HTAB bytes are, so that the end of a
+	 * WSP run is one bit scan, not a byte loop whose length the branch
+	 * predictor cannot guess */
+	uint64_t wsp[STOP_WINDOW / 64];
 } stop_map;
 
+/* Also clears its words of the maps first (the vector maps set theirs). */
 static void
 map_generic(const unsigned char *p, size_t from, size_t len, int relaxed,
-    uint64_t *bits)
+    uint64_t *bits, uint64_t *wsp)
 {
+	memset(bits, 0, (len + 63) / 64 * sizeof(*bits));
+	memset(wsp, 0, (len + 63) / 64 * sizeof(*wsp));
 	for (size_t k = 0; k < len; k++) {
+		unsigned char c = p[from + k];
+
 		/* Only SP, HTAB, CR and LF can stop a run. */
-		if (p[from + k] <= ' ' && stop_at(p, from + k, relaxed))
+		if (c <= ' ' && stop_at(p, from + k, relaxed))
 			bits[k / 64] |= (uint64_t)1 << (k % 64);
+		if (relaxed && (c == ' ' || c == '\t'))
+			wsp[k / 64] |= (uint64_t)1 << (k % 64);
 	}
 }
 
@@ -250,7 +262,7 @@ eq64_avx2(__m256i lo, __m256i hi, char c)
 
 __attribute__((target("avx2"))) static void
 map_avx2(const unsigned char *p, size_t from, size_t len, int relaxed,
-    uint64_t *bits)
+    uint64_t *bits, uint64_t *wsp)
 {
 	size_t k = 0;
 
@@ -258,19 +270,22 @@ map_avx2(const unsigned char *p, size_t from, size_t len, int relaxed,
 		const unsigned char *b = p + from + k;
 		__m256i lo = _mm256_loadu_si256((const __m256i *)b);
 		__m256i hi = _mm256_loadu_si256((const __m256i *)(b + 32));
+		uint64_t sp = relaxed ? eq64_avx2(lo, hi, ' ') : 0;
+		uint64_t tab = relaxed ? eq64_avx2(lo, hi, '\t') : 0;
 
 		bits[k / 64] = stops_of_masks(eq64_avx2(lo, hi, '\n'),
-		    eq64_avx2(lo, hi, '\r'),
-		    relaxed ? eq64_avx2(lo, hi, ' ') : 0,
-		    relaxed ? eq64_avx2(lo, hi, '\t') : 0, b[-1], b[64],
-		    relaxed);
+		    eq64_avx2(lo, hi, '\r'), sp, tab, b[-1], b[64], relaxed);
+		wsp[k / 64] = sp | tab;
 	}
-	map_generic(p, from + k, len - k, relaxed, bits + k / 64);
+	/* See map_avx512: the upper halves cleared before SSE code. */
+	_mm256_zeroupper();
+	map_generic(p, from + k, len - k, relaxed, bits + k / 64,
+	    wsp + k / 64);
 }
 
 __attribute__((target("avx512bw"))) static void
 map_avx512(const unsigned char *p, size_t from, size_t len, int relaxed,
-    uint64_t *bits)
+    uint64_t *bits, uint64_t *wsp)
 {
 	const __m512i lf = _mm512_set1_epi8('\n'), cr = _mm512_set1_epi8('\r');
 	const __m512i sp = _mm512_set1_epi8(' '), tab = _mm512_set1_epi8('\t');
@@ -279,14 +294,25 @@ map_avx512(const unsigned char *p, size_t from, size_t len, int relaxed,
 	for (; k + 64 <= len; k += 64) {
 		const unsigned char *b = p + from + k;
 		__m512i v = _mm512_loadu_si512((const void *)b);
+		uint64_t s = relaxed ? _mm512_cmpeq_epi8_mask(v, sp) : 0;
+		uint64_t t = relaxed ? _mm512_cmpeq_epi8_mask(v, tab) : 0;
 
 		bits[k / 64] = stops_of_masks(_mm512_cmpeq_epi8_mask(v, lf),
-		    _mm512_cmpeq_epi8_mask(v, cr),
-		    relaxed ? _mm512_cmpeq_epi8_mask(v, sp) : 0,
-		    relaxed ? _mm512_cmpeq_epi8_mask(v, tab) : 0, b[-1],
-		    b[64], relaxed);
+		    _mm512_cmpeq_epi8_mask(v, cr), s, t, b[-1], b[64],
+		    relaxed);
+		wsp[k / 64] = s | t;
 	}
-	map_generic(p, from + k, len - k, relaxed, bits + k / 64);
+	/*
+	 * Debian's GCC 12 emits no vzeroupper in this target("...")
+	 * function (objdump), so the vector registers' upper halves stayed
+	 * dirty after the map, and the SHA-256 blocks that follow it
+	 * (OpenSSL's SHA-NI code is legacy SSE) ran about 15 % slower than
+	 * the same blocks hashed alone (bench/abi_body_bench, perf).
+	 * Cleared by hand.
+	 */
+	_mm256_zeroupper();
+	map_generic(p, from + k, len - k, relaxed, bits + k / 64,
+	    wsp + k / 64);
 }
 #endif
 
@@ -314,18 +340,19 @@ map_window(const body_canon *bc, stop_map *m, const unsigned char *p,
 {
 	m->base = from;
 	m->len = end - from < STOP_WINDOW ? end - from : STOP_WINDOW;
-	memset(m->bits, 0, sizeof(m->bits));
+	/* No memset of the whole map: each map writes the words of its
+	 * window, and next_stop() never reads past m->len. */
 	switch (bc->scan) {
 #ifdef VDKIM_HAVE_AVX2_SCAN
 	case BODY_SCAN_AVX512:
-		map_avx512(p, from, m->len, relaxed, m->bits);
+		map_avx512(p, from, m->len, relaxed, m->bits, m->wsp);
 		return;
 	case BODY_SCAN_AVX2:
-		map_avx2(p, from, m->len, relaxed, m->bits);
+		map_avx2(p, from, m->len, relaxed, m->bits, m->wsp);
 		return;
 #endif
 	default:
-		map_generic(p, from, m->len, relaxed, m->bits);
+		map_generic(p, from, m->len, relaxed, m->bits, m->wsp);
 		return;
 	}
 }
@@ -362,6 +389,31 @@ next_stop(const body_canon *bc, stop_map *m, const unsigned char *p,
 		return m->base + m->len;
 	}
 	return end;
+}
+
+/*
+ * Where the run of SP/HTAB at k ends: the first byte from k on that is
+ * neither, or n - 1 (the chunk's last byte is left to the caller).  Read
+ * from the map inside its window (the window never reaches p[n - 1]),
+ * byte by byte past it.
+ */
+static inline size_t
+wsp_run_end(const stop_map *m, const unsigned char *p, size_t k, size_t n)
+{
+	if (k >= m->base && k < m->base + m->len) {
+		size_t off = k - m->base, w = off / 64;
+		uint64_t word = ~m->wsp[w] & (~(uint64_t)0 << (off % 64));
+
+		while (word == 0 && ++w * 64 < m->len)
+			word = ~m->wsp[w];
+		if (word != 0 &&
+		    w * 64 + (size_t)__builtin_ctzll(word) < m->len)
+			return m->base + w * 64 + (size_t)__builtin_ctzll(word);
+		k = m->base + m->len;
+	}
+	while (k + 1 < n && (p[k] == ' ' || p[k] == '\t'))
+		k++;
+	return k;
 }
 
 /*
@@ -420,7 +472,7 @@ body_canon_update(body_canon *bc, const void *data, size_t n)
 
 	if (n == 0)
 		return bc->failed ? -1 : 0;
-	map.len = 0;
+	map.base = map.len = 0;
 	/* The first byte needs its predecessor, which only the state knows. */
 	step(bc, p[0]);
 	i = 1;
@@ -438,6 +490,12 @@ body_canon_update(body_canon *bc, const void *data, size_t n)
 			put_run(bc, p + i, end - i, n - i);
 			bc->line_has_content = p[end - 1] != '\n';
 			i = end;
+			/* The run stopped at its window's end, not at a stop:
+			 * the next window goes on from there.  (Stepping the
+			 * byte would cost plain text a one-byte digest update
+			 * per window.) */
+			if (i == map.base + map.len && i + 1 < n)
+				continue;
 		}
 		/* p[i] is a stop byte, a held-back CR or empty line, or the
 		 * last byte. */
@@ -449,9 +507,7 @@ body_canon_update(body_canon *bc, const void *data, size_t n)
 			/* A run of WSP, the common stop in relaxed text:
 			 * one SP when content follows on the line, else
 			 * leave it to the state machine, which drops it. */
-			size_t k = i;
-			while (k + 1 < n && (p[k] == ' ' || p[k] == '\t'))
-				k++;
+			size_t k = wsp_run_end(&map, p, i, n);
 			if (p[k] != ' ' && p[k] != '\t' && p[k] != '\r' &&
 			    p[k] != '\n') {
 				put_byte(bc, ' ');

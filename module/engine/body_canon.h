@@ -19,7 +19,7 @@
 
 #include "vdkim/dkim.h"
 
-#define BODY_CANON_OUTBUF 4096
+#define BODY_CANON_OUTBUF 16384
 
 /* How the input is scanned for bytes that need rewriting: all give the
  * same result; the widest the CPU has is chosen at init. */

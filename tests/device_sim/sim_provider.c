@@ -21,6 +21,9 @@
  *   VDKIM_SIM_CORRUPT_LOG  file that gets one line per corrupted
  *                          signature, appended at once (so it counts even
  *                          when the host is killed)
+ *   VDKIM_SIM_FAIL_EVERY   a failing card: every Nth request (by the card's
+ *                          request count, from 1) is answered with an
+ *                          error and no signature (default 0: never)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -73,6 +76,7 @@ typedef struct card {
 	long latency_ms;
 	unsigned long requests;
 	long corrupt_every;     /* 0: a sound card */
+	long fail_every;        /* 0: the card never refuses a request */
 	char corrupt_log[512];
 	int stop;
 	pthread_t thread;
@@ -201,6 +205,12 @@ compute(card *c, request *r)
 	EVP_PKEY_CTX *pc = EVP_PKEY_CTX_new_from_pkey(c->soft, r->pkey, NULL);
 	int ok;
 
+	if (c->fail_every > 0 && r->seq % c->fail_every == 0) {
+		/* The failing card's fault: an error, as a card reports
+		 * one (the host sees a failed sign call). */
+		EVP_PKEY_CTX_free(pc);
+		return 0;
+	}
 	ok = pc != NULL && EVP_PKEY_sign_init(pc) == 1 &&
 	    EVP_PKEY_CTX_set_rsa_padding(pc, RSA_PKCS1_PADDING) == 1 &&
 	    EVP_PKEY_CTX_set_signature_md(pc, EVP_get_digestbyname(r->md)) ==
@@ -259,6 +269,7 @@ card_new(void)
 	c->latency_ms = env_long("VDKIM_SIM_LATENCY_MS", 20);
 	c->slots = (int)env_long("VDKIM_SIM_SLOTS", 64);
 	c->corrupt_every = env_long("VDKIM_SIM_CORRUPT_EVERY", 0);
+	c->fail_every = env_long("VDKIM_SIM_FAIL_EVERY", 0);
 	snprintf(c->corrupt_log, sizeof(c->corrupt_log), "%s",
 	    getenv("VDKIM_SIM_CORRUPT_LOG") ? getenv("VDKIM_SIM_CORRUPT_LOG") :
 	    "");

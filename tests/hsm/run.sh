@@ -21,7 +21,10 @@
 #     the token (ENGINE path) or the TPM (provider path) is back
 #  6. software fallback (off by default) and its key-pair check
 #  7. the asynchronous path against the simulated card: every signature
-#     verifies, the card's in-flight bound holds and is used; the harness
+#     verifies, the card's in-flight bound holds and is used; a failing
+#     card (VDKIM_SIM_FAIL_EVERY) with a stats-file: vdkimctl stats counts
+#     its device errors by device and code and the messages' outcomes;
+#     the harness
 #     (vdkim-harness, sign-batch = 64) delivering mail signed by the card;
 #     the same with a faulty card (every Nth signature corrupted): no bad
 #     signature is delivered, each corruption is a message deferred with
@@ -355,7 +358,7 @@ cli_device_fails() {
 	    $out != *" 0 bits"* && $out != *"0-bit"* ]]; then
 		ok "config-test, $what: the key NOT REACHED ($code), no size"
 	else
-		bad "config-test, $what: rc=$rc" "$out"
+		bad "config-test, $what: rc=$rc (wanted 78, NOT REACHED $code)" "$out"
 	fi
 }
 # The token present first: the same commands sign, and say so.
@@ -519,6 +522,58 @@ if out=$(VDKIM_SIM_SLOTS=8 VDKIM_SIM_LATENCY_MS=5 VDKIM_SIM_STATS="$WORK/stats" 
 	ok "sync callers through the card: one request in flight per thread"
 else
 	bad "sync callers through the card" "$out" "$(cat "$WORK/stats" 2>/dev/null)"
+fi
+
+# ------------------------------------------------------------- 6a. counted
+
+# A card that fails (VDKIM_SIM_FAIL_EVERY=2: its 2nd request is answered
+# with an error) under dkim-require, with a stats-file: the first message
+# is signed, the second deferred with the device's code, the third
+# deferred at once (the key waits retry-interval before the card is asked
+# again).  vdkimctl stats, reading the file the module mapped, counts
+# the device errors by device and code and the messages by outcome.
+# (It reads through a config that names only the stats-file: loading the
+# card's config would load the card, which hsm-san builds with ASan, into
+# the plain vdkimctl.)
+sed -e 's/{ dkim-sign = yes }/{ dkim-sign = yes  dkim-require = yes }/' \
+    -e 's/^    serialize = no$/    serialize = no\n    retry-interval = 30/' \
+    "$WORK/sim.conf" >"$WORK/simfail.conf"
+echo "stats-file = \"$WORK/simfail.stats\"" | tee -a "$WORK/simfail.conf" \
+    >"$WORK/simfail-reader.conf"
+if VDKIM_SIM_FAIL_EVERY=2 VDKIM_SIM_LATENCY_MS=1 steps_start "$WORK/simfail.conf"; then
+	expect_step sign "signed d=example.com s=sim1" "failing card: the 1st request signs"
+	expect_step sign "deferred device-error: device card: signing failed*" \
+	    "failing card: the 2nd request fails: deferred device-error, the device named"
+	expect_step sign "deferred device-error*" \
+	    "failing card: within retry-interval: deferred at once, device-error"
+	steps_stop
+else
+	bad "failing card: host starts" "$WORK/steps.err"
+fi
+out=$("$VDKIMCTL" stats --config "$WORK/simfail-reader.conf" --json 2>&1)
+if python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+n = {(m["outcome"], m["reason"]): m["count"] for m in d["messages"]}
+e = {(x["device"], x["code"]): x["count"] for x in d["device_errors"]}
+sys.exit(0 if n == {("signed", "ok"): 1, ("deferred", "device-error"): 2}
+         and e == {("card", "device-error"): 2} else 1)' <<<"$out"; then
+	ok "failing card: vdkimctl stats --json: 2 device errors (card, device-error), 1 signed, 2 deferred"
+else
+	bad "failing card: vdkimctl stats --json counts" "$out"
+fi
+out=$("$VDKIMCTL" stats --config "$WORK/simfail-reader.conf" --prometheus 2>&1)
+if grep -qx 'vdkim_device_errors_total{device="card",code="device-error"} 2' <<<"$out"; then
+	ok "failing card: vdkimctl stats --prometheus: vdkim_device_errors_total 2"
+else
+	bad "failing card: vdkimctl stats --prometheus" "$out"
+fi
+out=$("$VDKIMCTL" stats --config "$WORK/simfail-reader.conf" 2>&1)
+if grep -q "^  card: 2 errors device-error$" <<<"$out" &&
+    grep -q "signed 1, unsigned 0, deferred 2, rejected 0" <<<"$out"; then
+	ok "failing card: vdkimctl stats summary: card 2 errors device-error; signed 1, deferred 2"
+else
+	bad "failing card: vdkimctl stats summary" "$out"
 fi
 
 # ------------------------------------------------------------- 6b. harness
