@@ -10,8 +10,8 @@
 # milter, a smart host on the sink, its own queue folder, two daemons
 # named vmta-a and vmta-b, one named strict); it runs as root in the
 # foreground (-bD) in a UTS namespace of its own whose host name is
-# qualified (an unqualified one makes Sendmail sleep and retry at start),
-# and is stopped by its PID.
+# qualified (an unqualified one makes Sendmail sleep a minute and retry
+# at start), and is stopped by its PID.
 #
 # In a private network namespace with its own dnsmasq
 # (tests/lib/dns_netns.sh) holding the keys' TXT records, what reaches the
@@ -154,25 +154,29 @@ build_cf() {
 	fi
 }
 
-sm_cmd() {
-	LD_LIBRARY_PATH=$SM/usr/lib/x86_64-linux-gnu \
+# sm_exec [timeout SECONDS] ARGS...: the unpacked Sendmail on the test's
+# sendmail.cf, in a UTS namespace whose host name is qualified (with the
+# machine's, maybe unqualified, Sendmail sleeps a minute and retries
+# before anything).
+sm_exec() {
+	local -a bound=()
+	[[ $1 != timeout ]] || { bound=(timeout "$2"); shift 2; }
+	# shellcheck disable=SC2016 # expanded by the inner shell
+	"${bound[@]}" unshare --uts sh -c 'hostname signer.test && exec "$@"' sh \
+	    env LD_LIBRARY_PATH="$SM/usr/lib/x86_64-linux-gnu" \
 	    "$SM/usr/libexec/sendmail/sendmail" -C "$SMW/sendmail.cf" "$@"
 }
 
-# Sendmail in the foreground (-bD), in a UTS namespace whose host name is
-# qualified; SM_PID is Sendmail itself (unshare and sh exec it).
+# Sendmail in the foreground (-bD); SM_PID is Sendmail itself (unshare
+# and sh exec it).
 start_sendmail() {
 	local d version
-	# shellcheck disable=SC2016 # expanded by the inner shell
-	unshare --uts sh -c 'hostname signer.test && exec "$@"' sh \
-	    env LD_LIBRARY_PATH="$SM/usr/lib/x86_64-linux-gnu" \
-	    "$SM/usr/libexec/sendmail/sendmail" -C "$SMW/sendmail.cf" \
-	    -bD -q1m >"$SMW/sendmail.out" 2>&1 &
+	sm_exec -bD -q1m >"$SMW/sendmail.out" 2>&1 &
 	SM_PID=$!
 	for d in "$PORT_A" "$PORT_B" "$PORT_S"; do
 		wait_port "$d" || fatal "Sendmail listens on $d" "$SMW/sendmail.out"
 	done
-	version=$(sm_cmd -d0.1 -bt </dev/null 2>&1 | sed -n 's/^Version //p')
+	version=$(sm_exec timeout 10 -d0.1 -bt </dev/null 2>&1 | sed -n 's/^Version //p')
 	ok "the private Sendmail $version runs"
 }
 
@@ -233,7 +237,7 @@ delivered_signed() {
 		sleep 0.1
 	done
 	if ((missing)); then
-		bad "$what: reaches the sink" "$MLOG" "$(sm_cmd -bp 2>&1)"
+		bad "$what: reaches the sink" "$MLOG" "$(sm_exec timeout 10 -bp 2>&1)"
 		return 1
 	fi
 	for f in "$@"; do
