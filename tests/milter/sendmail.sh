@@ -19,7 +19,8 @@
 # DNS: one message; three in one session; the VMTA from Sendmail's
 # {daemon_name} (one of its default connect macros: vmta-a signs with
 # ex1, vmta-b with ex2); dkim-require without a key: the client sees
-# 451 4.7.5 and nothing is relayed.
+# 451 4.7.5 and nothing is relayed; the milter stopped (F=T): 4xx at the
+# client, nothing relayed unsigned.
 #
 # Needs root (network and UTS namespaces), apt (to download the packages
 # once), m4, dnsmasq-base, python3-dkim, libmail-dkim-perl.
@@ -90,6 +91,7 @@ inner() {
 	start_sendmail
 	signing_tests
 	require_tests
+	milter_down_tests
 	stop_sendmail
 }
 
@@ -305,6 +307,32 @@ require_tests() {
 		ok "dkim-require without a key: nothing relayed"
 	else
 		bad "dkim-require without a key: nothing relayed" "$(arrived "$f")"
+	fi
+}
+
+# F=T: with the milter stopped, Sendmail answers 4xx and relays nothing
+# unsigned.
+milter_down_tests() {
+	local f out rc
+	kill -TERM "$MILTER_PID"
+	wait "$MILTER_PID"
+	rc=$?
+	MILTER_PID=
+	((rc == 0)) || bad "SIGTERM stops vdkim-milter, status 0 (got $rc)" "$MLOG"
+	f=$(make_msg)
+	if out=$("$PY" "$ROOT/tests/exim/smtp_send.py" --port "$PORT_A" \
+	    --from "user@$SIGN_DOMAIN" "$f" 2>&1); then
+		bad "milter stopped (F=T): refused" "$out"
+	elif [[ $out =~ \ 4[0-9][0-9]\  ]]; then
+		ok "milter stopped (F=T): Sendmail answers 4xx (${out#* })"
+	else
+		bad "milter stopped (F=T): Sendmail answers 4xx" "$out"
+	fi
+	sleep 1
+	if [[ -z $(arrived "$f") ]]; then
+		ok "milter stopped (F=T): nothing relayed unsigned"
+	else
+		bad "milter stopped (F=T): nothing relayed unsigned" "$(arrived "$f")"
 	fi
 }
 
