@@ -121,7 +121,7 @@ DEVICE_SIM := $(BUILD)/device_sim/vdkim_sim.so
 OPEN_GATE  := $(BUILD)/open_gate.so
 
 .PHONY: all check unit unit-san abi abi-san harness harness-san interop policy-cli exim \
-	rotation rotation-san dnscheck hsm hsm-san milter milter-san metrics import import-san \
+	rotation rotation-san dnscheck hsm hsm-san milter milter-san milter-sendmail metrics import import-san \
 	demo bench deps deps-demo setup-test install clean programs uninstall deb package
 
 all: $(SO) $(VDKIMCTL) $(HARNESS) $(MILTER) $(UNIT) $(ABI_TEST) $(EXIM_SHIM_TEST) $(PEERS) \
@@ -344,6 +344,12 @@ milter-san:
 	$(SAN_ENV) \
 	VDKIMCTL=$(CURDIR)/$(VDKIMCTL) bash tests/milter/san.sh build/san
 
+# A real Sendmail 8.17 (Debian's packages, cached under BUILD, unpacked into
+# a work folder, not installed; sendmail.cf built with m4) signing through
+# vdkim-milter (tests/milter/sendmail.sh).
+milter-sendmail: $(SO) $(VDKIMCTL) $(MILTER)
+	bash tests/milter/sendmail.sh $(BUILD)
+
 # The counters end to end: GET /metrics of the harness and the milter,
 # promtool, a private Prometheus 2.42 scraping the harness, vdkimctl stats,
 # the real Exim's processes adding into one stats-file (tests/metrics/run.sh).
@@ -464,6 +470,7 @@ check: deps
 	$(MAKE) --no-print-directory hsm-san
 	$(MAKE) --no-print-directory milter
 	$(MAKE) --no-print-directory milter-san
+	$(MAKE) --no-print-directory milter-sendmail
 	$(MAKE) --no-print-directory metrics
 	$(MAKE) --no-print-directory import
 	$(MAKE) --no-print-directory import-san

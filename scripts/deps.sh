@@ -29,7 +29,7 @@ libopendkim-dev
 CHECK_PACKAGES="
 check libsubunit-dev
 opendkim-tools
-libmilter-dev miltertest
+libmilter-dev miltertest m4
 exim4-daemon-heavy exim4-dev
 softhsm2 libengine-pkcs11-openssl opensc
 swtpm swtpm-tools tpm2-openssl tpm2-tools
