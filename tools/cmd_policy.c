@@ -108,13 +108,21 @@ cli_policy_load(const char *cmd, const char *path, vdkim_policy **out)
 	return cli_policy_load_as(cmd, path, 0, out);
 }
 
+static unsigned
+load_flags(int flags)
+{
+	return ((flags & CLI_LOAD_CHECKER) ? POLICY_LOAD_CHECKER : 0) |
+	    ((flags & CLI_LOAD_KEYS_ON_DEMAND) ? POLICY_LOAD_KEYS_ON_DEMAND :
+	    0);
+}
+
 int
 cli_policy_load_as(const char *cmd, const char *path, int flags,
     vdkim_policy **out)
 {
 	vdkim_error err;
 
-	if (policy_load(path, cli_host_blocks, (flags & CLI_LOAD_CHECKER) != 0,
+	if (policy_load(path, cli_host_blocks, load_flags(flags),
 	    out, &err) != VDKIM_OK)
 		return cli_fail(cmd, cli_config_status(path), "%s", err.msg);
 	for (size_t i = 0; (flags & CLI_LOAD_QUIET) == 0 &&
@@ -482,7 +490,8 @@ cmd_explain(int argc, char **argv)
 		    "--vmta NAME");
 	if (now == 0)
 		now = time(NULL);
-	if ((rc = cli_policy_load("explain", path, &p)) != 0 ||
+	if ((rc = cli_policy_load_as("explain", path, CLI_LOAD_KEYS_ON_DEMAND,
+	    &p)) != 0 ||
 	    (rc = cli_message_new("explain", p, &env, now, 1, &pm)) != 0 ||
 	    (rc = cli_message_new("explain", p, &env, now, 0, &ps)) != 0 ||
 	    (rc = explain_feed(pm, ps, stdin)) != 0)

@@ -516,7 +516,8 @@ sign_by_policy(const struct sign_opts *o)
 
 	/* --time moves the policy's clock (which rotating selector signs);
 	 * t= stays the real time of signing. */
-	if ((rc = cli_policy_load("sign", o->config, &p)) != 0 ||
+	if ((rc = cli_policy_load_as("sign", o->config,
+	    CLI_LOAD_KEYS_ON_DEMAND, &p)) != 0 ||
 	    (rc = cli_message_new("sign", p, &o->env, o->now, 0, &pm)) != 0)
 		goto out;
 	spool = spool_open();

@@ -412,19 +412,20 @@ assign(vdkim_policy *p, const struct key_files *prev, vdkim_error *err)
 			continue;
 		k->key = vdkim_key_ref(f->key);
 		if (f->key == NULL)
-			snprintf(k->error, sizeof(k->error), "%s",
-			    f->error != NULL ? f->error : "out of memory");
+			policy_key_set_error(k, "%s", f->error != NULL ?
+			    f->error : "out of memory");
 		if (f->line != k->line)
 			continue; /* said at the file's first domain-key */
 		if (f->key == NULL && (old = find_file(prev, f->path)) != NULL &&
 		    old->key != NULL)
 			return vdkim_fail(err, f->rc, "%s:%d: domain-key %s,%s: "
 			    "the key file no longer loads: %s", p->path,
-			    k->line, k->selector, k->domain, k->error);
+			    k->line, k->selector, k->domain,
+			    policy_key_error(k));
 		if (f->key == NULL) {
 			policy_warn(p, 1, "%s:%d: domain-key %s,%s not loaded: "
 			    "%s", p->path, k->line, k->selector, k->domain,
-			    k->error);
+			    policy_key_error(k));
 			continue;
 		}
 		if (f->mode & S_IROTH)
