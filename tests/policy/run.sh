@@ -705,6 +705,14 @@ test_broken() {
 	    has "$d/lazy-bx.err" "$d/broken.private"
 	check $? "explain on demand: the chosen key broken: names the file" \
 	    "rc=$RC" "$d/lazy-bx.out" "$d/lazy-bx.err"
+	# The picked key's own warning (readable by every user), loaded on
+	# demand, is still said.
+	chmod 0644 "$d/k.private"
+	ctl "$d/lazy-w" sign --config "$d/lazy.conf" --vmta v <"$d/lazy.in"
+	[[ $RC -eq 0 ]] && grep -q "warning: .*$d/k.private is readable by every user" "$d/lazy-w.err"
+	check $? "sign on demand: the picked key's warning (readable by every user) is printed" \
+	    "rc=$RC" "$d/lazy-w.err"
+	chmod 0600 "$d/k.private"
 	ctl "$d/lazy-t" config-test --config "$d/lazy.conf"
 	[[ $RC -eq 78 ]] && grep -q "^error: .*$d/broken.private" "$d/lazy-t.out"
 	check $? "config-test: the same config exits 78 naming the broken key" \
