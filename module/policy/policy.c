@@ -75,6 +75,8 @@ load_fallback(vdkim_policy *p, key_entry *k)
 static void
 load_key(vdkim_policy *p, key_entry *k, const vdkim_policy *prev)
 {
+	vdkim_error why;
+
 	if (device_is_uri(k->path)) {
 		if (!policy_carry_device_key(p, k, prev))
 			policy_load_device_key(p, k);
@@ -82,8 +84,6 @@ load_key(vdkim_policy *p, key_entry *k, const vdkim_policy *prev)
 			load_fallback(p, k);
 		return;
 	}
-	vdkim_error why;
-
 	if (load_key_file(p, k->path, k->line, &k->key, &why) != 0) {
 		policy_key_set_error(k, "%s", why.msg);
 		policy_warn(p, 1, "%s:%d: domain-key %s,%s not loaded: %s",
