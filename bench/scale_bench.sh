@@ -7,7 +7,7 @@
 set -euo pipefail
 
 BUILD=$(cd "${1:?usage: bench/scale_bench.sh BUILD_DIR}" && pwd)
-for f in "$BUILD/scale_bench" "$BUILD/vdkim.so"; do
+for f in "$BUILD/scale_bench" "$BUILD/vdkim.so" "$BUILD/vdkimctl"; do
 	[[ -e $f ]] || { echo "scale_bench: $f not built" >&2; exit 1; }
 done
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/vdkim-scalebench.XXXXXX")
@@ -15,4 +15,5 @@ trap 'rm -rf "$WORK"' EXIT
 
 "$BUILD/scale_bench" --so "$BUILD/vdkim.so" --dir "$WORK" \
     --keys "${SCALE_KEYS:-100000}" --distinct "${SCALE_DISTINCT:-1000}" \
-    --vmtas "${SCALE_VMTAS:-10000}" --messages "${SCALE_MESSAGES:-2000}"
+    --vmtas "${SCALE_VMTAS:-10000}" --messages "${SCALE_MESSAGES:-2000}" \
+    --ctl "$BUILD/vdkimctl"

@@ -92,8 +92,19 @@ int cli_policy_load(const char *cmd, const char *path, vdkim_policy **out);
  * keys they would name, loads again afterwards to tell what is left). */
 #define CLI_LOAD_CHECKER 1
 #define CLI_LOAD_QUIET 2
+/* CLI_LOAD_KEYS_ON_DEMAND: checking one message (sign --config, explain):
+ * each key file is loaded when the decision picks it, not all up front
+ * (POLICY_LOAD_KEYS_ON_DEMAND), so a config of 100,000 domain-keys
+ * answers at once; a broken key file of another domain is not read
+ * (config-test, which loads everything, reports it). */
+#define CLI_LOAD_KEYS_ON_DEMAND 4
 int cli_policy_load_as(const char *cmd, const char *path, int flags,
     vdkim_policy **out);
+/* Prints p's warnings from *seen on, as the load does, and sets *seen to
+ * their count: with CLI_LOAD_KEYS_ON_DEMAND the decision adds those of
+ * the key it picked (a key every user can read, a weak one). */
+void cli_policy_warnings(const char *cmd, const vdkim_policy *p,
+    size_t *seen);
 /* The config blocks vdkimctl leaves to hosts: those of the hosts shipped
  * with vdkim (VDKIM_SHIPPED_HOST_BLOCKS), so that one file serves them and
  * vdkimctl alike.  NULL-terminated, for vdkim_policy_load_skipping. */

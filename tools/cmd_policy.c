@@ -108,21 +108,38 @@ cli_policy_load(const char *cmd, const char *path, vdkim_policy **out)
 	return cli_policy_load_as(cmd, path, 0, out);
 }
 
+static unsigned
+load_flags(int flags)
+{
+	return ((flags & CLI_LOAD_CHECKER) ? POLICY_LOAD_CHECKER : 0) |
+	    ((flags & CLI_LOAD_KEYS_ON_DEMAND) ? POLICY_LOAD_KEYS_ON_DEMAND :
+	    0);
+}
+
 int
 cli_policy_load_as(const char *cmd, const char *path, int flags,
     vdkim_policy **out)
 {
 	vdkim_error err;
 
-	if (policy_load(path, cli_host_blocks, (flags & CLI_LOAD_CHECKER) != 0,
+	if (policy_load(path, cli_host_blocks, load_flags(flags),
 	    out, &err) != VDKIM_OK)
 		return cli_fail(cmd, cli_config_status(path), "%s", err.msg);
-	for (size_t i = 0; (flags & CLI_LOAD_QUIET) == 0 &&
-	    i < vdkim_policy_warning_count(*out); i++)
-		fprintf(stderr, "vdkimctl %s: %s: %s\n", cmd,
-		    vdkim_policy_warning_is_error(*out, i) ? "error" :
-		    "warning", vdkim_policy_warning(*out, i));
+	if ((flags & CLI_LOAD_QUIET) == 0) {
+		size_t seen = 0;
+
+		cli_policy_warnings(cmd, *out, &seen);
+	}
 	return 0;
+}
+
+void
+cli_policy_warnings(const char *cmd, const vdkim_policy *p, size_t *seen)
+{
+	for (; *seen < vdkim_policy_warning_count(p); (*seen)++)
+		fprintf(stderr, "vdkimctl %s: %s: %s\n", cmd,
+		    vdkim_policy_warning_is_error(p, *seen) ? "error" :
+		    "warning", vdkim_policy_warning(p, *seen));
 }
 
 const char *
@@ -448,6 +465,7 @@ cmd_explain(int argc, char **argv)
 	const char *path = NULL;
 	vdkim_envelope env;
 	vdkim_policy *p = NULL;
+	size_t seen = 0;
 	policy_message *pm = NULL, *ps = NULL;
 	const vdkim_decision *d;
 	policy_outcome res;
@@ -482,8 +500,11 @@ cmd_explain(int argc, char **argv)
 		    "--vmta NAME");
 	if (now == 0)
 		now = time(NULL);
-	if ((rc = cli_policy_load("explain", path, &p)) != 0 ||
-	    (rc = cli_message_new("explain", p, &env, now, 1, &pm)) != 0 ||
+	if ((rc = cli_policy_load_as("explain", path, CLI_LOAD_KEYS_ON_DEMAND,
+	    &p)) != 0)
+		goto out;
+	seen = vdkim_policy_warning_count(p);
+	if ((rc = cli_message_new("explain", p, &env, now, 1, &pm)) != 0 ||
 	    (rc = cli_message_new("explain", p, &env, now, 0, &ps)) != 0 ||
 	    (rc = explain_feed(pm, ps, stdin)) != 0)
 		goto out;
@@ -519,6 +540,9 @@ cmd_explain(int argc, char **argv)
 		    strerror(errno));
 	}
 out:
+	/* The picked key's warnings, loaded on demand. */
+	if (p != NULL)
+		cli_policy_warnings("explain", p, &seen);
 	policy_message_free(ps);
 	policy_message_free(pm);
 	vdkim_policy_unref(p);

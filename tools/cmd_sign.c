@@ -512,12 +512,16 @@ sign_by_policy(const struct sign_opts *o)
 	vdkim_policy *p = NULL;
 	policy_message *pm = NULL;
 	FILE *spool = NULL;
+	size_t seen = 0;
 	int rc;
 
 	/* --time moves the policy's clock (which rotating selector signs);
 	 * t= stays the real time of signing. */
-	if ((rc = cli_policy_load("sign", o->config, &p)) != 0 ||
-	    (rc = cli_message_new("sign", p, &o->env, o->now, 0, &pm)) != 0)
+	if ((rc = cli_policy_load_as("sign", o->config,
+	    CLI_LOAD_KEYS_ON_DEMAND, &p)) != 0)
+		goto out;
+	seen = vdkim_policy_warning_count(p);
+	if ((rc = cli_message_new("sign", p, &o->env, o->now, 0, &pm)) != 0)
 		goto out;
 	spool = spool_open();
 	if (spool == NULL) {
@@ -533,6 +537,9 @@ sign_by_policy(const struct sign_opts *o)
 	(void)policy_message_eom(pm); /* the outcome says how it went */
 	rc = answer(pm, spool);
 out:
+	/* The picked key's warnings, loaded on demand. */
+	if (p != NULL)
+		cli_policy_warnings("sign", p, &seen);
 	if (spool != NULL)
 		fclose(spool);
 	policy_message_free(pm);

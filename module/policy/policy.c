@@ -35,16 +35,13 @@
  */
 static int
 load_key_file(vdkim_policy *p, const char *path, int line,
-    vdkim_key **out, char *error, size_t errlen)
+    vdkim_key **out, vdkim_error *err)
 {
 	mode_t mode;
-	vdkim_error err;
 
-	if (key_load_file_mode(path, S_IWGRP | S_IWOTH, &mode, out, &err) !=
-	    VDKIM_OK) {
-		snprintf(error, errlen, "%s", err.msg);
+	if (key_load_file_mode(path, S_IWGRP | S_IWOTH, &mode, out, err) !=
+	    VDKIM_OK)
 		return -1;
-	}
 	if (mode & S_IROTH)
 		policy_warn(p, 0, "%s:%d: key %s is readable by every user "
 		    "(chmod 0600 it)", p->path, line, path);
@@ -60,15 +57,14 @@ load_fallback(vdkim_policy *p, key_entry *k)
 {
 	const key_fallback *f = policy_fallback_for(p, k);
 	vdkim_key *fb = NULL;
-	char why[VDKIM_ERRMSG_MAX];
+	vdkim_error why;
 
 	if (f == NULL)
 		return;
-	if (load_key_file(p, f->path, f->line, &fb, why,
-	    sizeof(why)) != 0) {
+	if (load_key_file(p, f->path, f->line, &fb, &why) != 0) {
 		policy_warn(p, 1, "%s:%d: domain-key-fallback %s,%s not "
 		    "loaded: %s", p->path, f->line, f->selector, f->domain,
-		    why);
+		    why.msg);
 		return;
 	}
 	policy_attach_fallback(p, k, f, fb);
@@ -79,6 +75,8 @@ load_fallback(vdkim_policy *p, key_entry *k)
 static void
 load_key(vdkim_policy *p, key_entry *k, const vdkim_policy *prev)
 {
+	vdkim_error why;
+
 	if (device_is_uri(k->path)) {
 		if (!policy_carry_device_key(p, k, prev))
 			policy_load_device_key(p, k);
@@ -86,10 +84,11 @@ load_key(vdkim_policy *p, key_entry *k, const vdkim_policy *prev)
 			load_fallback(p, k);
 		return;
 	}
-	if (load_key_file(p, k->path, k->line, &k->key, k->error,
-	    sizeof(k->error)) != 0)
+	if (load_key_file(p, k->path, k->line, &k->key, &why) != 0) {
+		policy_key_set_error(k, "%s", why.msg);
 		policy_warn(p, 1, "%s:%d: domain-key %s,%s not loaded: %s",
-		    p->path, k->line, k->selector, k->domain, k->error);
+		    p->path, k->line, k->selector, k->domain, why.msg);
+	}
 }
 
 /* Device keys here (each device's own rules), key files all at once
@@ -111,12 +110,17 @@ load_keys(vdkim_policy *p, const vdkim_policy *prev, vdkim_error *err)
 				break;
 		if (j < i) {
 			k->key = vdkim_key_ref(p->keytab[j].key);
-			memcpy(k->error, p->keytab[j].error, sizeof(k->error));
+			if (p->keytab[j].error != NULL)
+				policy_key_set_error(k, "%s",
+				    p->keytab[j].error);
 			continue;
 		}
 		load_key(p, k, prev);
 	}
-	return policy_load_key_files(p, prev, err);
+	/* Key files now, unless each is to be loaded when a decision picks
+	 * it (vdkimctl sign/explain on a big config). */
+	return p->keys_on_demand ? VDKIM_OK :
+	    policy_load_key_files(p, prev, err);
 }
 
 /* The keys of the rotation bindings: found by the rotation code, loaded
@@ -277,6 +281,7 @@ policy_free(vdkim_policy *p)
 		free(p->keytab[i].selector);
 		free(p->keytab[i].domain);
 		free(p->keytab[i].path);
+		free(p->keytab[i].error);
 	}
 	free(p->keytab);
 	policy_key_files_free(p->key_files);
@@ -311,11 +316,11 @@ vdkim_policy_load(const char *path, vdkim_policy **out, vdkim_error *err)
  * Loads the policy at path.  prev, when not NULL, is the policy in use
  * that this one is to replace (a reload): its unchanged devices are
  * carried over, and a new device key that cannot sign fails the load
- * (policy_device.h).  for_checker: a checker's load (policy_load).
+ * (policy_device.h).  flags: POLICY_LOAD_* (policy_load).
  */
 static vdkim_rc
 policy_load_from(const char *path, const char *const *host_blocks,
-    vdkim_policy *prev, int for_checker, vdkim_policy **out,
+    vdkim_policy *prev, unsigned flags, vdkim_policy **out,
     vdkim_error *err)
 {
 	vdkim_policy *p;
@@ -329,7 +334,8 @@ policy_load_from(const char *path, const char *const *host_blocks,
 		return vdkim_fail(err, VDKIM_ENOMEM, "out of memory");
 	}
 	atomic_init(&p->refs, 1);
-	p->load_for_checker = for_checker;
+	p->load_for_checker = (flags & POLICY_LOAD_CHECKER) != 0;
+	p->keys_on_demand = (flags & POLICY_LOAD_KEYS_ON_DEMAND) != 0;
 	rc = conf_parse_file(path, host_blocks, p, err);
 	if (rc != VDKIM_OK) {
 		policy_free(p);
@@ -348,7 +354,10 @@ policy_load_from(const char *path, const char *const *host_blocks,
 		policy_free(p);
 		return rc;
 	}
-	policy_check_algorithms(p);
+	/* Which algorithms the scopes can sign with is known once their keys
+	 * are: a load on demand leaves that check to config-test. */
+	if (!p->keys_on_demand)
+		policy_check_algorithms(p);
 	/* The system's list (publicsuffix package), else the one built into
 	 * libpsl. */
 	p->psl = psl_latest(NULL);
@@ -361,10 +370,25 @@ policy_load_from(const char *path, const char *const *host_blocks,
 
 vdkim_rc
 policy_load(const char *path, const char *const *host_blocks,
-    int for_checker, vdkim_policy **out, vdkim_error *err)
+    unsigned flags, vdkim_policy **out, vdkim_error *err)
 {
-	return policy_load_from(path, host_blocks, NULL, for_checker, out,
-	    err);
+	return policy_load_from(path, host_blocks, NULL, flags, out, err);
+}
+
+void
+policy_key_on_demand(const vdkim_policy *p, const key_entry *k)
+{
+	/* The policy is the caller's alone (vdkimctl, one thread): the key
+	 * it was loaded without is filled in where the decision reads it. */
+	vdkim_policy *mp = (vdkim_policy *)p;
+	key_entry *mk = (key_entry *)k;
+
+	if (!p->keys_on_demand || k->rot != NULL || k->key != NULL ||
+	    k->error != NULL || device_is_uri(k->path))
+		return;
+	load_key(mp, mk, NULL);
+	if (mk->key == NULL && mk->error == NULL)
+		policy_key_set_error(mk, "not loaded (out of memory)");
 }
 
 vdkim_rc
@@ -476,7 +500,8 @@ describe_scope(const vdkim_policy *p, strbuf *sb, const char *kind,
 		else if (policy_key_unopened(k->key))
 			sb_addf(sb, "  key  s=%-16s d=%-24s NOT REACHED: %s; "
 			    "kept, it signs once the device answers  %s\n",
-			    k->selector, k->domain, k->error, k->path);
+			    k->selector, k->domain, policy_key_error(k),
+			    k->path);
 		else if (k->key != NULL) {
 			sb_addf(sb, "  key  s=%-16s d=%-24s %s %u bits  %s%s\n",
 			    k->selector, k->domain,
@@ -486,7 +511,7 @@ describe_scope(const vdkim_policy *p, strbuf *sb, const char *kind,
 			dns_check_describe(p, k->domain, k->selector, sb);
 		} else
 			sb_addf(sb, "  key  s=%-16s d=%-24s NOT LOADED: %s\n",
-			    k->selector, k->domain, k->error);
+			    k->selector, k->domain, policy_key_error(k));
 	}
 	for (size_t i = 0; i < sc->nrules; i++) {
 		const domain_rule *r = &sc->rules[i];

@@ -478,10 +478,13 @@ key_matches_domain(const key_entry *k, const char *domain, int subdomains)
 }
 
 static int
-key_fits_alg(const key_entry *k, int alg)
+key_fits_alg(const vdkim_policy *p, const key_entry *k, int alg)
 {
 	if (k->rot != NULL)
 		return alg == UNSET || rot_has_alg(k->rot->sched, alg);
+	/* vdkimctl's load on demand: the key's algorithm is known once its
+	 * file is (a host's policy has every key loaded: nothing to do). */
+	policy_key_on_demand(p, k);
 	/* A key that failed to load is not skipped: picking it tells the
 	 * operator about it (key-not-loaded) instead of hiding it. */
 	return alg == UNSET || k->key == NULL ||
@@ -545,7 +548,8 @@ find_key(decide_ctx *c, const char *domain, int alg)
 		for (policy_keys_for(&it, sc[s], domain);
 		    (k = policy_keys_next(&it)) != NULL;)
 			if (key_matches_domain(k, domain, c->key_subdomains) &&
-			    key_fits_alg(k, alg) && !dns_refused(c, k, domain))
+			    key_fits_alg(c->p, k, alg) &&
+			    !dns_refused(c, k, domain))
 				return k;
 	return NULL;
 }
@@ -577,7 +581,7 @@ find_aligned_key(decide_ctx *c, const char *domain, int alg, int mode)
 		for (policy_keys_for(&it, sc[s], domain);
 		    (k = policy_keys_next(&it)) != NULL;)
 			if (key_matches_domain(k, domain, c->key_subdomains) &&
-			    key_fits_alg(k, alg) &&
+			    key_fits_alg(c->p, k, alg) &&
 			    is_aligned(c, signing_domain(k, domain), mode) &&
 			    !dns_refused(c, k, domain))
 				return k;
@@ -606,7 +610,7 @@ find_named_key(const decide_ctx *c, int alg)
 			    strcasecmp(k->selector, c->xo.s) == 0) &&
 			    (c->xo.d[0] == '\0' ||
 			    key_matches_domain(k, c->xo.d, 1)) &&
-			    key_fits_alg(k, alg))
+			    key_fits_alg(c->p, k, alg))
 				return k;
 	}
 	return NULL;
@@ -783,7 +787,7 @@ plan_signature(decide_ctx *c, size_t k, const effective *e,
 	if (key->key == NULL) {
 		failf(f, VDKIM_WHY_KEY_NOT_LOADED, "domain-key %s,%s (%s:%d) "
 		    "is not loaded: %s", key->selector, key->domain,
-		    c->p->path, key->line, key->error);
+		    c->p->path, key->line, policy_key_error(key));
 		return -1;
 	}
 	if (dns_verdict(c, key, signing_domain(key, domain), f, note) != 0)

@@ -68,17 +68,14 @@ policy_load_device_key(vdkim_policy *p, key_entry *k)
 	vdkim_rc rc;
 
 	if (d == NULL) { /* conf_device.c refuses such a config */
-		snprintf(k->error, sizeof(k->error), "no device serves %s",
-		    k->path);
+		policy_key_set_error(k, "no device serves %s", k->path);
 		return;
 	}
 	rc = key_device_open(d, k->path, &k->key, &err);
 	if (rc != VDKIM_OK) {
 		/* Kept or not, what the device met, with its code (a long
 		 * sentence is cut to fit). */
-		if (snprintf(k->error, sizeof(k->error), "%s: %s",
-		    vdkim_rc_name(rc), err.msg) < 0)
-			k->error[0] = '\0';
+		policy_key_set_error(k, "%s: %s", vdkim_rc_name(rc), err.msg);
 		policy_warn(p, 1, "%s:%d: domain-key %s,%s: %s: %s%s", p->path,
 		    k->line, k->selector, k->domain, vdkim_rc_name(rc), err.msg,
 		    k->key != NULL ? " (kept: signing retries the device and "

@@ -66,6 +66,8 @@ typedef struct key_file {
 struct key_files {
 	key_file *f;
 	size_t n;
+	uint32_t *of_entry;    /* by domain-key (keytab index): its file + 1,
+	                          0 for none (a rotation, a device) */
 	size_t *slots;         /* by path: index + 1, 0 empty */
 	size_t nslots;         /* a power of two, at least twice n */
 	size_t parsed;
@@ -111,7 +113,10 @@ collect_files(const vdkim_policy *p)
 		ns *= 2;
 	kf->f = calloc(p->nkeytab ? p->nkeytab : 1, sizeof(*kf->f));
 	kf->slots = calloc(ns, sizeof(*kf->slots));
-	if (kf->f == NULL || kf->slots == NULL) {
+	kf->of_entry = calloc(p->nkeytab ? p->nkeytab : 1,
+	    sizeof(*kf->of_entry));
+	if (kf->f == NULL || kf->slots == NULL || kf->of_entry == NULL ||
+	    p->nkeytab >= UINT32_MAX) {
 		policy_key_files_free(kf);
 		return NULL;
 	}
@@ -126,8 +131,11 @@ collect_files(const vdkim_policy *p)
 		    h = (h + 1) & (ns - 1))
 			if (strcmp(kf->f[kf->slots[h] - 1].path, k->path) == 0)
 				break;
-		if (kf->slots[h] != 0)
+		if (kf->slots[h] != 0) {
+			kf->of_entry[i] = (uint32_t)kf->slots[h];
 			continue;
+		}
+		kf->of_entry[i] = (uint32_t)(kf->n + 1);
 		kf->f[kf->n].path = k->path;
 		kf->f[kf->n].line = k->line;
 		kf->slots[h] = ++kf->n;
@@ -147,6 +155,7 @@ policy_key_files_free(struct key_files *kf)
 	}
 	free(kf->f);
 	free(kf->slots);
+	free(kf->of_entry);
 	free(kf);
 }
 
@@ -280,7 +289,12 @@ fail_file(key_file *f, const vdkim_error *e)
 static void
 step_read(work *w, key_file *f)
 {
-	const key_file *old = find_file(w->prev, f->path);
+	size_t i = (size_t)(f - w->f);
+	/* A config reloaded unchanged names its files in the same order:
+	 * the previous load's file at the same place, before the table. */
+	const key_file *old = w->prev != NULL && i < w->prev->n &&
+	    strcmp(w->prev->f[i].path, f->path) == 0 ? &w->prev->f[i] :
+	    find_file(w->prev, f->path);
 	struct stat st;
 	unsigned int hlen = 0;
 	vdkim_error e = { VDKIM_OK, "" };
@@ -408,23 +422,25 @@ assign(vdkim_policy *p, const struct key_files *prev, vdkim_error *err)
 		key_entry *k = &p->keytab[i];
 		const key_file *f, *old;
 
-		if (k->rot != NULL || (f = find_file(kf, k->path)) == NULL)
+		if (kf->of_entry[i] == 0)
 			continue;
+		f = &kf->f[kf->of_entry[i] - 1];
 		k->key = vdkim_key_ref(f->key);
 		if (f->key == NULL)
-			snprintf(k->error, sizeof(k->error), "%s",
-			    f->error != NULL ? f->error : "out of memory");
+			policy_key_set_error(k, "%s", f->error != NULL ?
+			    f->error : "out of memory");
 		if (f->line != k->line)
 			continue; /* said at the file's first domain-key */
 		if (f->key == NULL && (old = find_file(prev, f->path)) != NULL &&
 		    old->key != NULL)
 			return vdkim_fail(err, f->rc, "%s:%d: domain-key %s,%s: "
 			    "the key file no longer loads: %s", p->path,
-			    k->line, k->selector, k->domain, k->error);
+			    k->line, k->selector, k->domain,
+			    policy_key_error(k));
 		if (f->key == NULL) {
 			policy_warn(p, 1, "%s:%d: domain-key %s,%s not loaded: "
 			    "%s", p->path, k->line, k->selector, k->domain,
-			    k->error);
+			    policy_key_error(k));
 			continue;
 		}
 		if (f->mode & S_IROTH)
@@ -443,6 +459,7 @@ policy_load_key_files(vdkim_policy *p, const vdkim_policy *prev,
 {
 	const struct key_files *before = prev != NULL ? prev->key_files : NULL;
 	struct key_files *kf = collect_files(p);
+	vdkim_rc rc;
 	work w;
 
 	if (kf == NULL)
@@ -464,7 +481,11 @@ policy_load_key_files(vdkim_policy *p, const vdkim_policy *prev,
 	w.step = step_parse;
 	run_workers(&w);
 	settle_twins(kf);
-	return assign(p, before, err);
+	rc = assign(p, before, err);
+	/* Kept for the next reload: the files, not which entry named them. */
+	free(kf->of_entry);
+	kf->of_entry = NULL;
+	return rc;
 }
 
 size_t

@@ -36,6 +36,32 @@ policy_warn(vdkim_policy *p, int is_error, const char *fmt, ...)
 	return 0;
 }
 
+/* A key entry is in the table of every domain-key (100,000 at an email
+ * service provider): the sentence is allocated only for the few that
+ * fail, not carried by each. */
+void
+policy_key_set_error(key_entry *k, const char *fmt, ...)
+{
+	va_list ap;
+	char *s = NULL;
+
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		s = NULL;
+	va_end(ap);
+	free(k->error);
+	k->error = s;
+}
+
+const char *
+policy_key_error(const key_entry *k)
+{
+	if (k->error != NULL)
+		return k->error;
+	return k->key != NULL ? "" : "not loaded (out of memory for the "
+	    "reason)";
+}
+
 device *
 policy_device_for(const vdkim_policy *p, const char *uri)
 {

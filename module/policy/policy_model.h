@@ -75,7 +75,8 @@ typedef struct key_entry {
 	char *path;
 	int line;
 	vdkim_key *key;          /* NULL when it failed to load */
-	char error[VDKIM_ERRMSG_MAX];
+	char *error;             /* why it did not load (malloc'd, only on
+	                            failure; read it with policy_key_error) */
 	struct rot_binding *rot; /* dkim-rotation-key: the key is chosen per
 	                            message (rotation.h); key, path unused */
 } key_entry;
@@ -148,6 +149,9 @@ struct vdkim_policy {
 	int stats_off;           /* stats-counters no: none at all */
 	int load_for_checker;    /* a checker's load: damaged state files
 	                            load as unchecked (it repairs them) */
+	int keys_on_demand;      /* vdkimctl's one-message load: key files
+	                            are loaded when a decision picks them
+	                            (policy_key_on_demand); never a host's */
 };
 
 /* policy_index.c: the indexes every lookup of a message uses. */
@@ -184,16 +188,37 @@ const key_entry *policy_keys_next(key_iter *it);
 int policy_warn(vdkim_policy *p, int is_error, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Records why k's key did not load (replaces an earlier sentence; on
+ * out of memory none is kept and policy_key_error says so). */
+void policy_key_set_error(key_entry *k, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Why k's key did not load: its sentence, never NULL. */
+const char *policy_key_error(const key_entry *k);
+
 /* The device p declares for uri's scheme; NULL when none. */
 struct device *policy_device_for(const vdkim_policy *p, const char *uri);
 
 /* policy.c: loading (the one caller of the loaders) and freeing. */
 
-/* vdkim_policy_load_skipping; for_checker: a checker's load (vdkimctl
- * rotation check, check-dns), where a damaged state file loads as
- * unchecked, with a warning, since the checker repairs it. */
+/* vdkim_policy_load_skipping, as flags say.  POLICY_LOAD_CHECKER: a
+ * checker's load (vdkimctl rotation check, check-dns), where a damaged
+ * state file loads as unchecked, with a warning, since the checker
+ * repairs it.  POLICY_LOAD_KEYS_ON_DEMAND: vdkimctl checking one message
+ * (sign, explain): the domain-keys' key files are not loaded now, each is
+ * loaded when a decision picks it (policy_key_on_demand), so that a
+ * config of 100,000 keys answers at once; such a policy is for one
+ * thread, and no host loads one (they load every key up front, never on
+ * a message's path). */
+#define POLICY_LOAD_CHECKER 1u
+#define POLICY_LOAD_KEYS_ON_DEMAND 2u
 vdkim_rc policy_load(const char *path, const char *const *host_blocks,
-    int for_checker, vdkim_policy **out, vdkim_error *err);
+    unsigned flags, vdkim_policy **out, vdkim_error *err);
+
+/* Of a policy loaded with POLICY_LOAD_KEYS_ON_DEMAND: loads k's key file
+ * if it was not tried yet (k->key, or k->error naming the file and why).
+ * Does nothing for any other policy, or a key already tried. */
+void policy_key_on_demand(const vdkim_policy *p, const key_entry *k);
 
 /* Frees everything the model owns (not the struct's refcount logic). */
 void policy_free(vdkim_policy *p);

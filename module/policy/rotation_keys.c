@@ -146,6 +146,7 @@ free_key(rot_key *k)
 	free(k->entry.selector);
 	free(k->entry.domain);
 	free(k->entry.path);
+	free(k->entry.error);
 }
 
 /* Keeps the ROT_MAX_KEYS newest keys of each algorithm. */
@@ -185,7 +186,7 @@ rotation_keys_loaded(vdkim_policy *p, const key_entry *k)
 
 		if (e->key != NULL &&
 		    (int)vdkim_key_get_alg(e->key) != b->keys[i].alg) {
-			snprintf(e->error, sizeof(e->error), "%s is an %s key, "
+			policy_key_set_error(e, "%s is an %s key, "
 			    "but its selector is for %s", e->path,
 			    vdkim_alg_name(vdkim_key_get_alg(e->key)),
 			    vdkim_alg_name((vdkim_alg)b->keys[i].alg));
@@ -193,7 +194,7 @@ rotation_keys_loaded(vdkim_policy *p, const key_entry *k)
 			e->key = NULL;
 			policy_warn(p, 1, "%s:%d: dkim-rotation-key %s,%s: %s",
 			    p->path, k->line, b->sched->name, b->domain,
-			    e->error);
+			    policy_key_error(e));
 		}
 	}
 	if (b->nkeys == 0 && !b->dir_unreadable)
@@ -315,7 +316,7 @@ not_ready(const rot_binding *b, const rot_key *k, const rot_record *r,
 	if (k->entry.key == NULL)
 		snprintf(buf, len, "selector %s (from %s) is held back: its key "
 		    "is not loaded: %.160s", k->entry.selector, from,
-		    k->entry.error);
+		    policy_key_error(&k->entry));
 	else if (r == NULL)
 		snprintf(buf, len, "selector %s (from %s) is held back: it has "
 		    "never been checked in DNS (run vdkimctl rotation check)",
@@ -486,6 +487,6 @@ rotation_describe(strbuf *sb, const key_entry *k)
 			    vdkim_key_get_bits(e->key));
 		else
 			sb_addf(sb, "    s=%-16s from %s  NOT LOADED: %s\n",
-			    e->selector, from, e->error);
+			    e->selector, from, policy_key_error(e));
 	}
 }

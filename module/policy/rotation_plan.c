@@ -92,7 +92,8 @@ describe_sel(const rot_binding *b, const rot_key *k, rot_plan_sel *ps)
 	if (k == NULL)
 		return;
 	ps->have = k->entry.key != NULL ? ROT_KEY_LOADED : ROT_KEY_ERROR;
-	ps->key_error = k->entry.key != NULL ? NULL : k->entry.error;
+	ps->key_error = k->entry.key != NULL ? NULL :
+	    policy_key_error(&k->entry);
 	ps->superseded = rotation_superseded(b, k, b->state);
 	if (ps->superseded != 0)
 		ps->remove_after = ps->superseded + b->sched->overlap;
@@ -220,7 +221,7 @@ check_in_play(struct check_run *r, const rot_binding *b, int alg,
 		if (k->entry.key == NULL) {
 			cs->key_error = 1;
 			snprintf(cs->why, sizeof(cs->why), "%s",
-			    k->entry.error);
+			    policy_key_error(&k->entry));
 			r->out->attention = 1;
 			continue;
 		}

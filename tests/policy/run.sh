@@ -18,7 +18,9 @@
 #    and body (streaming across chunks), bad input (nothing written);
 # 3. broken configs: a bad line (exit 78, FILE:LINE), a group-writable key
 #    and a missing key (exit 78, naming the key file), a missing config
-#    (exit 66);
+#    (exit 66); sign and explain load only the key the decision picks (a
+#    broken key file of another domain does not stop them; the chosen
+#    one broken is named), while config-test reports it;
 # 4. files that are not files: a FIFO at a --key, config, domain-key or
 #    state-file path, a folder or a NUL byte as a key record (refused at
 #    once, naming the file); the config limits (a value over 64 KiB, over
@@ -670,6 +672,51 @@ test_broken() {
 	check $? "config-test: a missing key exits 78 naming the key" \
 	    "rc=$RC" "$d/missing.out"
 	mv "$key.away" "$key"
+
+	# sign and explain load a key file when the decision picks it: a
+	# broken key file of another domain is not read (a config of 100,000
+	# domain-keys answers at once); config-test still loads every key.
+	"$CTL" keygen --selector k --domain example.com --dir "$d" >/dev/null 2>&1
+	cp "$ROOT/tests/data/garbage.pem" "$d/broken.private"
+	chmod 0600 "$d/broken.private"
+	printf 'domain-key = "k,example.com,%s/k.private"\ndomain-key = "b,other.example,%s/broken.private"\ndomain "*" { dkim-sign = yes }\n' \
+	    "$d" "$d" >"$d/lazy.conf"
+	msg "$d/lazy.in" 'Alice <alice@example.com>'
+	ctl "$d/lazy" sign --config "$d/lazy.conf" --vmta v <"$d/lazy.in"
+	expect_signed "$d/lazy" "sign on demand: another domain's broken key" \
+	    example.com k "k._domainkey.example.com=$d/k.private"
+	! has "$d/lazy.err" "broken.private"
+	check $? "sign on demand: the other domain's broken key is not read" \
+	    "$d/lazy.err"
+	ctl "$d/lazy-x" explain --config "$d/lazy.conf" --vmta v <"$d/lazy.in"
+	[[ $RC -eq 0 ]] && has "$d/lazy-x.out" "verdict: sign" &&
+	    ! has "$d/lazy-x.err" "broken.private"
+	check $? "explain on demand: another domain's broken key: verdict sign" \
+	    "rc=$RC" "$d/lazy-x.out" "$d/lazy-x.err"
+	msg "$d/lazy-b.in" 'Bob <bob@other.example>'
+	ctl "$d/lazy-b" sign --config "$d/lazy.conf" --vmta v <"$d/lazy-b.in"
+	[[ $RC -eq 0 ]] && cmp -s "$d/lazy-b.out" "$d/lazy-b.in" &&
+	    has "$d/lazy-b.err" "not signed (key-not-loaded)" &&
+	    has "$d/lazy-b.err" "$d/broken.private"
+	check $? "sign on demand: the chosen key broken: key-not-loaded, naming the file" \
+	    "rc=$RC" "$d/lazy-b.err"
+	ctl "$d/lazy-bx" explain --config "$d/lazy.conf" --vmta v <"$d/lazy-b.in"
+	has "$d/lazy-bx.out" "$d/broken.private" ||
+	    has "$d/lazy-bx.err" "$d/broken.private"
+	check $? "explain on demand: the chosen key broken: names the file" \
+	    "rc=$RC" "$d/lazy-bx.out" "$d/lazy-bx.err"
+	# The picked key's own warning (readable by every user), loaded on
+	# demand, is still said.
+	chmod 0644 "$d/k.private"
+	ctl "$d/lazy-w" sign --config "$d/lazy.conf" --vmta v <"$d/lazy.in"
+	[[ $RC -eq 0 ]] && grep -q "warning: .*$d/k.private is readable by every user" "$d/lazy-w.err"
+	check $? "sign on demand: the picked key's warning (readable by every user) is printed" \
+	    "rc=$RC" "$d/lazy-w.err"
+	chmod 0600 "$d/k.private"
+	ctl "$d/lazy-t" config-test --config "$d/lazy.conf"
+	[[ $RC -eq 78 ]] && grep -q "^error: .*$d/broken.private" "$d/lazy-t.out"
+	check $? "config-test: the same config exits 78 naming the broken key" \
+	    "rc=$RC" "$d/lazy-t.out"
 
 	ctl "$d/nofile" config-test --config "$d/nosuch.conf"
 	[[ $RC -eq 66 ]] && has "$d/nofile.out" "$d/nosuch.conf"

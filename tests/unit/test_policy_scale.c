@@ -15,6 +15,11 @@
  *   broken_key_keeps_old  a key file replaced by a broken one: the reload
  *                       fails naming FILE:LINE, the key file and why; the
  *                       policy in use goes on signing with the old key
+ *   keys_on_demand      vdkimctl's load (POLICY_LOAD_KEYS_ON_DEMAND): no
+ *                       key file read at load, a broken one of another
+ *                       domain does not stop a domain from signing, the
+ *                       picked broken one names its file and why; a
+ *                       host's load is not changed by the call
  *   many_vmtas          2,000 virtual-mta blocks in pools, comments of
  *                       every kind: each block's line, each VMTA's pool
  *                       and key; a repeated title refused on its line
@@ -418,6 +423,71 @@ START_TEST(broken_key_keeps_old)
 }
 END_TEST
 
+START_TEST(keys_on_demand)
+{
+	made_key keys[FEW];
+	made_key *by_domain[FEW];
+	dns_table dns = { by_domain, FEW };
+	vdkim_policy *p = NULL;
+	vdkim_error err;
+	vdkim_envelope env;
+	vdkim_header h = { "From: u5@d00005.example", 23 };
+	vdkim_decision d;
+	const char *conf;
+	static const char broken[] = "not a key\n";
+
+	for (int j = 0; j < FEW; j++) {
+		make_key(&keys[j]);
+		put_key(j, &keys[j]);
+		by_domain[j] = &keys[j];
+	}
+	write_file(key_file(5), broken, sizeof(broken) - 1, 0600);
+	conf = put_conf(FEW, NULL);
+	ck_assert_msg(policy_load(conf, NULL, POLICY_LOAD_KEYS_ON_DEMAND, &p,
+	    &err) == VDKIM_OK, "%s", err.msg);
+	/* Nothing read: no warning for the broken file, no key parsed. */
+	ck_assert_uint_eq(vdkim_policy_warning_count(p), 0);
+	ck_assert_uint_eq(policy_keys_parsed(p), 0);
+	for (size_t i = 0; i < p->nkeytab; i++)
+		ck_assert_ptr_null(p->keytab[i].key);
+	/* Domain 6 signs with its own key; only its file was read. */
+	assert_signs(p, 6, &dns);
+	for (size_t i = 0; i < p->nkeytab; i++)
+		ck_assert_msg((p->keytab[i].key != NULL) ==
+		    (strcmp(p->keytab[i].domain, "d00006.example") == 0),
+		    "%s", p->keytab[i].domain);
+	/* Domain 5's broken file: key-not-loaded, naming the file. */
+	memset(&env, 0, sizeof(env));
+	env.size = sizeof(env);
+	env.rcpt_domain = "example.net";
+	ck_assert_int_eq(vdkim_policy_decide(p, &env, &h, 1, time(NULL), &d,
+	    &err), VDKIM_OK);
+	ck_assert_int_eq(d.verdict, VDKIM_VERDICT_NOSIGN);
+	ck_assert_int_eq(d.why, VDKIM_WHY_KEY_NOT_LOADED);
+	ck_assert_msg(strstr(d.detail, key_file(5)) != NULL, "%s", d.detail);
+	ck_assert_msg(strstr(d.detail, "not a private key") != NULL, "%s",
+	    d.detail);
+	vdkim_policy_unref(p);
+
+	/* A host's load: every key at load, the broken one warned; the
+	 * on-demand call changes nothing. */
+	ck_assert_msg(vdkim_policy_load(conf, &p, &err) == VDKIM_OK, "%s",
+	    err.msg);
+	ck_assert_uint_eq(vdkim_policy_warning_count(p), 1);
+	for (size_t i = 0; i < p->nkeytab; i++) {
+		const char *e = p->keytab[i].error;
+
+		policy_key_on_demand(p, &p->keytab[i]);
+		ck_assert_ptr_eq(p->keytab[i].error, e);
+		ck_assert_int_eq(p->keytab[i].key == NULL, i == 5);
+	}
+	ck_assert_uint_eq(vdkim_policy_warning_count(p), 1);
+	vdkim_policy_unref(p);
+	for (int j = 0; j < FEW; j++)
+		free_key(&keys[j]);
+}
+END_TEST
+
 #define VMTAS 2000
 #define POOLS 10
 
@@ -580,6 +650,7 @@ policy_scale_suite(void)
 	tcase_add_test(tc, many_keys_sign);
 	tcase_add_test(tc, reload_picks_changes);
 	tcase_add_test(tc, broken_key_keeps_old);
+	tcase_add_test(tc, keys_on_demand);
 	tcase_add_test(tc, many_vmtas);
 	tcase_add_test(tc, titles_as_before);
 	suite_add_tcase(s, tc);
