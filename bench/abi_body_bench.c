@@ -24,7 +24,6 @@
  * copy is not timed); the rates count every byte of the body.  Exits 1 when a message could
  * not be signed.
  */
-#include <dlfcn.h>
 #include <getopt.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -34,7 +33,7 @@
 
 #include <openssl/evp.h>
 
-#include "vdkim/vdkim.h"
+#include "bench_abi.h"
 
 #define CHUNK (64 * 1024)
 #define PATTERN (16 * 1024 * 1024)
@@ -359,20 +358,11 @@ run_body(const char *name, int stop_heavy, size_t total, int rounds,
 static int
 open_module(const char *so, const char *config)
 {
-	vdkim_get_api_fn get;
 	char why[512] = "";
-	void *dl = dlopen(so, RTLD_NOW | RTLD_LOCAL);
 
-	if (dl == NULL) {
-		fprintf(stderr, "abi_body_bench: %s\n", dlerror());
-		return -1;
-	}
-	*(void **)(&get) = dlsym(dl, "vdkim_get_api");
-	if (get == NULL || get(VDKIM_ABI_VERSION, &api, why,
-	    sizeof(why)) != 0 || api->open(config, NULL, &inst, why,
-	    sizeof(why)) != 0) {
-		fprintf(stderr, "abi_body_bench: %s\n", why[0] ? why :
-		    "no vdkim_get_api");
+	if (bench_abi_load(so, &api, why, sizeof(why)) != 0 ||
+	    api->open(config, NULL, &inst, why, sizeof(why)) != 0) {
+		fprintf(stderr, "abi_body_bench: %s\n", why);
 		return -1;
 	}
 	return 0;

@@ -15,7 +15,6 @@
  *   mode=... messages=N signed=S failed=F seconds=X rate=R [reason=...]
  * and exits 1 when any message failed.
  */
-#include <dlfcn.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -24,7 +23,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "vdkim/vdkim.h"
+#include "bench_abi.h"
 
 static const vdkim_api *api;
 static vdkim_instance *inst;
@@ -166,8 +165,6 @@ main(int argc, char **argv)
 	const char *so = "build/vdkim.so", *config = NULL, *from = NULL;
 	const char *mode = "sync";
 	long n = 100, threads = 1, in_flight = 64;
-	vdkim_get_api_fn get;
-	void *h;
 	char err[512];
 	double t0, secs;
 	int c;
@@ -196,15 +193,9 @@ main(int argc, char **argv)
 	snprintf(message, sizeof(message), "From: %s\r\nTo: b@example.net\r\n"
 	    "Subject: device bench\r\nMessage-ID: <bench@example.com>\r\n\r\n"
 	    "A short body, as most mail is.\r\n", from);
-	h = dlopen(so, RTLD_NOW | RTLD_LOCAL);
-	if (h == NULL) {
-		fprintf(stderr, "device_bench: %s\n", dlerror());
-		return 2;
-	}
-	get = (vdkim_get_api_fn)dlsym(h, "vdkim_get_api");
-	if (get == NULL || get(VDKIM_ABI_VERSION, &api, err, sizeof(err)) != 0 ||
+	if (bench_abi_load(so, &api, err, sizeof(err)) != 0 ||
 	    api->open(config, NULL, &inst, err, sizeof(err)) != 0) {
-		fprintf(stderr, "device_bench: %s\n", get ? err : dlerror());
+		fprintf(stderr, "device_bench: %s\n", err);
 		return 2;
 	}
 	t0 = now_s();

@@ -20,7 +20,6 @@
  * round's load affects both sides alike.  Exits 1 when a message could
  * not be signed.
  */
-#include <dlfcn.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,7 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "vdkim/vdkim.h"
+#include "bench_abi.h"
 
 #define MAX_ROUNDS 201
 #define WARM_PER_ROUND 5
@@ -52,30 +51,13 @@ cpu_us(void)
 static int
 sign_one(void)
 {
-	vdkim_msg_info info;
-	vdkim_hook_result res;
-	vdkim_msg *m = NULL;
 	char err[256];
-	int rc;
 
-	memset(&info, 0, sizeof(info));
-	info.size = sizeof(info);
-	info.rcpt_domain = "example.net";
-	info.queue_id = "FORKBENCH";
-	if (api->msg_begin(inst, VDKIM_HOOK_PRE_DELIVERY, &info, &m, err,
-	    sizeof(err)) != 0) {
-		fprintf(stderr, "fork_bench: %s\n", err);
-		return -1;
-	}
-	memset(&res, 0, sizeof(res));
-	res.size = sizeof(res);
-	rc = api->msg_chunk(m, message, strlen(message)) != 0 ||
-	    api->msg_end(m, &res) != 0 || res.nsigned != 1 ? -1 : 0;
-	if (rc != 0)
-		fprintf(stderr, "fork_bench: not signed: %s\n",
-		    res.reason ? res.reason : "msg_chunk or msg_end failed");
-	api->msg_free(m);
-	return rc;
+	if (bench_abi_sign(api, inst, "FORKBENCH", message, strlen(message),
+	    err, sizeof(err)) == 0)
+		return 0;
+	fprintf(stderr, "fork_bench: %s\n", err);
+	return -1;
 }
 
 /* Minor page faults of this process so far: in a fresh child, mostly
@@ -176,9 +158,7 @@ main(int argc, char **argv)
 	static double r_fork1[MAX_ROUNDS], r_extra[MAX_ROUNDS];
 	const char *so = "build/vdkim.so", *config = NULL;
 	int rounds = 21, c;
-	vdkim_get_api_fn get;
 	char err[512];
-	void *h;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
@@ -198,15 +178,9 @@ main(int argc, char **argv)
 	    "Message-ID: <fork-bench@example.com>\r\n\r\n");
 	while (strlen(message) < 1024)
 		strcat(message, "A line of a body of about one kilobyte.\r\n");
-	h = dlopen(so, RTLD_NOW | RTLD_LOCAL);
-	if (h == NULL) {
-		fprintf(stderr, "fork_bench: %s\n", dlerror());
-		return 2;
-	}
-	get = (vdkim_get_api_fn)dlsym(h, "vdkim_get_api");
-	if (get == NULL || get(VDKIM_ABI_VERSION, &api, err, sizeof(err)) != 0 ||
+	if (bench_abi_load(so, &api, err, sizeof(err)) != 0 ||
 	    api->open(config, NULL, &inst, err, sizeof(err)) != 0) {
-		fprintf(stderr, "fork_bench: %s\n", get ? err : dlerror());
+		fprintf(stderr, "fork_bench: %s\n", err);
 		return 2;
 	}
 	if (sign_one() != 0)

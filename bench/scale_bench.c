@@ -33,7 +33,6 @@
  * times, CPU times of this process: on a shared machine they are what a
  * neighbour disturbs least (the parse and message figures use them).
  */
-#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -56,6 +55,8 @@
 #include "policy_model.h"
 #include "vdkim/policy.h"
 #include "vdkim/vdkim.h"
+
+#include "bench_abi.h"
 
 #define CHANGED 10
 
@@ -413,27 +414,12 @@ static const vdkim_api *api;
 static int
 sign_one(vdkim_instance *inst, const char *msg, size_t len)
 {
-	vdkim_msg_info info;
-	vdkim_hook_result res;
-	vdkim_msg *m = NULL;
 	char err[256];
-	int rc;
 
-	memset(&info, 0, sizeof(info));
-	info.size = sizeof(info);
-	info.rcpt_domain = "example.net";
-	info.queue_id = "SCALEBENCH";
-	if (api->msg_begin(inst, VDKIM_HOOK_PRE_DELIVERY, &info, &m, err,
+	if (bench_abi_sign(api, inst, "SCALEBENCH", msg, len, err,
 	    sizeof(err)) != 0)
-		die("msg_begin", err);
-	memset(&res, 0, sizeof(res));
-	res.size = sizeof(res);
-	rc = api->msg_chunk(m, msg, len) != 0 || api->msg_end(m, &res) != 0 ||
-	    res.nsigned != 1 ? -1 : 0;
-	if (rc != 0)
-		die("message not signed", res.reason ? res.reason : "?");
-	api->msg_free(m);
-	return rc;
+		die("message", err);
+	return 0;
 }
 
 /* One round of n messages, each From: a random one of the keys' domains:
@@ -474,21 +460,16 @@ bench_messages(const char *so)
 {
 	char one[4096], many[4096], err[512];
 	vdkim_instance *i1 = NULL, *in = NULL;
-	vdkim_get_api_fn get;
 	double n1 = 0, nn = 0, t1 = 0, tn = 0;
 	unsigned seed = 13;
-	void *h = dlopen(so, RTLD_NOW | RTLD_LOCAL);
 	const int rounds = 6;
 
-	if (h == NULL)
-		die(so, dlerror());
-	get = (vdkim_get_api_fn)dlsym(h, "vdkim_get_api");
 	snprintf(one, sizeof(one), "%s/one.conf", dir);
 	snprintf(many, sizeof(many), "%s/keys.conf", dir);
-	if (get == NULL || get(VDKIM_ABI_VERSION, &api, err, sizeof(err)) != 0 ||
+	if (bench_abi_load(so, &api, err, sizeof(err)) != 0 ||
 	    api->open(one, NULL, &i1, err, sizeof(err)) != 0 ||
 	    api->open(many, NULL, &in, err, sizeof(err)) != 0)
-		die("open", get ? err : dlerror());
+		die("open", err);
 	/* Each key's first signature in a process sets up its signing state
 	 * (key_proc.h): once per distinct key, not per message.  Every
 	 * distinct key signs once before the rounds (files j < D hold them

@@ -13,14 +13,13 @@
  * without, so a round's load affects both sides alike.  Exits 1 when a
  * message is not signed.
  */
-#include <dlfcn.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "vdkim/vdkim.h"
+#include "bench_abi.h"
 
 #define MAX_ROUNDS 101
 
@@ -112,10 +111,8 @@ main(int argc, char **argv)
 	const char *so = NULL, *off_conf = NULL, *on_conf = NULL;
 	int rounds = 21, per = 2000, c;
 	double ratio[MAX_ROUNDS], off_rate[MAX_ROUNDS], on_rate[MAX_ROUNDS];
-	vdkim_get_api_fn get;
 	vdkim_instance *off, *on;
 	char err[256];
-	void *dl;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
@@ -133,13 +130,8 @@ main(int argc, char **argv)
 		    "[--rounds 1..%d] [--per-round N]\n", MAX_ROUNDS);
 		return 2;
 	}
-	if ((dl = dlopen(so, RTLD_NOW | RTLD_LOCAL)) == NULL) {
-		fprintf(stderr, "stats_bench: %s\n", dlerror());
-		return 1;
-	}
-	*(void **)&get = dlsym(dl, "vdkim_get_api");
-	if (get == NULL || get(VDKIM_ABI_VERSION, &api, err, sizeof(err)) != 0) {
-		fprintf(stderr, "stats_bench: %s: no vdkim ABI\n", so);
+	if (bench_abi_load(so, &api, err, sizeof(err)) != 0) {
+		fprintf(stderr, "stats_bench: %s\n", err);
 		return 1;
 	}
 	off = open_conf(off_conf);
@@ -181,6 +173,5 @@ main(int argc, char **argv)
 	}
 	api->close(off);
 	api->close(on);
-	dlclose(dl);
 	return 0;
 }
